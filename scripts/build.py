@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Builds the browser packages described in wasm-pack.toml (see its first comment).
+
+For each [[variant]]: cargo builds the cdylib with the variant's RUSTFLAGS into its own target
+dir (so variants do not rebuild each other), wasm-bindgen writes the `--target web` layout
+(`quantlab.js` + `quantlab_bg.wasm`), wasm-opt (npm binaryen) optimises in place. Prints sizes.
+
+Usage: python3 scripts/build.py [--variant NAME] [--no-opt]
+"""
+import argparse, gzip, os, shutil, subprocess, sys, tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(cmd, env=None):
+    print("  $", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, env=env)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", action="append", help="build only these variants")
+    ap.add_argument("--no-opt", action="store_true", help="skip wasm-opt")
+    args = ap.parse_args()
+    cfg = tomllib.loads((ROOT / "wasm-pack.toml").read_text())
+    b, opt = cfg["build"], cfg["wasm-opt"]
+    crate = b["crate"]
+    have = subprocess.run(["wasm-bindgen", "--version"], capture_output=True, text=True).stdout.split()
+    if have[-1:] != [b["wasm-bindgen-version"]]:
+        sys.exit(f"wasm-bindgen {b['wasm-bindgen-version']} is required, found {' '.join(have) or 'none'}: run `make setup`")
+    for v in cfg["variant"]:
+        if args.variant and v["name"] not in args.variant:
+            continue
+        print(f"[build] variant {v['name']} -> {v['out-dir']}", flush=True)
+        target_dir = ROOT / "target" / f"wasm-{v['name']}"
+        env = dict(os.environ, RUSTFLAGS=" ".join(v["rustflags"]))
+        # `cargo rustc --crate-type cdylib` gets real LTO, which a cdylib+rlib crate silently skips.
+        run(["cargo", "rustc", "--lib", "--crate-type", "cdylib", "--release", "--target",
+             "wasm32-unknown-unknown", "--target-dir", target_dir], env=env)
+        wasm = target_dir / "wasm32-unknown-unknown" / "release" / f"{crate}.wasm"
+        out = ROOT / v["out-dir"]
+        shutil.rmtree(out, ignore_errors=True)
+        run(["wasm-bindgen", "--target", b["target"], "--out-dir", out, "--out-name", crate, wasm])
+        bg = out / f"{crate}_bg.wasm"
+        if opt["enabled"] and not args.no_opt:
+            wasm_opt = ROOT / "node_modules" / ".bin" / "wasm-opt"
+            if not wasm_opt.exists():
+                sys.exit("node_modules/.bin/wasm-opt is missing: run `npm ci` (or `make setup`)")
+            run([wasm_opt, opt["level"], *opt["features"], bg, "-o", bg])
+        raw = bg.read_bytes()
+        print(f"[build] {bg.relative_to(ROOT)}: {len(raw):,} bytes, {len(gzip.compress(raw, 9)):,} gzipped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

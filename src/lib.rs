@@ -1,0 +1,19 @@
+//! # quantlab
+//!
+//! INT8 post-training quantization with the semantics of ONNX QuantizeLinear / QLinearConv and
+//! TFLite, compiled to WebAssembly for a live teaching page.
+//!
+//! * [`quant`]: the affine map `r = s·(q − z)`, quantize/dequantize, choosing `(s, z)`,
+//!   calibration observers, error analysis. Pure Rust, no JS.
+//! * `wasm` (wasm32 only): the thin wasm-bindgen layer, the only module that knows about JS.
+//!
+//! Errors are values ([`Error`]) everywhere; nothing reachable from JS panics.
+
+pub mod api;
+pub mod error;
+pub mod quant;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, Result};
