@@ -589,7 +589,7 @@ def requant(acc, x_scale, w_scale, y_scale, y_zp, dtype, ch_axis):
     return np.clip(v, lo, hi).astype(np.int64)
 
 
-def pick_output_qparams(real, dtype, rng, style):
+def pick_output_qparams(real, dtype, rng, style, force_scale=None):
     """(y_scale, y_zp) covering most of `real` so that many outputs are not saturated."""
     lo, hi = np.percentile(real, 2), np.percentile(real, 98)
     lo, hi = min(lo, 0.0), max(hi, 0.0)
@@ -601,6 +601,8 @@ def pick_output_qparams(real, dtype, rng, style):
         s *= rng.uniform(0.8, 1.25)
     if style == "pow2":
         s = 2.0 ** np.ceil(np.log2(s))
+    if force_scale is not None:
+        s = force_scale
     s = np.float32(s)
     z = int(np.clip(np.rint(qmin - lo / s), qmin, qmax))
     return s, z
@@ -612,10 +614,10 @@ def inside_fraction(y, dtype):
     return float(((y > lo) & (y < hi)).mean())
 
 
-def conv_integer_ort(x, w, xz, dtype):
+def conv_integer_ort(x, w, xz, dtype, pads):
     """ConvInteger(x, w, x_zp, w_zp=0) from onnxruntime; returns (acc, how)."""
     def run(xx, ww, xzz, wzz, xt, wt):
-        node = helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], pads=PADS[0])
+        node = helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], pads=pads)
         inits = [numpy_helper.from_array(ww, "w"), numpy_helper.from_array(np.asarray(xzz, dtype=xt).reshape(()), "xz"),
                  numpy_helper.from_array(np.asarray(wzz, dtype=wt).reshape(()), "wz")]
         return run_model([node], [("x", xx)], inits, [("y", TensorProto.INT32)])[0]
@@ -629,19 +631,21 @@ def conv_integer_ort(x, w, xz, dtype):
                int(xz) + (128 if dtype == "int8" else 0), 128, np.uint8, np.uint8), "u8-shift (" + err + ")"
 
 
-PADS = [None]
-
-
 def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pad, per_channel, style, x_zp=None):
     qmin, qmax = RANGE[dtype]
     x = rng.integers(qmin, qmax + 1, (N, C, H, W)).astype(NP_OF[dtype])
     if x_zp is None:
         x_zp = int(rng.integers(qmin + 20, qmax - 20))
     w = rng.integers(-127, 128, (M, C, k, k)).astype(np.int8)
+    if style == "pow2":
+        # small operands, so that with power-of-two scales the multiplier is 2^-1..2^-4 without saturating
+        # everything: many float32(acc) * M land exactly on .5 (ties-to-even in requantization)
+        x = np.clip(x_zp + rng.integers(-6, 7, x.shape), qmin, qmax).astype(NP_OF[dtype])
+        w = rng.integers(-5, 6, w.shape).astype(np.int8)
     w.reshape(-1)[0] = -128 if name.endswith("m128") else w.reshape(-1)[0]
     if style == "pow2":
         x_scale = np.float32(2.0 ** -int(rng.integers(3, 8)))
-        w_scale = f32(2.0 ** -rng.integers(4, 10, M if per_channel else 1))
+        w_scale = f32(2.0 ** -rng.integers(4, 7, M if per_channel else 1))
     elif style == "natural":
         x_scale = np.float32(rng.uniform(0.003, 0.05))
         w_scale = f32(10 ** rng.uniform(-3.5, -1.5, M if per_channel else 1))
@@ -653,9 +657,10 @@ def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pad, per_channel, style
     bias[0] = 0
     acc_ref = acc0 + bias.reshape(1, M, 1, 1)
     real = acc_ref * (x_scale.astype(np.float64) * (w_scale.astype(np.float64).reshape(1, -1, 1, 1)))
-    y_scale, y_zp = pick_output_qparams(real, dtype, rng, style)
+    # pow2: y_scale = 2^j * x_scale * max(w_scale), so the multipliers are 2^-1 .. 2^-4
+    fs = float(x_scale) * float(w_scale.max()) * 2.0 ** int(rng.integers(1, 3)) if style == "pow2" else None
+    y_scale, y_zp = pick_output_qparams(real, dtype, rng, style, fs)
     pads = [pad] * 4
-    PADS[0] = pads
     pc = per_channel
     node = helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"], pads=pads,
                             kernel_shape=[k, k], strides=[1, 1], dilations=[1, 1], group=1)
@@ -667,7 +672,7 @@ def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pad, per_channel, style
         numpy_helper.from_array(bias.astype(np.int32), "b"),
     ]
     (y,) = run_model([node], [("x", x)], inits, [("y", TP_OF[dtype])])
-    acc_ort, how = conv_integer_ort(x, w, x_zp, dtype)
+    acc_ort, how = conv_integer_ort(x, w, x_zp, dtype, pads)
     acc = acc_ort.astype(np.int64) + bias.reshape(1, M, 1, 1)
     n_acc_bad = int((acc != acc_ref).sum())
     if n_acc_bad:
@@ -694,9 +699,12 @@ def qlinearmatmul_case(rng, name, a_dtype, N, K, M, per_column, style, a_zp=None
     if a_zp is None:
         a_zp = int(rng.integers(qmin + 20, qmax - 20))
     b = rng.integers(-127, 128, (K, M)).astype(np.int8)
+    if style == "pow2":  # see qlinearconv_case
+        a = np.clip(a_zp + rng.integers(-6, 7, a.shape), qmin, qmax).astype(NP_OF[a_dtype])
+        b = rng.integers(-5, 6, b.shape).astype(np.int8)
     if style == "pow2":
         a_scale = np.float32(2.0 ** -int(rng.integers(3, 8)))
-        b_scale = f32(2.0 ** -rng.integers(4, 10, M if per_column else 1))
+        b_scale = f32(2.0 ** -rng.integers(4, 7, M if per_column else 1))
     elif style == "natural":
         a_scale = np.float32(rng.uniform(0.003, 0.05))
         b_scale = f32(10 ** rng.uniform(-3.5, -1.5, M if per_column else 1))
@@ -705,7 +713,8 @@ def qlinearmatmul_case(rng, name, a_dtype, N, K, M, per_column, style, a_zp=None
         b_scale = f32(np.linspace(0.004, 0.02, M)) if per_column else f32([0.01])
     acc_ref = (a.astype(np.int64) - a_zp) @ b.astype(np.int64)
     real = acc_ref * (a_scale.astype(np.float64) * b_scale.astype(np.float64).reshape(1, -1))
-    y_scale, y_zp = pick_output_qparams(real, a_dtype, rng, style)
+    fs = float(a_scale) * float(b_scale.max()) * 2.0 ** int(rng.integers(1, 3)) if style == "pow2" else None
+    y_scale, y_zp = pick_output_qparams(real, a_dtype, rng, style, fs)
     pc = per_column
     node = helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"])
     inits = [

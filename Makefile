@@ -1,0 +1,43 @@
+# quantlab: the two commands are `make demo` and `make test` (see README.md).
+.PHONY: demo test setup setup-test build vendor serve test-rust test-wasm test-node test-e2e golden clean
+
+PORT ?= 8080
+
+## make demo: install what is missing, build the wasm, serve www/ on 127.0.0.1:$(PORT)
+demo: setup build
+	node scripts/serve.mjs --port $(PORT)
+
+## make test: install what tests need, build, run every test (native, wasm in Chromium, Node, E2E)
+test: setup-test build
+	@echo "== native Rust tests (unit, property, golden) =="
+	cargo test
+	@echo "== wasm boundary tests in headless Chromium =="
+	CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
+	@echo "== Node API tests (www/pkg) =="
+	node --test tests/node/
+	@echo "== end-to-end page tests in headless Chromium =="
+	node --test --test-concurrency=1 e2e/
+
+setup:
+	@scripts/setup.sh demo
+setup-test:
+	@scripts/setup.sh test
+
+## make build: www/pkg (wasm-bindgen --target web layout, SIMD128, wasm-opt) and www/vendor
+build: vendor
+	python3 scripts/build.py
+
+vendor:
+	@mkdir -p www/vendor
+	@cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css www/vendor/
+
+serve:
+	node scripts/serve.mjs --port $(PORT)
+
+## make golden: regenerate tests/golden from onnxruntime (by hand, never in CI; needs PyPI)
+golden:
+	python3 -m venv /tmp/quantlab-golden && /tmp/quantlab-golden/bin/pip install -q onnxruntime==1.31.1 onnx numpy
+	/tmp/quantlab-golden/bin/python scripts/golden/make_golden.py
+
+clean:
+	rm -rf target www/pkg www/pkg-* www/vendor

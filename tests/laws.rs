@@ -1,0 +1,225 @@
+//! The laws of affine quantization, as property tests (fixed seed through proptest's config file
+//! regressions) and exhaustive checks where the domain is small.
+#![cfg(not(target_arch = "wasm32"))]
+
+use proptest::prelude::*;
+use quantlab::api::{choose_quant_params, QuantOptions};
+use quantlab::quant::calibrate::Method;
+use quantlab::quant::linear::{dequantize_value, quantize_linear, quantize_value};
+use quantlab::quant::params::compute_scale_zp;
+use quantlab::quant::{Dtype, Grid, QuantParams, Scheme};
+
+fn grids() -> impl Strategy<Value = Grid> {
+    (prop_oneof![Just(Dtype::Int8), Just(Dtype::Uint8)], 2u32..=8, prop_oneof![Just(Scheme::Symmetric), Just(Scheme::Asymmetric)])
+        .prop_map(|(d, b, s)| Grid::new(d, b, s).unwrap())
+}
+
+fn finite() -> impl Strategy<Value = f32> {
+    prop_oneof![-1e3f32..1e3, -1.0f32..1.0, -1e-3f32..1e-3]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Inside the representable range the error is at most s/2; beyond it values saturate.
+    #[test]
+    fn error_within_half_step_or_saturated(x in prop::collection::vec(finite(), 1..64), grid in grids(), shrink in 0.05f32..1.0) {
+        let lo = x.iter().cloned().fold(f32::INFINITY, f32::min) * shrink;
+        let hi = x.iter().cloned().fold(f32::NEG_INFINITY, f32::max) * shrink;
+        let (qmin, qmax) = grid.qrange();
+        let (s, z) = compute_scale_zp(lo, hi, qmin, qmax, grid.symmetric()).unwrap();
+        prop_assert!(s > 0.0 && (qmin..=qmax).contains(&z));
+        for &v in &x {
+            let q = quantize_value(v, s, z, qmin, qmax);
+            prop_assert!((qmin..=qmax).contains(&q));
+            let r = dequantize_value(q, s, z);
+            let (low, high) = (dequantize_value(qmin, s, z), dequantize_value(qmax, s, z));
+            if v >= low && v <= high {
+                // s/2 plus float32 rounding of the division and the product.
+                prop_assert!((v - r).abs() <= s / 2.0 * (1.0 + 1e-5) + v.abs() * 1e-6, "v={v} r={r} s={s}");
+            } else if v < low {
+                prop_assert_eq!(q, qmin);
+            } else {
+                prop_assert_eq!(q, qmax);
+            }
+        }
+    }
+
+    /// Real zero is exactly representable: quantize(0) = z and dequantize(z) = 0.
+    #[test]
+    fn zero_is_exact(lo in -1e4f32..1e4, width in 0f32..1e4, grid in grids()) {
+        let (qmin, qmax) = grid.qrange();
+        let (s, z) = compute_scale_zp(lo, lo + width, qmin, qmax, grid.symmetric()).unwrap();
+        prop_assert_eq!(quantize_value(0.0, s, z, qmin, qmax), z);
+        prop_assert_eq!(dequantize_value(z, s, z), 0.0);
+    }
+
+    /// Quantizing is monotone (non-decreasing).
+    #[test]
+    fn monotone(a in finite(), b in finite(), s in 1e-4f32..10.0, z in -128i32..=127) {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert!(quantize_value(a, s, z, -128, 127) <= quantize_value(b, s, z, -128, 127));
+    }
+
+    /// Per-channel quantization equals per-tensor quantization of each slice.
+    #[test]
+    fn per_channel_equals_per_tensor_slices(c in 1usize..5, inner in 1usize..7, outer in 1usize..3, seed in any::<u64>()) {
+        let n = outer * c * inner;
+        let mut r = seed;
+        let x: Vec<f32> = (0..n).map(|_| { r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((r >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * (1 + (r % 7)) as f32 }).collect();
+        let scales: Vec<f32> = (0..c).map(|i| 0.01 * (i + 1) as f32).collect();
+        let zps: Vec<i32> = (0..c).map(|i| i as i32 * 3 - 4).collect();
+        let shape = [outer, c, inner];
+        let y = quantize_linear(&x, QuantParams { scale: scales.clone(), zero_point: zps.clone(), axis: None }, Dtype::Int8, Some(&shape), Some(1)).unwrap();
+        for o in 0..outer {
+            for ch in 0..c {
+                let off = (o * c + ch) * inner;
+                let slice = &x[off..off + inner];
+                let want = quantize_linear(slice, QuantParams::per_tensor(scales[ch], zps[ch]), Dtype::Int8, None, None).unwrap();
+                prop_assert_eq!(&y[off..off + inner], &want[..]);
+            }
+        }
+    }
+
+    /// Min-max parameters keep every value of the data within s/2. They never clip, except that
+    /// ORT's unsigned symmetric grid (z = 128, s = 2a/255) puts +a at 127.5 + 128, which rounds
+    /// to 256 and saturates to 255: still within s/2.
+    #[test]
+    fn minmax_never_clips(x in prop::collection::vec(finite(), 1..200), grid in grids()) {
+        let opts = QuantOptions { grid, method: Method::MinMax, shape: None, axis: None };
+        let (p, _) = choose_quant_params(&x, &opts).unwrap();
+        let (qmin, qmax) = grid.qrange();
+        let (s, z) = (p.scale[0], p.zero_point[0]);
+        for &v in &x {
+            let r = (v / s).round_ties_even() + z as f32;
+            if !(grid.dtype == Dtype::Uint8 && grid.symmetric()) {
+                prop_assert!(r >= qmin as f32 && r <= qmax as f32, "v={v} r={r}");
+            }
+            let e = (v - dequantize_value(quantize_value(v, s, z, qmin, qmax), s, z)).abs();
+            prop_assert!(e <= s / 2.0 * (1.0 + 1e-5) + v.abs() * 1e-6, "v={v} e={e} s={s}");
+        }
+    }
+
+    /// Every method returns a range inside the data's [min, max] and valid parameters.
+    #[test]
+    fn methods_give_valid_params(x in prop::collection::vec(finite(), 1..300), grid in grids(), m in 0usize..4) {
+        let method = [Method::MinMax, Method::Percentile(99.0), Method::Mse, Method::Entropy][m];
+        let opts = QuantOptions { grid, method, shape: None, axis: None };
+        let (p, _) = choose_quant_params(&x, &opts).unwrap();
+        let (qmin, qmax) = grid.qrange();
+        prop_assert!(p.scale[0] > 0.0 && p.scale[0].is_finite());
+        prop_assert!((qmin..=qmax).contains(&p.zero_point[0]));
+    }
+}
+
+/// All 256 int8 values survive dequantize -> quantize, for any scale.
+#[test]
+fn all_int8_values_round_trip() {
+    for s in [1e-6f32, 0.003, 0.1, 1.0, 7.5, 1e6] {
+        for z in [-128, -5, 0, 17, 127] {
+            for q in -128..=127 {
+                assert_eq!(quantize_value(dequantize_value(q, s, z), s, z, -128, 127), q, "q={q} s={s} z={z}");
+            }
+        }
+    }
+}
+
+#[test]
+fn all_uint8_values_round_trip() {
+    for s in [0.002f32, 0.5, 3.0] {
+        for z in [0, 128, 255] {
+            for q in 0..=255 {
+                assert_eq!(quantize_value(dequantize_value(q, s, z), s, z, 0, 255), q);
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_round_to_even_not_away() {
+    let q = |x: f32| quantize_value(x, 1.0, 0, -128, 127);
+    assert_eq!([q(0.5), q(1.5), q(2.5), q(-0.5), q(-1.5), q(-2.5)], [0, 2, 2, 0, -2, -2]);
+}
+
+#[test]
+fn overflow_saturates() {
+    assert_eq!(quantize_value(3e38, 1e-30, 0, -128, 127), 127);
+    assert_eq!(quantize_value(-3e38, 1e-30, 3, -128, 127), -128);
+    assert_eq!(quantize_value(f32::INFINITY, 1.0, 0, 0, 255), 255);
+}
+
+#[test]
+fn symmetric_int8_uses_narrow_range_and_module_defect_a_is_fixed() {
+    // Seed defect (a): s = 2·max/255 puts +max at 127.5 -> clipped. Ours: s = max/127, ±max -> ±127.
+    let (s, z) = compute_scale_zp(-0.8, 0.8, -127, 127, true).unwrap();
+    assert_eq!((s, z), (0.8f32 / 127.0, 0));
+    assert_eq!(quantize_value(0.8, s, z, -127, 127), 127);
+    assert_eq!(quantize_value(-0.8, s, z, -127, 127), -127);
+}
+
+#[test]
+fn positive_range_is_widened_to_include_zero_defect_b() {
+    // Seed defect (b): min > 0 clipped z; ORT widens to [0, max] and z = qmin.
+    let (s, z) = compute_scale_zp(2.0, 6.0, -128, 127, false).unwrap();
+    assert_eq!(z, -128);
+    assert_eq!(s, (6.0f64 / 255.0) as f32);
+}
+
+#[test]
+fn degenerate_range_gives_scale_one() {
+    assert_eq!(compute_scale_zp(0.0, 0.0, 0, 255, false).unwrap(), (1.0, 0));
+    assert_eq!(compute_scale_zp(0.0, 0.0, -127, 127, true).unwrap(), (1.0, 0));
+}
+
+#[test]
+fn bit_widths_give_narrow_symmetric_ranges() {
+    for b in 2..=8 {
+        let g = Grid::new(Dtype::Int8, b, Scheme::Symmetric).unwrap();
+        let m = (1 << (b - 1)) - 1;
+        assert_eq!(g.qrange(), (-m, m));
+    }
+    assert!(Grid::new(Dtype::Int8, 1, Scheme::Symmetric).is_err());
+    assert!(Grid::new(Dtype::Int8, 9, Scheme::Symmetric).is_err());
+}
+
+#[test]
+fn percentile_clips_outliers_and_mse_entropy_clip_less_than_minmax() {
+    // 10,000 normal-ish values plus two huge outliers.
+    let mut r = 12345u64;
+    let mut x: Vec<f32> = (0..10_000)
+        .map(|_| {
+            let mut s = 0.0;
+            for _ in 0..12 {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s += (r >> 40) as f32 / (1u64 << 24) as f32;
+            }
+            s - 6.0
+        })
+        .collect();
+    x.push(40.0);
+    x.push(-35.0);
+    let scale = |bits, m| {
+        let grid = Grid::new(Dtype::Int8, bits, Scheme::Symmetric).unwrap();
+        choose_quant_params(&x, &QuantOptions { grid, method: m, shape: None, axis: None }).unwrap().0.scale[0]
+    };
+    assert_eq!(scale(8, Method::MinMax), 40.0 / 127.0);
+    for (bits, m) in [(8, Method::Percentile(99.9)), (8, Method::Entropy), (4, Method::Mse)] {
+        let (s, mm) = (scale(bits, m), scale(bits, Method::MinMax));
+        assert!(s < mm / 3.0, "{m:?} at {bits} bits: scale {s} vs minmax {mm}");
+    }
+    // At 8 bits two outliers cost more clipped (35², 30²) than 10,000 rounding errors of s²/12:
+    // MSE rightly keeps (nearly) the full range.
+    assert!(scale(8, Method::Mse) > scale(8, Method::MinMax) * 0.9);
+}
+
+#[test]
+fn batching_does_not_change_minmax() {
+    use quantlab::quant::calibrate::observer;
+    let x: Vec<f32> = (0..1000).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.1).collect();
+    let g = Grid::int8_symmetric();
+    let mut a = observer(Method::MinMax);
+    a.observe(&x);
+    let mut b = observer(Method::MinMax);
+    x.chunks(7).for_each(|c| b.observe(c));
+    assert_eq!(a.range(&g), b.range(&g));
+}

@@ -1,0 +1,64 @@
+//! The wasm boundary, in headless Chromium (`make test` runs
+//! `cargo test --target wasm32-unknown-unknown --test web`): typed arrays survive the crossing and
+//! a Rust error arrives as a JS `Error` with a message naming the argument.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Float32Array, Int32Array, Int8Array, Object, Reflect, Uint8Array};
+use quantlab::wasm_api as q;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn opts(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn err_message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    let e: js_sys::Error = v.dyn_into().expect("a JS Error");
+    e.message().into()
+}
+
+#[wasm_bindgen_test]
+fn all_256_int8_values_round_trip_through_typed_arrays() {
+    let q: Vec<i8> = (-128..=127).map(|v| v as i8).collect();
+    let qa: JsValue = Int8Array::from(&q[..]).into();
+    let x = q::dequantize_linear_js(qa, Float32Array::from(&[0.5f32][..]).into(), Int32Array::from(&[0][..]).into(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(x.length(), 256);
+    let back = q::quantize_linear_js(x.into(), Float32Array::from(&[0.5f32][..]).into(), Int32Array::from(&[0][..]).into(), JsValue::UNDEFINED).unwrap();
+    let back: Int8Array = back.dyn_into().expect("an Int8Array");
+    assert_eq!(back.to_vec(), q);
+}
+
+#[wasm_bindgen_test]
+fn uint8_dtype_returns_uint8array() {
+    let y = q::quantize_linear_js(
+        Float32Array::from(&[-1.0f32, 0.0, 1.0][..]).into(),
+        Array::of1(&0.5.into()).into(),
+        Array::of1(&128.into()).into(),
+        opts(&[("dtype", "uint8".into())]),
+    )
+    .unwrap();
+    let y: Uint8Array = y.dyn_into().expect("a Uint8Array");
+    assert_eq!(y.to_vec(), vec![126, 128, 130]);
+}
+
+#[wasm_bindgen_test]
+fn rust_errors_arrive_as_js_errors_naming_the_argument() {
+    let x: JsValue = Float32Array::from(&[1.0f32][..]).into();
+    let e = q::quantize_linear_js(x.clone(), Float32Array::from(&[-1.0f32][..]).into(), Int32Array::from(&[0][..]).into(), JsValue::UNDEFINED).unwrap_err();
+    assert!(err_message(e).starts_with("scale: must be finite and > 0"));
+    let e = q::choose_quant_params_js(x.clone(), opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into()), ("bits", 1.into())])).unwrap_err();
+    assert!(err_message(e).starts_with("options.bits:"));
+    let e = q::choose_quant_params_js(Float32Array::from(&[f32::NAN][..]).into(), opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into())])).unwrap_err();
+    assert!(err_message(e).starts_with("x: contains NaN"));
+    // Still usable afterwards: nothing panicked.
+    let p = q::choose_quant_params_js(x, opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into())])).unwrap();
+    let s: Float32Array = Reflect::get(&p, &"scale".into()).unwrap().dyn_into().unwrap();
+    assert_eq!(s.to_vec(), vec![1.0 / 127.0]);
+}
