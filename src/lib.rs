@@ -10,6 +10,7 @@
 //! Errors are values ([`Error`]) everywhere; nothing reachable from JS panics.
 
 pub mod api;
+pub mod kernels;
 pub mod error;
 pub mod quant;
 

@@ -74,14 +74,14 @@ function reluActivations(seed, shape) {
 export const TENSORS = {
   weights: {
     label: 'Conv weights (normal)',
-    shape: [16, 8, 3, 3],
+    shape: [16, 32, 3, 3],
     channelAxis: 0,
     make: convWeights,
-    note: 'Conv weights [16, 8, 3, 3]: normal, each output channel with its own spread (about 15× from smallest to largest).',
+    note: 'Conv weights [16, 32, 3, 3]: normal, each output channel with its own spread (about 15× from smallest to largest).',
   },
   outliers: {
     label: 'Conv weights + outliers',
-    shape: [16, 8, 3, 3],
+    shape: [16, 32, 3, 3],
     channelAxis: 0,
     make: weightsWithOutliers,
     note: 'The same weights with 6 large outliers: min-max stretches the grid to reach them.',

@@ -1,0 +1,283 @@
+// Small uPlot wrappers. Each chart is created once; `update()` swaps its data with `setData()`
+// inside `batch()`, so it is drawn synchronously (and the redraw time measured after it is real).
+// Charts only draw what they are given: no quantization math here.
+import uPlot from '../vendor/uPlot.esm.js';
+
+/** Okabe-Ito colours (colour-blind safe) with fixed meanings across the app. */
+export const COLORS = {
+  fp32: '#0072B2', // blue: float values
+  int8: '#D55E00', // vermillion: quantized values and their error
+  clip: '#CC79A7', // reddish purple: clip bounds
+  grid: '#7a7a7a', // gray: grid points
+  good: '#009E73', // bluish green: per-channel SQNR
+  ink: '#1f2328',
+};
+
+const AXIS_FONT = '14px system-ui, -apple-system, "Segoe UI", sans-serif';
+const LABEL_FONT = '600 14px system-ui, -apple-system, "Segoe UI", sans-serif';
+
+function axis(label, extra = {}) {
+  return {
+    label,
+    stroke: COLORS.ink,
+    font: AXIS_FONT,
+    labelFont: LABEL_FONT,
+    labelSize: 22,
+    grid: { stroke: 'rgba(0,0,0,0.07)', width: 1 },
+    ticks: { stroke: 'rgba(0,0,0,0.25)', width: 1, size: 5 },
+    ...extra,
+  };
+}
+
+/** Tick labels with few digits: 0.0031 -> "0.0031", 12000 -> "1.2e4". */
+function tickValues(_u, splits) {
+  return splits.map((v) => {
+    if (v == null) return '';
+    if (v === 0) return '0';
+    const a = Math.abs(v);
+    if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace('+', '');
+    return String(+v.toPrecision(3));
+  });
+}
+
+const dpr = () => window.devicePixelRatio || 1;
+
+/** Draws a vertical line at real value `x` across the plot area (canvas pixels). */
+function vline(u, x, { color, width = 1, dash = [], alpha = 1 }) {
+  const px = Math.round(u.valToPos(x, 'x', true)) + 0.5;
+  const { top, height, left, width: w } = u.bbox;
+  if (px < left - 1 || px > left + w + 1) return;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.globalAlpha = alpha;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width * dpr();
+  ctx.setLineDash(dash.map((d) => d * dpr()));
+  ctx.beginPath();
+  ctx.moveTo(px, top);
+  ctx.lineTo(px, top + height);
+  ctx.stroke();
+  ctx.restore();
+}
+
+/** A small text tag at the top of the plot next to real value `x`. */
+function tag(u, x, text, color, side) {
+  const ctx = u.ctx;
+  const px = u.valToPos(x, 'x', true);
+  ctx.save();
+  ctx.font = `600 ${12 * dpr()}px system-ui, sans-serif`;
+  ctx.fillStyle = color;
+  ctx.textBaseline = 'top';
+  ctx.textAlign = side < 0 ? 'right' : 'left';
+  ctx.fillText(text, px + side * 4 * dpr(), u.bbox.top + 3 * dpr());
+  ctx.restore();
+}
+
+/** Base class: creates the uPlot once, keeps its width in step with the container. */
+class Chart {
+  constructor(el, opts, data, height) {
+    this.el = el;
+    this.height = height;
+    this.u = new uPlot({ ...opts, width: Math.max(200, el.clientWidth), height: this.heightFor(el.clientWidth) }, data, el);
+    this.resize = new ResizeObserver(() => {
+      const w = Math.max(200, this.el.clientWidth);
+      if (w !== this.u.width) this.u.setSize({ width: w, height: this.heightFor(w) });
+    });
+    this.resize.observe(el);
+  }
+
+  heightFor(width) {
+    return width < 420 ? Math.round(this.height * 0.85) : this.height;
+  }
+
+  setData(data) {
+    this.u.batch(() => this.u.setData(data));
+  }
+}
+
+/**
+ * Histogram of `{lo, hi, counts}` as bars, with optional markers: the grid points (thin gray,
+ * thinned to every k-th when denser than `minGap` CSS pixels, always including real zero) and the
+ * clip bounds (dashed, coloured).
+ */
+export class HistogramChart extends Chart {
+  constructor(el, { color, xLabel, yLabel = 'count', height = 260 }) {
+    const self = { markers: null };
+    const opts = {
+      legend: { show: false },
+      cursor: { show: false },
+      padding: [14, 12, 0, 4],
+      scales: {
+        x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
+        y: { range: (_u, _min, max) => [0, self.yMax ?? Math.max(1, max) * 1.1] },
+      },
+      axes: [axis(xLabel, { values: tickValues }), axis(yLabel, { size: 52 })],
+      series: [
+        {},
+        {
+          stroke: color,
+          fill: color + '99',
+          width: 1,
+          paths: uPlot.paths.bars({ size: [1, Infinity], gap: 0, align: 0 }),
+          points: { show: false },
+        },
+      ],
+      hooks: { draw: [(u) => this.drawMarkers(u)] },
+    };
+    super(el, opts, [[0], [0]], height);
+    this.self = self;
+    /** Stride used when drawing the grid (1 = every point), for captions. */
+    this.gridStride = 1;
+  }
+
+  /**
+   * `hist`: {lo, hi, counts}. `markers`: {grid: number[], zeroIndex, clipLow, clipHigh} or null.
+   */
+  update(hist, markers = null) {
+    const n = hist.counts.length;
+    const w = (hist.hi - hist.lo) / n;
+    const xs = Array.from({ length: n }, (_, i) => hist.lo + (i + 0.5) * w);
+    const counts = Array.from(hist.counts);
+    // One bin far taller than the rest (the exact zeros after ReLU, say) would flatten every other
+    // bar: cut the axis above the second-tallest bin and label the tall one with its count.
+    let top = 0;
+    for (let i = 1; i < n; i++) if (counts[i] > counts[top]) top = i;
+    const second = Math.max(0, ...counts.filter((_, i) => i !== top));
+    const cut = second > 0 && counts[top] > 4 * second;
+    Object.assign(this.self, {
+      lo: hist.lo, hi: hist.hi, markers,
+      yMax: cut ? second * 1.45 : null,
+      tall: cut ? { x: xs[top], count: counts[top] } : null,
+    });
+    this.setData([xs, counts]);
+  }
+
+  drawMarkers(u) {
+    const tall = this.self.tall;
+    if (tall) {
+      const ctx = u.ctx;
+      ctx.save();
+      ctx.font = `600 ${13 * dpr()}px system-ui, sans-serif`;
+      ctx.fillStyle = COLORS.ink;
+      ctx.textBaseline = 'top';
+      const px = u.valToPos(tall.x, 'x', true);
+      const right = px > u.bbox.left + u.bbox.width * 0.7;
+      ctx.textAlign = right ? 'right' : 'left';
+      ctx.fillText(`↑ ${tall.count} (bar cut)`, px + (right ? -6 : 6) * dpr(), u.bbox.top + 20 * dpr());
+      ctx.restore();
+    }
+    const m = this.self.markers;
+    if (!m) return;
+    const { grid, zeroIndex } = m;
+    if (grid.length > 1) {
+      const gapPx = Math.abs(u.valToPos(grid[1], 'x') - u.valToPos(grid[0], 'x'));
+      const minGap = 5;
+      const stride = gapPx >= minGap ? 1 : Math.ceil(minGap / Math.max(gapPx, 1e-9));
+      this.gridStride = stride;
+      const alpha = stride === 1 && gapPx >= 12 ? 0.7 : 0.45;
+      for (let i = 0; i < grid.length; i++) {
+        if ((i - zeroIndex) % stride !== 0) continue;
+        vline(u, grid[i], { color: COLORS.grid, width: 1, alpha });
+      }
+    }
+    vline(u, m.clipLow, { color: COLORS.clip, width: 2.5, dash: [6, 4] });
+    vline(u, m.clipHigh, { color: COLORS.clip, width: 2.5, dash: [6, 4] });
+    tag(u, m.clipLow, 'clipLow', COLORS.clip, 1);
+    tag(u, m.clipHigh, 'clipHigh', COLORS.clip, -1);
+  }
+}
+
+/** x -> x̂ staircase over the identity line, with the clip bounds. */
+export class MappingChart extends Chart {
+  constructor(el, { height = 260 } = {}) {
+    const self = { clip: null };
+    const opts = {
+      legend: { show: false },
+      cursor: { show: false },
+      padding: [14, 12, 0, 4],
+      scales: {
+        x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
+        y: { range: () => [self.lo ?? 0, self.hi ?? 1] },
+      },
+      axes: [axis('x (float32)', { values: tickValues }), axis('x̂ = s·(q − z)', { values: tickValues, size: 56 })],
+      series: [
+        {},
+        { stroke: COLORS.fp32, width: 1.5, dash: [6, 5], points: { show: false } },
+        { stroke: COLORS.int8, width: 2.5, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } },
+      ],
+      hooks: {
+        draw: [
+          (u) => {
+            if (!self.clip) return;
+            vline(u, self.clip[0], { color: COLORS.clip, width: 2, dash: [6, 4] });
+            vline(u, self.clip[1], { color: COLORS.clip, width: 2, dash: [6, 4] });
+          },
+        ],
+      },
+    };
+    super(el, opts, [[0], [0], [0]], height);
+    this.self = self;
+  }
+
+  /** `xs` inputs, `xhat` their dequantized values, `[lo, hi]` the axis range, `clip` [low, high]. */
+  update(xs, xhat, lo, hi, clip) {
+    Object.assign(this.self, { lo, hi, clip });
+    this.setData([Array.from(xs), Array.from(xs), Array.from(xhat)]);
+  }
+}
+
+/** Per-channel SQNR (bars, left axis, dB) and scale (dots, right axis, log), one channel highlighted. */
+export class ChannelChart extends Chart {
+  constructor(el, { height = 240 } = {}) {
+    const self = { selected: -1 };
+    const opts = {
+      legend: { show: false },
+      cursor: { show: false },
+      padding: [14, 8, 0, 4],
+      scales: {
+        x: { time: false, range: (_u, min, max) => [min - 0.6, max + 0.6] },
+        db: { range: (_u, _min, max) => [0, Math.max(10, max) * 1.12] },
+        s: { distr: 3, log: 10 },
+      },
+      axes: [
+        axis('output channel', { incrs: [1, 2, 4, 8], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis('SQNR (dB)', { scale: 'db', size: 52 }),
+        axis('scale s', { scale: 's', side: 1, size: 70, grid: { show: false }, values: tickValues, stroke: COLORS.int8 }),
+      ],
+      series: [
+        {},
+        {
+          scale: 'db',
+          stroke: COLORS.good,
+          fill: COLORS.good + 'aa',
+          width: 1,
+          paths: uPlot.paths.bars({ size: [0.7, 60], align: 0 }),
+          points: { show: false },
+        },
+        { scale: 's', stroke: COLORS.int8, width: 0, paths: () => null, points: { show: true, size: 9, fill: COLORS.int8, stroke: COLORS.int8 } },
+      ],
+      hooks: {
+        drawClear: [
+          (u) => {
+            if (self.selected < 0) return;
+            const x0 = u.valToPos(self.selected - 0.5, 'x', true);
+            const x1 = u.valToPos(self.selected + 0.5, 'x', true);
+            u.ctx.save();
+            u.ctx.fillStyle = 'rgba(0, 114, 178, 0.13)';
+            u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+            u.ctx.restore();
+          },
+        ],
+      },
+    };
+    super(el, opts, [[0], [0], [1]], height);
+    this.self = self;
+  }
+
+  /** `sqnrDb[c]` (Infinity drawn as a missing bar), `scales[c]`, `selected` channel. */
+  update(sqnrDb, scales, selected) {
+    this.self.selected = selected;
+    const xs = scales.map((_, c) => c);
+    this.setData([xs, sqnrDb.map((v) => (Number.isFinite(v) ? v : null)), Array.from(scales)]);
+  }
+}

@@ -1,0 +1,27 @@
+// Wiring: load the wasm core, start each section of the app, report readiness for tests.
+import init, * as api from '../pkg/quantlab.js';
+import { Explorer } from './explorer.js';
+
+async function main() {
+  await init();
+  document.getElementById('wasm-version').textContent = `v${api.version()}`;
+  document.getElementById('timer-note').textContent = crossOriginIsolated
+    ? 'timer resolution about 5 µs (cross-origin isolated)'
+    : 'timer resolution about 100 µs (not cross-origin isolated)';
+
+  const explorer = new Explorer(document.getElementById('explorer'), api);
+  window.__quantlab = explorer.debug;
+  explorer.start();
+  // Ready once the first frame has drawn every view.
+  await new Promise((resolve) => {
+    const poll = () => (explorer.debug.redraws > 0 || explorer.debug.errors > 0 ? resolve() : requestAnimationFrame(poll));
+    poll();
+  });
+  document.documentElement.dataset.ready = 'true';
+}
+
+main().catch((err) => {
+  const el = document.getElementById('explorer-alert');
+  el.textContent = `quantlab could not start: ${err.message}`;
+  console.error(err);
+});
