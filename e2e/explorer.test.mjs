@@ -193,6 +193,7 @@ test('explorer: every control changes what is shown, errors keep the state', asy
     await setControl(page, 'method', 'minmax');
     await setControl(page, 'bits', 4);
     await page.waitForFunction(() => location.hash.includes('bits=4'));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shotsDir, 'explorer-1280x800.png'), fullPage: true });
     await page.screenshot({ path: path.join(shotsDir, 'explorer-1280x800-viewport.png') });
     assert.deepEqual(problems, []);
@@ -214,6 +215,7 @@ test('explorer: phone layout stacks without horizontal scrolling', async () => {
     await setControl(page, 'scheme', 'symmetric');
     await setControl(page, 'dtype', 'int8');
     await setControl(page, 'granularity', 'channel');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shotsDir, 'explorer-390x844-channel.png'), fullPage: true });
     assert.deepEqual(problems, []);
   } finally {

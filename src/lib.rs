@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod kernels;
+pub mod model;
 pub mod error;
 pub mod quant;
 

@@ -104,6 +104,9 @@ pub struct SymHistogram {
     counts: Vec<u64>,
     /// Zeros seen while the range was still empty (`limit == 0`).
     pending_zeros: u64,
+    /// Values exactly 0 (also counted in their bin). They are exact under every grid, so the
+    /// entropy method leaves them out (post-ReLU tensors are often half zeros).
+    zeros: u64,
     total: u64,
     min: f32,
     max: f32,
@@ -121,6 +124,7 @@ impl SymHistogram {
             self.min = self.min.min(v);
             self.max = self.max.max(v);
             amax = amax.max(v.abs());
+            self.zeros += (v == 0.0) as u64;
             self.total += 1;
         }
         if amax == 0.0 && self.limit == 0.0 {
@@ -317,13 +321,22 @@ impl Observer for Entropy {
             return (0.0, 0.0);
         }
         let (min, max) = h.min_max();
-        let abs = h.abs_counts();
+        let mut abs = h.abs_counts();
+        abs[0] -= h.zeros;
         let amax = min.abs().max(max.abs());
         // Bins that can hold data; the histogram range may be up to twice amax.
         let used = (((amax / h.width()).ceil() as usize).max(1)).min(abs.len());
-        let levels = (grid.levels() as usize / 2).max(2);
-        let t_bins = kl_threshold(&abs[..used], levels);
-        clip_to_data((min, max), t_bins as f32 * h.width())
+        // Grid points that cover |x| in [0, T]: half the grid when it spans both signs.
+        let levels = if min < 0.0 { (grid.levels() as usize / 2).max(2) } else { grid.levels() as usize };
+        // A sparse histogram says little about the distribution: merge bins until there are
+        // about 16 values per bin (never below the number of grid points). With too few values
+        // this falls back to the full range, as min-max.
+        let nonzero: u64 = abs[..used].iter().sum();
+        let target = ((nonzero / 16) as usize).clamp(levels, used.max(levels));
+        let f = used.div_ceil(target).max(1);
+        let merged: Vec<u64> = abs[..used].chunks(f).map(|c| c.iter().sum()).collect();
+        let t_bins = kl_threshold(&merged, levels);
+        clip_to_data((min, max), (t_bins * f) as f32 * h.width())
     }
 }
 
@@ -387,6 +400,21 @@ fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
         .sum()
 }
 
+/// The range `method` picks from a histogram of everything observed (MinMax uses the exact
+/// min and max the histogram tracks). Lets a model calibrate once and try every method and
+/// bit width without running the float model again.
+pub fn range_from_histogram(h: &SymHistogram, method: Method, grid: &Grid) -> (f32, f32) {
+    if h.total == 0 {
+        return (0.0, 0.0);
+    }
+    match method {
+        Method::MinMax => h.min_max(),
+        Method::Percentile(p) => Percentile { p, hist: h.clone() }.range(grid),
+        Method::Mse => Mse { hist: h.clone() }.range(grid),
+        Method::Entropy => Entropy { hist: h.clone() }.range(grid),
+    }
+}
+
 /// Observes `x` in one batch and returns one range, or one per channel along `layout`.
 pub fn calibrate(x: &[f32], layout: Option<AxisLayout>, method: Method, grid: &Grid) -> Vec<(f32, f32)> {
     match layout {
@@ -400,5 +428,48 @@ pub fn calibrate(x: &[f32], layout: Option<AxisLayout>, method: Method, grid: &G
             l.for_each_run(x, |c, run| obs[c].observe(run));
             obs.iter().map(|o| o.range(grid)).collect()
         }
+    }
+}
+
+impl SymHistogram {
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Mean squared quantization error of the observed mass under `(s, z)` on `[qmin, qmax]`,
+    /// split into `(rounding, clipping)`: bins whose centre falls inside the grid's range round,
+    /// the others clip. Evaluated at bin centres.
+    pub fn error_split(&self, s: f32, z: i32, qmin: i32, qmax: i32) -> (f64, f64) {
+        let (lo, hi) = (dequantize_value(qmin, s, z), dequantize_value(qmax, s, z));
+        let (mut r, mut c) = (0f64, 0f64);
+        for (x, n) in self.nonempty() {
+            let e = (x - dequantize_value(quantize_value(x, s, z, qmin, qmax), s, z)) as f64;
+            let e2 = e * e * n as f64;
+            if x < lo - s / 2.0 || x > hi + s / 2.0 {
+                c += e2;
+            } else {
+                r += e2;
+            }
+        }
+        let n = self.total.max(1) as f64;
+        (r / n, c / n)
+    }
+
+    /// The observed mass re-binned into `bins` equal bins over `[lo, hi]` (by bin centre).
+    pub fn rebin(&self, lo: f32, hi: f32, bins: usize) -> Vec<u32> {
+        let mut out = vec![0u32; bins.max(1)];
+        let n = out.len();
+        let span = (hi - lo).max(f32::MIN_POSITIVE);
+        let mut zeros = self.pending_zeros;
+        for (x, c) in self.nonempty() {
+            let i = (((x - lo) / span) * n as f32).floor().clamp(0.0, (n - 1) as f32) as usize;
+            out[i] = out[i].saturating_add(c.min(u32::MAX as u64) as u32);
+        }
+        if zeros > 0 {
+            let i = (((0.0 - lo) / span) * n as f32).floor().clamp(0.0, (n - 1) as f32) as usize;
+            zeros = zeros.min(u32::MAX as u64);
+            out[i] = out[i].saturating_add(zeros as u32);
+        }
+        out
     }
 }

@@ -111,7 +111,7 @@ export class HistogramChart extends Chart {
         x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
         y: { range: (_u, _min, max) => [0, self.yMax ?? Math.max(1, max) * 1.1] },
       },
-      axes: [axis(xLabel, { values: tickValues }), axis(yLabel, { size: 52 })],
+      axes: [axis(xLabel, { values: tickValues, size: 34 }), axis(yLabel, { size: 52 })],
       series: [
         {},
         {
@@ -199,7 +199,7 @@ export class MappingChart extends Chart {
         x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
         y: { range: () => [self.lo ?? 0, self.hi ?? 1] },
       },
-      axes: [axis('x (float32)', { values: tickValues }), axis('x̂ = s·(q − z)', { values: tickValues, size: 56 })],
+      axes: [axis('x (float32)', { values: tickValues, size: 34 }), axis('x̂ = s·(q − z)', { values: tickValues, size: 56 })],
       series: [
         {},
         { stroke: COLORS.fp32, width: 1.5, dash: [6, 5], points: { show: false } },
@@ -240,7 +240,7 @@ export class ChannelChart extends Chart {
         s: { distr: 3, log: 10 },
       },
       axes: [
-        axis('output channel', { incrs: [1, 2, 4, 8], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis('output channel', { size: 34, incrs: [1, 2, 4, 8], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
         axis('SQNR (dB)', { scale: 'db', size: 52 }),
         axis('scale s', { scale: 's', side: 1, size: 70, grid: { show: false }, values: tickValues, stroke: COLORS.int8 }),
       ],
@@ -263,7 +263,7 @@ export class ChannelChart extends Chart {
             const x0 = u.valToPos(self.selected - 0.5, 'x', true);
             const x1 = u.valToPos(self.selected + 0.5, 'x', true);
             u.ctx.save();
-            u.ctx.fillStyle = 'rgba(0, 114, 178, 0.13)';
+            u.ctx.fillStyle = 'rgba(86, 180, 233, 0.35)';
             u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
             u.ctx.restore();
           },

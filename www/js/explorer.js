@@ -18,8 +18,8 @@ const HISTORY = 30;
 const METHOD_NOTES = {
   minmax: 'Clip range = data range: nothing clips, but one outlier stretches the grid for everyone.',
   percentile: 'Clips the rarest values: keeps the given percentile of |x| (ONNX Runtime uses 99.999 %).',
-  mse: 'Tries 200 narrower ranges and keeps the one with the least squared error.',
-  entropy: 'Picks the range whose quantized histogram loses the least information (KL divergence), as TensorRT does.',
+  mse: 'Tries 200 narrower ranges and keeps the one with the least mean squared error (MSE).',
+  entropy: 'Picks the range whose quantized histogram loses the least information (Kullback-Leibler divergence), as TensorRT does.',
 };
 
 export class Explorer {
@@ -93,7 +93,8 @@ export class Explorer {
     const m = spec.channelAxis === null ? 0 : spec.shape[spec.channelAxis];
     if (sel.options.length === m) return;
     const keep = sel.value;
-    sel.replaceChildren(...Array.from({ length: m }, (_, c) => new Option(`channel ${c} of ${m}`, String(c))));
+    sel.replaceChildren(...Array.from({ length: m }, (_, c) => new Option(`channel ${c}`, String(c))));
+    this.$('channel-count').textContent = m ? `(of ${m})` : '';
     if (keep && Number(keep) < m) sel.value = keep;
   }
 
@@ -233,30 +234,46 @@ export class Explorer {
   }
 
   drawStats(a, perChannel) {
-    const rows = [];
+    const params = [];
     if (perChannel) {
       const lo = Math.min(...a.scale);
       const hi = Math.max(...a.scale);
-      rows.push(['Scale s', `${fmt.num(a.scale[a.channel], 4)} <small>(channel ${a.channel}; ${a.scale.length} channels: ${fmt.num(lo)} … ${fmt.num(hi)})</small>`]);
+      params.push([`Scale s (ch ${a.channel})`, `${fmt.num(a.scale[a.channel], 4)}`]);
+      params.push([`All ${a.scale.length} scales`, `${fmt.num(lo)} … ${fmt.num(hi)}`]);
       const zs = new Set(a.zeroPoint);
-      rows.push(['Zero point z', zs.size === 1 ? `${fmt.int(a.zeroPoint[0])} <small>(all channels)</small>` : `${fmt.int(a.zeroPoint[a.channel])} <small>(channel ${a.channel})</small>`]);
+      params.push(zs.size === 1
+        ? ['Zero point z', `${fmt.int(a.zeroPoint[0])} <small>(all channels)</small>`]
+        : [`Zero point z (ch ${a.channel})`, fmt.int(a.zeroPoint[a.channel])]);
     } else {
-      rows.push(['Scale s', fmt.num(a.scale[0], 4)]);
-      rows.push(['Zero point z', fmt.int(a.zeroPoint[0])]);
+      params.push(['Scale s', fmt.num(a.scale[0], 4)]);
+      params.push(['Zero point z', fmt.int(a.zeroPoint[0])]);
     }
-    rows.push(['Integer range', `[${fmt.int(a.qmin)}, ${fmt.int(a.qmax)}] <small>(${a.qmax - a.qmin + 1} levels, ${a.bits} bits)</small>`]);
-    rows.push(['Data range', `[${fmt.num(a.dataMin)}, ${fmt.num(a.dataMax)}] <small>(${a.count} values)</small>`]);
-    rows.push([perChannel ? `Clip range (ch ${a.channel})` : 'Clip range', `[${fmt.num(a.clipLow)}, ${fmt.num(a.clipHigh)}]`]);
-    rows.push(['MSE', fmt.num(a.mse)]);
-    rows.push(['… rounding / clipping', `${fmt.num(a.roundingMse)} / ${fmt.num(a.clippingMse)}`]);
-    rows.push(['Max |error|', fmt.num(a.maxAbsError)]);
-    rows.push(['SQNR', `<span id="stat-sqnr">${fmt.db(a.sqnrDb)}</span>`]);
-    rows.push(['Clipped', fmt.percent(a.clippedFraction)]);
-    rows.push(['Bytes float32', fmt.bytes(a.bytesFloat)]);
-    rows.push(['Bytes int8', `${fmt.bytes(a.bytesInt8)} <small>(${fmt.ratio(a.bytesFloat, a.bytesInt8)} smaller)</small>`]);
-    rows.push([`Bytes packed (${a.bits}-bit)`, `${fmt.bytes(a.bytesPacked)} <small>(${fmt.ratio(a.bytesFloat, a.bytesPacked)} smaller)</small>`]);
+    params.push(['Integers q', `${fmt.int(a.qmin)} … ${fmt.int(a.qmax)} <small>(${a.qmax - a.qmin + 1} levels)</small>`]);
+    params.push(['Data range', `${fmt.num(a.dataMin)} … ${fmt.num(a.dataMax)}`]);
+    params.push([perChannel ? `Clip range (ch ${a.channel})` : 'Clip range', `${fmt.num(a.clipLow)} … ${fmt.num(a.clipHigh)}`]);
+
+    const error = [
+      ['SQNR', `<span id="stat-sqnr">${fmt.db(a.sqnrDb)}</span>`],
+      ['MSE', fmt.num(a.mse)],
+      ['… from rounding', fmt.num(a.roundingMse)],
+      ['… from clipping', fmt.num(a.clippingMse)],
+      ['Max |error|', fmt.num(a.maxAbsError)],
+      ['Clipped', fmt.percent(a.clippedFraction)],
+    ];
+
+    const size = [
+      ['Values', String(a.count)],
+      ['float32', fmt.bytes(a.bytesFloat)],
+      ['int8 + s, z', fmt.bytes(a.bytesInt8)],
+      [`packed at ${a.bits} bits`, fmt.bytes(a.bytesPacked)],
+      ['Compression int8', fmt.ratio(a.bytesFloat, a.bytesInt8)],
+      ['Compression packed', fmt.ratio(a.bytesFloat, a.bytesPacked)],
+    ];
+
     // Only numbers and fixed labels go into this HTML.
-    this.$('stats-list').innerHTML = rows.map(([k, v]) => `<div class="stat"><dt>${k}</dt><dd>${v}</dd></div>`).join('');
+    const group = (title, rows) => `<div class="stat-group"><h3>${title}</h3><dl>` +
+      rows.map(([k, v]) => `<div class="stat"><dt>${k}</dt><dd>${v}</dd></div>`).join('') + '</dl></div>';
+    this.$('stats-list').innerHTML = group('Parameters', params) + group('Error', error) + group('Size', size);
   }
 
   showError(message) {

@@ -289,3 +289,55 @@ pub fn argmax(z: &[f32; CLASSES]) -> usize {
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Central differences (L(w + h) - L(w - h)) / 2h against backward for a few entries of
+    /// every tensor, on a random input and He-initialized weights.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = SplitMix64::new(7);
+        let mut p = Params::he_init(&mut rng);
+        for b in [B1, B2, BF] {
+            for v in p.t[b].iter_mut() {
+                *v = rng.symmetric(0.1);
+            }
+        }
+        let x: Vec<f32> = (0..IN * IN).map(|_| rng.unit_f32()).collect();
+        let label = 3;
+        let mut work = Work::default();
+        let loss = |p: &Params, work: &mut Work| {
+            work.forward(p, &x);
+            softmax_xent(&work.logits, label, 1.0).0 as f64
+        };
+        work.forward(&p, &x);
+        let (_, dz) = softmax_xent(&work.logits, label, 1.0);
+        let mut g = Params::zeros();
+        work.backward(&p, &dz, &mut g);
+
+        let h = 1e-3f32;
+        let (mut checked, mut bad) = (0, 0);
+        for t in 0..6 {
+            for _ in 0..20 {
+                let i = rng.below(p.t[t].len());
+                let w0 = p.t[t][i];
+                p.t[t][i] = w0 + h;
+                let up = loss(&p, &mut work);
+                p.t[t][i] = w0 - h;
+                let down = loss(&p, &mut work);
+                p.t[t][i] = w0;
+                let numeric = (up - down) / (2.0 * h as f64);
+                let analytic = g.t[t][i] as f64;
+                checked += 1;
+                // Kinks of ReLU / max pool can spoil a single difference; allow two.
+                if (numeric - analytic).abs() > 2e-3 + 2e-2 * analytic.abs() {
+                    eprintln!("{} [{i}]: numeric {numeric:.6} analytic {analytic:.6}", NAMES[t]);
+                    bad += 1;
+                }
+            }
+        }
+        assert!(bad <= 2, "{bad} of {checked} gradient entries disagree");
+    }
+}
