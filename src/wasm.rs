@@ -247,3 +247,317 @@ impl Opts {
 fn display(v: &JsValue) -> String {
     v.as_f64().map(|x| x.to_string()).or_else(|| v.as_string().map(|s| format!("\"{s}\""))).unwrap_or_else(|| type_name(v))
 }
+
+// ---- the model -----------------------------------------------------------------------------
+
+use crate::model::digits::Digits as CoreDigits;
+use crate::model::eval::{self, Evaluation};
+use crate::model::int8::{self as qm, Calibration, QModel, QuantConfig};
+use crate::model::{file, fp32, report, Model as CoreModel};
+
+type JsResult<T> = std::result::Result<T, JsError>;
+
+/// A set of digits (QLDG file) with labels.
+#[wasm_bindgen]
+pub struct Digits {
+    inner: CoreDigits,
+    /// Identifies the set for `Model::evaluate`'s cache.
+    id: u32,
+}
+
+static NEXT_DIGITS_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+#[wasm_bindgen]
+impl Digits {
+    /// Parses a QLDG digit file (see scripts/data/make_digits.mjs).
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> JsResult<Digits> {
+        Ok(Digits { inner: CoreDigits::parse(bytes)?, id: NEXT_DIGITS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
+    }
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.len()
+    }
+    pub fn labels(&self) -> Vec<u8> {
+        self.inner.labels.clone()
+    }
+    /// Raw pixels (rows×cols, 0..255) of image `i`.
+    pub fn pixels(&self, i: usize) -> JsResult<Vec<u8>> {
+        if i >= self.inner.len() {
+            return Err(Error::new("i", format!("{i} is beyond the {} images", self.inner.len())).into());
+        }
+        Ok(self.inner.image(i).to_vec())
+    }
+    /// Images `start..start+n` preprocessed for `model` (`n × C·H·W` floats).
+    pub fn images(&self, model: &Model, start: usize, n: usize) -> JsResult<Float32Array> {
+        let mut x = vec![0.0; n * model.inner.input_len()];
+        self.inner.batch_into(start, n, model.inner.input, &mut x)?;
+        Ok(Float32Array::from(&x[..]))
+    }
+}
+
+/// A float model and, once calibrated, the activation statistics its int8 versions use.
+#[wasm_bindgen]
+pub struct Model {
+    inner: CoreModel,
+    calibration: Option<Calibration>,
+    /// Preprocessed test images and float predictions, cached by `evaluate`.
+    eval_cache: Option<(u32, Vec<f32>, Vec<u8>)>,
+}
+
+fn wrap(inner: CoreModel) -> Model {
+    Model { inner, calibration: None, eval_cache: None }
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// The shipped model (the course module's CNN trained on MNIST), built into the module.
+    pub fn baseline() -> JsResult<Model> {
+        Ok(wrap(CoreModel::baseline()?))
+    }
+    /// A model from `.safetensors` bytes with the layer list in `__metadata__`.
+    #[wasm_bindgen(js_name = fromSafetensors)]
+    pub fn from_safetensors(bytes: &[u8]) -> JsResult<Model> {
+        Ok(wrap(file::load(bytes)?))
+    }
+    /// `{ input, layers: [{ index, kind, name, outputShape, params, macs }], params, macs }`.
+    pub fn summary(&self) -> JsResult<JsValue> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct L<'a> { index: usize, kind: &'a str, name: &'a str, output_shape: [usize; 3], params: usize, macs: usize }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct S<'a> { input: [usize; 3], layers: Vec<L<'a>>, params: usize, macs: usize, outputs: usize, calibrated: bool }
+        let shapes = self.inner.shapes()?;
+        let mut s = self.inner.input;
+        let mut layers = vec![];
+        for (i, (l, out)) in self.inner.layers.iter().zip(&shapes).enumerate() {
+            layers.push(L { index: i, kind: l.kind(), name: l.name(), output_shape: *out, params: l.params(), macs: l.macs(s) });
+            s = *out;
+        }
+        let v = S { input: self.inner.input, layers, params: self.inner.params(), macs: self.inner.macs(), outputs: self.inner.output_len(), calibrated: self.calibration.is_some() };
+        Ok(serde_wasm_bindgen::to_value(&v)?)
+    }
+    /// FP32 forward of `n` images (`x` holds `n × C·H·W` floats); returns `n × outputs` scores.
+    pub fn forward(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(&fp32::forward(&self.inner, x, n)?[..]))
+    }
+    /// Runs the float model on calibration images and keeps a histogram of every tensor the
+    /// int8 model will quantize. Needed once before `quantize`.
+    pub fn calibrate(&mut self, digits: &Digits, count: Option<usize>) -> JsResult<()> {
+        let n = count.unwrap_or(digits.inner.len()).min(digits.inner.len());
+        let mut x = vec![0.0; n * self.inner.input_len()];
+        digits.inner.batch_into(0, n, self.inner.input, &mut x)?;
+        self.calibration = Some(qm::calibrate(&self.inner, &x, n)?);
+        Ok(())
+    }
+    /// Calibrates on preprocessed images instead of a digit set (for models of other inputs).
+    #[wasm_bindgen(js_name = calibrateImages)]
+    pub fn calibrate_images(&mut self, x: &[f32], n: usize) -> JsResult<()> {
+        self.calibration = Some(qm::calibrate(&self.inner, x, n)?);
+        Ok(())
+    }
+    /// An integer-only quantized model for `config`:
+    /// `{ weightBits, actBits, perChannel, method, percentile, actScheme, layerBits: [{ layer, weightBits, actBits }] }`.
+    pub fn quantize(&self, config: JsValue) -> JsResult<QuantizedModel> {
+        let Some(cal) = &self.calibration else { return Err(Error::new("model", "is not calibrated: call calibrate() first").into()) };
+        let config = quant_config(&config)?;
+        Ok(QuantizedModel { inner: qm::quantize_model(&self.inner, cal, &config)? })
+    }
+    /// Per-layer report of `q` (sizes, weight statistics and histograms, activation ranges).
+    pub fn report(&self, q: &QuantizedModel, bins: Option<usize>, channel: Option<usize>) -> JsResult<JsValue> {
+        let Some(cal) = &self.calibration else { return Err(Error::new("model", "is not calibrated").into()) };
+        let bins = bins.unwrap_or(64);
+        if !(1..=4096).contains(&bins) {
+            return Err(Error::new("bins", format!("must be from 1 to 4096, found {bins}")).into());
+        }
+        Ok(serde_wasm_bindgen::to_value(&report::report(&self.inner, &q.inner, cal, bins, channel.unwrap_or(0)))?)
+    }
+    /// FP32 and INT8 accuracy on `digits`, agreement, flipped indices and both predictions.
+    /// The float predictions are computed once per digit set and cached.
+    pub fn evaluate(&mut self, q: &QuantizedModel, digits: &Digits) -> JsResult<Object> {
+        let n = digits.inner.len();
+        let key = digits.id;
+        if self.eval_cache.as_ref().map(|c| c.0) != Some(key) {
+            let x = eval::images(&self.inner, &digits.inner)?;
+            let fp = eval::predict_fp32(&self.inner, &x, n)?;
+            self.eval_cache = Some((key, x, fp));
+        }
+        let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
+        let int8 = eval::predict_int8(&q.inner, x, n)?;
+        let e = Evaluation::new(&digits.inner.labels, fp, &int8);
+        let out = Object::new();
+        set(&out, "count", &(e.count as u32).into())?;
+        set(&out, "fp32Accuracy", &e.fp32_accuracy().into())?;
+        set(&out, "int8Accuracy", &e.int8_accuracy().into())?;
+        set(&out, "agreement", &e.agreement().into())?;
+        set(&out, "flipped", &js_sys::Uint32Array::from(&e.flipped[..]))?;
+        set(&out, "fp32Pred", &Uint8Array::from(&fp[..]))?;
+        set(&out, "int8Pred", &Uint8Array::from(&int8[..]))?;
+        Ok(out)
+    }
+}
+
+fn quant_config(v: &JsValue) -> Result<QuantConfig> {
+    let o = Opts::new(v, &["weightBits", "actBits", "perChannel", "method", "percentile", "actScheme", "layerBits"])?;
+    let mut c = QuantConfig::default();
+    c.weight_bits = o.u32("weightBits")?.unwrap_or(8);
+    c.act_bits = o.u32("actBits")?.unwrap_or(8);
+    for (name, b) in [("config.weightBits", c.weight_bits), ("config.actBits", c.act_bits)] {
+        if !(2..=8).contains(&b) {
+            bail!(name, "must be an integer from 2 to 8, found {b}");
+        }
+    }
+    if let Some(p) = o.get("perChannel")? {
+        c.per_channel = p.as_bool().ok_or_else(|| Error::new("config.perChannel", "must be true or false"))?;
+    }
+    c.method = Method::parse(&o.str("method")?.unwrap_or_else(|| "minmax".into()), o.f64("percentile")?).map_err(|e| Error::new(e.subject.replace("options", "config"), e.message))?;
+    if let Some(s) = o.str("actScheme")? {
+        c.act_scheme = Scheme::parse(&s, "config.actScheme")?;
+    }
+    if let Some(list) = o.get("layerBits")? {
+        if !Array::is_array(&list) {
+            bail!("config.layerBits", "must be an array of {{ layer, weightBits, actBits }}");
+        }
+        for (i, item) in Array::from(&list).iter().enumerate() {
+            let e = Opts::new(&item, &["layer", "weightBits", "actBits"]).map_err(|e| Error::new(format!("config.layerBits[{i}]"), e.message))?;
+            let layer = e.u32("layer")?.ok_or_else(|| Error::new(format!("config.layerBits[{i}].layer"), "is required"))? as usize;
+            c.layer_bits.push((layer, e.u32("weightBits")?.unwrap_or(c.weight_bits), e.u32("actBits")?.unwrap_or(c.act_bits)));
+        }
+    }
+    Ok(c)
+}
+
+/// An integer-only INT8 model (and the course module's simulated path, for comparison).
+#[wasm_bindgen]
+pub struct QuantizedModel {
+    inner: QModel,
+}
+
+#[wasm_bindgen]
+impl QuantizedModel {
+    /// True INT8 forward: int8 × int8 → int32, requantized between layers; returns the
+    /// dequantized outputs (`n × outputs`).
+    pub fn forward(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(&self.inner.forward(x, n)?[..]))
+    }
+    /// The raw int8 outputs of the integer pipeline.
+    #[wasm_bindgen(js_name = forwardInt8)]
+    pub fn forward_int8(&self, x: &[f32], n: usize) -> JsResult<Int8Array> {
+        let v = self.inner.forward_int8(x, n)?;
+        Ok(Int8Array::from(&v[..]))
+    }
+    /// The course module's "simulated" INT8: weights dequantized to float on every call, float
+    /// conv, float activations. Never faster than FP32; here to show why.
+    #[wasm_bindgen(js_name = forwardSimulated)]
+    pub fn forward_simulated(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(&self.inner.forward_simulated(x, n)?[..]))
+    }
+    /// Output scale and zero point and the input's, `{ input: {scale, zeroPoint}, output: {...} }`.
+    pub fn io(&self) -> JsResult<Object> {
+        let out = Object::new();
+        for (k, p) in [("input", self.inner.input), ("output", self.inner.output)] {
+            let o = Object::new();
+            set(&o, "scale", &p.scale.into())?;
+            set(&o, "zeroPoint", &p.zero_point.into())?;
+            set(&out, k, &o)?;
+        }
+        Ok(out)
+    }
+}
+
+// ---- the ONNX integer ops ------------------------------------------------------------------
+
+fn int_array(v: &JsValue, name: &str) -> Result<(Vec<i32>, Dtype)> {
+    if let Some(a) = v.dyn_ref::<Int8Array>() {
+        Ok((a.to_vec().into_iter().map(i32::from).collect(), Dtype::Int8))
+    } else if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        Ok((a.to_vec().into_iter().map(i32::from).collect(), Dtype::Uint8))
+    } else {
+        bail!(name, "must be an Int8Array or a Uint8Array")
+    }
+}
+
+fn one_f32(v: &JsValue, name: &str) -> Result<f32> {
+    let s = f32s(v, name)?;
+    if s.len() != 1 {
+        bail!(name, "must be one number (per-tensor), found {} values", s.len());
+    }
+    Ok(s[0])
+}
+
+fn one_i32(v: &JsValue, name: &str) -> Result<i32> {
+    let s = i32s(v, name)?;
+    if s.len() != 1 {
+        bail!(name, "must be one integer (per-tensor), found {} values", s.len());
+    }
+    Ok(s[0])
+}
+
+fn typed(v: &[i32], dtype: Dtype) -> JsValue {
+    match dtype {
+        Dtype::Uint8 => Uint8Array::from(&v.iter().map(|&q| q as u8).collect::<Vec<_>>()[..]).into(),
+        _ => Int8Array::from(&v.iter().map(|&q| q as i8).collect::<Vec<_>>()[..]).into(),
+    }
+}
+
+fn qlinear_result(out: crate::api::QLinearOutput, dtype: Dtype) -> Result<Object> {
+    let o = Object::new();
+    set(&o, "y", &typed(&out.y, dtype))?;
+    set(&o, "acc", &Int32Array::from(&out.acc[..]))?;
+    set(&o, "shape", &out.shape.iter().map(|&d| JsValue::from(d as u32)).collect::<Array>())?;
+    Ok(o)
+}
+
+/// ONNX QLinearConv (NCHW, group 1, stride 1): inputs in ONNX order; `options.xShape`,
+/// `options.wShape` and `options.pads` (0 or 1). Returns `{ y, acc, shape }`, with `acc` the
+/// exact int32 accumulators before requantization.
+#[wasm_bindgen(js_name = qlinearConv)]
+#[allow(clippy::too_many_arguments)]
+pub fn qlinear_conv_js(x: JsValue, x_scale: JsValue, x_zero_point: JsValue, w: JsValue, w_scale: JsValue, w_zero_point: JsValue, y_scale: JsValue, y_zero_point: JsValue, bias: JsValue, options: JsValue) -> JsResult<Object> {
+    let (xv, x_dtype) = int_array(&x, "x")?;
+    let (wv, w_dtype) = int_array(&w, "w")?;
+    if w_dtype != Dtype::Int8 {
+        return Err(Error::new("w", "must be an Int8Array (int8 weights)").into());
+    }
+    let o = Opts::new(&options, &["xShape", "wShape", "pads"])?;
+    let shape = |k: &str| -> Result<Vec<usize>> {
+        let Some(v) = o.get(k)? else { bail!(format!("options.{k}"), "is required") };
+        numbers(&v, &format!("options.{k}"))?.into_iter().map(|d| if d.fract() == 0.0 && (0.0..1e9).contains(&d) { Ok(d as usize) } else { bail!(format!("options.{k}"), "has a dimension {d}") }).collect()
+    };
+    let (xs, ws) = (shape("xShape")?, shape("wShape")?);
+    let b = if bias.is_undefined() || bias.is_null() { None } else { Some(i32s(&bias, "bias")?) };
+    let (w_scale, w_zp) = (f32s(&w_scale, "wScale")?, i32s(&w_zero_point, "wZeroPoint")?);
+    let out = crate::api::qlinear_conv(&crate::api::QLinearConvArgs {
+        x: &xv, x_shape: &xs, x_dtype, x_scale: one_f32(&x_scale, "xScale")?, x_zero_point: one_i32(&x_zero_point, "xZeroPoint")?,
+        w: &wv, w_shape: &ws, w_scale: &w_scale, w_zero_point: &w_zp,
+        y_scale: one_f32(&y_scale, "yScale")?, y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
+        bias: b.as_deref(), pads: o.u32("pads")?.unwrap_or(0) as usize,
+    })?;
+    Ok(qlinear_result(out, x_dtype)?)
+}
+
+/// ONNX QLinearMatMul: `a [N, K]` (int8 or uint8) times `b [K, M]` (int8, per tensor or per
+/// column); `options.aShape`, `options.bShape`. Returns `{ y, acc, shape }`.
+#[wasm_bindgen(js_name = qlinearMatMul)]
+#[allow(clippy::too_many_arguments)]
+pub fn qlinear_matmul_js(a: JsValue, a_scale: JsValue, a_zero_point: JsValue, b: JsValue, b_scale: JsValue, b_zero_point: JsValue, y_scale: JsValue, y_zero_point: JsValue, options: JsValue) -> JsResult<Object> {
+    let (av, a_dtype) = int_array(&a, "a")?;
+    let (bv, b_dtype) = int_array(&b, "b")?;
+    if b_dtype != Dtype::Int8 {
+        return Err(Error::new("b", "must be an Int8Array (int8 weights)").into());
+    }
+    let o = Opts::new(&options, &["aShape", "bShape"])?;
+    let shape = |k: &str| -> Result<Vec<usize>> {
+        let Some(v) = o.get(k)? else { bail!(format!("options.{k}"), "is required") };
+        numbers(&v, &format!("options.{k}"))?.into_iter().map(|d| if d.fract() == 0.0 && (0.0..1e9).contains(&d) { Ok(d as usize) } else { bail!(format!("options.{k}"), "has a dimension {d}") }).collect()
+    };
+    let (as_, bs) = (shape("aShape")?, shape("bShape")?);
+    let (b_scale, b_zp) = (f32s(&b_scale, "bScale")?, i32s(&b_zero_point, "bZeroPoint")?);
+    let out = crate::api::qlinear_matmul(&crate::api::QLinearMatMulArgs {
+        a: &av, a_shape: &as_, a_dtype, a_scale: one_f32(&a_scale, "aScale")?, a_zero_point: one_i32(&a_zero_point, "aZeroPoint")?,
+        b: &bv, b_shape: &bs, b_scale: &b_scale, b_zero_point: &b_zp,
+        y_scale: one_f32(&y_scale, "yScale")?, y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
+    })?;
+    Ok(qlinear_result(out, a_dtype)?)
+}

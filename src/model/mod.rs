@@ -7,9 +7,11 @@
 //! * [`file`]: reading and writing `.safetensors` model files.
 
 pub mod digits;
+pub mod eval;
 pub mod file;
 pub mod fp32;
 pub mod int8;
+pub mod report;
 
 use crate::kernels::ConvShape;
 use crate::{bail, Result};

@@ -33,11 +33,18 @@ impl Digits {
         }
         let (count, rows, cols) = (u32_at(4), u32_at(8), u32_at(12));
         if rows != SRC || cols != SRC {
-            return Err(format!("{}: digits are {rows}x{cols}, expected 28x28", path.display()));
+            return Err(format!(
+                "{}: digits are {rows}x{cols}, expected 28x28",
+                path.display()
+            ));
         }
         let need = 16 + count + count * SRC * SRC;
         if bytes.len() != need {
-            return Err(format!("{}: {} bytes, expected {need}", path.display(), bytes.len()));
+            return Err(format!(
+                "{}: {} bytes, expected {need}",
+                path.display(),
+                bytes.len()
+            ));
         }
         let labels = bytes[16..16 + count].to_vec();
         if let Some(bad) = labels.iter().find(|&&l| l > 9) {

@@ -31,7 +31,9 @@ pub fn metadata(trained: &str) -> BTreeMap<String, String> {
 /// the file bytes.
 pub fn to_bytes(p: &Params, meta: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
     let raw: Vec<Vec<u8>> =
-        p.t.iter().map(|t| t.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+        p.t.iter()
+            .map(|t| t.iter().flat_map(|v| v.to_le_bytes()).collect())
+            .collect();
     let views = NAMES
         .iter()
         .zip(SHAPES)
@@ -56,7 +58,11 @@ fn canonicalize_header(bytes: &mut [u8]) -> Result<(), String> {
         match v {
             Value::Object(m) => {
                 let keys: BTreeMap<&String, &Value> = m.iter().collect();
-                Value::Object(keys.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect::<Map<_, _>>())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect::<Map<_, _>>(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -65,7 +71,9 @@ fn canonicalize_header(bytes: &mut [u8]) -> Result<(), String> {
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = &bytes[8..8 + n];
     let value: Value = serde_json::from_slice(header).map_err(|e| format!("header: {e}"))?;
-    let mut canon = serde_json::to_string(&sorted(&value)).map_err(|e| format!("{e}"))?.into_bytes();
+    let mut canon = serde_json::to_string(&sorted(&value))
+        .map_err(|e| format!("{e}"))?
+        .into_bytes();
     if canon.len() > n {
         return Err("canonical header longer than the original".into());
     }
@@ -80,13 +88,21 @@ pub fn load(path: &Path) -> Result<(Params, BTreeMap<String, String>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| format!("{e}"))?;
-    let meta: BTreeMap<String, String> =
-        header.metadata().clone().unwrap_or_default().into_iter().collect();
+    let meta: BTreeMap<String, String> = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let mut p = Params::zeros();
     for (i, (&name, shape)) in NAMES.iter().zip(SHAPES).enumerate() {
         let view = st.tensor(name).map_err(|e| format!("{name}: {e}"))?;
         if view.dtype() != Dtype::F32 || view.shape() != shape {
-            return Err(format!("{name}: {:?} {:?}, expected F32 {shape:?}", view.dtype(), view.shape()));
+            return Err(format!(
+                "{name}: {:?} {:?}, expected F32 {shape:?}",
+                view.dtype(),
+                view.shape()
+            ));
         }
         for (v, b) in p.t[i].iter_mut().zip(view.data().chunks_exact(4)) {
             *v = f32::from_le_bytes(b.try_into().unwrap());

@@ -19,7 +19,7 @@ use model::{Params, Work};
 use rng::SplitMix64;
 
 // Defaults: the values the shipped file was trained with.
-const DEFAULT_EPOCHS: usize = 12;
+const DEFAULT_EPOCHS: usize = 20;
 const DEFAULT_SEED: u64 = 20261126;
 const BATCH: usize = 64;
 const LR: f32 = 1e-3; // peak Adam learning rate, cosine-annealed to 0
@@ -75,14 +75,23 @@ impl Adam {
     const EPS: f32 = 1e-8;
 
     fn new() -> Self {
-        Self { m: Params::zeros(), v: Params::zeros(), t: 0 }
+        Self {
+            m: Params::zeros(),
+            v: Params::zeros(),
+            t: 0,
+        }
     }
 
     fn step(&mut self, p: &mut Params, g: &Params, lr: f32) {
         self.t += 1;
         let c1 = 1.0 - Self::B1.powi(self.t);
         let c2 = 1.0 - Self::B2.powi(self.t);
-        for (((w, g), m), v) in p.t.iter_mut().zip(&g.t).zip(&mut self.m.t).zip(&mut self.v.t) {
+        for (((w, g), m), v) in
+            p.t.iter_mut()
+                .zip(&g.t)
+                .zip(&mut self.m.t)
+                .zip(&mut self.v.t)
+        {
             for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 *m = Self::B1 * *m + (1.0 - Self::B1) * g;
                 *v = Self::B2 * *v + (1.0 - Self::B2) * g * g;
@@ -112,7 +121,9 @@ fn correct(p: &Params, set: &Digits, work: &mut Work) -> usize {
 
 /// FNV-1a 64 of a byte string: a quick fingerprint to compare runs.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn run(a: &Args) -> Result<(), String> {
@@ -174,14 +185,22 @@ fn run(a: &Args) -> Result<(), String> {
         "cargo run --release --manifest-path tools/train/Cargo.toml -- --epochs {} --seed {}; \
          He-uniform init, Adam lr {LR} cosine to 0, batch {BATCH}, {} epochs on 8,000 digits with \
          random +-{SHIFT}px shifts; test accuracy {acc:.2}% ({test_correct}/{}) on digits-test.bin",
-        a.epochs, a.seed, a.epochs, test.len()
+        a.epochs,
+        a.seed,
+        a.epochs,
+        test.len()
     );
     let bytes = io::to_bytes(&params, &io::metadata(&trained))?;
     if let Some(dir) = a.out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::write(&a.out, &bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
-    println!("wrote {} ({} bytes, fnv1a64 {:016x})", a.out.display(), bytes.len(), fnv1a(&bytes));
+    println!(
+        "wrote {} ({} bytes, fnv1a64 {:016x})",
+        a.out.display(),
+        bytes.len(),
+        fnv1a(&bytes)
+    );
 
     // Re-load what was written and evaluate it again: the file, not the in-memory weights,
     // is what ships.

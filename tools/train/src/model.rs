@@ -25,10 +25,22 @@ const K1: usize = 9; // conv1 im2col rows: 1 * 3 * 3
 const K2: usize = C1 * 9; // conv2 im2col rows: 32 * 3 * 3 = 288
 
 /// Tensor names and shapes of the shipped file, in this order everywhere (params, grads, Adam).
-pub const NAMES: [&str; 6] =
-    ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias"];
-pub const SHAPES: [&[usize]; 6] =
-    [&[C1, 1, 3, 3], &[C1], &[C2, C1, 3, 3], &[C2], &[CLASSES, FLAT], &[CLASSES]];
+pub const NAMES: [&str; 6] = [
+    "conv1.weight",
+    "conv1.bias",
+    "conv2.weight",
+    "conv2.bias",
+    "fc.weight",
+    "fc.bias",
+];
+pub const SHAPES: [&[usize]; 6] = [
+    &[C1, 1, 3, 3],
+    &[C1],
+    &[C2, C1, 3, 3],
+    &[C2],
+    &[CLASSES, FLAT],
+    &[CLASSES],
+];
 const W1: usize = 0;
 const B1: usize = 1;
 const W2: usize = 2;
@@ -44,7 +56,12 @@ pub struct Params {
 
 impl Params {
     pub fn zeros() -> Self {
-        Self { t: SHAPES.iter().map(|s| vec![0.0; s.iter().product()]).collect() }
+        Self {
+            t: SHAPES
+                .iter()
+                .map(|s| vec![0.0; s.iter().product()])
+                .collect(),
+        }
     }
 
     /// He (Kaiming) uniform init for every weight, zero biases:
@@ -72,17 +89,37 @@ impl Params {
 /// (A stored as [k x m]) and B' = B or B^T (B stored as [n x k]); the transposes are only
 /// strides. Single-threaded matrixmultiply: a fixed summation order for fixed sizes.
 #[allow(clippy::too_many_arguments)]
-fn gemm(m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], b_t: bool, beta: f32, c: &mut [f32]) {
+fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_t: bool,
+    b: &[f32],
+    b_t: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     let (rsa, csa) = if a_t { (1, m) } else { (k, 1) };
     let (rsb, csb) = if b_t { (1, k) } else { (n, 1) };
     // SAFETY: the asserts above keep every strided access inside the three slices.
     unsafe {
         matrixmultiply::sgemm(
-            m, k, n, 1.0,
-            a.as_ptr(), rsa as isize, csa as isize,
-            b.as_ptr(), rsb as isize, csb as isize,
-            beta, c.as_mut_ptr(), n as isize, 1,
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
         );
     }
 }
@@ -175,13 +212,13 @@ fn bias_grad(dy: &[f32], n: usize, db: &mut [f32]) {
 
 /// Activations of one sample (kept for backward) and the backward scratch buffers.
 pub struct Work {
-    col1: Vec<f32>,  // [9 x 900]
-    y1: Vec<f32>,    // [32 x 30 x 30] conv1 pre-activation
-    p1: Vec<f32>,    // [32 x 15 x 15]
-    arg1: Vec<u32>,  // argmax of each pool1 window
-    col2: Vec<f32>,  // [288 x 169]
-    y2: Vec<f32>,    // [64 x 13 x 13]
-    p2: Vec<f32>,    // [2304], the flattened pool2 output
+    col1: Vec<f32>, // [9 x 900]
+    y1: Vec<f32>,   // [32 x 30 x 30] conv1 pre-activation
+    p1: Vec<f32>,   // [32 x 15 x 15]
+    arg1: Vec<u32>, // argmax of each pool1 window
+    col2: Vec<f32>, // [288 x 169]
+    y2: Vec<f32>,   // [64 x 13 x 13]
+    p2: Vec<f32>,   // [2304], the flattened pool2 output
     arg2: Vec<u32>,
     pub logits: [f32; CLASSES],
     dp2: Vec<f32>,
@@ -251,16 +288,46 @@ impl Work {
         //   dW2 += dy2 * col2^T,  db2 += row sums of dy2,  dcol2 = W2^T * dy2,  dp1 = col2im(dcol2)
         relu_pool_backward(&self.p2, &self.arg2, &self.dp2, &mut self.dy2);
         let n2 = H2 * H2;
-        gemm(C2, n2, K2, &self.dy2, false, &self.col2, true, 1.0, &mut g.t[W2]);
+        gemm(
+            C2,
+            n2,
+            K2,
+            &self.dy2,
+            false,
+            &self.col2,
+            true,
+            1.0,
+            &mut g.t[W2],
+        );
         bias_grad(&self.dy2, n2, &mut g.t[B2]);
-        gemm(K2, C2, n2, &p.t[W2], true, &self.dy2, false, 0.0, &mut self.dcol2);
+        gemm(
+            K2,
+            C2,
+            n2,
+            &p.t[W2],
+            true,
+            &self.dy2,
+            false,
+            0.0,
+            &mut self.dcol2,
+        );
         col2im(&self.dcol2, C1, P1, P1, &mut self.dp1);
 
         // pool1 + ReLU, then conv1 (no input gradient needed):
         //   dW1 += dy1 * col1^T,  db1 += row sums of dy1
         relu_pool_backward(&self.p1, &self.arg1, &self.dp1, &mut self.dy1);
         let n1 = H1 * H1;
-        gemm(C1, n1, K1, &self.dy1, false, &self.col1, true, 1.0, &mut g.t[W1]);
+        gemm(
+            C1,
+            n1,
+            K1,
+            &self.dy1,
+            false,
+            &self.col1,
+            true,
+            1.0,
+            &mut g.t[W1],
+        );
         bias_grad(&self.dy1, n1, &mut g.t[B1]);
     }
 }
@@ -333,7 +400,10 @@ mod tests {
                 checked += 1;
                 // Kinks of ReLU / max pool can spoil a single difference; allow two.
                 if (numeric - analytic).abs() > 2e-3 + 2e-2 * analytic.abs() {
-                    eprintln!("{} [{i}]: numeric {numeric:.6} analytic {analytic:.6}", NAMES[t]);
+                    eprintln!(
+                        "{} [{i}]: numeric {numeric:.6} analytic {analytic:.6}",
+                        NAMES[t]
+                    );
                     bad += 1;
                 }
             }

@@ -1,0 +1,175 @@
+//! The shipped model: structure, float forward against the reference kernels, the int8 model
+//! against a reference integer pipeline (bit for bit), and accuracy on the 2,000 test digits.
+#![cfg(not(target_arch = "wasm32"))]
+
+use quantlab::kernels::{reference as r, ConvShape};
+use quantlab::model::digits::Digits;
+use quantlab::model::eval::{images, predict_fp32, predict_int8, Evaluation};
+use quantlab::model::int8::{calibrate, quantize_model, QModel, QStep, QuantConfig};
+use quantlab::model::{file, fp32, Layer, Model};
+use quantlab::quant::calibrate::Method;
+use quantlab::quant::linear::quantize_value;
+use std::sync::OnceLock;
+
+fn model() -> Model {
+    Model::baseline().unwrap()
+}
+fn test_digits() -> &'static Digits {
+    static D: OnceLock<Digits> = OnceLock::new();
+    D.get_or_init(|| Digits::parse(include_bytes!("../www/data/digits-test.bin")).unwrap())
+}
+fn calib_digits() -> &'static Digits {
+    static D: OnceLock<Digits> = OnceLock::new();
+    D.get_or_init(|| Digits::parse(include_bytes!("../www/data/digits-calib.bin")).unwrap())
+}
+
+fn quantized(config: &QuantConfig) -> QModel {
+    let m = model();
+    let x = images(&m, calib_digits()).unwrap();
+    let cal = calibrate(&m, &x, calib_digits().len()).unwrap();
+    quantize_model(&m, &cal, config).unwrap()
+}
+
+#[test]
+fn baseline_has_the_course_modules_layers() {
+    let m = model();
+    assert_eq!(m.input, [1, 32, 32]);
+    let kinds: Vec<_> = m.layers.iter().map(|l| l.kind()).collect();
+    assert_eq!(kinds, ["conv2d", "relu", "maxpool2d", "conv2d", "relu", "maxpool2d", "flatten", "linear"]);
+    let shapes = m.shapes().unwrap();
+    assert_eq!(shapes[5], [64, 6, 6]);
+    assert_eq!(shapes[7], [10, 1, 1]);
+    assert_eq!(m.params(), 32 * 9 + 32 + 64 * 288 + 64 + 10 * 2304 + 10);
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let m = model();
+    let bytes = file::save(&m, &[("note", "test")]).unwrap();
+    assert_eq!(file::load(&bytes).unwrap(), m);
+}
+
+/// Float forward with the plain reference kernels.
+fn forward_ref(m: &Model, x: &[f32]) -> Vec<f32> {
+    let mut a = x.to_vec();
+    let mut s = m.input;
+    for (layer, next) in m.layers.iter().zip(m.shapes().unwrap()) {
+        a = match layer {
+            Layer::Conv2d(c) => {
+                let cs = ConvShape { c: c.c, h: s[1], w: s[2], m: c.m, k: c.k, pad: c.padding };
+                let mut o = vec![0.0; cs.m * cs.p()];
+                r::conv2d_f32(&cs, &a, &c.weight, &c.bias, &mut o);
+                o
+            }
+            Layer::Relu => a.iter().map(|v| v.max(0.0)).collect(),
+            Layer::MaxPool2d => {
+                let mut o = vec![0.0; next.iter().product()];
+                r::maxpool2(s[0], s[1], s[2], &a, &mut o);
+                o
+            }
+            Layer::Flatten => a,
+            Layer::Linear(l) => {
+                let mut o = vec![0.0; l.n_out];
+                r::linear_f32(l.n_in, l.n_out, &a, &l.weight, &l.bias, &mut o);
+                o
+            }
+        };
+        s = next;
+    }
+    a
+}
+
+#[test]
+fn fp32_forward_matches_reference() {
+    let m = model();
+    let x = images(&m, test_digits()).unwrap();
+    let n = 20;
+    let fast = fp32::forward(&m, &x[..n * 1024], n).unwrap();
+    for i in 0..n {
+        let want = forward_ref(&m, &x[i * 1024..][..1024]);
+        for (a, b) in fast[i * 10..][..10].iter().zip(&want) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "image {i}: {a} vs {b}");
+        }
+    }
+}
+
+/// The int8 pipeline with the reference integer kernels, from the quantized model's public
+/// parameters: QuantizeLinear, exact accumulators, ORT requantization, integer max-pool.
+fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
+    let i = q.input;
+    let mut a: Vec<i32> = x.iter().map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax)).collect();
+    let mut shape = [1usize, 32, 32];
+    for step in &q.steps {
+        match step {
+            QStep::Layer(l) => {
+                let s = if l.is_linear { ConvShape { c: l.shape.c, h: 1, w: 1, m: l.shape.m, k: 1, pad: 0 } } else { l.shape };
+                let mut acc = vec![0; s.m * s.p()];
+                let w: Vec<i32> = l.w_q.iter().map(|&v| v as i32).collect();
+                r::conv2d_acc_i32(&s, &a, l.x.zero_point, &w, &vec![0; s.m], &l.bias_q, &mut acc);
+                let lo = if l.relu { l.y.qmin.max(l.y.zero_point) } else { l.y.qmin };
+                a = acc.iter().enumerate().map(|(j, &v)| r::requantize(v, r::multiplier(l.x.scale, l.w_scale[j / s.p()], l.y.scale), l.y.zero_point, lo, l.y.qmax)).collect();
+                shape = [s.m, s.out_h(), s.out_w()];
+            }
+            QStep::Relu { zero_point, .. } => a.iter_mut().for_each(|v| *v = (*v).max(*zero_point)),
+            QStep::MaxPool { c, h, w } => {
+                let mut o = vec![0; c * (h / 2) * (w / 2)];
+                r::maxpool2(*c, *h, *w, &a, &mut o);
+                a = o;
+                shape = [*c, h / 2, w / 2];
+            }
+            QStep::Flatten => shape = [shape.iter().product(), 1, 1],
+        }
+    }
+    a.iter().map(|&v| v as i8).collect()
+}
+
+#[test]
+fn int8_forward_matches_reference_pipeline_bit_for_bit() {
+    for config in [
+        QuantConfig::default(),
+        QuantConfig { weight_bits: 4, act_bits: 6, per_channel: false, method: Method::Entropy, ..QuantConfig::default() },
+        QuantConfig { weight_bits: 2, act_bits: 3, method: Method::Mse, ..QuantConfig::default() },
+    ] {
+        let q = quantized(&config);
+        let x = images(&model(), test_digits()).unwrap();
+        let n = 30;
+        let fast = q.forward_int8(&x[..n * 1024], n).unwrap();
+        for i in 0..n {
+            assert_eq!(&fast[i * 10..][..10], &forward_int8_ref(&q, &x[i * 1024..][..1024])[..], "image {i} with {config:?}");
+        }
+    }
+}
+
+#[test]
+fn accuracy_targets_on_the_test_digits() {
+    let m = model();
+    let d = test_digits();
+    let x = images(&m, d).unwrap();
+    let fp = predict_fp32(&m, &x, d.len()).unwrap();
+    let q = quantized(&QuantConfig::default());
+    let i8p = predict_int8(&q, &x, d.len()).unwrap();
+    let e = Evaluation::new(&d.labels, &fp, &i8p);
+    println!("fp32 {:.2}%  int8 {:.2}%  agreement {:.2}%  flipped {:?}", 100.0 * e.fp32_accuracy(), 100.0 * e.int8_accuracy(), 100.0 * e.agreement(), e.flipped);
+    assert_eq!(e.count, 2000);
+    assert!(e.fp32_accuracy() >= 0.98, "fp32 accuracy {}", e.fp32_accuracy());
+    assert!(e.int8_accuracy() >= e.fp32_accuracy() - 0.003, "int8 accuracy {}", e.int8_accuracy());
+    assert!(e.agreement() >= 0.995, "agreement {}", e.agreement());
+}
+
+#[test]
+fn simulated_path_equals_float_model_with_dequantized_weights() {
+    let q = quantized(&QuantConfig::default());
+    let mut m = model();
+    for l in q.layers() {
+        let per = l.shape.taps();
+        let w: Vec<f32> = l.w_q.iter().enumerate().map(|(i, &v)| v as f32 * l.w_scale[i / per]).collect();
+        match &mut m.layers[l.layer] {
+            Layer::Conv2d(c) => c.weight = w,
+            Layer::Linear(f) => f.weight = w,
+            _ => unreachable!(),
+        }
+    }
+    let x = images(&m, test_digits()).unwrap();
+    let n = 8;
+    assert_eq!(q.forward_simulated(&x[..n * 1024], n).unwrap(), fp32::forward(&m, &x[..n * 1024], n).unwrap());
+}
