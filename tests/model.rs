@@ -173,3 +173,25 @@ fn simulated_path_equals_float_model_with_dequantized_weights() {
     let n = 8;
     assert_eq!(q.forward_simulated(&x[..n * 1024], n).unwrap(), fp32::forward(&m, &x[..n * 1024], n).unwrap());
 }
+
+/// The int8 logits of the first 100 test digits (8-bit per-channel min-max) are a snapshot in
+/// `tests/golden/int8_baseline.json`; `tests/node/model.test.mjs` checks that the wasm build
+/// gives the same bytes. `UPDATE_GOLDEN=1 cargo test --test model` rewrites it.
+#[test]
+fn int8_outputs_snapshot() {
+    let q = quantized(&QuantConfig::default());
+    let x = images(&model(), test_digits()).unwrap();
+    let n = 100;
+    let got: Vec<i8> = q.forward_int8(&x[..n * 1024], n).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/int8_baseline.json");
+    let json = serde_json::json!({
+        "how": "cargo test --test model int8_outputs_snapshot with UPDATE_GOLDEN=1: int8 logits of test digits 0..100, baseline model, 8-bit per-channel min-max, calibrated on www/data/digits-calib.bin",
+        "images": n,
+        "int8": got,
+    });
+    if std::env::var("UPDATE_GOLDEN").is_ok() {
+        std::fs::write(path, serde_json::to_string(&json).unwrap() + "\n").unwrap();
+    }
+    let want: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("snapshot exists (UPDATE_GOLDEN=1 to create)")).unwrap();
+    assert_eq!(want["int8"], json["int8"], "int8 outputs changed; if intended, rerun with UPDATE_GOLDEN=1");
+}

@@ -62,3 +62,21 @@ fn rust_errors_arrive_as_js_errors_naming_the_argument() {
     let s: Float32Array = Reflect::get(&p, &"scale".into()).unwrap().dyn_into().unwrap();
     assert_eq!(s.to_vec(), vec![1.0 / 127.0]);
 }
+
+#[wasm_bindgen_test]
+fn model_api_in_chromium_gives_the_native_int8_outputs() {
+    let mut model = q::Model::baseline().unwrap();
+    let calib = q::Digits::from_bytes(include_bytes!("../www/data/digits-calib.bin")).unwrap();
+    let test = q::Digits::from_bytes(include_bytes!("../www/data/digits-test.bin")).unwrap();
+    model.calibrate(&calib, None).unwrap();
+    let qm = model.quantize(opts(&[("weightBits", 8.into()), ("actBits", 8.into()), ("perChannel", true.into())])).unwrap();
+    let snap: serde_json::Value = serde_json::from_str(include_str!("golden/int8_baseline.json")).unwrap();
+    let n = snap["images"].as_u64().unwrap() as usize;
+    let x = test.images(&model, 0, n).unwrap().to_vec();
+    let got: Vec<i64> = qm.forward_int8(&x, n).unwrap().to_vec().into_iter().map(i64::from).collect();
+    let want: Vec<i64> = snap["int8"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(got, want);
+    // An error keeps the model usable.
+    assert!(model.quantize(opts(&[("weightBits", 1.into())])).is_err());
+    assert_eq!(model.forward(&x[..1024], 1).unwrap().length(), 10);
+}

@@ -1,0 +1,96 @@
+// The model API of the built package (www/pkg) from Node: load, calibrate, quantize, evaluate,
+// the integer ONNX ops against onnxruntime's golden vectors, and native == wasm int8 outputs.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import init, * as q from '../../www/pkg/quantlab.js';
+
+const root = new URL('../../', import.meta.url);
+const bytes = async (p) => new Uint8Array(await readFile(new URL(p, root)));
+let model, calib, testSet;
+
+before(async () => {
+  await init({ module_or_path: await bytes('www/pkg/quantlab_bg.wasm') });
+  model = q.Model.baseline();
+  calib = q.Digits.fromBytes(await bytes('www/data/digits-calib.bin'));
+  testSet = q.Digits.fromBytes(await bytes('www/data/digits-test.bin'));
+  model.calibrate(calib);
+});
+
+test('the baseline model has the course module layers', () => {
+  const s = model.summary();
+  assert.deepEqual(s.input, [1, 32, 32]);
+  assert.deepEqual(s.layers.map((l) => l.kind), ['conv2d', 'relu', 'maxpool2d', 'conv2d', 'relu', 'maxpool2d', 'flatten', 'linear']);
+  assert.equal(s.params, 41866);
+  assert.equal(testSet.length, 2000);
+  assert.equal(calib.length, 512);
+});
+
+test('true INT8 logits equal the native build bit for bit', async () => {
+  const snap = JSON.parse(await readFile(new URL('tests/golden/int8_baseline.json', root), 'utf8'));
+  const qm = model.quantize({ weightBits: 8, actBits: 8, perChannel: true, method: 'minmax' });
+  const got = qm.forwardInt8(testSet.images(model, 0, snap.images), snap.images);
+  assert.deepEqual([...got], snap.int8);
+});
+
+test('evaluation: accuracy, agreement and flipped digits', () => {
+  const qm = model.quantize({ weightBits: 8, actBits: 8, perChannel: true, method: 'minmax' });
+  const e = model.evaluate(qm, testSet);
+  assert.equal(e.count, 2000);
+  assert.ok(e.fp32Accuracy >= 0.98, `fp32 ${e.fp32Accuracy}`);
+  assert.ok(e.int8Accuracy >= e.fp32Accuracy - 0.003, `int8 ${e.int8Accuracy}`);
+  assert.ok(e.agreement >= 0.995, `agreement ${e.agreement}`);
+  assert.equal(e.flipped.length, Math.round((1 - e.agreement) * 2000));
+  // 2-bit weights and activations break the model: the page must show that, not hide it.
+  const q2 = model.quantize({ weightBits: 2, actBits: 2 });
+  assert.ok(model.evaluate(q2, testSet).int8Accuracy < e.int8Accuracy);
+});
+
+test('simulated INT8 stays close to FP32; all three paths give logits', () => {
+  const qm = model.quantize({});
+  const x = testSet.images(model, 0, 8);
+  const f = model.forward(x, 8), s = qm.forwardSimulated(x, 8), t = qm.forward(x, 8);
+  assert.equal(f.length, 80); assert.equal(s.length, 80); assert.equal(t.length, 80);
+  const maxDiff = Math.max(...f.map((v, i) => Math.abs(v - s[i])));
+  assert.ok(maxDiff < 0.5, `simulated differs by ${maxDiff}`);
+});
+
+test('report: bytes count int8 weights, scales and int32 biases, no float copy', () => {
+  const qm = model.quantize({ perChannel: true });
+  const r = model.report(qm, 32);
+  assert.equal(r.layers.length, 3);
+  const conv2 = r.layers[1];
+  assert.equal(conv2.bytesFp32, 4 * (64 * 288 + 64));
+  assert.equal(conv2.bytesInt8, 64 * 288 + 64 * 5 + 64 * 4);
+  assert.ok(r.compression > 3.8 && r.compression < 4, `compression ${r.compression}`);
+  assert.equal(conv2.weight.valueHistogram.counts.length, 32);
+  assert.ok(conv2.output.zeroPoint === -128, 'post-ReLU output is calibrated on [0, max], so z = qmin');
+});
+
+test('qlinearConv and qlinearMatMul match onnxruntime through the JS API', async () => {
+  const g = JSON.parse(await readFile(new URL('tests/golden/qlinear.json', root), 'utf8'));
+  const f32 = (bits) => new Float32Array(new Uint32Array(bits).buffer);
+  const arr = (dt, v) => (dt === 'uint8' ? Uint8Array : Int8Array).from(v);
+  for (const c of g.qlinearconv) {
+    const out = q.qlinearConv(arr(c.x_dtype, c.x), f32(c.x_scale_bits), [c.x_zero_point], Int8Array.from(c.w),
+      f32(c.w_scale_bits), c.w_zero_point, f32(c.y_scale_bits), [c.y_zero_point], Int32Array.from(c.bias),
+      { xShape: c.x_shape, wShape: c.w_shape, pads: c.pads[0] });
+    assert.deepEqual([...out.acc], c.acc, c.name);
+    assert.deepEqual([...out.y], c.y, c.name);
+  }
+  for (const c of g.qlinearmatmul) {
+    const out = q.qlinearMatMul(arr(c.a_dtype, c.a), f32(c.a_scale_bits), [c.a_zero_point], Int8Array.from(c.b),
+      f32(c.b_scale_bits), c.b_zero_point, f32(c.y_scale_bits), [c.y_zero_point], { aShape: c.a_shape, bShape: c.b_shape });
+    assert.deepEqual([...out.y], c.y, c.name);
+  }
+});
+
+test('bad model input is an Error, and the module keeps working', () => {
+  assert.throws(() => q.Model.fromSafetensors(new Uint8Array([1, 2, 3])), /file: is 3 bytes/);
+  assert.throws(() => model.forward(new Float32Array(10), 1), /^Error: x: has 10 values/);
+  assert.throws(() => model.quantize({ weightBits: 9 }), /config.weightBits/);
+  assert.throws(() => model.quantize({ method: 'nope' }), /config.method/);
+  assert.throws(() => q.Digits.fromBytes(new Uint8Array(20)), /digits:/);
+  assert.throws(() => q.qlinearConv(new Int8Array(4), [1], [0], new Int8Array(9), [1], [0], [1], [0], null, { xShape: [1, 1, 2, 2], wShape: [1, 1, 3, 3] }), /w.shape/);
+  assert.equal(model.forward(testSet.images(model, 0, 1), 1).length, 10);
+});
