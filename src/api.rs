@@ -20,7 +20,12 @@ pub struct QuantOptions {
 
 impl QuantOptions {
     pub fn new(dtype: Dtype, bits: u32, scheme: Scheme, method: Method) -> Result<Self> {
-        Ok(QuantOptions { grid: Grid::new(dtype, bits, scheme)?, method, shape: None, axis: None })
+        Ok(QuantOptions {
+            grid: Grid::new(dtype, bits, scheme)?,
+            method,
+            shape: None,
+            axis: None,
+        })
     }
 
     fn layout(&self, len: usize) -> Result<Option<(usize, AxisLayout)>> {
@@ -29,7 +34,10 @@ impl QuantOptions {
                 if let Some(shape) = &self.shape {
                     let n = crate::quant::checked_numel(shape)?;
                     if n != len {
-                        bail!("options.shape", "{shape:?} holds {n} elements but x has {len}");
+                        bail!(
+                            "options.shape",
+                            "{shape:?} holds {n} elements but x has {len}"
+                        );
                     }
                 }
                 Ok(None)
@@ -41,7 +49,10 @@ impl QuantOptions {
 }
 
 /// Calibrates `x` with `opts.method` and returns `(s, z)` per tensor or per channel.
-pub fn choose_quant_params(x: &[f32], opts: &QuantOptions) -> Result<(QuantParams, Option<AxisLayout>)> {
+pub fn choose_quant_params(
+    x: &[f32],
+    opts: &QuantOptions,
+) -> Result<(QuantParams, Option<AxisLayout>)> {
     check_finite(x, "x")?;
     if x.is_empty() {
         bail!("x", "is empty; there is nothing to calibrate");
@@ -69,15 +80,29 @@ pub fn analyze_quantization(
             check_finite(x, "x")?;
             p.validate(opts.grid.dtype)?;
             let (qmin, qmax) = opts.grid.qrange();
-            if let Some((i, z)) = p.zero_point.iter().enumerate().find(|(_, &z)| z < qmin || z > qmax) {
-                bail!("options.zeroPoint", "{z} at index {i} is outside the {}-bit grid [{qmin}, {qmax}]", opts.grid.bits);
+            if let Some((i, z)) = p
+                .zero_point
+                .iter()
+                .enumerate()
+                .find(|(_, &z)| z < qmin || z > qmax)
+            {
+                bail!(
+                    "options.zeroPoint",
+                    "{z} at index {i} is outside the {}-bit grid [{qmin}, {qmax}]",
+                    opts.grid.bits
+                );
             }
             let layout = if p.scale.len() > 1 || opts.axis.is_some() {
                 let Some((a, l)) = opts.layout(x.len())? else {
                     bail!("options.axis", "is required with more than one scale");
                 };
                 if l.channels != p.scale.len() {
-                    bail!("options.scale", "has {} elements but axis {a} has {} channels", p.scale.len(), l.channels);
+                    bail!(
+                        "options.scale",
+                        "has {} elements but axis {a} has {} channels",
+                        p.scale.len(),
+                        l.channels
+                    );
                 }
                 p.axis = Some(a);
                 Some(l)
@@ -122,22 +147,62 @@ pub struct QLinearOutput {
 fn check_ints(v: &[i32], dtype: Dtype, subject: &str) -> Result<()> {
     let (lo, hi) = dtype.range();
     if let Some(i) = v.iter().position(|&q| q < lo || q > hi) {
-        bail!(subject, "value {} at index {i} is outside the {} range [{lo}, {hi}]", v[i], dtype.name());
+        bail!(
+            subject,
+            "value {} at index {i} is outside the {} range [{lo}, {hi}]",
+            v[i],
+            dtype.name()
+        );
     }
     Ok(())
 }
 
 /// Per-channel scales (or one broadcast) and zero points for `m` channels.
-fn channel_params(scale: &[f32], zp: &[i32], m: usize, dtype: Dtype, s_name: &str, z_name: &str) -> Result<(Vec<f32>, Vec<i32>)> {
+fn channel_params(
+    scale: &[f32],
+    zp: &[i32],
+    m: usize,
+    dtype: Dtype,
+    s_name: &str,
+    z_name: &str,
+) -> Result<(Vec<f32>, Vec<i32>)> {
     if scale.len() != 1 && scale.len() != m {
-        bail!(s_name, "has {} elements; give 1 (per tensor) or {m} (one per output channel)", scale.len());
+        bail!(
+            s_name,
+            "has {} elements; give 1 (per tensor) or {m} (one per output channel)",
+            scale.len()
+        );
     }
     if zp.len() != scale.len() {
-        bail!(z_name, "has {} elements but {s_name} has {}", zp.len(), scale.len());
+        bail!(
+            z_name,
+            "has {} elements but {s_name} has {}",
+            zp.len(),
+            scale.len()
+        );
     }
-    QuantParams { scale: scale.to_vec(), zero_point: zp.to_vec(), axis: None }.validate(dtype).map_err(|e| crate::Error::new(if e.subject == "scale" { s_name } else { z_name }, e.message))?;
-    let s = if scale.len() == 1 { vec![scale[0]; m] } else { scale.to_vec() };
-    let z = if zp.len() == 1 { vec![zp[0]; m] } else { zp.to_vec() };
+    QuantParams {
+        scale: scale.to_vec(),
+        zero_point: zp.to_vec(),
+        axis: None,
+    }
+    .validate(dtype)
+    .map_err(|e| {
+        crate::Error::new(
+            if e.subject == "scale" { s_name } else { z_name },
+            e.message,
+        )
+    })?;
+    let s = if scale.len() == 1 {
+        vec![scale[0]; m]
+    } else {
+        scale.to_vec()
+    };
+    let z = if zp.len() == 1 {
+        vec![zp[0]; m]
+    } else {
+        zp.to_vec()
+    };
     Ok((s, z))
 }
 
@@ -152,26 +217,53 @@ fn check_scale(s: f32, name: &str) -> Result<()> {
 /// `kernels::reference`). Weights are int8.
 pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
     use crate::kernels::reference::{conv2d_acc_i32, multiplier, requantize};
-    let &[n, c, h, w] = a.x_shape else { bail!("x.shape", "must be [N, C, H, W], found {:?}", a.x_shape) };
-    let &[m, wc, kh, kw] = a.w_shape else { bail!("w.shape", "must be [M, C, kH, kW], found {:?}", a.w_shape) };
+    let &[n, c, h, w] = a.x_shape else {
+        bail!("x.shape", "must be [N, C, H, W], found {:?}", a.x_shape)
+    };
+    let &[m, wc, kh, kw] = a.w_shape else {
+        bail!("w.shape", "must be [M, C, kH, kW], found {:?}", a.w_shape)
+    };
     if wc != c {
-        bail!("w.shape", "{:?} has {wc} input channels but x has {c}", a.w_shape);
+        bail!(
+            "w.shape",
+            "{:?} has {wc} input channels but x has {c}",
+            a.w_shape
+        );
     }
     if kh != kw || kh == 0 {
-        bail!("w.shape", "{:?}: only square kernels are supported", a.w_shape);
+        bail!(
+            "w.shape",
+            "{:?}: only square kernels are supported",
+            a.w_shape
+        );
     }
     if a.pads > 1 {
         bail!("pads", "must be 0 or 1, found {}", a.pads);
     }
     let numel = |s: &[usize]| crate::quant::checked_numel(s);
     if numel(a.x_shape)? != a.x.len() {
-        bail!("x", "has {} values but shape {:?} needs {}", a.x.len(), a.x_shape, numel(a.x_shape)?);
+        bail!(
+            "x",
+            "has {} values but shape {:?} needs {}",
+            a.x.len(),
+            a.x_shape,
+            numel(a.x_shape)?
+        );
     }
     if numel(a.w_shape)? != a.w.len() {
-        bail!("w", "has {} values but shape {:?} needs {}", a.w.len(), a.w_shape, numel(a.w_shape)?);
+        bail!(
+            "w",
+            "has {} values but shape {:?} needs {}",
+            a.w.len(),
+            a.w_shape,
+            numel(a.w_shape)?
+        );
     }
     if h + 2 * a.pads < kh || w + 2 * a.pads < kw {
-        bail!("w.shape", "kernel {kh}x{kw} is larger than the padded input {h}x{w}");
+        bail!(
+            "w.shape",
+            "kernel {kh}x{kw} is larger than the padded input {h}x{w}"
+        );
     }
     check_ints(a.x, a.x_dtype, "x")?;
     check_ints(a.w, Dtype::Int8, "w")?;
@@ -179,27 +271,74 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
     check_scale(a.y_scale, "yScale")?;
     let (lo, hi) = a.x_dtype.range();
     if !(lo..=hi).contains(&a.x_zero_point) {
-        bail!("xZeroPoint", "{} is outside the {} range", a.x_zero_point, a.x_dtype.name());
+        bail!(
+            "xZeroPoint",
+            "{} is outside the {} range",
+            a.x_zero_point,
+            a.x_dtype.name()
+        );
     }
     if !(lo..=hi).contains(&a.y_zero_point) {
-        bail!("yZeroPoint", "{} is outside the {} range", a.y_zero_point, a.x_dtype.name());
+        bail!(
+            "yZeroPoint",
+            "{} is outside the {} range",
+            a.y_zero_point,
+            a.x_dtype.name()
+        );
     }
-    let (ws, wz) = channel_params(a.w_scale, a.w_zero_point, m, Dtype::Int8, "wScale", "wZeroPoint")?;
+    let (ws, wz) = channel_params(
+        a.w_scale,
+        a.w_zero_point,
+        m,
+        Dtype::Int8,
+        "wScale",
+        "wZeroPoint",
+    )?;
     let zero = vec![0; m];
     let bias = match a.bias {
-        Some(b) if b.len() != m => bail!("bias", "has {} values; expected {m} (one per output channel)", b.len()),
+        Some(b) if b.len() != m => bail!(
+            "bias",
+            "has {} values; expected {m} (one per output channel)",
+            b.len()
+        ),
         Some(b) => b,
         None => &zero,
     };
-    let s = crate::kernels::ConvShape { c, h, w, m, k: kh, pad: a.pads };
+    let s = crate::kernels::ConvShape {
+        c,
+        h,
+        w,
+        m,
+        k: kh,
+        pad: a.pads,
+    };
     let (per_in, per_out) = (c * h * w, m * s.p());
     let mut acc = vec![0; n * per_out];
     for i in 0..n {
-        conv2d_acc_i32(&s, &a.x[i * per_in..][..per_in], a.x_zero_point, a.w, &wz, bias, &mut acc[i * per_out..][..per_out]);
+        conv2d_acc_i32(
+            &s,
+            &a.x[i * per_in..][..per_in],
+            a.x_zero_point,
+            a.w,
+            &wz,
+            bias,
+            &mut acc[i * per_out..][..per_out],
+        );
     }
-    let mult: Vec<f32> = ws.iter().map(|&sw| multiplier(a.x_scale, sw, a.y_scale)).collect();
-    let y = acc.iter().enumerate().map(|(i, &v)| requantize(v, mult[(i / s.p()) % m], a.y_zero_point, lo, hi)).collect();
-    Ok(QLinearOutput { y, acc, shape: vec![n, m, s.out_h(), s.out_w()] })
+    let mult: Vec<f32> = ws
+        .iter()
+        .map(|&sw| multiplier(a.x_scale, sw, a.y_scale))
+        .collect();
+    let y = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| requantize(v, mult[(i / s.p()) % m], a.y_zero_point, lo, hi))
+        .collect();
+    Ok(QLinearOutput {
+        y,
+        acc,
+        shape: vec![n, m, s.out_h(), s.out_w()],
+    })
 }
 
 /// Arguments of [`qlinear_matmul`], in ONNX QLinearMatMul's order: `a [N, K]`, `b [K, M]`.
@@ -221,16 +360,36 @@ pub struct QLinearMatMulArgs<'a> {
 /// ONNX QLinearMatMul with int8 `b` (per tensor or per column).
 pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
     use crate::kernels::reference::{matmul_acc_i32, multiplier, requantize};
-    let &[n, k] = a.a_shape else { bail!("a.shape", "must be [N, K], found {:?}", a.a_shape) };
-    let &[kb, m] = a.b_shape else { bail!("b.shape", "must be [K, M], found {:?}", a.b_shape) };
+    let &[n, k] = a.a_shape else {
+        bail!("a.shape", "must be [N, K], found {:?}", a.a_shape)
+    };
+    let &[kb, m] = a.b_shape else {
+        bail!("b.shape", "must be [K, M], found {:?}", a.b_shape)
+    };
     if kb != k {
-        bail!("b.shape", "{:?} has {kb} rows but a has {k} columns", a.b_shape);
+        bail!(
+            "b.shape",
+            "{:?} has {kb} rows but a has {k} columns",
+            a.b_shape
+        );
     }
     if a.a.len() != n * k {
-        bail!("a", "has {} values but shape {:?} needs {}", a.a.len(), a.a_shape, n * k);
+        bail!(
+            "a",
+            "has {} values but shape {:?} needs {}",
+            a.a.len(),
+            a.a_shape,
+            n * k
+        );
     }
     if a.b.len() != k * m {
-        bail!("b", "has {} values but shape {:?} needs {}", a.b.len(), a.b_shape, k * m);
+        bail!(
+            "b",
+            "has {} values but shape {:?} needs {}",
+            a.b.len(),
+            a.b_shape,
+            k * m
+        );
     }
     check_ints(a.a, a.a_dtype, "a")?;
     check_ints(a.b, Dtype::Int8, "b")?;
@@ -238,12 +397,44 @@ pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
     check_scale(a.y_scale, "yScale")?;
     let (lo, hi) = a.a_dtype.range();
     if !(lo..=hi).contains(&a.a_zero_point) || !(lo..=hi).contains(&a.y_zero_point) {
-        bail!("aZeroPoint", "and yZeroPoint must lie in the {} range", a.a_dtype.name());
+        bail!(
+            "aZeroPoint",
+            "and yZeroPoint must lie in the {} range",
+            a.a_dtype.name()
+        );
     }
-    let (bs, bz) = channel_params(a.b_scale, a.b_zero_point, m, Dtype::Int8, "bScale", "bZeroPoint")?;
+    let (bs, bz) = channel_params(
+        a.b_scale,
+        a.b_zero_point,
+        m,
+        Dtype::Int8,
+        "bScale",
+        "bZeroPoint",
+    )?;
     let mut acc = vec![0; n * m];
-    matmul_acc_i32(n, k, m, a.a, a.a_zero_point, a.b, &bz, &vec![0; m], &mut acc);
-    let mult: Vec<f32> = bs.iter().map(|&sb| multiplier(a.a_scale, sb, a.y_scale)).collect();
-    let y = acc.iter().enumerate().map(|(i, &v)| requantize(v, mult[i % m], a.y_zero_point, lo, hi)).collect();
-    Ok(QLinearOutput { y, acc, shape: vec![n, m] })
+    matmul_acc_i32(
+        n,
+        k,
+        m,
+        a.a,
+        a.a_zero_point,
+        a.b,
+        &bz,
+        &vec![0; m],
+        &mut acc,
+    );
+    let mult: Vec<f32> = bs
+        .iter()
+        .map(|&sb| multiplier(a.a_scale, sb, a.y_scale))
+        .collect();
+    let y = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| requantize(v, mult[i % m], a.y_zero_point, lo, hi))
+        .collect();
+    Ok(QLinearOutput {
+        y,
+        acc,
+        shape: vec![n, m],
+    })
 }

@@ -14,7 +14,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(subject: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { subject: subject.into(), message: message.into() }
+        Error {
+            subject: subject.into(),
+            message: message.into(),
+        }
     }
 }
 

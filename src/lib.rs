@@ -10,14 +10,16 @@
 //! Errors are values ([`Error`]) everywhere; nothing reachable from JS panics.
 
 pub mod api;
+pub mod error;
 pub mod kernels;
 pub mod model;
-pub mod error;
 pub mod quant;
 
 /// The JS boundary (public so the browser tests in `tests/web.rs` can call the exports).
 #[cfg(target_arch = "wasm32")]
-pub mod wasm_api { pub use crate::wasm::*; }
+pub mod wasm_api {
+    pub use crate::wasm::*;
+}
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

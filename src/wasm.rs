@@ -24,25 +24,47 @@ pub fn version() -> String {
 /// ONNX QuantizeLinear. `scale` of length 1 means per tensor, otherwise per axis
 /// (`options.axis`, default 1, with `options.shape`).
 #[wasm_bindgen(js_name = quantizeLinear)]
-pub fn quantize_linear_js(x: JsValue, scale: JsValue, zero_point: JsValue, options: JsValue) -> std::result::Result<JsValue, JsError> {
+pub fn quantize_linear_js(
+    x: JsValue,
+    scale: JsValue,
+    zero_point: JsValue,
+    options: JsValue,
+) -> std::result::Result<JsValue, JsError> {
     let x = f32s(&x, "x")?;
     let o = Opts::new(&options, &["dtype", "axis", "shape"])?;
-    let dtype = Dtype::parse(&o.str("dtype")?.unwrap_or_else(|| "int8".into()), "options.dtype")?;
-    let params = QuantParams { scale: f32s(&scale, "scale")?, zero_point: i32s(&zero_point, "zeroPoint")?, axis: None };
+    let dtype = Dtype::parse(
+        &o.str("dtype")?.unwrap_or_else(|| "int8".into()),
+        "options.dtype",
+    )?;
+    let params = QuantParams {
+        scale: f32s(&scale, "scale")?,
+        zero_point: i32s(&zero_point, "zeroPoint")?,
+        axis: None,
+    };
     let q = quantize_linear(&x, params, dtype, o.shape()?.as_deref(), o.i64("axis")?)?;
     Ok(match dtype {
-        Dtype::Uint8 => Uint8Array::from(&q.iter().map(|&v| v as u8).collect::<Vec<_>>()[..]).into(),
+        Dtype::Uint8 => {
+            Uint8Array::from(&q.iter().map(|&v| v as u8).collect::<Vec<_>>()[..]).into()
+        }
         _ => Int8Array::from(&q.iter().map(|&v| v as i8).collect::<Vec<_>>()[..]).into(),
     })
 }
 
 /// ONNX DequantizeLinear. The dtype follows the array type: Int8Array, Uint8Array or Int32Array.
 #[wasm_bindgen(js_name = dequantizeLinear)]
-pub fn dequantize_linear_js(q: JsValue, scale: JsValue, zero_point: JsValue, options: JsValue) -> std::result::Result<Float32Array, JsError> {
+pub fn dequantize_linear_js(
+    q: JsValue,
+    scale: JsValue,
+    zero_point: JsValue,
+    options: JsValue,
+) -> std::result::Result<Float32Array, JsError> {
     let (q, dtype): (Vec<i32>, Dtype) = if let Some(a) = q.dyn_ref::<Int8Array>() {
         (a.to_vec().into_iter().map(i32::from).collect(), Dtype::Int8)
     } else if let Some(a) = q.dyn_ref::<Uint8Array>() {
-        (a.to_vec().into_iter().map(i32::from).collect(), Dtype::Uint8)
+        (
+            a.to_vec().into_iter().map(i32::from).collect(),
+            Dtype::Uint8,
+        )
     } else if let Some(a) = q.dyn_ref::<Int32Array>() {
         (a.to_vec(), Dtype::Int32)
     } else {
@@ -51,24 +73,50 @@ pub fn dequantize_linear_js(q: JsValue, scale: JsValue, zero_point: JsValue, opt
     let o = Opts::new(&options, &["axis", "shape", "dtype"])?;
     if let Some(name) = o.str("dtype")? {
         if name != dtype.name() {
-            bail_js("options.dtype", format!("is \"{name}\" but q is an array of {}", dtype.name()))?;
+            bail_js(
+                "options.dtype",
+                format!("is \"{name}\" but q is an array of {}", dtype.name()),
+            )?;
         }
     }
-    let params = QuantParams { scale: f32s(&scale, "scale")?, zero_point: i32s(&zero_point, "zeroPoint")?, axis: None };
+    let params = QuantParams {
+        scale: f32s(&scale, "scale")?,
+        zero_point: i32s(&zero_point, "zeroPoint")?,
+        axis: None,
+    };
     let x = dequantize_linear(&q, params, dtype, o.shape()?.as_deref(), o.i64("axis")?)?;
     Ok(Float32Array::from(&x[..]))
 }
 
-const QUANT_KEYS: [&str; 7] = ["scheme", "dtype", "bits", "method", "percentile", "shape", "axis"];
+const QUANT_KEYS: [&str; 7] = [
+    "scheme",
+    "dtype",
+    "bits",
+    "method",
+    "percentile",
+    "shape",
+    "axis",
+];
 
 fn quant_options(o: &Opts) -> Result<QuantOptions> {
-    let Some(scheme) = o.str("scheme")? else { bail!("options.scheme", "is required: \"symmetric\" or \"asymmetric\"") };
-    let Some(dtype) = o.str("dtype")? else { bail!("options.dtype", "is required: \"int8\" or \"uint8\"") };
+    let Some(scheme) = o.str("scheme")? else {
+        bail!(
+            "options.scheme",
+            "is required: \"symmetric\" or \"asymmetric\""
+        )
+    };
+    let Some(dtype) = o.str("dtype")? else {
+        bail!("options.dtype", "is required: \"int8\" or \"uint8\"")
+    };
     let scheme = Scheme::parse(&scheme, "options.scheme")?;
     let dtype = Dtype::parse(&dtype, "options.dtype")?;
     let bits = o.u32("bits")?.unwrap_or(8);
-    let method = Method::parse(&o.str("method")?.unwrap_or_else(|| "minmax".into()), o.f64("percentile")?)?;
-    let mut q = QuantOptions::new(dtype, bits, scheme, method).map_err(|e| Error::new(format!("options.{}", e.subject), e.message))?;
+    let method = Method::parse(
+        &o.str("method")?.unwrap_or_else(|| "minmax".into()),
+        o.f64("percentile")?,
+    )?;
+    let mut q = QuantOptions::new(dtype, bits, scheme, method)
+        .map_err(|e| Error::new(format!("options.{}", e.subject), e.message))?;
     q.shape = o.shape()?;
     q.axis = o.i64("axis")?;
     Ok(q)
@@ -76,28 +124,49 @@ fn quant_options(o: &Opts) -> Result<QuantOptions> {
 
 /// Calibrates `x` and returns `{ scale: Float32Array, zeroPoint: Int32Array, axis }`.
 #[wasm_bindgen(js_name = chooseQuantParams)]
-pub fn choose_quant_params_js(x: JsValue, options: JsValue) -> std::result::Result<Object, JsError> {
+pub fn choose_quant_params_js(
+    x: JsValue,
+    options: JsValue,
+) -> std::result::Result<Object, JsError> {
     let x = f32s(&x, "x")?;
     let o = Opts::new(&options, &QUANT_KEYS)?;
     let (p, _) = api::choose_quant_params(&x, &quant_options(&o)?)?;
     let out = Object::new();
     set(&out, "scale", &Float32Array::from(&p.scale[..]))?;
     set(&out, "zeroPoint", &Int32Array::from(&p.zero_point[..]))?;
-    set(&out, "axis", &p.axis.map_or(JsValue::NULL, |a| JsValue::from(a as u32)))?;
+    set(
+        &out,
+        "axis",
+        &p.axis.map_or(JsValue::NULL, |a| JsValue::from(a as u32)),
+    )?;
     Ok(out)
 }
 
 /// Statistics and histograms of `x` quantized with calibrated (or given) parameters.
 #[wasm_bindgen(js_name = analyzeQuantization)]
-pub fn analyze_quantization_js(x: JsValue, options: JsValue) -> std::result::Result<JsValue, JsError> {
+pub fn analyze_quantization_js(
+    x: JsValue,
+    options: JsValue,
+) -> std::result::Result<JsValue, JsError> {
     let x = f32s(&x, "x")?;
-    let keys: Vec<&str> = QUANT_KEYS.iter().copied().chain(["bins", "channel", "scale", "zeroPoint"]).collect();
+    let keys: Vec<&str> = QUANT_KEYS
+        .iter()
+        .copied()
+        .chain(["bins", "channel", "scale", "zeroPoint"])
+        .collect();
     let o = Opts::new(&options, &keys)?;
     let opts = quant_options(&o)?;
     let params = match (o.get("scale")?, o.get("zeroPoint")?) {
         (None, None) => None,
-        (Some(s), Some(z)) => Some(QuantParams { scale: f32s(&s, "options.scale")?, zero_point: i32s(&z, "options.zeroPoint")?, axis: None }),
-        _ => bail_js("options.scale", "and options.zeroPoint must be given together".into())?,
+        (Some(s), Some(z)) => Some(QuantParams {
+            scale: f32s(&s, "options.scale")?,
+            zero_point: i32s(&z, "options.zeroPoint")?,
+            axis: None,
+        }),
+        _ => bail_js(
+            "options.scale",
+            "and options.zeroPoint must be given together".into(),
+        )?,
     };
     let bins = o.u32("bins")?.unwrap_or(64) as usize;
     let channel = o.u32("channel")?.unwrap_or(0) as usize;
@@ -112,7 +181,9 @@ fn bail_js<T>(subject: &str, message: String) -> Result<T> {
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) -> Result<()> {
-    Reflect::set(obj, &key.into(), value).map(|_| ()).map_err(|_| Error::new(key, "could not be set"))
+    Reflect::set(obj, &key.into(), value)
+        .map(|_| ())
+        .map_err(|_| Error::new(key, "could not be set"))
 }
 
 /// A Float32Array, or an Array of numbers.
@@ -152,12 +223,23 @@ fn numbers(v: &JsValue, name: &str) -> Result<Vec<f64>> {
         return Ok(vec![n]);
     }
     if !Array::is_array(v) && !v.is_instance_of::<js_sys::Float64Array>() {
-        bail!(name, "must be a typed array or an array of numbers, found {}", type_name(v));
+        bail!(
+            name,
+            "must be a typed array or an array of numbers, found {}",
+            type_name(v)
+        );
     }
     let arr = Array::from(v);
     arr.iter()
         .enumerate()
-        .map(|(i, e)| e.as_f64().ok_or_else(|| Error::new(name, format!("element {i} is {}, not a number", type_name(&e)))))
+        .map(|(i, e)| {
+            e.as_f64().ok_or_else(|| {
+                Error::new(
+                    name,
+                    format!("element {i} is {}, not a number", type_name(&e)),
+                )
+            })
+        })
         .collect()
 }
 
@@ -167,7 +249,9 @@ fn type_name(v: &JsValue) -> String {
     } else if Array::is_array(v) {
         "an array".into()
     } else {
-        v.js_typeof().as_string().unwrap_or_else(|| "a value".into())
+        v.js_typeof()
+            .as_string()
+            .unwrap_or_else(|| "a value".into())
     }
 }
 
@@ -180,13 +264,20 @@ impl Opts {
         if v.is_undefined() || v.is_null() {
             return Ok(Opts(None));
         }
-        let Some(obj) = v.dyn_ref::<Object>().filter(|_| v.is_object() && !Array::is_array(v)) else {
+        let Some(obj) = v
+            .dyn_ref::<Object>()
+            .filter(|_| v.is_object() && !Array::is_array(v))
+        else {
             bail!("options", "must be an object, found {}", type_name(v));
         };
         for key in Object::keys(obj).iter() {
             let key = key.as_string().unwrap_or_default();
             if !allowed.contains(&key.as_str()) {
-                bail!("options", "unknown key '{key}'; known keys: {}", allowed.join(", "));
+                bail!(
+                    "options",
+                    "unknown key '{key}'; known keys: {}",
+                    allowed.join(", ")
+                );
             }
         }
         Ok(Opts(Some(obj.clone())))
@@ -194,13 +285,25 @@ impl Opts {
 
     fn get(&self, key: &str) -> Result<Option<JsValue>> {
         let Some(obj) = &self.0 else { return Ok(None) };
-        let v = Reflect::get(obj, &key.into()).map_err(|_| Error::new(format!("options.{key}"), "could not be read"))?;
-        Ok(if v.is_undefined() || v.is_null() { None } else { Some(v) })
+        let v = Reflect::get(obj, &key.into())
+            .map_err(|_| Error::new(format!("options.{key}"), "could not be read"))?;
+        Ok(if v.is_undefined() || v.is_null() {
+            None
+        } else {
+            Some(v)
+        })
     }
 
     fn str(&self, key: &str) -> Result<Option<String>> {
         self.get(key)?
-            .map(|v| v.as_string().ok_or_else(|| Error::new(format!("options.{key}"), format!("must be a string, found {}", type_name(&v)))))
+            .map(|v| {
+                v.as_string().ok_or_else(|| {
+                    Error::new(
+                        format!("options.{key}"),
+                        format!("must be a string, found {}", type_name(&v)),
+                    )
+                })
+            })
             .transpose()
     }
 
@@ -208,14 +311,20 @@ impl Opts {
         self.get(key)?
             .map(|v| match v.as_f64() {
                 Some(x) if x.is_finite() => Ok(x),
-                _ => bail!(format!("options.{key}"), "must be a finite number, found {}", display(&v)),
+                _ => bail!(
+                    format!("options.{key}"),
+                    "must be a finite number, found {}",
+                    display(&v)
+                ),
             })
             .transpose()
     }
 
     fn i64(&self, key: &str) -> Result<Option<i64>> {
         match self.f64(key)? {
-            Some(x) if x.fract() != 0.0 || x.abs() > 1e9 => bail!(format!("options.{key}"), "must be an integer, found {x}"),
+            Some(x) if x.fract() != 0.0 || x.abs() > 1e9 => {
+                bail!(format!("options.{key}"), "must be an integer, found {x}")
+            }
             other => Ok(other.map(|x| x as i64)),
         }
     }
@@ -228,7 +337,9 @@ impl Opts {
     }
 
     fn shape(&self) -> Result<Option<Vec<usize>>> {
-        let Some(v) = self.get("shape")? else { return Ok(None) };
+        let Some(v) = self.get("shape")? else {
+            return Ok(None);
+        };
         let dims = numbers(&v, "options.shape")?;
         dims.into_iter()
             .enumerate()
@@ -236,7 +347,10 @@ impl Opts {
                 if d.fract() == 0.0 && (0.0..=1e9).contains(&d) {
                     Ok(d as usize)
                 } else {
-                    bail!("options.shape", "dimension {i} is {d}, not a non-negative integer")
+                    bail!(
+                        "options.shape",
+                        "dimension {i} is {d}, not a non-negative integer"
+                    )
                 }
             })
             .collect::<Result<Vec<_>>>()
@@ -245,7 +359,10 @@ impl Opts {
 }
 
 fn display(v: &JsValue) -> String {
-    v.as_f64().map(|x| x.to_string()).or_else(|| v.as_string().map(|s| format!("\"{s}\""))).unwrap_or_else(|| type_name(v))
+    v.as_f64()
+        .map(|x| x.to_string())
+        .or_else(|| v.as_string().map(|s| format!("\"{s}\"")))
+        .unwrap_or_else(|| type_name(v))
 }
 
 // ---- the model -----------------------------------------------------------------------------
@@ -272,7 +389,10 @@ impl Digits {
     /// Parses a QLDG digit file (see scripts/data/make_digits.mjs).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> JsResult<Digits> {
-        Ok(Digits { inner: CoreDigits::parse(bytes)?, id: NEXT_DIGITS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed) })
+        Ok(Digits {
+            inner: CoreDigits::parse(bytes)?,
+            id: NEXT_DIGITS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
     }
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> usize {
@@ -284,7 +404,11 @@ impl Digits {
     /// Raw pixels (rows×cols, 0..255) of image `i`.
     pub fn pixels(&self, i: usize) -> JsResult<Vec<u8>> {
         if i >= self.inner.len() {
-            return Err(Error::new("i", format!("{i} is beyond the {} images", self.inner.len())).into());
+            return Err(Error::new(
+                "i",
+                format!("{i} is beyond the {} images", self.inner.len()),
+            )
+            .into());
         }
         Ok(self.inner.image(i).to_vec())
     }
@@ -306,7 +430,11 @@ pub struct Model {
 }
 
 fn wrap(inner: CoreModel) -> Model {
-    Model { inner, calibration: None, eval_cache: None }
+    Model {
+        inner,
+        calibration: None,
+        eval_cache: None,
+    }
 }
 
 #[wasm_bindgen]
@@ -324,18 +452,46 @@ impl Model {
     pub fn summary(&self) -> JsResult<JsValue> {
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct L<'a> { index: usize, kind: &'a str, name: &'a str, output_shape: [usize; 3], params: usize, macs: usize }
+        struct L<'a> {
+            index: usize,
+            kind: &'a str,
+            name: &'a str,
+            output_shape: [usize; 3],
+            params: usize,
+            macs: usize,
+        }
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct S<'a> { input: [usize; 3], layers: Vec<L<'a>>, params: usize, macs: usize, outputs: usize, calibrated: bool }
+        struct S<'a> {
+            input: [usize; 3],
+            layers: Vec<L<'a>>,
+            params: usize,
+            macs: usize,
+            outputs: usize,
+            calibrated: bool,
+        }
         let shapes = self.inner.shapes()?;
         let mut s = self.inner.input;
         let mut layers = vec![];
         for (i, (l, out)) in self.inner.layers.iter().zip(&shapes).enumerate() {
-            layers.push(L { index: i, kind: l.kind(), name: l.name(), output_shape: *out, params: l.params(), macs: l.macs(s) });
+            layers.push(L {
+                index: i,
+                kind: l.kind(),
+                name: l.name(),
+                output_shape: *out,
+                params: l.params(),
+                macs: l.macs(s),
+            });
             s = *out;
         }
-        let v = S { input: self.inner.input, layers, params: self.inner.params(), macs: self.inner.macs(), outputs: self.inner.output_len(), calibrated: self.calibration.is_some() };
+        let v = S {
+            input: self.inner.input,
+            layers,
+            params: self.inner.params(),
+            macs: self.inner.macs(),
+            outputs: self.inner.output_len(),
+            calibrated: self.calibration.is_some(),
+        };
         Ok(serde_wasm_bindgen::to_value(&v)?)
     }
     /// FP32 forward of `n` images (`x` holds `n × C·H·W` floats); returns `n × outputs` scores.
@@ -360,18 +516,35 @@ impl Model {
     /// An integer-only quantized model for `config`:
     /// `{ weightBits, actBits, perChannel, method, percentile, actScheme, layerBits: [{ layer, weightBits, actBits }] }`.
     pub fn quantize(&self, config: JsValue) -> JsResult<QuantizedModel> {
-        let Some(cal) = &self.calibration else { return Err(Error::new("model", "is not calibrated: call calibrate() first").into()) };
+        let Some(cal) = &self.calibration else {
+            return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
+        };
         let config = quant_config(&config)?;
-        Ok(QuantizedModel { inner: qm::quantize_model(&self.inner, cal, &config)? })
+        Ok(QuantizedModel {
+            inner: qm::quantize_model(&self.inner, cal, &config)?,
+        })
     }
     /// Per-layer report of `q` (sizes, weight statistics and histograms, activation ranges).
-    pub fn report(&self, q: &QuantizedModel, bins: Option<usize>, channel: Option<usize>) -> JsResult<JsValue> {
-        let Some(cal) = &self.calibration else { return Err(Error::new("model", "is not calibrated").into()) };
+    pub fn report(
+        &self,
+        q: &QuantizedModel,
+        bins: Option<usize>,
+        channel: Option<usize>,
+    ) -> JsResult<JsValue> {
+        let Some(cal) = &self.calibration else {
+            return Err(Error::new("model", "is not calibrated").into());
+        };
         let bins = bins.unwrap_or(64);
         if !(1..=4096).contains(&bins) {
             return Err(Error::new("bins", format!("must be from 1 to 4096, found {bins}")).into());
         }
-        Ok(serde_wasm_bindgen::to_value(&report::report(&self.inner, &q.inner, cal, bins, channel.unwrap_or(0)))?)
+        Ok(serde_wasm_bindgen::to_value(&report::report(
+            &self.inner,
+            &q.inner,
+            cal,
+            bins,
+            channel.unwrap_or(0),
+        ))?)
     }
     /// FP32 and INT8 accuracy on `digits`, agreement, flipped indices and both predictions.
     /// The float predictions are computed once per digit set and cached.
@@ -399,30 +572,61 @@ impl Model {
 }
 
 fn quant_config(v: &JsValue) -> Result<QuantConfig> {
-    let o = Opts::new(v, &["weightBits", "actBits", "perChannel", "method", "percentile", "actScheme", "layerBits"])?;
+    let o = Opts::new(
+        v,
+        &[
+            "weightBits",
+            "actBits",
+            "perChannel",
+            "method",
+            "percentile",
+            "actScheme",
+            "layerBits",
+        ],
+    )?;
     let mut c = QuantConfig::default();
     c.weight_bits = o.u32("weightBits")?.unwrap_or(8);
     c.act_bits = o.u32("actBits")?.unwrap_or(8);
-    for (name, b) in [("config.weightBits", c.weight_bits), ("config.actBits", c.act_bits)] {
+    for (name, b) in [
+        ("config.weightBits", c.weight_bits),
+        ("config.actBits", c.act_bits),
+    ] {
         if !(2..=8).contains(&b) {
             bail!(name, "must be an integer from 2 to 8, found {b}");
         }
     }
     if let Some(p) = o.get("perChannel")? {
-        c.per_channel = p.as_bool().ok_or_else(|| Error::new("config.perChannel", "must be true or false"))?;
+        c.per_channel = p
+            .as_bool()
+            .ok_or_else(|| Error::new("config.perChannel", "must be true or false"))?;
     }
-    c.method = Method::parse(&o.str("method")?.unwrap_or_else(|| "minmax".into()), o.f64("percentile")?).map_err(|e| Error::new(e.subject.replace("options", "config"), e.message))?;
+    c.method = Method::parse(
+        &o.str("method")?.unwrap_or_else(|| "minmax".into()),
+        o.f64("percentile")?,
+    )
+    .map_err(|e| Error::new(e.subject.replace("options", "config"), e.message))?;
     if let Some(s) = o.str("actScheme")? {
         c.act_scheme = Scheme::parse(&s, "config.actScheme")?;
     }
     if let Some(list) = o.get("layerBits")? {
         if !Array::is_array(&list) {
-            bail!("config.layerBits", "must be an array of {{ layer, weightBits, actBits }}");
+            bail!(
+                "config.layerBits",
+                "must be an array of {{ layer, weightBits, actBits }}"
+            );
         }
         for (i, item) in Array::from(&list).iter().enumerate() {
-            let e = Opts::new(&item, &["layer", "weightBits", "actBits"]).map_err(|e| Error::new(format!("config.layerBits[{i}]"), e.message))?;
-            let layer = e.u32("layer")?.ok_or_else(|| Error::new(format!("config.layerBits[{i}].layer"), "is required"))? as usize;
-            c.layer_bits.push((layer, e.u32("weightBits")?.unwrap_or(c.weight_bits), e.u32("actBits")?.unwrap_or(c.act_bits)));
+            let e = Opts::new(&item, &["layer", "weightBits", "actBits"])
+                .map_err(|e| Error::new(format!("config.layerBits[{i}]"), e.message))?;
+            let layer = e
+                .u32("layer")?
+                .ok_or_else(|| Error::new(format!("config.layerBits[{i}].layer"), "is required"))?
+                as usize;
+            c.layer_bits.push((
+                layer,
+                e.u32("weightBits")?.unwrap_or(c.weight_bits),
+                e.u32("actBits")?.unwrap_or(c.act_bits),
+            ));
         }
     }
     Ok(c)
@@ -472,7 +676,10 @@ fn int_array(v: &JsValue, name: &str) -> Result<(Vec<i32>, Dtype)> {
     if let Some(a) = v.dyn_ref::<Int8Array>() {
         Ok((a.to_vec().into_iter().map(i32::from).collect(), Dtype::Int8))
     } else if let Some(a) = v.dyn_ref::<Uint8Array>() {
-        Ok((a.to_vec().into_iter().map(i32::from).collect(), Dtype::Uint8))
+        Ok((
+            a.to_vec().into_iter().map(i32::from).collect(),
+            Dtype::Uint8,
+        ))
     } else {
         bail!(name, "must be an Int8Array or a Uint8Array")
     }
@@ -481,7 +688,11 @@ fn int_array(v: &JsValue, name: &str) -> Result<(Vec<i32>, Dtype)> {
 fn one_f32(v: &JsValue, name: &str) -> Result<f32> {
     let s = f32s(v, name)?;
     if s.len() != 1 {
-        bail!(name, "must be one number (per-tensor), found {} values", s.len());
+        bail!(
+            name,
+            "must be one number (per-tensor), found {} values",
+            s.len()
+        );
     }
     Ok(s[0])
 }
@@ -489,14 +700,20 @@ fn one_f32(v: &JsValue, name: &str) -> Result<f32> {
 fn one_i32(v: &JsValue, name: &str) -> Result<i32> {
     let s = i32s(v, name)?;
     if s.len() != 1 {
-        bail!(name, "must be one integer (per-tensor), found {} values", s.len());
+        bail!(
+            name,
+            "must be one integer (per-tensor), found {} values",
+            s.len()
+        );
     }
     Ok(s[0])
 }
 
 fn typed(v: &[i32], dtype: Dtype) -> JsValue {
     match dtype {
-        Dtype::Uint8 => Uint8Array::from(&v.iter().map(|&q| q as u8).collect::<Vec<_>>()[..]).into(),
+        Dtype::Uint8 => {
+            Uint8Array::from(&v.iter().map(|&q| q as u8).collect::<Vec<_>>()[..]).into()
+        }
         _ => Int8Array::from(&v.iter().map(|&q| q as i8).collect::<Vec<_>>()[..]).into(),
     }
 }
@@ -505,7 +722,14 @@ fn qlinear_result(out: crate::api::QLinearOutput, dtype: Dtype) -> Result<Object
     let o = Object::new();
     set(&o, "y", &typed(&out.y, dtype))?;
     set(&o, "acc", &Int32Array::from(&out.acc[..]))?;
-    set(&o, "shape", &out.shape.iter().map(|&d| JsValue::from(d as u32)).collect::<Array>())?;
+    set(
+        &o,
+        "shape",
+        &out.shape
+            .iter()
+            .map(|&d| JsValue::from(d as u32))
+            .collect::<Array>(),
+    )?;
     Ok(o)
 }
 
@@ -514,7 +738,18 @@ fn qlinear_result(out: crate::api::QLinearOutput, dtype: Dtype) -> Result<Object
 /// exact int32 accumulators before requantization.
 #[wasm_bindgen(js_name = qlinearConv)]
 #[allow(clippy::too_many_arguments)]
-pub fn qlinear_conv_js(x: JsValue, x_scale: JsValue, x_zero_point: JsValue, w: JsValue, w_scale: JsValue, w_zero_point: JsValue, y_scale: JsValue, y_zero_point: JsValue, bias: JsValue, options: JsValue) -> JsResult<Object> {
+pub fn qlinear_conv_js(
+    x: JsValue,
+    x_scale: JsValue,
+    x_zero_point: JsValue,
+    w: JsValue,
+    w_scale: JsValue,
+    w_zero_point: JsValue,
+    y_scale: JsValue,
+    y_zero_point: JsValue,
+    bias: JsValue,
+    options: JsValue,
+) -> JsResult<Object> {
     let (xv, x_dtype) = int_array(&x, "x")?;
     let (wv, w_dtype) = int_array(&w, "w")?;
     if w_dtype != Dtype::Int8 {
@@ -522,17 +757,44 @@ pub fn qlinear_conv_js(x: JsValue, x_scale: JsValue, x_zero_point: JsValue, w: J
     }
     let o = Opts::new(&options, &["xShape", "wShape", "pads"])?;
     let shape = |k: &str| -> Result<Vec<usize>> {
-        let Some(v) = o.get(k)? else { bail!(format!("options.{k}"), "is required") };
-        numbers(&v, &format!("options.{k}"))?.into_iter().map(|d| if d.fract() == 0.0 && (0.0..1e9).contains(&d) { Ok(d as usize) } else { bail!(format!("options.{k}"), "has a dimension {d}") }).collect()
+        let Some(v) = o.get(k)? else {
+            bail!(format!("options.{k}"), "is required")
+        };
+        numbers(&v, &format!("options.{k}"))?
+            .into_iter()
+            .map(|d| {
+                if d.fract() == 0.0 && (0.0..1e9).contains(&d) {
+                    Ok(d as usize)
+                } else {
+                    bail!(format!("options.{k}"), "has a dimension {d}")
+                }
+            })
+            .collect()
     };
     let (xs, ws) = (shape("xShape")?, shape("wShape")?);
-    let b = if bias.is_undefined() || bias.is_null() { None } else { Some(i32s(&bias, "bias")?) };
-    let (w_scale, w_zp) = (f32s(&w_scale, "wScale")?, i32s(&w_zero_point, "wZeroPoint")?);
+    let b = if bias.is_undefined() || bias.is_null() {
+        None
+    } else {
+        Some(i32s(&bias, "bias")?)
+    };
+    let (w_scale, w_zp) = (
+        f32s(&w_scale, "wScale")?,
+        i32s(&w_zero_point, "wZeroPoint")?,
+    );
     let out = crate::api::qlinear_conv(&crate::api::QLinearConvArgs {
-        x: &xv, x_shape: &xs, x_dtype, x_scale: one_f32(&x_scale, "xScale")?, x_zero_point: one_i32(&x_zero_point, "xZeroPoint")?,
-        w: &wv, w_shape: &ws, w_scale: &w_scale, w_zero_point: &w_zp,
-        y_scale: one_f32(&y_scale, "yScale")?, y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
-        bias: b.as_deref(), pads: o.u32("pads")?.unwrap_or(0) as usize,
+        x: &xv,
+        x_shape: &xs,
+        x_dtype,
+        x_scale: one_f32(&x_scale, "xScale")?,
+        x_zero_point: one_i32(&x_zero_point, "xZeroPoint")?,
+        w: &wv,
+        w_shape: &ws,
+        w_scale: &w_scale,
+        w_zero_point: &w_zp,
+        y_scale: one_f32(&y_scale, "yScale")?,
+        y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
+        bias: b.as_deref(),
+        pads: o.u32("pads")?.unwrap_or(0) as usize,
     })?;
     Ok(qlinear_result(out, x_dtype)?)
 }
@@ -541,7 +803,17 @@ pub fn qlinear_conv_js(x: JsValue, x_scale: JsValue, x_zero_point: JsValue, w: J
 /// column); `options.aShape`, `options.bShape`. Returns `{ y, acc, shape }`.
 #[wasm_bindgen(js_name = qlinearMatMul)]
 #[allow(clippy::too_many_arguments)]
-pub fn qlinear_matmul_js(a: JsValue, a_scale: JsValue, a_zero_point: JsValue, b: JsValue, b_scale: JsValue, b_zero_point: JsValue, y_scale: JsValue, y_zero_point: JsValue, options: JsValue) -> JsResult<Object> {
+pub fn qlinear_matmul_js(
+    a: JsValue,
+    a_scale: JsValue,
+    a_zero_point: JsValue,
+    b: JsValue,
+    b_scale: JsValue,
+    b_zero_point: JsValue,
+    y_scale: JsValue,
+    y_zero_point: JsValue,
+    options: JsValue,
+) -> JsResult<Object> {
     let (av, a_dtype) = int_array(&a, "a")?;
     let (bv, b_dtype) = int_array(&b, "b")?;
     if b_dtype != Dtype::Int8 {
@@ -549,15 +821,37 @@ pub fn qlinear_matmul_js(a: JsValue, a_scale: JsValue, a_zero_point: JsValue, b:
     }
     let o = Opts::new(&options, &["aShape", "bShape"])?;
     let shape = |k: &str| -> Result<Vec<usize>> {
-        let Some(v) = o.get(k)? else { bail!(format!("options.{k}"), "is required") };
-        numbers(&v, &format!("options.{k}"))?.into_iter().map(|d| if d.fract() == 0.0 && (0.0..1e9).contains(&d) { Ok(d as usize) } else { bail!(format!("options.{k}"), "has a dimension {d}") }).collect()
+        let Some(v) = o.get(k)? else {
+            bail!(format!("options.{k}"), "is required")
+        };
+        numbers(&v, &format!("options.{k}"))?
+            .into_iter()
+            .map(|d| {
+                if d.fract() == 0.0 && (0.0..1e9).contains(&d) {
+                    Ok(d as usize)
+                } else {
+                    bail!(format!("options.{k}"), "has a dimension {d}")
+                }
+            })
+            .collect()
     };
     let (as_, bs) = (shape("aShape")?, shape("bShape")?);
-    let (b_scale, b_zp) = (f32s(&b_scale, "bScale")?, i32s(&b_zero_point, "bZeroPoint")?);
+    let (b_scale, b_zp) = (
+        f32s(&b_scale, "bScale")?,
+        i32s(&b_zero_point, "bZeroPoint")?,
+    );
     let out = crate::api::qlinear_matmul(&crate::api::QLinearMatMulArgs {
-        a: &av, a_shape: &as_, a_dtype, a_scale: one_f32(&a_scale, "aScale")?, a_zero_point: one_i32(&a_zero_point, "aZeroPoint")?,
-        b: &bv, b_shape: &bs, b_scale: &b_scale, b_zero_point: &b_zp,
-        y_scale: one_f32(&y_scale, "yScale")?, y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
+        a: &av,
+        a_shape: &as_,
+        a_dtype,
+        a_scale: one_f32(&a_scale, "aScale")?,
+        a_zero_point: one_i32(&a_zero_point, "aZeroPoint")?,
+        b: &bv,
+        b_shape: &bs,
+        b_scale: &b_scale,
+        b_zero_point: &b_zp,
+        y_scale: one_f32(&y_scale, "yScale")?,
+        y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
     })?;
     Ok(qlinear_result(out, a_dtype)?)
 }

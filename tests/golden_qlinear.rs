@@ -12,16 +12,32 @@ fn golden() -> Value {
     serde_json::from_str(include_str!("golden/qlinear.json")).unwrap()
 }
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|b| f32::from_bits(b.as_u64().unwrap() as u32)).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| f32::from_bits(b.as_u64().unwrap() as u32))
+        .collect()
 }
 fn ints(v: &Value) -> Vec<i32> {
-    v.as_array().unwrap().iter().map(|b| b.as_i64().unwrap() as i32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_i64().unwrap() as i32)
+        .collect()
 }
 fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as usize)
+        .collect()
 }
 fn dtype(v: &Value) -> Dtype {
-    if v.as_str() == Some("uint8") { Dtype::Uint8 } else { Dtype::Int8 }
+    if v.as_str() == Some("uint8") {
+        Dtype::Uint8
+    } else {
+        Dtype::Int8
+    }
 }
 
 #[test]
@@ -35,9 +51,19 @@ fn qlinear_conv_matches_onnxruntime() {
         let (w_scale, w_zp) = (f32s(&c["w_scale_bits"]), ints(&c["w_zero_point"]));
         let pads = usizes(&c["pads"])[0];
         let args = QLinearConvArgs {
-            x: &x, x_shape: &xs, x_dtype: dtype(&c["x_dtype"]), x_scale: f32s(&c["x_scale_bits"])[0], x_zero_point: c["x_zero_point"].as_i64().unwrap() as i32,
-            w: &w, w_shape: &ws, w_scale: &w_scale, w_zero_point: &w_zp,
-            y_scale: f32s(&c["y_scale_bits"])[0], y_zero_point: c["y_zero_point"].as_i64().unwrap() as i32, bias: Some(&bias), pads,
+            x: &x,
+            x_shape: &xs,
+            x_dtype: dtype(&c["x_dtype"]),
+            x_scale: f32s(&c["x_scale_bits"])[0],
+            x_zero_point: c["x_zero_point"].as_i64().unwrap() as i32,
+            w: &w,
+            w_shape: &ws,
+            w_scale: &w_scale,
+            w_zero_point: &w_zp,
+            y_scale: f32s(&c["y_scale_bits"])[0],
+            y_zero_point: c["y_zero_point"].as_i64().unwrap() as i32,
+            bias: Some(&bias),
+            pads,
         };
         let out = qlinear_conv(&args).unwrap();
         assert_eq!(out.acc, ints(&c["acc"]), "acc of {}", c["name"]);
@@ -46,23 +72,58 @@ fn qlinear_conv_matches_onnxruntime() {
 
         // The fast int8 kernel (int8 input, zero weight zero point) gives the same bits.
         if args.x_dtype == Dtype::Int8 && w_zp.iter().all(|&z| z == 0) {
-            let [n, ch, h, wd] = xs[..] else { unreachable!() };
-            let s = ConvShape { c: ch, h, w: wd, m: ws[0], k: ws[2], pad: pads };
+            let [n, ch, h, wd] = xs[..] else {
+                unreachable!()
+            };
+            let s = ConvShape {
+                c: ch,
+                h,
+                w: wd,
+                m: ws[0],
+                k: ws[2],
+                pad: pads,
+            };
             let wq: Vec<i8> = w.iter().map(|&v| v as i8).collect();
-            let scales: Vec<f32> = if w_scale.len() == 1 { vec![w_scale[0]; s.m] } else { w_scale.clone() };
+            let scales: Vec<f32> = if w_scale.len() == 1 {
+                vec![w_scale[0]; s.m]
+            } else {
+                w_scale.clone()
+            };
             let rq = Requant {
-                multiplier: scales.iter().map(|&sw| reference::multiplier(args.x_scale, sw, args.y_scale)).collect(),
-                zero_point: args.y_zero_point, lo: -128, hi: 127,
+                multiplier: scales
+                    .iter()
+                    .map(|&sw| reference::multiplier(args.x_scale, sw, args.y_scale))
+                    .collect(),
+                zero_point: args.y_zero_point,
+                lo: -128,
+                hi: 127,
             };
             let packed = k8::pack_weights(&wq, s.m, s.taps());
             let folded = k8::fold_bias(&bias, &wq, s.m, s.taps(), args.x_zero_point);
             let mut col = vec![0i16; s.tap_pairs() * 2 * s.pp()];
             let mut y = vec![0i8; n * s.m * s.p()];
             for i in 0..n {
-                let xi: Vec<i8> = x[i * ch * h * wd..][..ch * h * wd].iter().map(|&v| v as i8).collect();
-                k8::conv2d(&s, &xi, args.x_zero_point as i8, &packed, &folded, &rq, &mut col, &mut y[i * s.m * s.p()..][..s.m * s.p()]);
+                let xi: Vec<i8> = x[i * ch * h * wd..][..ch * h * wd]
+                    .iter()
+                    .map(|&v| v as i8)
+                    .collect();
+                k8::conv2d(
+                    &s,
+                    &xi,
+                    args.x_zero_point as i8,
+                    &packed,
+                    &folded,
+                    &rq,
+                    &mut col,
+                    &mut y[i * s.m * s.p()..][..s.m * s.p()],
+                );
             }
-            assert_eq!(y.iter().map(|&v| v as i32).collect::<Vec<_>>(), ints(&c["y"]), "fast kernel on {}", c["name"]);
+            assert_eq!(
+                y.iter().map(|&v| v as i32).collect::<Vec<_>>(),
+                ints(&c["y"]),
+                "fast kernel on {}",
+                c["name"]
+            );
         }
     }
 }
@@ -77,9 +138,17 @@ fn qlinear_matmul_matches_onnxruntime() {
         let (as_, bs) = (usizes(&c["a_shape"]), usizes(&c["b_shape"]));
         let (b_scale, b_zp) = (f32s(&c["b_scale_bits"]), ints(&c["b_zero_point"]));
         let out = qlinear_matmul(&QLinearMatMulArgs {
-            a: &a, a_shape: &as_, a_dtype: dtype(&c["a_dtype"]), a_scale: f32s(&c["a_scale_bits"])[0], a_zero_point: c["a_zero_point"].as_i64().unwrap() as i32,
-            b: &b, b_shape: &bs, b_scale: &b_scale, b_zero_point: &b_zp,
-            y_scale: f32s(&c["y_scale_bits"])[0], y_zero_point: c["y_zero_point"].as_i64().unwrap() as i32,
+            a: &a,
+            a_shape: &as_,
+            a_dtype: dtype(&c["a_dtype"]),
+            a_scale: f32s(&c["a_scale_bits"])[0],
+            a_zero_point: c["a_zero_point"].as_i64().unwrap() as i32,
+            b: &b,
+            b_shape: &bs,
+            b_scale: &b_scale,
+            b_zero_point: &b_zp,
+            y_scale: f32s(&c["y_scale_bits"])[0],
+            y_zero_point: c["y_zero_point"].as_i64().unwrap() as i32,
         })
         .unwrap();
         assert_eq!(out.acc, ints(&c["acc"]), "acc of {}", c["name"]);

@@ -12,13 +12,25 @@ fn golden() -> Value {
     serde_json::from_str(include_str!("golden/quantize.json")).unwrap()
 }
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|b| f32::from_bits(b.as_u64().unwrap() as u32)).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| f32::from_bits(b.as_u64().unwrap() as u32))
+        .collect()
 }
 fn ints(v: &Value) -> Vec<i32> {
-    v.as_array().unwrap().iter().map(|b| b.as_i64().unwrap() as i32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_i64().unwrap() as i32)
+        .collect()
 }
 fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as usize)
+        .collect()
 }
 fn dtype(v: &Value) -> Dtype {
     match v.as_str().unwrap() {
@@ -29,7 +41,11 @@ fn dtype(v: &Value) -> Dtype {
     }
 }
 fn params(c: &Value) -> QuantParams {
-    QuantParams { scale: f32s(&c["scale_bits"]), zero_point: ints(&c["zero_point"]), axis: None }
+    QuantParams {
+        scale: f32s(&c["scale_bits"]),
+        zero_point: ints(&c["zero_point"]),
+        axis: None,
+    }
 }
 
 #[test]
@@ -40,7 +56,14 @@ fn quantize_linear_matches_onnxruntime() {
     for c in cases {
         let shape = usizes(&c["shape"]);
         let axis = c["axis"].as_i64();
-        let y = quantize_linear(&f32s(&c["x_bits"]), params(c), dtype(&c["dtype"]), Some(&shape), axis).unwrap();
+        let y = quantize_linear(
+            &f32s(&c["x_bits"]),
+            params(c),
+            dtype(&c["dtype"]),
+            Some(&shape),
+            axis,
+        )
+        .unwrap();
         assert_eq!(y, ints(&c["y"]), "case {}", c["name"]);
     }
 }
@@ -50,9 +73,21 @@ fn dequantize_linear_matches_onnxruntime() {
     let g = golden();
     for c in g["dequantize"].as_array().unwrap() {
         let shape = usizes(&c["shape"]);
-        let y = dequantize_linear(&ints(&c["q"]), params(c), dtype(&c["dtype"]), Some(&shape), c["axis"].as_i64()).unwrap();
+        let y = dequantize_linear(
+            &ints(&c["q"]),
+            params(c),
+            dtype(&c["dtype"]),
+            Some(&shape),
+            c["axis"].as_i64(),
+        )
+        .unwrap();
         let want = f32s(&c["y_bits"]);
-        assert_eq!(y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {}", c["name"]);
+        assert_eq!(
+            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "case {}",
+            c["name"]
+        );
     }
 }
 
@@ -75,11 +110,28 @@ fn minmax_calibration_matches_onnxruntime_quantize_static() {
             obs.observe(&f32s(b));
         }
         let (lo, hi) = obs.range(&grid);
-        assert_eq!((lo, hi), (f32s(&c["rmin_bits"])[0], f32s(&c["rmax_bits"])[0]), "range of {}", c["name"]);
+        assert_eq!(
+            (lo, hi),
+            (f32s(&c["rmin_bits"])[0], f32s(&c["rmax_bits"])[0]),
+            "range of {}",
+            c["name"]
+        );
         let (qmin, qmax) = grid.qrange();
         let (s, z) = compute_scale_zp(lo, hi, qmin, qmax, grid.symmetric()).unwrap();
-        assert_eq!(s.to_bits(), f32s(&c["scale_bits"])[0].to_bits(), "scale of {} {}", c["name"], c["config"]);
-        assert_eq!(z, c["zero_point"].as_i64().unwrap() as i32, "zero point of {} {}", c["name"], c["config"]);
+        assert_eq!(
+            s.to_bits(),
+            f32s(&c["scale_bits"])[0].to_bits(),
+            "scale of {} {}",
+            c["name"],
+            c["config"]
+        );
+        assert_eq!(
+            z,
+            c["zero_point"].as_i64().unwrap() as i32,
+            "zero point of {} {}",
+            c["name"],
+            c["config"]
+        );
     }
 }
 
@@ -92,16 +144,29 @@ fn per_channel_weight_params_match_onnxruntime() {
         let opts = quantlab::api::QuantOptions {
             shape: Some(shape.clone()),
             axis: c["axis"].as_i64(),
-            ..quantlab::api::QuantOptions::new(Dtype::Int8, 8, Scheme::Symmetric, Method::MinMax).unwrap()
+            ..quantlab::api::QuantOptions::new(Dtype::Int8, 8, Scheme::Symmetric, Method::MinMax)
+                .unwrap()
         };
         let (p, layout) = quantlab::api::choose_quant_params(&w, &opts).unwrap();
-        assert_eq!(p.scale.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), ints(&c["scale_bits"]).iter().map(|&b| b as u32).collect::<Vec<_>>(), "{}", c["name"]);
+        assert_eq!(
+            p.scale.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            ints(&c["scale_bits"])
+                .iter()
+                .map(|&b| b as u32)
+                .collect::<Vec<_>>(),
+            "{}",
+            c["name"]
+        );
         assert_eq!(p.zero_point, ints(&c["zero_point"]));
         let layout = layout.unwrap();
-        let q: Vec<i32> = w.iter().enumerate().map(|(i, &v)| {
-            let ch = layout.channel(i);
-            quantize_value(v, p.scale[ch], 0, -127, 127)
-        }).collect();
+        let q: Vec<i32> = w
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let ch = layout.channel(i);
+                quantize_value(v, p.scale[ch], 0, -127, 127)
+            })
+            .collect();
         assert_eq!(q, ints(&c["w_q"]), "{}", c["name"]);
     }
 }

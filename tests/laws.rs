@@ -10,7 +10,11 @@ use quantlab::quant::params::compute_scale_zp;
 use quantlab::quant::{Dtype, Grid, QuantParams, Scheme};
 
 fn grids() -> impl Strategy<Value = Grid> {
-    (prop_oneof![Just(Dtype::Int8), Just(Dtype::Uint8)], 2u32..=8, prop_oneof![Just(Scheme::Symmetric), Just(Scheme::Asymmetric)])
+    (
+        prop_oneof![Just(Dtype::Int8), Just(Dtype::Uint8)],
+        2u32..=8,
+        prop_oneof![Just(Scheme::Symmetric), Just(Scheme::Asymmetric)],
+    )
         .prop_map(|(d, b, s)| Grid::new(d, b, s).unwrap())
 }
 
@@ -118,7 +122,11 @@ fn all_int8_values_round_trip() {
     for s in [1e-6f32, 0.003, 0.1, 1.0, 7.5, 1e6] {
         for z in [-128, -5, 0, 17, 127] {
             for q in -128..=127 {
-                assert_eq!(quantize_value(dequantize_value(q, s, z), s, z, -128, 127), q, "q={q} s={s} z={z}");
+                assert_eq!(
+                    quantize_value(dequantize_value(q, s, z), s, z, -128, 127),
+                    q,
+                    "q={q} s={s} z={z}"
+                );
             }
         }
     }
@@ -138,7 +146,10 @@ fn all_uint8_values_round_trip() {
 #[test]
 fn ties_round_to_even_not_away() {
     let q = |x: f32| quantize_value(x, 1.0, 0, -128, 127);
-    assert_eq!([q(0.5), q(1.5), q(2.5), q(-0.5), q(-1.5), q(-2.5)], [0, 2, 2, 0, -2, -2]);
+    assert_eq!(
+        [q(0.5), q(1.5), q(2.5), q(-0.5), q(-1.5), q(-2.5)],
+        [0, 2, 2, 0, -2, -2]
+    );
 }
 
 #[test]
@@ -168,7 +179,10 @@ fn positive_range_is_widened_to_include_zero_defect_b() {
 #[test]
 fn degenerate_range_gives_scale_one() {
     assert_eq!(compute_scale_zp(0.0, 0.0, 0, 255, false).unwrap(), (1.0, 0));
-    assert_eq!(compute_scale_zp(0.0, 0.0, -127, 127, true).unwrap(), (1.0, 0));
+    assert_eq!(
+        compute_scale_zp(0.0, 0.0, -127, 127, true).unwrap(),
+        (1.0, 0)
+    );
 }
 
 #[test]
@@ -190,7 +204,9 @@ fn percentile_clips_outliers_and_mse_entropy_clip_less_than_minmax() {
         .map(|_| {
             let mut s = 0.0;
             for _ in 0..12 {
-                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                r = r
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 s += (r >> 40) as f32 / (1u64 << 24) as f32;
             }
             s - 6.0
@@ -200,12 +216,30 @@ fn percentile_clips_outliers_and_mse_entropy_clip_less_than_minmax() {
     x.push(-35.0);
     let scale = |bits, m| {
         let grid = Grid::new(Dtype::Int8, bits, Scheme::Symmetric).unwrap();
-        choose_quant_params(&x, &QuantOptions { grid, method: m, shape: None, axis: None }).unwrap().0.scale[0]
+        choose_quant_params(
+            &x,
+            &QuantOptions {
+                grid,
+                method: m,
+                shape: None,
+                axis: None,
+            },
+        )
+        .unwrap()
+        .0
+        .scale[0]
     };
     assert_eq!(scale(8, Method::MinMax), 40.0 / 127.0);
-    for (bits, m) in [(8, Method::Percentile(99.9)), (8, Method::Entropy), (4, Method::Mse)] {
+    for (bits, m) in [
+        (8, Method::Percentile(99.9)),
+        (8, Method::Entropy),
+        (4, Method::Mse),
+    ] {
         let (s, mm) = (scale(bits, m), scale(bits, Method::MinMax));
-        assert!(s < mm / 3.0, "{m:?} at {bits} bits: scale {s} vs minmax {mm}");
+        assert!(
+            s < mm / 3.0,
+            "{m:?} at {bits} bits: scale {s} vs minmax {mm}"
+        );
     }
     // At 8 bits two outliers cost more clipped (35², 30²) than 10,000 rounding errors of s²/12:
     // MSE rightly keeps (nearly) the full range.
@@ -215,7 +249,9 @@ fn percentile_clips_outliers_and_mse_entropy_clip_less_than_minmax() {
 #[test]
 fn batching_does_not_change_minmax() {
     use quantlab::quant::calibrate::observer;
-    let x: Vec<f32> = (0..1000).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.1).collect();
+    let x: Vec<f32> = (0..1000)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.1)
+        .collect();
     let g = Grid::int8_symmetric();
     let mut a = observer(Method::MinMax);
     a.observe(&x);

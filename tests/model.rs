@@ -35,7 +35,19 @@ fn baseline_has_the_course_modules_layers() {
     let m = model();
     assert_eq!(m.input, [1, 32, 32]);
     let kinds: Vec<_> = m.layers.iter().map(|l| l.kind()).collect();
-    assert_eq!(kinds, ["conv2d", "relu", "maxpool2d", "conv2d", "relu", "maxpool2d", "flatten", "linear"]);
+    assert_eq!(
+        kinds,
+        [
+            "conv2d",
+            "relu",
+            "maxpool2d",
+            "conv2d",
+            "relu",
+            "maxpool2d",
+            "flatten",
+            "linear"
+        ]
+    );
     let shapes = m.shapes().unwrap();
     assert_eq!(shapes[5], [64, 6, 6]);
     assert_eq!(shapes[7], [10, 1, 1]);
@@ -56,7 +68,14 @@ fn forward_ref(m: &Model, x: &[f32]) -> Vec<f32> {
     for (layer, next) in m.layers.iter().zip(m.shapes().unwrap()) {
         a = match layer {
             Layer::Conv2d(c) => {
-                let cs = ConvShape { c: c.c, h: s[1], w: s[2], m: c.m, k: c.k, pad: c.padding };
+                let cs = ConvShape {
+                    c: c.c,
+                    h: s[1],
+                    w: s[2],
+                    m: c.m,
+                    k: c.k,
+                    pad: c.padding,
+                };
                 let mut o = vec![0.0; cs.m * cs.p()];
                 r::conv2d_f32(&cs, &a, &c.weight, &c.bias, &mut o);
                 o
@@ -88,7 +107,10 @@ fn fp32_forward_matches_reference() {
     for i in 0..n {
         let want = forward_ref(&m, &x[i * 1024..][..1024]);
         for (a, b) in fast[i * 10..][..10].iter().zip(&want) {
-            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "image {i}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                "image {i}: {a} vs {b}"
+            );
         }
     }
 }
@@ -97,17 +119,55 @@ fn fp32_forward_matches_reference() {
 /// parameters: QuantizeLinear, exact accumulators, ORT requantization, integer max-pool.
 fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
     let i = q.input;
-    let mut a: Vec<i32> = x.iter().map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax)).collect();
+    let mut a: Vec<i32> = x
+        .iter()
+        .map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax))
+        .collect();
     let mut shape = [1usize, 32, 32];
     for step in &q.steps {
         match step {
             QStep::Layer(l) => {
-                let s = if l.is_linear { ConvShape { c: l.shape.c, h: 1, w: 1, m: l.shape.m, k: 1, pad: 0 } } else { l.shape };
+                let s = if l.is_linear {
+                    ConvShape {
+                        c: l.shape.c,
+                        h: 1,
+                        w: 1,
+                        m: l.shape.m,
+                        k: 1,
+                        pad: 0,
+                    }
+                } else {
+                    l.shape
+                };
                 let mut acc = vec![0; s.m * s.p()];
                 let w: Vec<i32> = l.w_q.iter().map(|&v| v as i32).collect();
-                r::conv2d_acc_i32(&s, &a, l.x.zero_point, &w, &vec![0; s.m], &l.bias_q, &mut acc);
-                let lo = if l.relu { l.y.qmin.max(l.y.zero_point) } else { l.y.qmin };
-                a = acc.iter().enumerate().map(|(j, &v)| r::requantize(v, r::multiplier(l.x.scale, l.w_scale[j / s.p()], l.y.scale), l.y.zero_point, lo, l.y.qmax)).collect();
+                r::conv2d_acc_i32(
+                    &s,
+                    &a,
+                    l.x.zero_point,
+                    &w,
+                    &vec![0; s.m],
+                    &l.bias_q,
+                    &mut acc,
+                );
+                let lo = if l.relu {
+                    l.y.qmin.max(l.y.zero_point)
+                } else {
+                    l.y.qmin
+                };
+                a = acc
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| {
+                        r::requantize(
+                            v,
+                            r::multiplier(l.x.scale, l.w_scale[j / s.p()], l.y.scale),
+                            l.y.zero_point,
+                            lo,
+                            l.y.qmax,
+                        )
+                    })
+                    .collect();
                 shape = [s.m, s.out_h(), s.out_w()];
             }
             QStep::Relu { zero_point, .. } => a.iter_mut().for_each(|v| *v = (*v).max(*zero_point)),
@@ -127,15 +187,30 @@ fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
 fn int8_forward_matches_reference_pipeline_bit_for_bit() {
     for config in [
         QuantConfig::default(),
-        QuantConfig { weight_bits: 4, act_bits: 6, per_channel: false, method: Method::Entropy, ..QuantConfig::default() },
-        QuantConfig { weight_bits: 2, act_bits: 3, method: Method::Mse, ..QuantConfig::default() },
+        QuantConfig {
+            weight_bits: 4,
+            act_bits: 6,
+            per_channel: false,
+            method: Method::Entropy,
+            ..QuantConfig::default()
+        },
+        QuantConfig {
+            weight_bits: 2,
+            act_bits: 3,
+            method: Method::Mse,
+            ..QuantConfig::default()
+        },
     ] {
         let q = quantized(&config);
         let x = images(&model(), test_digits()).unwrap();
         let n = 30;
         let fast = q.forward_int8(&x[..n * 1024], n).unwrap();
         for i in 0..n {
-            assert_eq!(&fast[i * 10..][..10], &forward_int8_ref(&q, &x[i * 1024..][..1024])[..], "image {i} with {config:?}");
+            assert_eq!(
+                &fast[i * 10..][..10],
+                &forward_int8_ref(&q, &x[i * 1024..][..1024])[..],
+                "image {i} with {config:?}"
+            );
         }
     }
 }
@@ -149,10 +224,24 @@ fn accuracy_targets_on_the_test_digits() {
     let q = quantized(&QuantConfig::default());
     let i8p = predict_int8(&q, &x, d.len()).unwrap();
     let e = Evaluation::new(&d.labels, &fp, &i8p);
-    println!("fp32 {:.2}%  int8 {:.2}%  agreement {:.2}%  flipped {:?}", 100.0 * e.fp32_accuracy(), 100.0 * e.int8_accuracy(), 100.0 * e.agreement(), e.flipped);
+    println!(
+        "fp32 {:.2}%  int8 {:.2}%  agreement {:.2}%  flipped {:?}",
+        100.0 * e.fp32_accuracy(),
+        100.0 * e.int8_accuracy(),
+        100.0 * e.agreement(),
+        e.flipped
+    );
     assert_eq!(e.count, 2000);
-    assert!(e.fp32_accuracy() >= 0.98, "fp32 accuracy {}", e.fp32_accuracy());
-    assert!(e.int8_accuracy() >= e.fp32_accuracy() - 0.003, "int8 accuracy {}", e.int8_accuracy());
+    assert!(
+        e.fp32_accuracy() >= 0.98,
+        "fp32 accuracy {}",
+        e.fp32_accuracy()
+    );
+    assert!(
+        e.int8_accuracy() >= e.fp32_accuracy() - 0.003,
+        "int8 accuracy {}",
+        e.int8_accuracy()
+    );
     assert!(e.agreement() >= 0.995, "agreement {}", e.agreement());
 }
 
@@ -162,7 +251,12 @@ fn simulated_path_equals_float_model_with_dequantized_weights() {
     let mut m = model();
     for l in q.layers() {
         let per = l.shape.taps();
-        let w: Vec<f32> = l.w_q.iter().enumerate().map(|(i, &v)| v as f32 * l.w_scale[i / per]).collect();
+        let w: Vec<f32> = l
+            .w_q
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v as f32 * l.w_scale[i / per])
+            .collect();
         match &mut m.layers[l.layer] {
             Layer::Conv2d(c) => c.weight = w,
             Layer::Linear(f) => f.weight = w,
@@ -171,7 +265,10 @@ fn simulated_path_equals_float_model_with_dequantized_weights() {
     }
     let x = images(&m, test_digits()).unwrap();
     let n = 8;
-    assert_eq!(q.forward_simulated(&x[..n * 1024], n).unwrap(), fp32::forward(&m, &x[..n * 1024], n).unwrap());
+    assert_eq!(
+        q.forward_simulated(&x[..n * 1024], n).unwrap(),
+        fp32::forward(&m, &x[..n * 1024], n).unwrap()
+    );
 }
 
 /// The int8 logits of the first 100 test digits (8-bit per-channel min-max) are a snapshot in
@@ -183,7 +280,10 @@ fn int8_outputs_snapshot() {
     let x = images(&model(), test_digits()).unwrap();
     let n = 100;
     let got: Vec<i8> = q.forward_int8(&x[..n * 1024], n).unwrap();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/int8_baseline.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/int8_baseline.json"
+    );
     let json = serde_json::json!({
         "how": "cargo test --test model int8_outputs_snapshot with UPDATE_GOLDEN=1: int8 logits of test digits 0..100, baseline model, 8-bit per-channel min-max, calibrated on www/data/digits-calib.bin",
         "images": n,
@@ -192,6 +292,12 @@ fn int8_outputs_snapshot() {
     if std::env::var("UPDATE_GOLDEN").is_ok() {
         std::fs::write(path, serde_json::to_string(&json).unwrap() + "\n").unwrap();
     }
-    let want: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("snapshot exists (UPDATE_GOLDEN=1 to create)")).unwrap();
-    assert_eq!(want["int8"], json["int8"], "int8 outputs changed; if intended, rerun with UPDATE_GOLDEN=1");
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(path).expect("snapshot exists (UPDATE_GOLDEN=1 to create)"),
+    )
+    .unwrap();
+    assert_eq!(
+        want["int8"], json["int8"],
+        "int8 outputs changed; if intended, rerun with UPDATE_GOLDEN=1"
+    );
 }

@@ -28,9 +28,21 @@ fn err_message(e: wasm_bindgen::JsError) -> String {
 fn all_256_int8_values_round_trip_through_typed_arrays() {
     let q: Vec<i8> = (-128..=127).map(|v| v as i8).collect();
     let qa: JsValue = Int8Array::from(&q[..]).into();
-    let x = q::dequantize_linear_js(qa, Float32Array::from(&[0.5f32][..]).into(), Int32Array::from(&[0][..]).into(), JsValue::UNDEFINED).unwrap();
+    let x = q::dequantize_linear_js(
+        qa,
+        Float32Array::from(&[0.5f32][..]).into(),
+        Int32Array::from(&[0][..]).into(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
     assert_eq!(x.length(), 256);
-    let back = q::quantize_linear_js(x.into(), Float32Array::from(&[0.5f32][..]).into(), Int32Array::from(&[0][..]).into(), JsValue::UNDEFINED).unwrap();
+    let back = q::quantize_linear_js(
+        x.into(),
+        Float32Array::from(&[0.5f32][..]).into(),
+        Int32Array::from(&[0][..]).into(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
     let back: Int8Array = back.dyn_into().expect("an Int8Array");
     assert_eq!(back.to_vec(), q);
 }
@@ -51,15 +63,40 @@ fn uint8_dtype_returns_uint8array() {
 #[wasm_bindgen_test]
 fn rust_errors_arrive_as_js_errors_naming_the_argument() {
     let x: JsValue = Float32Array::from(&[1.0f32][..]).into();
-    let e = q::quantize_linear_js(x.clone(), Float32Array::from(&[-1.0f32][..]).into(), Int32Array::from(&[0][..]).into(), JsValue::UNDEFINED).unwrap_err();
+    let e = q::quantize_linear_js(
+        x.clone(),
+        Float32Array::from(&[-1.0f32][..]).into(),
+        Int32Array::from(&[0][..]).into(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap_err();
     assert!(err_message(e).starts_with("scale: must be finite and > 0"));
-    let e = q::choose_quant_params_js(x.clone(), opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into()), ("bits", 1.into())])).unwrap_err();
+    let e = q::choose_quant_params_js(
+        x.clone(),
+        opts(&[
+            ("scheme", "symmetric".into()),
+            ("dtype", "int8".into()),
+            ("bits", 1.into()),
+        ]),
+    )
+    .unwrap_err();
     assert!(err_message(e).starts_with("options.bits:"));
-    let e = q::choose_quant_params_js(Float32Array::from(&[f32::NAN][..]).into(), opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into())])).unwrap_err();
+    let e = q::choose_quant_params_js(
+        Float32Array::from(&[f32::NAN][..]).into(),
+        opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into())]),
+    )
+    .unwrap_err();
     assert!(err_message(e).starts_with("x: contains NaN"));
     // Still usable afterwards: nothing panicked.
-    let p = q::choose_quant_params_js(x, opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into())])).unwrap();
-    let s: Float32Array = Reflect::get(&p, &"scale".into()).unwrap().dyn_into().unwrap();
+    let p = q::choose_quant_params_js(
+        x,
+        opts(&[("scheme", "symmetric".into()), ("dtype", "int8".into())]),
+    )
+    .unwrap();
+    let s: Float32Array = Reflect::get(&p, &"scale".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
     assert_eq!(s.to_vec(), vec![1.0 / 127.0]);
 }
 
@@ -69,12 +106,30 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
     let calib = q::Digits::from_bytes(include_bytes!("../www/data/digits-calib.bin")).unwrap();
     let test = q::Digits::from_bytes(include_bytes!("../www/data/digits-test.bin")).unwrap();
     model.calibrate(&calib, None).unwrap();
-    let qm = model.quantize(opts(&[("weightBits", 8.into()), ("actBits", 8.into()), ("perChannel", true.into())])).unwrap();
-    let snap: serde_json::Value = serde_json::from_str(include_str!("golden/int8_baseline.json")).unwrap();
+    let qm = model
+        .quantize(opts(&[
+            ("weightBits", 8.into()),
+            ("actBits", 8.into()),
+            ("perChannel", true.into()),
+        ]))
+        .unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_str(include_str!("golden/int8_baseline.json")).unwrap();
     let n = snap["images"].as_u64().unwrap() as usize;
     let x = test.images(&model, 0, n).unwrap().to_vec();
-    let got: Vec<i64> = qm.forward_int8(&x, n).unwrap().to_vec().into_iter().map(i64::from).collect();
-    let want: Vec<i64> = snap["int8"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let got: Vec<i64> = qm
+        .forward_int8(&x, n)
+        .unwrap()
+        .to_vec()
+        .into_iter()
+        .map(i64::from)
+        .collect();
+    let want: Vec<i64> = snap["int8"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     assert_eq!(got, want);
     // An error keeps the model usable.
     assert!(model.quantize(opts(&[("weightBits", 1.into())])).is_err());

@@ -22,7 +22,11 @@ pub fn im2col(s: &ConvShape, x: &[f32], col: &mut [f32]) {
                     let src = &x[(c * s.h + y as usize) * s.w..][..s.w];
                     for (j, d) in dst.iter_mut().enumerate() {
                         let xx = (j + v) as isize - s.pad as isize;
-                        *d = if xx < 0 || xx as usize >= s.w { 0.0 } else { src[xx as usize] };
+                        *d = if xx < 0 || xx as usize >= s.w {
+                            0.0
+                        } else {
+                            src[xx as usize]
+                        };
                     }
                 }
                 row[oh * ow..].fill(0.0);
@@ -57,14 +61,26 @@ pub fn gemm(s: &ConvShape, w: &[f32], b: &[f32], col: &[f32], relu: bool, out: &
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_f32(w: &[f32], b: &[f32], col: &[f32], m0: usize, mt: usize, p0: usize, pp: usize, taps: usize, relu: bool, tile: &mut [[f32; TILE_P]; TILE_M]) {
+fn tile_f32(
+    w: &[f32],
+    b: &[f32],
+    col: &[f32],
+    m0: usize,
+    mt: usize,
+    p0: usize,
+    pp: usize,
+    taps: usize,
+    relu: bool,
+    tile: &mut [[f32; TILE_P]; TILE_M],
+) {
     use core::arch::wasm32::*;
     let mut acc = [[f32x4_splat(0.0); 2]; TILE_M];
     for mi in 0..mt {
         acc[mi] = [f32x4_splat(b[m0 + mi]); 2];
     }
     // Rows of w for the tile; missing rows (mt < 4) repeat the last one and are discarded.
-    let rows: [&[f32]; TILE_M] = core::array::from_fn(|mi| &w[(m0 + mi.min(mt - 1)) * taps..][..taps]);
+    let rows: [&[f32]; TILE_M] =
+        core::array::from_fn(|mi| &w[(m0 + mi.min(mt - 1)) * taps..][..taps]);
     let col = &col[p0..];
     for t in 0..taps {
         // SAFETY: p0 + 8 <= pp and t < taps, so 8 floats at col[t*pp + p0..] are in bounds.
@@ -80,7 +96,11 @@ fn tile_f32(w: &[f32], b: &[f32], col: &[f32], m0: usize, mt: usize, p0: usize, 
     }
     for mi in 0..mt {
         for h in 0..2 {
-            let v = if relu { f32x4_max(acc[mi][h], f32x4_splat(0.0)) } else { acc[mi][h] };
+            let v = if relu {
+                f32x4_max(acc[mi][h], f32x4_splat(0.0))
+            } else {
+                acc[mi][h]
+            };
             // SAFETY: tile rows hold 8 floats; h*4 + 4 <= 8.
             unsafe { v128_store(tile[mi].as_mut_ptr().add(h * 4) as *mut v128, v) };
         }
@@ -90,7 +110,18 @@ fn tile_f32(w: &[f32], b: &[f32], col: &[f32], m0: usize, mt: usize, p0: usize, 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_f32(w: &[f32], b: &[f32], col: &[f32], m0: usize, mt: usize, p0: usize, pp: usize, taps: usize, relu: bool, tile: &mut [[f32; TILE_P]; TILE_M]) {
+fn tile_f32(
+    w: &[f32],
+    b: &[f32],
+    col: &[f32],
+    m0: usize,
+    mt: usize,
+    p0: usize,
+    pp: usize,
+    taps: usize,
+    relu: bool,
+    tile: &mut [[f32; TILE_P]; TILE_M],
+) {
     for mi in 0..mt {
         let row = &w[(m0 + mi) * taps..][..taps];
         let mut acc = [b[m0 + mi]; TILE_P];
@@ -105,7 +136,15 @@ fn tile_f32(w: &[f32], b: &[f32], col: &[f32], m0: usize, mt: usize, p0: usize, 
 }
 
 /// Conv + optional fused ReLU for one image: `x [c, h, w] -> out [m, oh, ow]`.
-pub fn conv2d(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], relu: bool, col: &mut [f32], out: &mut [f32]) {
+pub fn conv2d(
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+    col: &mut [f32],
+    out: &mut [f32],
+) {
     let col = &mut col[..s.taps() * s.pp()];
     im2col(s, x, col);
     gemm(s, w, b, col, relu, out);
@@ -127,13 +166,21 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     while k + 16 <= n {
         for r in 0..4 {
             // SAFETY: k + 16 <= n for both slices of length n.
-            let (va, vb) = unsafe { (v128_load(a.as_ptr().add(k + 4 * r) as *const v128), v128_load(b.as_ptr().add(k + 4 * r) as *const v128)) };
+            let (va, vb) = unsafe {
+                (
+                    v128_load(a.as_ptr().add(k + 4 * r) as *const v128),
+                    v128_load(b.as_ptr().add(k + 4 * r) as *const v128),
+                )
+            };
             acc[r] = f32x4_add(acc[r], f32x4_mul(va, vb));
         }
         k += 16;
     }
     let v = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
-    let mut s = f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v);
+    let mut s = f32x4_extract_lane::<0>(v)
+        + f32x4_extract_lane::<1>(v)
+        + f32x4_extract_lane::<2>(v)
+        + f32x4_extract_lane::<3>(v);
     while k < n {
         s += a[k] * b[k];
         k += 1;
@@ -167,7 +214,9 @@ pub fn maxpool2(c: usize, h: usize, w: usize, x: &[f32], out: &mut [f32]) {
             let r1 = &x[(ch * h + 2 * i + 1) * w..][..w];
             let o = &mut out[(ch * oh + i) * ow..][..ow];
             for j in 0..ow {
-                o[j] = r0[2 * j].max(r0[2 * j + 1]).max(r1[2 * j].max(r1[2 * j + 1]));
+                o[j] = r0[2 * j]
+                    .max(r0[2 * j + 1])
+                    .max(r1[2 * j].max(r1[2 * j + 1]));
             }
         }
     }

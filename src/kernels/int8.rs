@@ -62,7 +62,11 @@ pub fn im2col(s: &ConvShape, x: &[i8], zx: i8, col: &mut [i16]) {
                     let src = &x[(c * s.h + y as usize) * s.w..][..s.w];
                     for j in 0..ow {
                         let xx = (j + v) as isize - s.pad as isize;
-                        col[row + 2 * j] = if xx < 0 || xx as usize >= s.w { zx as i16 } else { src[xx as usize] as i16 };
+                        col[row + 2 * j] = if xx < 0 || xx as usize >= s.w {
+                            zx as i16
+                        } else {
+                            src[xx as usize] as i16
+                        };
                     }
                 }
                 for p in oh * ow..pp {
@@ -105,13 +109,25 @@ pub fn gemm(s: &ConvShape, w: &[i16], bias: &[i32], col: &[i16], rq: &Requant, o
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_i8(w: &[i16], bias: &[i32], col: &[i16], m0: usize, mt: usize, p0: usize, pp: usize, k2: usize, rq: &Requant, tile: &mut [[i8; TILE_P]; TILE_M]) {
+fn tile_i8(
+    w: &[i16],
+    bias: &[i32],
+    col: &[i16],
+    m0: usize,
+    mt: usize,
+    p0: usize,
+    pp: usize,
+    k2: usize,
+    rq: &Requant,
+    tile: &mut [[i8; TILE_P]; TILE_M],
+) {
     use core::arch::wasm32::*;
     let mut acc = [[i32x4_splat(0); 2]; TILE_M];
     for mi in 0..mt {
         acc[mi] = [i32x4_splat(bias[m0 + mi]); 2];
     }
-    let rows: [&[i16]; TILE_M] = core::array::from_fn(|mi| &w[(m0 + mi.min(mt - 1)) * k2 * 2..][..k2 * 2]);
+    let rows: [&[i16]; TILE_M] =
+        core::array::from_fn(|mi| &w[(m0 + mi.min(mt - 1)) * k2 * 2..][..k2 * 2]);
     let col = &col[p0 * 2..];
     for t2 in 0..k2 {
         // SAFETY: (t2·pp + p0 + 8)·2 <= k2·pp·2, so 16 i16 are in bounds; rows hold k2·2 i16.
@@ -125,17 +141,24 @@ fn tile_i8(w: &[i16], bias: &[i32], col: &[i16], m0: usize, mt: usize, p0: usize
             acc[mi][1] = i32x4_add(acc[mi][1], i32x4_dot_i16x8(wv, c1));
         }
     }
-    let (lo, hi) = (f32x4_splat((rq.lo - rq.zero_point) as f32), f32x4_splat((rq.hi - rq.zero_point) as f32));
-    let zy = i32x4_splat(rq.zero_point);
+    // q = clamp(rint(float32(acc)·M) + z, lo, hi), as reference::requantize, in saturating
+    // steps: rint is exact, trunc_sat saturates at i32, narrowing saturates at i16, adding z
+    // saturates at i16, narrowing saturates at i8, then [lo, hi]. Each step is monotone and
+    // only clips values already beyond the final bounds, so the result is the same.
+    let zy = i16x8_splat(rq.zero_point as i16);
+    let (lo, hi) = (i8x16_splat(rq.lo as i8), i8x16_splat(rq.hi as i8));
     for mi in 0..mt {
         let mult = f32x4_splat(rq.multiplier[m0 + mi]);
-        let q: [v128; 2] = core::array::from_fn(|h| {
-            // q = clamp(rint(float32(acc)·M), lo − z, hi − z) + z, as reference::requantize.
-            let r = f32x4_nearest(f32x4_mul(f32x4_convert_i32x4(acc[mi][h]), mult));
-            i32x4_add(i32x4_trunc_sat_f32x4(f32x4_min(f32x4_max(r, lo), hi)), zy)
-        });
-        let q16 = i16x8_narrow_i32x4(q[0], q[1]);
-        let q8 = i8x16_narrow_i16x8(q16, q16);
+        let r0 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(
+            f32x4_convert_i32x4(acc[mi][0]),
+            mult,
+        )));
+        let r1 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(
+            f32x4_convert_i32x4(acc[mi][1]),
+            mult,
+        )));
+        let q16 = i16x8_add_sat(i16x8_narrow_i32x4(r0, r1), zy);
+        let q8 = i8x16_min(i8x16_max(i8x16_narrow_i16x8(q16, q16), lo), hi);
         tile[mi] = i64x2_extract_lane::<0>(q8).to_le_bytes().map(|b| b as i8);
     }
 }
@@ -143,14 +166,26 @@ fn tile_i8(w: &[i16], bias: &[i32], col: &[i16], m0: usize, mt: usize, p0: usize
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_i8(w: &[i16], bias: &[i32], col: &[i16], m0: usize, mt: usize, p0: usize, pp: usize, k2: usize, rq: &Requant, tile: &mut [[i8; TILE_P]; TILE_M]) {
+fn tile_i8(
+    w: &[i16],
+    bias: &[i32],
+    col: &[i16],
+    m0: usize,
+    mt: usize,
+    p0: usize,
+    pp: usize,
+    k2: usize,
+    rq: &Requant,
+    tile: &mut [[i8; TILE_P]; TILE_M],
+) {
     for mi in 0..mt {
         let row = &w[(m0 + mi) * k2 * 2..][..k2 * 2];
         let mut acc = [bias[m0 + mi]; TILE_P];
         for t2 in 0..k2 {
             let c = &col[(t2 * pp + p0) * 2..][..TILE_P * 2];
             for l in 0..TILE_P {
-                acc[l] += row[2 * t2] as i32 * c[2 * l] as i32 + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32;
+                acc[l] += row[2 * t2] as i32 * c[2 * l] as i32
+                    + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32;
             }
         }
         let mult = rq.multiplier[m0 + mi];
@@ -159,7 +194,16 @@ fn tile_i8(w: &[i16], bias: &[i32], col: &[i16], m0: usize, mt: usize, p0: usize
 }
 
 /// Conv with int32 bias (already folded) and requantization for one image.
-pub fn conv2d(s: &ConvShape, x: &[i8], zx: i8, w: &[i16], bias: &[i32], rq: &Requant, col: &mut [i16], out: &mut [i8]) {
+pub fn conv2d(
+    s: &ConvShape,
+    x: &[i8],
+    zx: i8,
+    w: &[i16],
+    bias: &[i32],
+    rq: &Requant,
+    col: &mut [i16],
+    out: &mut [i8],
+) {
     let col = &mut col[..s.tap_pairs() * 2 * s.pp()];
     im2col(s, x, zx, col);
     gemm(s, w, bias, col, rq, out);
@@ -179,7 +223,14 @@ pub fn pack_linear(w: &[i8], n_out: usize, n_in: usize) -> Vec<i16> {
 
 /// Exact accumulators of a linear layer: `acc[m] = bias[m] + Σ_k w[m, k] · x[k]` with `x`
 /// widened to i16 and zero-padded to the packed row length (bias already folded).
-pub fn linear_acc(n_in: usize, n_out: usize, x16: &[i16], w: &[i16], bias: &[i32], acc: &mut [i32]) {
+pub fn linear_acc(
+    n_in: usize,
+    n_out: usize,
+    x16: &[i16],
+    w: &[i16],
+    bias: &[i32],
+    acc: &mut [i32],
+) {
     let kp = round_up(n_in, 8);
     for m in 0..n_out {
         acc[m] = bias[m].wrapping_add(dot_i16(&w[m * kp..][..kp], &x16[..kp]));
@@ -196,27 +247,52 @@ fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
     while k + 32 <= n {
         for r in 0..4 {
             // SAFETY: k + 32 <= n.
-            let (va, vb) = unsafe { (v128_load(a.as_ptr().add(k + 8 * r) as *const v128), v128_load(b.as_ptr().add(k + 8 * r) as *const v128)) };
+            let (va, vb) = unsafe {
+                (
+                    v128_load(a.as_ptr().add(k + 8 * r) as *const v128),
+                    v128_load(b.as_ptr().add(k + 8 * r) as *const v128),
+                )
+            };
             acc[r] = i32x4_add(acc[r], i32x4_dot_i16x8(va, vb));
         }
         k += 32;
     }
     while k + 8 <= n {
-        let (va, vb) = unsafe { (v128_load(a.as_ptr().add(k) as *const v128), v128_load(b.as_ptr().add(k) as *const v128)) };
+        let (va, vb) = unsafe {
+            (
+                v128_load(a.as_ptr().add(k) as *const v128),
+                v128_load(b.as_ptr().add(k) as *const v128),
+            )
+        };
         acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(va, vb));
         k += 8;
     }
     let v = i32x4_add(i32x4_add(acc[0], acc[1]), i32x4_add(acc[2], acc[3]));
-    i32x4_extract_lane::<0>(v).wrapping_add(i32x4_extract_lane::<1>(v)).wrapping_add(i32x4_extract_lane::<2>(v)).wrapping_add(i32x4_extract_lane::<3>(v))
+    i32x4_extract_lane::<0>(v)
+        .wrapping_add(i32x4_extract_lane::<1>(v))
+        .wrapping_add(i32x4_extract_lane::<2>(v))
+        .wrapping_add(i32x4_extract_lane::<3>(v))
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
-    a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
+    a.iter()
+        .zip(b)
+        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
 /// Linear layer: exact accumulators, then requantization per output.
-pub fn linear(n_in: usize, n_out: usize, x: &[i8], w: &[i16], bias: &[i32], rq: &Requant, x16: &mut [i16], acc: &mut [i32], out: &mut [i8]) {
+pub fn linear(
+    n_in: usize,
+    n_out: usize,
+    x: &[i8],
+    w: &[i16],
+    bias: &[i32],
+    rq: &Requant,
+    x16: &mut [i16],
+    acc: &mut [i32],
+    out: &mut [i8],
+) {
     let kp = round_up(n_in, 8);
     for (d, &v) in x16[..n_in].iter_mut().zip(x) {
         *d = v as i16;
@@ -237,7 +313,9 @@ pub fn maxpool2(c: usize, h: usize, w: usize, x: &[i8], out: &mut [i8]) {
             let r1 = &x[(ch * h + 2 * i + 1) * w..][..w];
             let o = &mut out[(ch * oh + i) * ow..][..ow];
             for j in 0..ow {
-                o[j] = r0[2 * j].max(r0[2 * j + 1]).max(r1[2 * j].max(r1[2 * j + 1]));
+                o[j] = r0[2 * j]
+                    .max(r0[2 * j + 1])
+                    .max(r1[2 * j].max(r1[2 * j + 1]));
             }
         }
     }

@@ -13,9 +13,13 @@ pub fn conv2d_f32(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32
                 for c in 0..s.c {
                     for u in 0..k {
                         for v in 0..k {
-                            let (y, xx) = ((i + u) as isize - s.pad as isize, (j + v) as isize - s.pad as isize);
+                            let (y, xx) = (
+                                (i + u) as isize - s.pad as isize,
+                                (j + v) as isize - s.pad as isize,
+                            );
                             if y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w {
-                                acc += w[((m * s.c + c) * k + u) * k + v] * x[(c * s.h + y as usize) * s.w + xx as usize];
+                                acc += w[((m * s.c + c) * k + u) * k + v]
+                                    * x[(c * s.h + y as usize) * s.w + xx as usize];
                             }
                         }
                     }
@@ -29,7 +33,15 @@ pub fn conv2d_f32(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32
 /// The exact integer accumulator of QLinearConv (and ConvInteger plus bias):
 /// `acc[m, i, j] = b[m] + Σ (q_x − z_x)(q_w − z_w[m])`, where taps outside the image are
 /// padding with value `z_x` (real zero), so they contribute nothing.
-pub fn conv2d_acc_i32(s: &ConvShape, x: &[i32], zx: i32, w: &[i32], zw: &[i32], b: &[i32], out: &mut [i32]) {
+pub fn conv2d_acc_i32(
+    s: &ConvShape,
+    x: &[i32],
+    zx: i32,
+    w: &[i32],
+    zw: &[i32],
+    b: &[i32],
+    out: &mut [i32],
+) {
     let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
     for m in 0..s.m {
         for i in 0..oh {
@@ -38,13 +50,19 @@ pub fn conv2d_acc_i32(s: &ConvShape, x: &[i32], zx: i32, w: &[i32], zw: &[i32], 
                 for c in 0..s.c {
                     for u in 0..k {
                         for v in 0..k {
-                            let (y, xx) = ((i + u) as isize - s.pad as isize, (j + v) as isize - s.pad as isize);
-                            let qx = if y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w {
-                                x[(c * s.h + y as usize) * s.w + xx as usize]
-                            } else {
-                                zx
-                            };
-                            acc = acc.wrapping_add((qx - zx) * (w[((m * s.c + c) * k + u) * k + v] - zw[m]));
+                            let (y, xx) = (
+                                (i + u) as isize - s.pad as isize,
+                                (j + v) as isize - s.pad as isize,
+                            );
+                            let qx =
+                                if y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w {
+                                    x[(c * s.h + y as usize) * s.w + xx as usize]
+                                } else {
+                                    zx
+                                };
+                            acc = acc.wrapping_add(
+                                (qx - zx) * (w[((m * s.c + c) * k + u) * k + v] - zw[m]),
+                            );
                         }
                     }
                 }
@@ -56,7 +74,17 @@ pub fn conv2d_acc_i32(s: &ConvShape, x: &[i32], zx: i32, w: &[i32], zw: &[i32], 
 
 /// `acc[i, m] = b[m] + Σ_k (a[i, k] − z_a)(w[k, m] − z_w[m])` for `a [n, k]`, `w [k, m]`
 /// (ONNX MatMul layout, as QLinearMatMul / MatMulInteger).
-pub fn matmul_acc_i32(n: usize, kk: usize, mm: usize, a: &[i32], za: i32, w: &[i32], zw: &[i32], b: &[i32], out: &mut [i32]) {
+pub fn matmul_acc_i32(
+    n: usize,
+    kk: usize,
+    mm: usize,
+    a: &[i32],
+    za: i32,
+    w: &[i32],
+    zw: &[i32],
+    b: &[i32],
+    out: &mut [i32],
+) {
     for i in 0..n {
         for m in 0..mm {
             let mut acc = b[m];
@@ -98,7 +126,11 @@ pub fn maxpool2<T: Copy + PartialOrd>(c: usize, h: usize, w: usize, x: &[T], out
             for j in 0..ow {
                 let at = |y: usize, xx: usize| x[(ch * h + y) * w + xx];
                 let mut v = at(2 * i, 2 * j);
-                for (y, xx) in [(2 * i, 2 * j + 1), (2 * i + 1, 2 * j), (2 * i + 1, 2 * j + 1)] {
+                for (y, xx) in [
+                    (2 * i, 2 * j + 1),
+                    (2 * i + 1, 2 * j),
+                    (2 * i + 1, 2 * j + 1),
+                ] {
                     if at(y, xx) > v {
                         v = at(y, xx);
                     }

@@ -24,7 +24,10 @@ pub fn images(model: &Model, digits: &Digits) -> Result<Vec<f32>> {
 
 pub fn predict_fp32(model: &Model, x: &[f32], n: usize) -> Result<Vec<u8>> {
     let out = model.output_len();
-    Ok(fp32::forward(model, x, n)?.chunks(out).map(|r| argmax(r) as u8).collect())
+    Ok(fp32::forward(model, x, n)?
+        .chunks(out)
+        .map(|r| argmax(r) as u8)
+        .collect())
 }
 
 pub fn predict_int8(q: &QModel, x: &[f32], n: usize) -> Result<Vec<u8>> {
@@ -55,8 +58,20 @@ impl Evaluation {
         let count = labels.len();
         let fp32_correct = labels.iter().zip(fp32).filter(|(l, p)| l == p).count();
         let int8_correct = labels.iter().zip(int8).filter(|(l, p)| l == p).count();
-        let flipped: Vec<u32> = fp32.iter().zip(int8).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i as u32).collect();
-        Evaluation { count, fp32_correct, int8_correct, agree: count - flipped.len(), flipped }
+        let flipped: Vec<u32> = fp32
+            .iter()
+            .zip(int8)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, _)| i as u32)
+            .collect();
+        Evaluation {
+            count,
+            fp32_correct,
+            int8_correct,
+            agree: count - flipped.len(),
+            flipped,
+        }
     }
     pub fn fp32_accuracy(&self) -> f64 {
         self.fp32_correct as f64 / self.count.max(1) as f64

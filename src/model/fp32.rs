@@ -8,10 +8,25 @@ use crate::{bail, Result};
 /// One step of a forward pass. A ReLU right after a conv or linear layer is fused into it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Step {
-    Conv { layer: usize, relu: bool, shape: ConvShape },
-    Linear { layer: usize, relu: bool, n_in: usize, n_out: usize },
-    Relu { len: usize },
-    MaxPool { c: usize, h: usize, w: usize },
+    Conv {
+        layer: usize,
+        relu: bool,
+        shape: ConvShape,
+    },
+    Linear {
+        layer: usize,
+        relu: bool,
+        n_in: usize,
+        n_out: usize,
+    },
+    Relu {
+        len: usize,
+    },
+    MaxPool {
+        c: usize,
+        h: usize,
+        w: usize,
+    },
     Flatten,
 }
 
@@ -31,10 +46,25 @@ pub fn plan(model: &Model) -> Result<Vec<Step>> {
     while i < model.layers.len() {
         let fused = matches!(model.layers.get(i + 1), Some(Layer::Relu));
         let step = match &model.layers[i] {
-            Layer::Conv2d(c) => Step::Conv { layer: i, relu: fused, shape: conv_shape(c, s) },
-            Layer::Linear(l) => Step::Linear { layer: i, relu: fused, n_in: l.n_in, n_out: l.n_out },
-            Layer::Relu => Step::Relu { len: s.iter().product() },
-            Layer::MaxPool2d => Step::MaxPool { c: s[0], h: s[1], w: s[2] },
+            Layer::Conv2d(c) => Step::Conv {
+                layer: i,
+                relu: fused,
+                shape: conv_shape(c, s),
+            },
+            Layer::Linear(l) => Step::Linear {
+                layer: i,
+                relu: fused,
+                n_in: l.n_in,
+                n_out: l.n_out,
+            },
+            Layer::Relu => Step::Relu {
+                len: s.iter().product(),
+            },
+            Layer::MaxPool2d => Step::MaxPool {
+                c: s[0],
+                h: s[1],
+                w: s[2],
+            },
             Layer::Flatten => Step::Flatten,
         };
         let skip = if step.is_point() && fused { 2 } else { 1 };
@@ -71,7 +101,13 @@ pub struct Fp32Scratch {
 /// Runs one image `x` through `steps`; calls `hook(point, activation)` after every conv/linear
 /// step (points are numbered from 1; 0 is the input, which the caller sees already). Returns
 /// the output vector.
-pub fn forward_image<'s>(steps: &[Step], weights: &Weights, x: &[f32], sc: &'s mut Fp32Scratch, hook: &mut dyn FnMut(usize, &[f32])) -> &'s [f32] {
+pub fn forward_image<'s>(
+    steps: &[Step],
+    weights: &Weights,
+    x: &[f32],
+    sc: &'s mut Fp32Scratch,
+    hook: &mut dyn FnMut(usize, &[f32]),
+) -> &'s [f32] {
     let Fp32Scratch { a, b, kernels } = sc;
     a.clear();
     a.extend_from_slice(x);
@@ -87,7 +123,12 @@ pub fn forward_image<'s>(steps: &[Step], weights: &Weights, x: &[f32], sc: &'s m
                 fp32::conv2d(&shape, &a[..], w, bias, relu, col, &mut b[..len]);
                 std::mem::swap(a, b);
             }
-            Step::Linear { layer, relu, n_in, n_out } => {
+            Step::Linear {
+                layer,
+                relu,
+                n_in,
+                n_out,
+            } => {
                 let (w, bias) = weights[layer];
                 grow(b, n_out);
                 fp32::linear(n_in, n_out, &a[..n_in], w, bias, &mut b[..n_out]);
@@ -129,7 +170,13 @@ pub fn forward(model: &Model, x: &[f32], n: usize) -> Result<Vec<f32>> {
     let mut out = vec![0.0; n * outp];
     let mut sc = Fp32Scratch::default();
     for i in 0..n {
-        let y = forward_image(&steps, &weights, &x[i * inp..][..inp], &mut sc, &mut |_, _| {});
+        let y = forward_image(
+            &steps,
+            &weights,
+            &x[i * inp..][..inp],
+            &mut sc,
+            &mut |_, _| {},
+        );
         out[i * outp..][..outp].copy_from_slice(y);
     }
     Ok(out)
@@ -140,7 +187,12 @@ pub fn check_batch(x: &[f32], n: usize, inp: usize) -> Result<()> {
         bail!("n", "must be at least 1");
     }
     if n.checked_mul(inp) != Some(x.len()) {
-        bail!("x", "has {} values but {n} images of {inp} values need {}", x.len(), n.saturating_mul(inp));
+        bail!(
+            "x",
+            "has {} values but {n} images of {inp} values need {}",
+            x.len(),
+            n.saturating_mul(inp)
+        );
     }
     crate::quant::check_finite(x, "x")
 }

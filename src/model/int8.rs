@@ -46,7 +46,9 @@ pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
     for i in 0..n {
         let img = &x[i * inp..][..inp];
         points[0].observe(img);
-        forward_image(&steps, &weights, img, &mut sc, &mut |p, act| points[p].observe(act));
+        forward_image(&steps, &weights, img, &mut sc, &mut |p, act| {
+            points[p].observe(act)
+        });
     }
     Ok(Calibration { points, images: n })
 }
@@ -68,13 +70,24 @@ pub struct QuantConfig {
 
 impl Default for QuantConfig {
     fn default() -> Self {
-        QuantConfig { weight_bits: 8, act_bits: 8, per_channel: true, method: Method::MinMax, act_scheme: Scheme::Asymmetric, layer_bits: vec![], skip: vec![] }
+        QuantConfig {
+            weight_bits: 8,
+            act_bits: 8,
+            per_channel: true,
+            method: Method::MinMax,
+            act_scheme: Scheme::Asymmetric,
+            layer_bits: vec![],
+            skip: vec![],
+        }
     }
 }
 
 impl QuantConfig {
     pub fn bits_for(&self, layer: usize) -> (u32, u32) {
-        self.layer_bits.iter().find(|(l, _, _)| *l == layer).map_or((self.weight_bits, self.act_bits), |&(_, w, a)| (w, a))
+        self.layer_bits
+            .iter()
+            .find(|(l, _, _)| *l == layer)
+            .map_or((self.weight_bits, self.act_bits), |&(_, w, a)| (w, a))
     }
 }
 
@@ -94,7 +107,13 @@ impl ActParams {
         let range = range_from_histogram(h, method, grid);
         let (qmin, qmax) = grid.qrange();
         let (scale, zero_point) = compute_scale_zp(range.0, range.1, qmin, qmax, grid.symmetric())?;
-        Ok(ActParams { scale, zero_point, qmin, qmax, range })
+        Ok(ActParams {
+            scale,
+            zero_point,
+            qmin,
+            qmax,
+            range,
+        })
     }
 }
 
@@ -144,24 +163,46 @@ pub struct QModel {
 
 /// Symmetric weight quantization: `s[m] = max|w[m, ·]| / qmax` (ORT's compute_scale_zp with a
 /// symmetric narrow grid), `z = 0`, `q = clamp(round_half_even(w / s[m]), −qmax, qmax)`.
-pub fn quantize_weights(w: &[f32], m: usize, bits: u32, per_channel: bool) -> Result<(Vec<i8>, Vec<f32>)> {
+pub fn quantize_weights(
+    w: &[f32],
+    m: usize,
+    bits: u32,
+    per_channel: bool,
+) -> Result<(Vec<i8>, Vec<f32>)> {
     let grid = Grid::new(Dtype::Int8, bits, Scheme::Symmetric)?;
     let (qmin, qmax) = grid.qrange();
     let per = w.len() / m;
-    let range = |v: &[f32]| v.iter().fold((0f32, 0f32), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let range = |v: &[f32]| {
+        v.iter()
+            .fold((0f32, 0f32), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+    };
     let scales: Vec<f32> = if per_channel {
-        (0..m).map(|r| range(&w[r * per..][..per])).map(|(lo, hi)| compute_scale_zp(lo, hi, qmin, qmax, true).map(|p| p.0)).collect::<Result<_>>()?
+        (0..m)
+            .map(|r| range(&w[r * per..][..per]))
+            .map(|(lo, hi)| compute_scale_zp(lo, hi, qmin, qmax, true).map(|p| p.0))
+            .collect::<Result<_>>()?
     } else {
         let (lo, hi) = range(w);
         vec![compute_scale_zp(lo, hi, qmin, qmax, true)?.0; m]
     };
-    let q = w.iter().enumerate().map(|(i, &v)| quantize_value(v, scales[i / per], 0, qmin, qmax) as i8).collect();
+    let q = w
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| quantize_value(v, scales[i / per], 0, qmin, qmax) as i8)
+        .collect();
     Ok((q, scales))
 }
 
 /// `b_q[m] = round_half_even(b[m] / float32(s_x·s_w[m]))` in float64, saturated to int32 (ORT).
 pub fn quantize_bias(b: &[f32], sx: f32, sw: &[f32]) -> Vec<i32> {
-    b.iter().zip(sw).map(|(&b, &s)| ((b as f64) / ((sx * s) as f64)).round_ties_even().clamp(i32::MIN as f64, i32::MAX as f64) as i32).collect()
+    b.iter()
+        .zip(sw)
+        .map(|(&b, &s)| {
+            ((b as f64) / ((sx * s) as f64))
+                .round_ties_even()
+                .clamp(i32::MIN as f64, i32::MAX as f64) as i32
+        })
+        .collect()
 }
 
 pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) -> Result<QModel> {
@@ -170,11 +211,18 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
         bail!("calibration", "belongs to a different model");
     }
     for &(l, w, a) in &config.layer_bits {
-        if l >= model.layers.len() || !matches!(model.layers[l], Layer::Conv2d(_) | Layer::Linear(_)) {
-            bail!("config.layerBits", "names layer {l}, which is not a conv or linear layer");
+        if l >= model.layers.len()
+            || !matches!(model.layers[l], Layer::Conv2d(_) | Layer::Linear(_))
+        {
+            bail!(
+                "config.layerBits",
+                "names layer {l}, which is not a conv or linear layer"
+            );
         }
-        Grid::new(Dtype::Int8, w, Scheme::Symmetric).map_err(|e| crate::Error::new("config.layerBits", format!("weight {}", e)))?;
-        Grid::new(Dtype::Int8, a, Scheme::Asymmetric).map_err(|e| crate::Error::new("config.layerBits", format!("activation {}", e)))?;
+        Grid::new(Dtype::Int8, w, Scheme::Symmetric)
+            .map_err(|e| crate::Error::new("config.layerBits", format!("weight {}", e)))?;
+        Grid::new(Dtype::Int8, a, Scheme::Asymmetric)
+            .map_err(|e| crate::Error::new("config.layerBits", format!("activation {}", e)))?;
     }
     let act_grid = |bits| Grid::new(Dtype::Int8, bits, config.act_scheme);
     let input = ActParams::new(&cal.points[0], config.method, &act_grid(config.act_bits)?)?;
@@ -185,43 +233,141 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
     for step in &steps {
         qsteps.push(match *step {
             Step::Conv { layer, relu, shape } => {
-                let Layer::Conv2d(c) = &model.layers[layer] else { unreachable!("plan gives conv steps for conv layers") };
+                let Layer::Conv2d(c) = &model.layers[layer] else {
+                    unreachable!("plan gives conv steps for conv layers")
+                };
                 point += 1;
                 fp32_bias[layer] = c.bias.clone();
-                let q = quant_layer(layer, &c.name, relu, shape, false, &c.weight, &c.bias, cur, &cal.points[point], config)?;
+                let q = quant_layer(
+                    layer,
+                    &c.name,
+                    relu,
+                    shape,
+                    false,
+                    &c.weight,
+                    &c.bias,
+                    cur,
+                    &cal.points[point],
+                    config,
+                )?;
                 cur = q.y;
                 QStep::Layer(q)
             }
-            Step::Linear { layer, relu, n_in, n_out } => {
-                let Layer::Linear(l) = &model.layers[layer] else { unreachable!("plan gives linear steps for linear layers") };
+            Step::Linear {
+                layer,
+                relu,
+                n_in,
+                n_out,
+            } => {
+                let Layer::Linear(l) = &model.layers[layer] else {
+                    unreachable!("plan gives linear steps for linear layers")
+                };
                 point += 1;
                 fp32_bias[layer] = l.bias.clone();
-                let shape = ConvShape { c: n_in, h: 1, w: 1, m: n_out, k: 1, pad: 0 };
-                let q = quant_layer(layer, &l.name, relu, shape, true, &l.weight, &l.bias, cur, &cal.points[point], config)?;
+                let shape = ConvShape {
+                    c: n_in,
+                    h: 1,
+                    w: 1,
+                    m: n_out,
+                    k: 1,
+                    pad: 0,
+                };
+                let q = quant_layer(
+                    layer,
+                    &l.name,
+                    relu,
+                    shape,
+                    true,
+                    &l.weight,
+                    &l.bias,
+                    cur,
+                    &cal.points[point],
+                    config,
+                )?;
                 cur = q.y;
                 QStep::Layer(q)
             }
-            Step::Relu { len } => QStep::Relu { len, zero_point: cur.zero_point },
+            Step::Relu { len } => QStep::Relu {
+                len,
+                zero_point: cur.zero_point,
+            },
             Step::MaxPool { c, h, w } => QStep::MaxPool { c, h, w },
             Step::Flatten => QStep::Flatten,
         });
     }
-    Ok(QModel { config: config.clone(), input, output: cur, steps: qsteps, input_len: model.input_len(), output_len: model.output_len(), fp32_steps: steps, fp32_bias })
+    Ok(QModel {
+        config: config.clone(),
+        input,
+        output: cur,
+        steps: qsteps,
+        input_len: model.input_len(),
+        output_len: model.output_len(),
+        fp32_steps: steps,
+        fp32_bias,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
-fn quant_layer(layer: usize, name: &str, relu: bool, shape: ConvShape, is_linear: bool, w: &[f32], b: &[f32], x: ActParams, hist: &SymHistogram, config: &QuantConfig) -> Result<QLayer> {
+fn quant_layer(
+    layer: usize,
+    name: &str,
+    relu: bool,
+    shape: ConvShape,
+    is_linear: bool,
+    w: &[f32],
+    b: &[f32],
+    x: ActParams,
+    hist: &SymHistogram,
+    config: &QuantConfig,
+) -> Result<QLayer> {
     let (wbits, abits) = config.bits_for(layer);
     let (w_q, w_scale) = quantize_weights(w, shape.m, wbits, config.per_channel)?;
-    let y = ActParams::new(hist, config.method, &Grid::new(Dtype::Int8, abits, config.act_scheme)?)?;
+    let y = ActParams::new(
+        hist,
+        config.method,
+        &Grid::new(Dtype::Int8, abits, config.act_scheme)?,
+    )?;
     let bias_q = quantize_bias(b, x.scale, &w_scale);
     let taps = shape.taps();
     let bias_folded = k8::fold_bias(&bias_q, &w_q, shape.m, taps, x.zero_point);
-    let w_packed = if is_linear { k8::pack_linear(&w_q, shape.m, taps) } else { k8::pack_weights(&w_q, shape.m, taps) };
-    let multiplier = w_scale.iter().map(|&sw| crate::kernels::reference::multiplier(x.scale, sw, y.scale)).collect();
-    let lo = if relu { y.qmin.max(y.zero_point) } else { y.qmin };
-    let rq = Requant { multiplier, zero_point: y.zero_point, lo, hi: y.qmax };
-    Ok(QLayer { layer, name: name.to_string(), relu, weight_bits: wbits, act_bits: abits, shape, is_linear, w_q, w_scale, per_channel: config.per_channel, bias_q, x, y, w_packed, bias_folded, rq })
+    let w_packed = if is_linear {
+        k8::pack_linear(&w_q, shape.m, taps)
+    } else {
+        k8::pack_weights(&w_q, shape.m, taps)
+    };
+    let multiplier = w_scale
+        .iter()
+        .map(|&sw| crate::kernels::reference::multiplier(x.scale, sw, y.scale))
+        .collect();
+    let lo = if relu {
+        y.qmin.max(y.zero_point)
+    } else {
+        y.qmin
+    };
+    let rq = Requant {
+        multiplier,
+        zero_point: y.zero_point,
+        lo,
+        hi: y.qmax,
+    };
+    Ok(QLayer {
+        layer,
+        name: name.to_string(),
+        relu,
+        weight_bits: wbits,
+        act_bits: abits,
+        shape,
+        is_linear,
+        w_q,
+        w_scale,
+        per_channel: config.per_channel,
+        bias_q,
+        x,
+        y,
+        w_packed,
+        bias_folded,
+        rq,
+    })
 }
 
 /// Buffers of an int8 forward pass.
@@ -238,10 +384,15 @@ pub struct QScratch {
 impl QModel {
     /// One image through the integer pipeline; returns the int8 outputs.
     pub fn forward_image_q<'s>(&self, x: &[f32], sc: &'s mut QScratch) -> &'s [i8] {
-        let QScratch { a, b, acc, kernels, .. } = sc;
+        let QScratch {
+            a, b, acc, kernels, ..
+        } = sc;
         let i = self.input;
         a.clear();
-        a.extend(x.iter().map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax) as i8));
+        a.extend(
+            x.iter()
+                .map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax) as i8),
+        );
         let mut len = x.len();
         for step in &self.steps {
             match step {
@@ -256,10 +407,29 @@ impl QModel {
                         if acc.len() < s.m {
                             acc.resize(s.m, 0);
                         }
-                        k8::linear(s.c, s.m, &a[..s.c], &l.w_packed, &l.bias_folded, &l.rq, x16, &mut acc[..s.m], &mut b[..len]);
+                        k8::linear(
+                            s.c,
+                            s.m,
+                            &a[..s.c],
+                            &l.w_packed,
+                            &l.bias_folded,
+                            &l.rq,
+                            x16,
+                            &mut acc[..s.m],
+                            &mut b[..len],
+                        );
                     } else {
                         let col = kernels.col_i16(s.tap_pairs() * 2 * s.pp());
-                        k8::conv2d(s, &a[..s.c * s.h * s.w], l.x.zero_point as i8, &l.w_packed, &l.bias_folded, &l.rq, col, &mut b[..len]);
+                        k8::conv2d(
+                            s,
+                            &a[..s.c * s.h * s.w],
+                            l.x.zero_point as i8,
+                            &l.w_packed,
+                            &l.bias_folded,
+                            &l.rq,
+                            col,
+                            &mut b[..len],
+                        );
                     }
                     std::mem::swap(a, b);
                 }
@@ -295,7 +465,10 @@ impl QModel {
         let o = self.output;
         for i in 0..n {
             let q = self.forward_image_q(&x[i * self.input_len..][..self.input_len], sc);
-            for (d, &v) in out[i * self.output_len..][..self.output_len].iter_mut().zip(q) {
+            for (d, &v) in out[i * self.output_len..][..self.output_len]
+                .iter_mut()
+                .zip(q)
+            {
                 *d = dequantize_value(v as i32, o.scale, o.zero_point);
             }
         }
@@ -307,7 +480,9 @@ impl QModel {
         let mut sc = QScratch::default();
         let mut out = Vec::with_capacity(n * self.output_len);
         for i in 0..n {
-            out.extend_from_slice(self.forward_image_q(&x[i * self.input_len..][..self.input_len], &mut sc));
+            out.extend_from_slice(
+                self.forward_image_q(&x[i * self.input_len..][..self.input_len], &mut sc),
+            );
         }
         Ok(out)
     }
@@ -330,17 +505,36 @@ impl QModel {
                 let per = l.shape.taps();
                 let d = &mut sc.dequantized[l.layer];
                 d.clear();
-                d.extend(l.w_q.iter().enumerate().map(|(i, &q)| dequantize_value(q as i32, l.w_scale[i / per], 0)));
+                d.extend(
+                    l.w_q
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &q)| dequantize_value(q as i32, l.w_scale[i / per], 0)),
+                );
             }
         }
-        let weights: Weights = (0..nl).map(|i| (&sc.dequantized[i][..], &self.fp32_bias[i][..])).collect();
+        let weights: Weights = (0..nl)
+            .map(|i| (&sc.dequantized[i][..], &self.fp32_bias[i][..]))
+            .collect();
         for i in 0..n {
-            let y = forward_image(&self.fp32_steps, &weights, &x[i * self.input_len..][..self.input_len], &mut sc.fp32, &mut |_, _| {});
+            let y = forward_image(
+                &self.fp32_steps,
+                &weights,
+                &x[i * self.input_len..][..self.input_len],
+                &mut sc.fp32,
+                &mut |_, _| {},
+            );
             out[i * self.output_len..][..self.output_len].copy_from_slice(y);
         }
     }
 
     pub fn layers(&self) -> impl Iterator<Item = &QLayer> {
-        self.steps.iter().filter_map(|s| if let QStep::Layer(l) = s { Some(l) } else { None })
+        self.steps.iter().filter_map(|s| {
+            if let QStep::Layer(l) = s {
+                Some(l)
+            } else {
+                None
+            }
+        })
     }
 }

@@ -91,7 +91,14 @@ impl Layer {
 }
 
 pub fn conv_shape(c: &Conv2d, input: Shape) -> ConvShape {
-    ConvShape { c: c.c, h: input[1], w: input[2], m: c.m, k: c.k, pad: c.padding }
+    ConvShape {
+        c: c.c,
+        h: input[1],
+        w: input[2],
+        m: c.m,
+        k: c.k,
+        pad: c.padding,
+    }
 }
 
 /// Largest accepted model: 4 M parameters (16 MB of float32), so a hostile file cannot make the
@@ -117,10 +124,20 @@ impl Model {
             s = match layer {
                 Layer::Conv2d(c) => {
                     if c.c != s[0] {
-                        bail!(at, "expects {} input channels but receives {} (shape {s:?})", c.c, s[0]);
+                        bail!(
+                            at,
+                            "expects {} input channels but receives {} (shape {s:?})",
+                            c.c,
+                            s[0]
+                        );
                     }
                     if s[1] + 2 * c.padding < c.k || s[2] + 2 * c.padding < c.k {
-                        bail!(at, "kernel {}x{} is larger than its padded input {s:?}", c.k, c.k);
+                        bail!(
+                            at,
+                            "kernel {}x{} is larger than its padded input {s:?}",
+                            c.k,
+                            c.k
+                        );
                     }
                     let cs = conv_shape(c, s);
                     [c.m, cs.out_h(), cs.out_w()]
@@ -135,10 +152,18 @@ impl Model {
                 Layer::Flatten => [s[0] * s[1] * s[2], 1, 1],
                 Layer::Linear(l) => {
                     if s[1] != 1 || s[2] != 1 {
-                        bail!(at, "needs a flat input (add a flatten layer before it), receives {s:?}");
+                        bail!(
+                            at,
+                            "needs a flat input (add a flatten layer before it), receives {s:?}"
+                        );
                     }
                     if l.n_in != s[0] {
-                        bail!(at, "expects {} inputs but receives {} (shape {s:?})", l.n_in, s[0]);
+                        bail!(
+                            at,
+                            "expects {} inputs but receives {} (shape {s:?})",
+                            l.n_in,
+                            s[0]
+                        );
                     }
                     [l.n_out, 1, 1]
                 }
@@ -155,7 +180,10 @@ impl Model {
         }
         let params: usize = self.layers.iter().map(Layer::params).sum();
         if params > MAX_PARAMS {
-            bail!("model", "has {params} parameters, more than the limit of {MAX_PARAMS}");
+            bail!(
+                "model",
+                "has {params} parameters, more than the limit of {MAX_PARAMS}"
+            );
         }
         for layer in &self.layers {
             let (w, b, name) = match layer {
@@ -165,21 +193,31 @@ impl Model {
             };
             for (t, v) in [("weight", w), ("bias", b)] {
                 if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                    bail!(format!("{name}.{t}"), "holds {} at index {i}; weights must be finite", v[i]);
+                    bail!(
+                        format!("{name}.{t}"),
+                        "holds {} at index {i}; weights must be finite",
+                        v[i]
+                    );
                 }
             }
         }
         let shapes = self.shapes()?;
         if let Some(s) = shapes.last() {
             if s[1] != 1 || s[2] != 1 {
-                bail!("model", "ends with shape {s:?}; it must end with a flat vector of class scores");
+                bail!(
+                    "model",
+                    "ends with shape {s:?}; it must end with a flat vector of class scores"
+                );
             }
         }
         Ok(())
     }
 
     pub fn output_len(&self) -> usize {
-        self.shapes().ok().and_then(|s| s.last().map(|s| s[0])).unwrap_or(0)
+        self.shapes()
+            .ok()
+            .and_then(|s| s.last().map(|s| s[0]))
+            .unwrap_or(0)
     }
 
     pub fn input_len(&self) -> usize {

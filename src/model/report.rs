@@ -86,7 +86,13 @@ fn act_report(p: &ActParams, cal: &Calibration, point: usize, bins: usize) -> Ac
 
 /// The report of `q`, quantized from `model` with calibration `cal`; histograms have `bins`
 /// bins and the weight grid shown is that of output channel `channel`.
-pub fn report(model: &Model, q: &QModel, cal: &Calibration, bins: usize, channel: usize) -> ModelReport {
+pub fn report(
+    model: &Model,
+    q: &QModel,
+    cal: &Calibration,
+    bins: usize,
+    channel: usize,
+) -> ModelReport {
     let mut layers = Vec::new();
     for (i, l) in q.layers().enumerate() {
         let layer = &model.layers[l.layer];
@@ -96,9 +102,23 @@ pub fn report(model: &Model, q: &QModel, cal: &Calibration, bins: usize, channel
             _ => continue,
         };
         let m = l.shape.m;
-        let grid = Grid { dtype: Dtype::Int8, bits: l.weight_bits, scheme: Scheme::Symmetric };
+        let grid = Grid {
+            dtype: Dtype::Int8,
+            bits: l.weight_bits,
+            scheme: Scheme::Symmetric,
+        };
         let (params, layout) = if l.per_channel {
-            (QuantParams { scale: l.w_scale.clone(), zero_point: vec![0; m], axis: Some(0) }, Some(AxisLayout { channels: m, inner: w.len() / m }))
+            (
+                QuantParams {
+                    scale: l.w_scale.clone(),
+                    zero_point: vec![0; m],
+                    axis: Some(0),
+                },
+                Some(AxisLayout {
+                    channels: m,
+                    inner: w.len() / m,
+                }),
+            )
         } else {
             (QuantParams::per_tensor(l.w_scale[0], 0), None)
         };
@@ -123,5 +143,13 @@ pub fn report(model: &Model, q: &QModel, cal: &Calibration, bins: usize, channel
     }
     let bytes_fp32: usize = layers.iter().map(|l| l.bytes_fp32).sum();
     let bytes_int8: usize = layers.iter().map(|l| l.bytes_int8).sum();
-    ModelReport { bytes_fp32, bytes_int8, compression: bytes_fp32 as f64 / bytes_int8.max(1) as f64, params: model.params(), macs: model.macs(), calibration_images: cal.images, layers }
+    ModelReport {
+        bytes_fp32,
+        bytes_int8,
+        compression: bytes_fp32 as f64 / bytes_int8.max(1) as f64,
+        params: model.params(),
+        macs: model.macs(),
+        calibration_images: cal.images,
+        layers,
+    }
 }

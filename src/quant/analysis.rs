@@ -14,15 +14,27 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn new(lo: f32, hi: f32, bins: usize) -> Self {
-        let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
-        Histogram { lo, hi, counts: vec![0; bins.max(1)] }
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 0.5, lo + 0.5)
+        };
+        Histogram {
+            lo,
+            hi,
+            counts: vec![0; bins.max(1)],
+        }
     }
 
     #[inline]
     pub fn add(&mut self, v: f32) {
         let n = self.counts.len();
         let t = (v - self.lo) / (self.hi - self.lo) * n as f32;
-        let i = if t.is_nan() || t < 0.0 { 0 } else { (t as usize).min(n - 1) };
+        let i = if t.is_nan() || t < 0.0 {
+            0
+        } else {
+            (t as usize).min(n - 1)
+        };
         self.counts[i] += 1;
     }
 
@@ -116,7 +128,13 @@ pub fn analyze(
     if n == 0 {
         (dmin, dmax) = (0.0, 0.0);
     }
-    let sqnr = |x2: f64, e2: f64| if e2 == 0.0 { f64::INFINITY } else { 10.0 * (x2 / e2).log10() };
+    let sqnr = |x2: f64, e2: f64| {
+        if e2 == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (x2 / e2).log10()
+        }
+    };
     let nf = n.max(1) as f64;
 
     let (s, z) = (params.scale[channel], params.zero_point[channel]);
@@ -148,7 +166,15 @@ pub fn analyze(
         max_abs_error: max_err,
         sqnr_db: sqnr(sum_x2, sum_round + sum_clip),
         clipped_fraction: clipped as f64 / nf,
-        channel_sqnr_db: if nch > 1 { ch_x2.iter().zip(&ch_e2).map(|(&a, &b)| sqnr(a, b)).collect() } else { vec![] },
+        channel_sqnr_db: if nch > 1 {
+            ch_x2
+                .iter()
+                .zip(&ch_e2)
+                .map(|(&a, &b)| sqnr(a, b))
+                .collect()
+        } else {
+            vec![]
+        },
         bytes_float: 4 * n,
         bytes_int8: n + params_bytes,
         bytes_packed: (n * grid.bits as usize).div_ceil(8) + params_bytes,

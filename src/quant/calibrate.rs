@@ -66,9 +66,16 @@ pub trait Observer {
 pub fn observer(method: Method) -> Box<dyn Observer + Send> {
     match method {
         Method::MinMax => Box::new(MinMax::default()),
-        Method::Percentile(p) => Box::new(Percentile { p, hist: SymHistogram::default() }),
-        Method::Mse => Box::new(Mse { hist: SymHistogram::default() }),
-        Method::Entropy => Box::new(Entropy { hist: SymHistogram::default() }),
+        Method::Percentile(p) => Box::new(Percentile {
+            p,
+            hist: SymHistogram::default(),
+        }),
+        Method::Mse => Box::new(Mse {
+            hist: SymHistogram::default(),
+        }),
+        Method::Entropy => Box::new(Entropy {
+            hist: SymHistogram::default(),
+        }),
     }
 }
 
@@ -91,7 +98,11 @@ impl Observer for MinMax {
         }
     }
     fn range(&self, _: &Grid) -> (f32, f32) {
-        if self.seen { (self.min, self.max) } else { (0.0, 0.0) }
+        if self.seen {
+            (self.min, self.max)
+        } else {
+            (0.0, 0.0)
+        }
     }
 }
 
@@ -174,7 +185,9 @@ impl SymHistogram {
 
     /// Histogram of `|x|`: bin k covers `[k·w, (k+1)·w)`.
     pub fn abs_counts(&self) -> Vec<u64> {
-        (0..HALF_BINS).map(|k| self.counts[HALF_BINS + k] + self.counts[HALF_BINS - 1 - k]).collect()
+        (0..HALF_BINS)
+            .map(|k| self.counts[HALF_BINS + k] + self.counts[HALF_BINS - 1 - k])
+            .collect()
     }
 
     pub fn min_max(&self) -> (f32, f32) {
@@ -327,7 +340,11 @@ impl Observer for Entropy {
         // Bins that can hold data; the histogram range may be up to twice amax.
         let used = (((amax / h.width()).ceil() as usize).max(1)).min(abs.len());
         // Grid points that cover |x| in [0, T]: half the grid when it spans both signs.
-        let levels = if min < 0.0 { (grid.levels() as usize / 2).max(2) } else { grid.levels() as usize };
+        let levels = if min < 0.0 {
+            (grid.levels() as usize / 2).max(2)
+        } else {
+            grid.levels() as usize
+        };
         // A sparse histogram says little about the distribution: merge bins until there are
         // about 16 values per bin (never below the number of grid points). With too few values
         // this falls back to the full range, as min-max.
@@ -369,7 +386,11 @@ pub fn kl_threshold(hist: &[u64], levels: usize) -> usize {
             let sum: u64 = hist[start..end].iter().sum();
             let nz = hist[start..end].iter().filter(|&&c| c > 0).count();
             for k in start..end {
-                q[k] = if hist[k] > 0 { sum as f64 / nz as f64 } else { 0.0 };
+                q[k] = if hist[k] > 0 {
+                    sum as f64 / nz as f64
+                } else {
+                    0.0
+                };
             }
         }
         let kl = kl_divergence(&p[..i], &q[..i]);
@@ -416,7 +437,12 @@ pub fn range_from_histogram(h: &SymHistogram, method: Method, grid: &Grid) -> (f
 }
 
 /// Observes `x` in one batch and returns one range, or one per channel along `layout`.
-pub fn calibrate(x: &[f32], layout: Option<AxisLayout>, method: Method, grid: &Grid) -> Vec<(f32, f32)> {
+pub fn calibrate(
+    x: &[f32],
+    layout: Option<AxisLayout>,
+    method: Method,
+    grid: &Grid,
+) -> Vec<(f32, f32)> {
     match layout {
         None => {
             let mut o = observer(method);
@@ -462,11 +488,15 @@ impl SymHistogram {
         let span = (hi - lo).max(f32::MIN_POSITIVE);
         let mut zeros = self.pending_zeros;
         for (x, c) in self.nonempty() {
-            let i = (((x - lo) / span) * n as f32).floor().clamp(0.0, (n - 1) as f32) as usize;
+            let i = (((x - lo) / span) * n as f32)
+                .floor()
+                .clamp(0.0, (n - 1) as f32) as usize;
             out[i] = out[i].saturating_add(c.min(u32::MAX as u64) as u32);
         }
         if zeros > 0 {
-            let i = (((0.0 - lo) / span) * n as f32).floor().clamp(0.0, (n - 1) as f32) as usize;
+            let i = (((0.0 - lo) / span) * n as f32)
+                .floor()
+                .clamp(0.0, (n - 1) as f32) as usize;
             zeros = zeros.min(u32::MAX as u64);
             out[i] = out[i].saturating_add(zeros as u32);
         }

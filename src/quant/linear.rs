@@ -37,7 +37,11 @@ pub fn quantize_into(
     debug_assert_eq!(x.len(), out.len());
     match layout {
         Some(l) if params.scale.len() > 1 || params.axis.is_some() => {
-            for (r, (xs, os)) in x.chunks(l.inner.max(1)).zip(out.chunks_mut(l.inner.max(1))).enumerate() {
+            for (r, (xs, os)) in x
+                .chunks(l.inner.max(1))
+                .zip(out.chunks_mut(l.inner.max(1)))
+                .enumerate()
+            {
                 let c = r % l.channels;
                 let (s, z) = (params.scale[c], params.zero_point[c]);
                 for (o, &v) in os.iter_mut().zip(xs) {
@@ -55,11 +59,20 @@ pub fn quantize_into(
 }
 
 /// Dequantizes `q` into `out` with per-tensor or per-axis parameters.
-pub fn dequantize_into(q: &[i32], params: &QuantParams, layout: Option<AxisLayout>, out: &mut [f32]) {
+pub fn dequantize_into(
+    q: &[i32],
+    params: &QuantParams,
+    layout: Option<AxisLayout>,
+    out: &mut [f32],
+) {
     debug_assert_eq!(q.len(), out.len());
     match layout {
         Some(l) if params.scale.len() > 1 || params.axis.is_some() => {
-            for (r, (qs, os)) in q.chunks(l.inner.max(1)).zip(out.chunks_mut(l.inner.max(1))).enumerate() {
+            for (r, (qs, os)) in q
+                .chunks(l.inner.max(1))
+                .zip(out.chunks_mut(l.inner.max(1)))
+                .enumerate()
+            {
                 let c = r % l.channels;
                 let (s, z) = (params.scale[c], params.zero_point[c]);
                 for (o, &v) in os.iter_mut().zip(qs) {
@@ -88,7 +101,10 @@ pub fn resolve_layout(
         if let Some(shape) = shape {
             let n = super::checked_numel(shape)?;
             if n != len {
-                crate::bail!("shape", "{shape:?} holds {n} elements but the data has {len}");
+                crate::bail!(
+                    "shape",
+                    "{shape:?} holds {n} elements but the data has {len}"
+                );
             }
         }
         params.axis = None;
@@ -99,7 +115,11 @@ pub fn resolve_layout(
         Some(s) => s,
         None => {
             if axis.is_some() && axis != Some(0) && axis != Some(-1) {
-                crate::bail!("shape", "is required for per-axis parameters along axis {:?}", axis.unwrap());
+                crate::bail!(
+                    "shape",
+                    "is required for per-axis parameters along axis {:?}",
+                    axis.unwrap()
+                );
             }
             // A flat tensor: per-element parameters along its only axis.
             shape_owned = [len];
@@ -144,7 +164,10 @@ pub fn dequantize_linear(
 ) -> Result<Vec<f32>> {
     params.validate(dtype)?;
     if dtype == Dtype::Int32 && params.zero_point.iter().any(|&z| z != 0) {
-        crate::bail!("zeroPoint", "must be 0 for int32 input (ONNX DequantizeLinear)");
+        crate::bail!(
+            "zeroPoint",
+            "must be 0 for int32 input (ONNX DequantizeLinear)"
+        );
     }
     let layout = resolve_layout(&mut params, shape, axis, q.len())?;
     let mut out = vec![0.0; q.len()];

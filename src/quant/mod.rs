@@ -26,7 +26,10 @@ impl Dtype {
         match name {
             "int8" => Ok(Dtype::Int8),
             "uint8" => Ok(Dtype::Uint8),
-            _ => bail!(subject, "unknown dtype '{name}', expected \"int8\" or \"uint8\""),
+            _ => bail!(
+                subject,
+                "unknown dtype '{name}', expected \"int8\" or \"uint8\""
+            ),
         }
     }
 
@@ -61,7 +64,10 @@ impl Scheme {
         match name {
             "symmetric" => Ok(Scheme::Symmetric),
             "asymmetric" => Ok(Scheme::Asymmetric),
-            _ => bail!(subject, "unknown scheme '{name}', expected \"symmetric\" or \"asymmetric\""),
+            _ => bail!(
+                subject,
+                "unknown scheme '{name}', expected \"symmetric\" or \"asymmetric\""
+            ),
         }
     }
 }
@@ -80,13 +86,24 @@ impl Grid {
             bail!("bits", "must be an integer from 2 to 8, found {bits}");
         }
         if dtype == Dtype::Int32 {
-            bail!("dtype", "int32 is not a grid for quantizing, only for biases");
+            bail!(
+                "dtype",
+                "int32 is not a grid for quantizing, only for biases"
+            );
         }
-        Ok(Grid { dtype, bits, scheme })
+        Ok(Grid {
+            dtype,
+            bits,
+            scheme,
+        })
     }
 
     pub fn int8_symmetric() -> Grid {
-        Grid { dtype: Dtype::Int8, bits: 8, scheme: Scheme::Symmetric }
+        Grid {
+            dtype: Dtype::Int8,
+            bits: 8,
+            scheme: Scheme::Symmetric,
+        }
     }
 
     /// `[qmin, qmax]` for `b` bits:
@@ -124,14 +141,21 @@ pub struct QuantParams {
 
 impl QuantParams {
     pub fn per_tensor(scale: f32, zero_point: i32) -> Self {
-        QuantParams { scale: vec![scale], zero_point: vec![zero_point], axis: None }
+        QuantParams {
+            scale: vec![scale],
+            zero_point: vec![zero_point],
+            axis: None,
+        }
     }
 
     /// Checks every scale is finite and > 0, every zero point lies in `dtype`'s range and the
     /// lengths agree.
     pub fn validate(&self, dtype: Dtype) -> Result<()> {
         if self.scale.is_empty() {
-            bail!("scale", "is empty; give one scale per tensor or one per channel");
+            bail!(
+                "scale",
+                "is empty; give one scale per tensor or one per channel"
+            );
         }
         if self.scale.len() != self.zero_point.len() {
             bail!(
@@ -173,15 +197,31 @@ impl AxisLayout {
     pub fn new(shape: &[usize], axis: i64, len: usize) -> Result<(usize, AxisLayout)> {
         let numel = checked_numel(shape)?;
         if numel != len {
-            bail!("shape", "{shape:?} holds {numel} elements but the data has {len}");
+            bail!(
+                "shape",
+                "{shape:?} holds {numel} elements but the data has {len}"
+            );
         }
         let rank = shape.len() as i64;
         if rank == 0 || axis < -rank || axis >= rank {
-            bail!("axis", "{axis} is out of range for shape {shape:?} (rank {rank})");
+            bail!(
+                "axis",
+                "{axis} is out of range for shape {shape:?} (rank {rank})"
+            );
         }
-        let a = if axis < 0 { (axis + rank) as usize } else { axis as usize };
+        let a = if axis < 0 {
+            (axis + rank) as usize
+        } else {
+            axis as usize
+        };
         let inner = shape[a + 1..].iter().product();
-        Ok((a, AxisLayout { channels: shape[a], inner }))
+        Ok((
+            a,
+            AxisLayout {
+                channels: shape[a],
+                inner,
+            },
+        ))
     }
 
     /// Channel of flat index `i`.
@@ -211,7 +251,11 @@ pub fn checked_numel(shape: &[usize]) -> Result<usize> {
 /// Rejects NaN and ±inf in user data, naming the first offender.
 pub fn check_finite(data: &[f32], subject: &str) -> Result<()> {
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-        bail!(subject, "contains {} at index {i}; only finite values can be quantized", data[i]);
+        bail!(
+            subject,
+            "contains {} at index {i}; only finite values can be quantized",
+            data[i]
+        );
     }
     Ok(())
 }

@@ -15,7 +15,13 @@ use crate::{bail, Result};
 /// asymmetric             -> z = round_half_even(qmin - rmin' / s)     in float64
 /// s is then cast to float32.
 /// ```
-pub fn compute_scale_zp(rmin: f32, rmax: f32, qmin: i32, qmax: i32, symmetric: bool) -> Result<(f32, i32)> {
+pub fn compute_scale_zp(
+    rmin: f32,
+    rmax: f32,
+    qmin: i32,
+    qmax: i32,
+    symmetric: bool,
+) -> Result<(f32, i32)> {
     if !(rmin.is_finite() && rmax.is_finite()) {
         bail!("range", "[{rmin}, {rmax}] is not finite");
     }
@@ -30,7 +36,10 @@ pub fn compute_scale_zp(rmin: f32, rmax: f32, qmin: i32, qmax: i32, symmetric: b
     }
     let dr = (hi - lo) as f64;
     if !dr.is_finite() {
-        bail!("range", "[{rmin}, {rmax}] is too wide for float32 (its width overflows)");
+        bail!(
+            "range",
+            "[{rmin}, {rmax}] is too wide for float32 (its width overflows)"
+        );
     }
     let dq = qmax as f64 - qmin as f64;
     let scale = dr / dq;
@@ -55,7 +64,11 @@ pub fn params_for_range(grid: &Grid, rmin: f32, rmax: f32) -> Result<QuantParams
 }
 
 /// Per-channel parameters for `grid` from one range per channel.
-pub fn params_for_ranges(grid: &Grid, ranges: &[(f32, f32)], axis: Option<usize>) -> Result<QuantParams> {
+pub fn params_for_ranges(
+    grid: &Grid,
+    ranges: &[(f32, f32)],
+    axis: Option<usize>,
+) -> Result<QuantParams> {
     let (qmin, qmax) = grid.qrange();
     let mut scale = Vec::with_capacity(ranges.len());
     let mut zero_point = Vec::with_capacity(ranges.len());
@@ -64,5 +77,9 @@ pub fn params_for_ranges(grid: &Grid, ranges: &[(f32, f32)], axis: Option<usize>
         scale.push(s);
         zero_point.push(z);
     }
-    Ok(QuantParams { scale, zero_point, axis })
+    Ok(QuantParams {
+        scale,
+        zero_point,
+        axis,
+    })
 }

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// `make bench`: times the baseline CNN's forward pass in headless Chromium, inside a Web Worker,
+// with quantlab (FP32, simulated INT8, true INT8) and onnxruntime-web 1.30 (wasm backend, one
+// thread, SIMD; FP32 and INT8 ONNX models), at batch 1 and 64. The work is in www/bench/worker.js;
+// this script serves www/ on 127.0.0.1 with cross-origin isolation (fine performance.now()),
+// opens www/bench/index.html and collects the result.
+//
+// Usage: node scripts/bench.mjs [--quick] [--json-only]
+//   --quick      a few runs per cell instead of >= 30 runs and >= 2 s (a smoke test, ~20 s)
+//   --json-only  nothing on stderr but errors
+// Output: one JSON object on stdout; a readable table on stderr. Exits 1 on any failure,
+// including any request to a host other than 127.0.0.1.
+//
+// Needs: www/pkg (make build), www/models/baseline-cnn{,.int8}.onnx (committed; regenerate with
+// scripts/onnx/export.py), and node_modules/onnxruntime-web, whose wasm-backend files this script
+// copies into www/vendor/ort/ (gitignored, like the rest of www/vendor/).
+import { copyFile, mkdir, access } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { createServer } from './serve.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const www = path.join(repo, 'www');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const jsonOnly = args.includes('--json-only');
+const unknown = args.filter((a) => !['--quick', '--json-only'].includes(a));
+const log = (...a) => { if (!jsonOnly) console.error(...a); };
+
+// The ESM entry of the wasm-only build and the module + binary it loads (plain SIMD build; the
+// JSEP/JSPI/asyncify variants are for WebGPU/WebNN and are not needed).
+const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+
+async function need(file, hint) {
+  await access(file).catch(() => { throw new Error(`${path.relative(repo, file)} is missing: ${hint}`); });
+}
+
+async function vendorOrt() {
+  const src = path.join(repo, 'node_modules', 'onnxruntime-web', 'dist');
+  const dst = path.join(www, 'vendor', 'ort');
+  await mkdir(dst, { recursive: true });
+  for (const f of ORT_FILES) {
+    await need(path.join(src, f), 'run `npm install` (onnxruntime-web is a devDependency)');
+    await copyFile(path.join(src, f), path.join(dst, f));
+  }
+}
+
+const pad = (s, n, left = false) => (left ? String(s).padEnd(n) : String(s).padStart(n));
+const f = (v) => (v >= 100 ? v.toFixed(1) : v >= 1 ? v.toFixed(3) : v.toFixed(4));
+
+function renderTable(r) {
+  const m = r.machine;
+  const lines = [];
+  lines.push(`quantlab ${r.versions.quantlab} vs onnxruntime-web ${r.versions.onnxruntimeWeb}` +
+    `${r.config.quick ? '  (QUICK run: numbers are rough)' : ''}`);
+  lines.push(`${m.userAgent}`);
+  lines.push(`${m.hardwareConcurrency} logical cores, crossOriginIsolated=${m.crossOriginIsolated}, timer step ` +
+    `${(m.timerResolutionMs.medianMs * 1000).toFixed(1)} us (min ${(m.timerResolutionMs.minMs * 1000).toFixed(1)} us), ` +
+    `${r.config.macsPerImage.toLocaleString('en')} MACs/image`);
+  lines.push('');
+  lines.push(`${pad('path', 24, true)}${pad('batch', 6)}${pad('median ms/img', 15)}${pad('p10 - p90 ms/img', 21)}` +
+    `${pad('GMAC/s', 9)}${pad('runs', 8)}${pad('acc(64)', 9)}`);
+  for (const c of r.cells) {
+    lines.push(`${pad(c.label, 24, true)}${pad(c.batch, 6)}${pad(f(c.medianMsPerImage), 15)}` +
+      `${pad(`${f(c.p10MsPerImage)} - ${f(c.p90MsPerImage)}`, 21)}${pad(c.gmacPerS.toFixed(2), 9)}${pad(c.runs, 8)}` +
+      `${pad(`${(r.checks[c.path].accuracy * 100).toFixed(1)}%`, 9)}`);
+  }
+  lines.push('');
+  lines.push('speedups (x = median time of the second / median time of the first; > 1: first is faster)');
+  for (const s of r.speedups) {
+    lines.push(`  batch ${pad(s.batch, 2)}  ${pad(`${s.faster} over ${s.than}`, 28, true)} ${pad(s.speedup.toFixed(2), 6)}x   ${s.what}`);
+  }
+  lines.push('');
+  lines.push(`ort-web INT8 model: ${r.ortInt8.format}; ops executed: ${r.ortInt8.opsExecuted.join(', ') || '(profile unavailable)'}; ` +
+    `integer kernels: ${r.ortInt8.integerKernels}`);
+  return lines.join('\n');
+}
+
+/** Summarises the profiled ort-web run of the INT8 model: which ops ran and how long each took. */
+function summariseProfile(lines) {
+  const events = [];
+  for (const line of lines) {
+    // onnxruntime-web prints one JSON event per line while profiling; keep node events only.
+    const start = line.indexOf('{');
+    if (start < 0) continue;
+    try {
+      const ev = JSON.parse(line.slice(start));
+      if (ev.cat === 'Node' && ev.name?.endsWith('_kernel_time')) events.push(ev);
+    } catch { /* not an event */ }
+  }
+  const ops = [...new Set(events.map((e) => e.args?.op_name).filter(Boolean))];
+  const floatCompute = ops.filter((o) => ['Conv', 'Gemm', 'MatMul', 'FusedConv', 'FusedGemm'].includes(o));
+  const intCompute = ops.filter((o) => /^(QLinear|QGemm|ConvInteger|MatMulInteger|DynamicQuantize)/.test(o));
+  return {
+    opsExecuted: ops,
+    nodes: events.map((e) => ({ node: e.name.replace(/_kernel_time$/, ''), op: e.args?.op_name, provider: e.args?.provider, us: e.dur })),
+    integerKernels: ops.length === 0 ? 'unknown (no profile events)'
+      : intCompute.length > 0 && floatCompute.length === 0 ? `yes (${intCompute.join(', ')}; no float Conv/Gemm)`
+        : `no (float ${floatCompute.join(', ')} ran)`,
+  };
+}
+
+async function main() {
+  if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; use --quick and/or --json-only`);
+  await need(path.join(www, 'pkg', 'quantlab.js'), 'run `make build` first');
+  for (const m of ['baseline-cnn.onnx', 'baseline-cnn.int8.onnx']) {
+    await need(path.join(www, 'models', m), 'run scripts/onnx/export.py (see its docstring)');
+  }
+  await vendorOrt();
+
+  const server = createServer({ rootDir: www, isolation: true });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const offsite = [];
+  const consoleErrors = [];
+  let seen = 0;
+  try {
+    const context = await browser.newContext();
+    // Nothing may leave 127.0.0.1: block and record anything else (workers' requests included).
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.protocol === 'data:' || url.protocol === 'blob:' || url.hostname === '127.0.0.1') {
+        seen++;
+        return route.continue();
+      }
+      offsite.push(url.href);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+    page.on('pageerror', (err) => consoleErrors.push(err.message));
+
+    const started = Date.now();
+    log(`bench: ${base}/bench/${quick ? '?quick' : ''} in headless Chromium${quick ? ' (quick)' : ''}`);
+    await page.goto(`${base}/bench/${quick ? '?quick' : ''}`);
+    let lastStatus = '';
+    const deadline = Date.now() + (quick ? 120 : 400) * 1000;
+    for (;;) {
+      const state = await page.evaluate(() => ({ done: window.__bench?.done, status: document.getElementById('status')?.textContent }));
+      if (state.status !== lastStatus) { log(`  ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s  ${state.status}`); lastStatus = state.status; }
+      if (state.done) break;
+      if (Date.now() > deadline) throw new Error(`timed out; last status: ${lastStatus}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const bench = await page.evaluate(() => window.__bench);
+    if (bench.error) throw new Error(`benchmark failed in the page: ${bench.error}`);
+    if (offsite.length) throw new Error(`requests left 127.0.0.1 (blocked): ${offsite.join(', ')}`);
+    if (seen === 0) throw new Error('saw no requests at all: the request guard is not working');
+
+    const r = bench.result;
+    const profile = summariseProfile(r.ortInt8Profile);
+    delete r.ortInt8Profile;
+    r.ortInt8 = {
+      model: 'www/models/baseline-cnn.int8.onnx',
+      format: 'QOperator (QuantizeLinear, QLinearConv, MaxPool/Flatten on uint8, com.microsoft QGemm, DequantizeLinear); ' +
+        'activations uint8 asymmetric, weights int8 symmetric per channel',
+      ...profile,
+    };
+    r.requests = { total: seen, offsite: offsite.length };
+    r.wallSeconds = (Date.now() - started) / 1000;
+    if (consoleErrors.length) r.consoleErrors = consoleErrors;
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    log(`\n${renderTable(r)}\n`);
+  } finally {
+    await browser.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.message}`);
+  process.exit(1);
+});
