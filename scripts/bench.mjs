@@ -15,6 +15,7 @@
 // scripts/onnx/export.py), and node_modules/onnxruntime-web, whose wasm-backend files this script
 // copies into www/vendor/ort/ (gitignored, like the rest of www/vendor/).
 import { copyFile, mkdir, access } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -55,6 +56,8 @@ function renderTable(r) {
   lines.push(`quantlab ${r.versions.quantlab} vs onnxruntime-web ${r.versions.onnxruntimeWeb}` +
     `${r.config.quick ? '  (QUICK run: numbers are rough)' : ''}`);
   lines.push(`${m.userAgent}`);
+  lines.push(`${r.host.cpuModel}; 1-min load average ${r.host.loadAvg1mStart.toFixed(2)} at start, ` +
+    `${r.host.loadAvg1mEnd.toFixed(2)} at end (the bench itself adds about 1)`);
   lines.push(`${m.hardwareConcurrency} logical cores, crossOriginIsolated=${m.crossOriginIsolated}, timer step ` +
     `${(m.timerResolutionMs.medianMs * 1000).toFixed(1)} us (min ${(m.timerResolutionMs.minMs * 1000).toFixed(1)} us), ` +
     `${r.config.macsPerImage.toLocaleString('en')} MACs/image`);
@@ -72,32 +75,53 @@ function renderTable(r) {
     lines.push(`  batch ${pad(s.batch, 2)}  ${pad(`${s.faster} over ${s.than}`, 28, true)} ${pad(s.speedup.toFixed(2), 6)}x   ${s.what}`);
   }
   lines.push('');
-  lines.push(`ort-web INT8 model: ${r.ortInt8.format}; ops executed: ${r.ortInt8.opsExecuted.join(', ') || '(profile unavailable)'}; ` +
-    `integer kernels: ${r.ortInt8.integerKernels}`);
+  lines.push(`ort-web INT8 model: ${r.ortInt8.format}`);
+  lines.push(`  integer kernels: ${r.ortInt8.integerKernels}`);
+  if (r.ortInt8.nodes.length) {
+    const bs = r.ortInt8ProfileRuns.batches;
+    lines.push(`  per node, median kernel us per call (profiled runs):  ${bs.map((n) => `batch ${n}`).join('   ')}`);
+    for (const n of r.ortInt8.nodes) {
+      lines.push(`    ${pad(n.node, 26, true)}${pad(n.op, 16, true)}${bs.map((b) => pad(n[`medianUsBatch${b}`], 9)).join('  ')}`);
+    }
+  }
   return lines.join('\n');
 }
 
-/** Summarises the profiled ort-web run of the INT8 model: which ops ran and how long each took. */
-function summariseProfile(lines) {
-  const events = [];
+/**
+ * Summarises the profiled ort-web runs of the INT8 model (`runsPerBatch` runs at each batch, in
+ * order): which ops ran, and each node's median kernel time per batch with the first (cold) run
+ * of each batch left out.
+ */
+function summariseProfile(lines, { batches, runsPerBatch }) {
+  const runs = [[]];
   for (const line of lines) {
-    // onnxruntime-web prints one JSON event per line while profiling; keep node events only.
-    const start = line.indexOf('{');
-    if (start < 0) continue;
-    try {
-      const ev = JSON.parse(line.slice(start));
-      if (ev.cat === 'Node' && ev.name?.endsWith('_kernel_time')) events.push(ev);
-    } catch { /* not an event */ }
+    let ev;
+    try { ev = JSON.parse(line.replace(/,\s*$/, '')); } catch { continue; }
+    if (ev.cat === 'Node' && ev.name?.endsWith('_kernel_time')) runs[runs.length - 1].push(ev);
+    else if (ev.cat === 'Session' && ev.name === 'model_run') runs.push([]);
   }
-  const ops = [...new Set(events.map((e) => e.args?.op_name).filter(Boolean))];
-  const floatCompute = ops.filter((o) => ['Conv', 'Gemm', 'MatMul', 'FusedConv', 'FusedGemm'].includes(o));
-  const intCompute = ops.filter((o) => /^(QLinear|QGemm|ConvInteger|MatMulInteger|DynamicQuantize)/.test(o));
+  runs.pop();
+  if (runs.length !== batches.length * runsPerBatch) {
+    return { opsExecuted: [], nodes: [], integerKernels: `unknown (expected ${batches.length * runsPerBatch} profiled runs, saw ${runs.length})` };
+  }
+  const median = (v) => { const s = v.slice().sort((a, b) => a - b); return s[s.length >> 1]; };
+  const nodes = runs[0].map((ev, i) => {
+    const node = { node: ev.name.replace(/_kernel_time$/, ''), op: ev.args?.op_name, provider: ev.args?.provider };
+    batches.forEach((n, b) => {
+      const warm = runs.slice(b * runsPerBatch + 1, (b + 1) * runsPerBatch);
+      node[`medianUsBatch${n}`] = median(warm.map((r) => r[i]?.dur ?? NaN));
+    });
+    return node;
+  });
+  const ops = [...new Set(nodes.map((n) => n.op).filter(Boolean))];
+  const floatCompute = ops.filter((o) => /^(Fused)?(Conv|Gemm|MatMul)$/.test(o));
+  const intCompute = ops.filter((o) => /^(QLinear|QGemm|ConvInteger|MatMulInteger)/.test(o));
   return {
     opsExecuted: ops,
-    nodes: events.map((e) => ({ node: e.name.replace(/_kernel_time$/, ''), op: e.args?.op_name, provider: e.args?.provider, us: e.dur })),
-    integerKernels: ops.length === 0 ? 'unknown (no profile events)'
-      : intCompute.length > 0 && floatCompute.length === 0 ? `yes (${intCompute.join(', ')}; no float Conv/Gemm)`
-        : `no (float ${floatCompute.join(', ')} ran)`,
+    nodes,
+    integerKernels: intCompute.length > 0 && floatCompute.length === 0
+      ? `yes (${intCompute.join(', ')}; no float Conv/Gemm/MatMul ran)`
+      : `no (${floatCompute.join(', ') || 'no integer op'} ran)`,
   };
 }
 
@@ -133,9 +157,15 @@ async function main() {
       return route.abort();
     });
     const page = await context.newPage();
-    page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+    const profileLines = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+      // The worker's one profiled ort-web run prints one JSON event per line.
+      else if (msg.text().startsWith('{"cat"')) profileLines.push(msg.text());
+    });
     page.on('pageerror', (err) => consoleErrors.push(err.message));
 
+    const loadStart = os.loadavg()[0];
     const started = Date.now();
     log(`bench: ${base}/bench/${quick ? '?quick' : ''} in headless Chromium${quick ? ' (quick)' : ''}`);
     await page.goto(`${base}/bench/${quick ? '?quick' : ''}`);
@@ -154,8 +184,7 @@ async function main() {
     if (seen === 0) throw new Error('saw no requests at all: the request guard is not working');
 
     const r = bench.result;
-    const profile = summariseProfile(r.ortInt8Profile);
-    delete r.ortInt8Profile;
+    const profile = summariseProfile(profileLines, r.ortInt8ProfileRuns);
     r.ortInt8 = {
       model: 'www/models/baseline-cnn.int8.onnx',
       format: 'QOperator (QuantizeLinear, QLinearConv, MaxPool/Flatten on uint8, com.microsoft QGemm, DequantizeLinear); ' +
@@ -163,6 +192,8 @@ async function main() {
       ...profile,
     };
     r.requests = { total: seen, offsite: offsite.length };
+    // Chromium hides the CPU model; the load average tells whether something else was running.
+    r.host = { cpuModel: os.cpus()[0]?.model ?? null, loadAvg1mStart: loadStart, loadAvg1mEnd: os.loadavg()[0] };
     r.wallSeconds = (Date.now() - started) / 1000;
     if (consoleErrors.length) r.consoleErrors = consoleErrors;
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

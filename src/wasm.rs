@@ -257,36 +257,41 @@ fn type_name(v: &JsValue) -> String {
 
 /// An options object with a fixed set of keys: unknown keys are an error, so typos do not pass
 /// silently.
-struct Opts(Option<Object>);
+struct Opts(Option<Object>, &'static str);
 
 impl Opts {
     fn new(v: &JsValue, allowed: &[&str]) -> Result<Opts> {
+        Self::named(v, allowed, "options")
+    }
+
+    /// As `new`, with errors about `name.key` instead of `options.key`.
+    fn named(v: &JsValue, allowed: &[&str], name: &'static str) -> Result<Opts> {
         if v.is_undefined() || v.is_null() {
-            return Ok(Opts(None));
+            return Ok(Opts(None, name));
         }
         let Some(obj) = v
             .dyn_ref::<Object>()
             .filter(|_| v.is_object() && !Array::is_array(v))
         else {
-            bail!("options", "must be an object, found {}", type_name(v));
+            bail!(name, "must be an object, found {}", type_name(v));
         };
         for key in Object::keys(obj).iter() {
             let key = key.as_string().unwrap_or_default();
             if !allowed.contains(&key.as_str()) {
                 bail!(
-                    "options",
+                    name,
                     "unknown key '{key}'; known keys: {}",
                     allowed.join(", ")
                 );
             }
         }
-        Ok(Opts(Some(obj.clone())))
+        Ok(Opts(Some(obj.clone()), name))
     }
 
     fn get(&self, key: &str) -> Result<Option<JsValue>> {
         let Some(obj) = &self.0 else { return Ok(None) };
         let v = Reflect::get(obj, &key.into())
-            .map_err(|_| Error::new(format!("options.{key}"), "could not be read"))?;
+            .map_err(|_| Error::new(format!("{}.{key}", self.1), "could not be read"))?;
         Ok(if v.is_undefined() || v.is_null() {
             None
         } else {
@@ -299,7 +304,7 @@ impl Opts {
             .map(|v| {
                 v.as_string().ok_or_else(|| {
                     Error::new(
-                        format!("options.{key}"),
+                        format!("{}.{key}", self.1),
                         format!("must be a string, found {}", type_name(&v)),
                     )
                 })
@@ -312,7 +317,7 @@ impl Opts {
             .map(|v| match v.as_f64() {
                 Some(x) if x.is_finite() => Ok(x),
                 _ => bail!(
-                    format!("options.{key}"),
+                    format!("{}.{key}", self.1),
                     "must be a finite number, found {}",
                     display(&v)
                 ),
@@ -323,7 +328,7 @@ impl Opts {
     fn i64(&self, key: &str) -> Result<Option<i64>> {
         match self.f64(key)? {
             Some(x) if x.fract() != 0.0 || x.abs() > 1e9 => {
-                bail!(format!("options.{key}"), "must be an integer, found {x}")
+                bail!(format!("{}.{key}", self.1), "must be an integer, found {x}")
             }
             other => Ok(other.map(|x| x as i64)),
         }
@@ -331,7 +336,7 @@ impl Opts {
 
     fn u32(&self, key: &str) -> Result<Option<u32>> {
         match self.i64(key)? {
-            Some(x) if x < 0 => bail!(format!("options.{key}"), "must be >= 0, found {x}"),
+            Some(x) if x < 0 => bail!(format!("{}.{key}", self.1), "must be >= 0, found {x}"),
             other => Ok(other.map(|x| x as u32)),
         }
     }
@@ -426,7 +431,7 @@ pub struct Model {
     inner: CoreModel,
     calibration: Option<Calibration>,
     /// Preprocessed test images and float predictions, cached by `evaluate`.
-    eval_cache: Option<(u32, Vec<f32>, Vec<u8>)>,
+    eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
 }
 
 fn wrap(inner: CoreModel) -> Model {
@@ -546,33 +551,100 @@ impl Model {
             channel.unwrap_or(0),
         ))?)
     }
-    /// FP32 and INT8 accuracy on `digits`, agreement, flipped indices and both predictions.
-    /// The float predictions are computed once per digit set and cached.
-    pub fn evaluate(&mut self, q: &QuantizedModel, digits: &Digits) -> JsResult<Object> {
+    /// FP32 and quantized accuracy on `digits`, agreement, flipped indices, both predictions
+    /// and the SQNR of the quantized logits. `mode`: "int8" (true integer path, default) or
+    /// "simulated" (weights quantized, float activations). Float logits are computed once per
+    /// digit set and cached.
+    pub fn evaluate(
+        &mut self,
+        q: &QuantizedModel,
+        digits: &Digits,
+        mode: Option<String>,
+    ) -> JsResult<Object> {
+        let path = match mode.as_deref().unwrap_or("int8") {
+            "int8" => eval::Path::Int8,
+            "simulated" => eval::Path::Simulated,
+            other => {
+                return Err(Error::new(
+                    "mode",
+                    format!("unknown mode '{other}', expected \"int8\" or \"simulated\""),
+                )
+                .into())
+            }
+        };
         let n = digits.inner.len();
-        let key = digits.id;
-        if self.eval_cache.as_ref().map(|c| c.0) != Some(key) {
+        if self.eval_cache.as_ref().map(|c| c.0) != Some(digits.id) {
             let x = eval::images(&self.inner, &digits.inner)?;
-            let fp = eval::predict_fp32(&self.inner, &x, n)?;
-            self.eval_cache = Some((key, x, fp));
+            let fp = fp32::forward(&self.inner, &x, n)?;
+            self.eval_cache = Some((digits.id, x, fp));
         }
         let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
-        let int8 = eval::predict_int8(&q.inner, x, n)?;
-        let e = Evaluation::new(&digits.inner.labels, fp, &int8);
+        let ql = eval::logits(&q.inner, path, x, n)?;
+        let classes = self.inner.output_len();
+        let e = Evaluation::from_logits(&digits.inner.labels, fp, &ql, classes);
         let out = Object::new();
         set(&out, "count", &(e.count as u32).into())?;
         set(&out, "fp32Accuracy", &e.fp32_accuracy().into())?;
         set(&out, "int8Accuracy", &e.int8_accuracy().into())?;
         set(&out, "agreement", &e.agreement().into())?;
+        set(&out, "logitSqnrDb", &e.logit_sqnr_db.into())?;
         set(&out, "flipped", &js_sys::Uint32Array::from(&e.flipped[..]))?;
-        set(&out, "fp32Pred", &Uint8Array::from(&fp[..]))?;
-        set(&out, "int8Pred", &Uint8Array::from(&int8[..]))?;
+        set(
+            &out,
+            "fp32Pred",
+            &Uint8Array::from(&eval::predictions(fp, classes)[..]),
+        )?;
+        set(
+            &out,
+            "int8Pred",
+            &Uint8Array::from(&eval::predictions(&ql, classes)[..]),
+        )?;
         Ok(out)
+    }
+    /// The float weights of layer `index` (conv `[M, C, k, k]` or linear `[out, in]`, flat).
+    #[wasm_bindgen(js_name = layerWeights)]
+    pub fn layer_weights(&self, index: usize) -> JsResult<Float32Array> {
+        match self.inner.layers.get(index) {
+            Some(crate::model::Layer::Conv2d(c)) => Ok(Float32Array::from(&c.weight[..])),
+            Some(crate::model::Layer::Linear(l)) => Ok(Float32Array::from(&l.weight[..])),
+            _ => Err(Error::new("index", format!("layer {index} has no weights")).into()),
+        }
+    }
+    /// A drawing (`ink`: width × height values in [0, 1], 1 = ink) preprocessed like MNIST
+    /// (bounding box scaled into 20×20, centred by mass in 28×28) and placed on the model's
+    /// input canvas. Returns one input image.
+    #[wasm_bindgen(js_name = inputFromDrawing)]
+    pub fn input_from_drawing(
+        &self,
+        ink: &[f32],
+        width: usize,
+        height: usize,
+    ) -> JsResult<Float32Array> {
+        let d = crate::model::digits::mnist_from_drawing(ink, width, height)?;
+        let px: Vec<u8> = d.iter().map(|&v| (v * 255.0).round() as u8).collect();
+        let mut x = vec![0.0; self.inner.input_len()];
+        crate::model::digits::preprocess(&px, 28, 28, self.inner.input, &mut x)?;
+        Ok(Float32Array::from(&x[..]))
     }
 }
 
+/// `softmax` over each row of `classes` scores.
+#[wasm_bindgen]
+pub fn softmax(logits: &[f32], classes: usize) -> JsResult<Float32Array> {
+    if classes == 0 || logits.len() % classes != 0 {
+        return Err(Error::new(
+            "classes",
+            format!("{classes} does not divide the {} scores", logits.len()),
+        )
+        .into());
+    }
+    crate::quant::check_finite(logits, "logits")?;
+    let v: Vec<f32> = logits.chunks(classes).flat_map(eval::softmax).collect();
+    Ok(Float32Array::from(&v[..]))
+}
+
 fn quant_config(v: &JsValue) -> Result<QuantConfig> {
-    let o = Opts::new(
+    let o = Opts::named(
         v,
         &[
             "weightBits",
@@ -582,7 +654,9 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
             "percentile",
             "actScheme",
             "layerBits",
+            "skip",
         ],
+        "config",
     )?;
     let mut c = QuantConfig::default();
     c.weight_bits = o.u32("weightBits")?.unwrap_or(8);
@@ -616,8 +690,12 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
             );
         }
         for (i, item) in Array::from(&list).iter().enumerate() {
-            let e = Opts::new(&item, &["layer", "weightBits", "actBits"])
-                .map_err(|e| Error::new(format!("config.layerBits[{i}]"), e.message))?;
+            let e = Opts::named(
+                &item,
+                &["layer", "weightBits", "actBits"],
+                "config.layerBits[]",
+            )
+            .map_err(|e| Error::new(format!("config.layerBits[{i}]"), e.message))?;
             let layer = e
                 .u32("layer")?
                 .ok_or_else(|| Error::new(format!("config.layerBits[{i}].layer"), "is required"))?
@@ -628,6 +706,15 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
                 e.u32("actBits")?.unwrap_or(c.act_bits),
             ));
         }
+    }
+    if let Some(list) = o.get("skip")? {
+        c.skip = i32s(&list, "config.skip")?
+            .into_iter()
+            .map(|v| {
+                usize::try_from(v)
+                    .map_err(|_| Error::new("config.skip", format!("{v} is not a layer index")))
+            })
+            .collect::<Result<_>>()?;
     }
     Ok(c)
 }

@@ -116,3 +116,84 @@ pub fn preprocess(
     }
     Ok(())
 }
+
+/// A drawing preprocessed as MNIST was: the ink's bounding box scaled (keeping its aspect
+/// ratio, area-averaged) to fit 20×20, then placed in a 28×28 frame so that its centre of mass
+/// is at the centre. `ink` is `width × height` values in [0, 1] (1 = ink). Returns 28×28 values
+/// in [0, 1]; all zeros when nothing is drawn.
+pub fn mnist_from_drawing(ink: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
+    if width == 0 || height == 0 || width > 4096 || height > 4096 || ink.len() != width * height {
+        bail!("drawing", "must be width × height values with 1 <= width, height <= 4096; found {} values for {width}x{height}", ink.len());
+    }
+    crate::quant::check_finite(ink, "drawing")?;
+    let mut out = vec![0f32; 28 * 28];
+    let on = |x: usize, y: usize| ink[y * width + x] > 0.05;
+    let (mut x0, mut y0, mut x1, mut y1) = (width, height, 0, 0);
+    for y in 0..height {
+        for x in 0..width {
+            if on(x, y) {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+            }
+        }
+    }
+    if x0 >= x1 {
+        return Ok(out);
+    }
+    let (bw, bh) = ((x1 - x0) as f32, (y1 - y0) as f32);
+    let scale = 20.0 / bw.max(bh);
+    let (tw, th) = (
+        ((bw * scale).round() as usize).clamp(1, 20),
+        ((bh * scale).round() as usize).clamp(1, 20),
+    );
+    // Area-average the box into tw × th.
+    let mut small = vec![0f32; tw * th];
+    for ty in 0..th {
+        for tx in 0..tw {
+            let (sx0, sx1) = (
+                x0 as f32 + tx as f32 * bw / tw as f32,
+                x0 as f32 + (tx + 1) as f32 * bw / tw as f32,
+            );
+            let (sy0, sy1) = (
+                y0 as f32 + ty as f32 * bh / th as f32,
+                y0 as f32 + (ty + 1) as f32 * bh / th as f32,
+            );
+            let (mut acc, mut area) = (0f32, 0f32);
+            for y in sy0.floor() as usize..(sy1.ceil() as usize).min(height) {
+                let hy = (sy1.min(y as f32 + 1.0) - sy0.max(y as f32)).max(0.0);
+                for x in sx0.floor() as usize..(sx1.ceil() as usize).min(width) {
+                    let wx = (sx1.min(x as f32 + 1.0) - sx0.max(x as f32)).max(0.0);
+                    acc += ink[y * width + x] * wx * hy;
+                    area += wx * hy;
+                }
+            }
+            small[ty * tw + tx] = if area > 0.0 {
+                (acc / area).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+    }
+    // Centre of mass of the scaled digit.
+    let (mut m, mut cx, mut cy) = (0f32, 0f32, 0f32);
+    for y in 0..th {
+        for x in 0..tw {
+            let v = small[y * tw + x];
+            m += v;
+            cx += v * (x as f32 + 0.5);
+            cy += v * (y as f32 + 0.5);
+        }
+    }
+    let (cx, cy) = if m > 0.0 {
+        (cx / m, cy / m)
+    } else {
+        (tw as f32 / 2.0, th as f32 / 2.0)
+    };
+    let ox = (14.0 - cx).round().clamp(0.0, (28 - tw) as f32) as usize;
+    let oy = (14.0 - cy).round().clamp(0.0, (28 - th) as f32) as usize;
+    for y in 0..th {
+        for x in 0..tw {
+            out[(oy + y) * 28 + ox + x] = small[y * tw + x];
+        }
+    }
+    Ok(out)
+}

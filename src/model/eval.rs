@@ -1,4 +1,5 @@
-//! Accuracy of the float and the int8 model on a digit set, and where they disagree.
+//! Accuracy of the float and the quantized model on a digit set, where they disagree, and how
+//! far the quantized logits are from the float ones (SQNR).
 
 use super::digits::Digits;
 use super::int8::{QModel, QScratch};
@@ -15,6 +16,14 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// `softmax(v)_i = exp(v_i − max v) / Σ_j exp(v_j − max v)`
+pub fn softmax(v: &[f32]) -> Vec<f32> {
+    let m = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = v.iter().map(|&x| (x - m).exp()).collect();
+    let s: f32 = e.iter().sum();
+    e.iter().map(|&x| x / s).collect()
+}
+
 /// Preprocessed images of a digit set for `model`, `n × input_len` floats.
 pub fn images(model: &Model, digits: &Digits) -> Result<Vec<f32>> {
     let mut x = vec![0.0; digits.len() * model.input_len()];
@@ -22,24 +31,42 @@ pub fn images(model: &Model, digits: &Digits) -> Result<Vec<f32>> {
     Ok(x)
 }
 
-pub fn predict_fp32(model: &Model, x: &[f32], n: usize) -> Result<Vec<u8>> {
-    let out = model.output_len();
-    Ok(fp32::forward(model, x, n)?
-        .chunks(out)
+/// Which quantized forward pass to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Integer-only: weights and activations quantized.
+    Int8,
+    /// Weights quantized, dequantized back, float activations (weights-only quantization).
+    Simulated,
+}
+
+pub fn logits(q: &QModel, path: Path, x: &[f32], n: usize) -> Result<Vec<f32>> {
+    fp32::check_batch(x, n, q.input_len)?;
+    let mut out = vec![0.0; n * q.output_len];
+    let mut sc = QScratch::default();
+    match path {
+        Path::Int8 => q.forward_into(x, n, &mut sc, &mut out),
+        Path::Simulated => q.forward_simulated_into(x, n, &mut sc, &mut out),
+    }
+    Ok(out)
+}
+
+pub fn predictions(logits: &[f32], classes: usize) -> Vec<u8> {
+    logits
+        .chunks(classes.max(1))
         .map(|r| argmax(r) as u8)
-        .collect())
+        .collect()
+}
+
+pub fn predict_fp32(model: &Model, x: &[f32], n: usize) -> Result<Vec<u8>> {
+    Ok(predictions(
+        &fp32::forward(model, x, n)?,
+        model.output_len(),
+    ))
 }
 
 pub fn predict_int8(q: &QModel, x: &[f32], n: usize) -> Result<Vec<u8>> {
-    fp32::check_batch(x, n, q.input_len)?;
-    let mut sc = QScratch::default();
-    let mut row = vec![0.0; q.output_len];
-    Ok((0..n)
-        .map(|i| {
-            q.forward_into(&x[i * q.input_len..][..q.input_len], 1, &mut sc, &mut row);
-            argmax(&row) as u8
-        })
-        .collect())
+    Ok(predictions(&logits(q, Path::Int8, x, n)?, q.output_len))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +78,9 @@ pub struct Evaluation {
     pub agree: usize,
     /// Indices where the predictions differ.
     pub flipped: Vec<u32>,
+    /// `10·log10(Σ fp32² / Σ (fp32 − quantized)²)` over all logits (∞ when equal; NaN when
+    /// logits were not given).
+    pub logit_sqnr_db: f64,
 }
 
 impl Evaluation {
@@ -71,8 +101,36 @@ impl Evaluation {
             int8_correct,
             agree: count - flipped.len(),
             flipped,
+            logit_sqnr_db: f64::NAN,
         }
     }
+
+    /// From logits: predictions and the SQNR of the quantized logits.
+    pub fn from_logits(
+        labels: &[u8],
+        fp32: &[f32],
+        quantized: &[f32],
+        classes: usize,
+    ) -> Evaluation {
+        let mut e = Evaluation::new(
+            labels,
+            &predictions(fp32, classes),
+            &predictions(quantized, classes),
+        );
+        let (s, n) = fp32
+            .iter()
+            .zip(quantized)
+            .fold((0f64, 0f64), |(s, n), (&a, &b)| {
+                (s + (a as f64).powi(2), n + ((a - b) as f64).powi(2))
+            });
+        e.logit_sqnr_db = if n == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (s / n).log10()
+        };
+        e
+    }
+
     pub fn fp32_accuracy(&self) -> f64 {
         self.fp32_correct as f64 / self.count.max(1) as f64
     }

@@ -63,8 +63,8 @@ pub struct QuantConfig {
     pub act_scheme: Scheme,
     /// Per-layer `(weight_bits, act_bits)` overrides by layer index, for mixed precision.
     pub layer_bits: Vec<(usize, u32, u32)>,
-    /// Layers (by index) left in float in the simulated sensitivity analysis; the true int8
-    /// model quantizes every layer.
+    /// Layers (by index) whose weights the *simulated* path keeps in float (for per-layer
+    /// sensitivity: quantize one layer, keep the rest). The true int8 model quantizes every layer.
     pub skip: Vec<usize>,
 }
 
@@ -159,6 +159,8 @@ pub struct QModel {
     pub output_len: usize,
     fp32_steps: Vec<Step>,
     fp32_bias: Vec<Vec<f32>>,
+    /// Float weights of the layers in `config.skip`, for the simulated path.
+    fp32_skipped: Vec<Vec<f32>>,
 }
 
 /// Symmetric weight quantization: `s[m] = max|w[m, ·]| / qmax` (ORT's compute_scale_zp with a
@@ -230,6 +232,17 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
     let mut point = 0;
     let mut qsteps = Vec::with_capacity(steps.len());
     let mut fp32_bias = vec![vec![]; model.layers.len()];
+    let mut fp32_skipped = vec![vec![]; model.layers.len()];
+    for &l in &config.skip {
+        match model.layers.get(l) {
+            Some(Layer::Conv2d(c)) => fp32_skipped[l] = c.weight.clone(),
+            Some(Layer::Linear(f)) => fp32_skipped[l] = f.weight.clone(),
+            _ => bail!(
+                "config.skip",
+                "names layer {l}, which is not a conv or linear layer"
+            ),
+        }
+    }
     for step in &steps {
         qsteps.push(match *step {
             Step::Conv { layer, relu, shape } => {
@@ -304,6 +317,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
         output_len: model.output_len(),
         fp32_steps: steps,
         fp32_bias,
+        fp32_skipped,
     })
 }
 
@@ -505,6 +519,10 @@ impl QModel {
                 let per = l.shape.taps();
                 let d = &mut sc.dequantized[l.layer];
                 d.clear();
+                if self.config.skip.contains(&l.layer) {
+                    d.extend_from_slice(&self.fp32_skipped[l.layer]);
+                    continue;
+                }
                 d.extend(
                     l.w_q
                         .iter()

@@ -94,3 +94,32 @@ test('bad model input is an Error, and the module keeps working', () => {
   assert.throws(() => q.qlinearConv(new Int8Array(4), [1], [0], new Int8Array(9), [1], [0], [1], [0], null, { xShape: [1, 1, 2, 2], wShape: [1, 1, 3, 3] }), /w.shape/);
   assert.equal(model.forward(testSet.images(model, 0, 1), 1).length, 10);
 });
+
+test('weights-only (simulated) evaluation, per-layer skip, logit SQNR', () => {
+  const q4 = model.quantize({ weightBits: 4, actBits: 8 });
+  const sim = model.evaluate(q4, testSet, 'simulated');
+  const int8 = model.evaluate(q4, testSet, 'int8');
+  assert.ok(sim.logitSqnrDb > 5 && int8.logitSqnrDb > 5, `${sim.logitSqnrDb} ${int8.logitSqnrDb}`);
+  // Quantizing only the fc layer at 2 bits (others float) hurts less than all layers at 2 bits.
+  const onlyFc = model.quantize({ weightBits: 2, skip: [0, 3] });
+  const all2 = model.quantize({ weightBits: 2 });
+  assert.ok(model.evaluate(onlyFc, testSet, 'simulated').int8Accuracy >= model.evaluate(all2, testSet, 'simulated').int8Accuracy);
+  assert.throws(() => model.evaluate(q4, testSet, 'fast'), /mode/);
+  assert.throws(() => model.quantize({ skip: [1] }), /config.skip/);
+});
+
+test('a drawing is preprocessed like MNIST and classified', () => {
+  // A thick vertical bar, drawn off-centre on a 200x200 canvas: a "1".
+  const w = 200, h = 200, ink = new Float32Array(w * h);
+  for (let y = 20; y < 120; y++) for (let x = 30; x < 42; x++) ink[y * w + x] = 1;
+  const x = model.inputFromDrawing(ink, w, h);
+  assert.equal(x.length, 1024);
+  // Centred: the ink's centre of mass lies near the middle of the 32x32 canvas.
+  let m = 0, cx = 0;
+  x.forEach((v, i) => { m += v; cx += v * (i % 32); });
+  assert.ok(Math.abs(cx / m - 16) < 1.5, `centre ${cx / m}`);
+  const p = q.softmax(model.forward(x, 1), 10);
+  assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  assert.equal(p.indexOf(Math.max(...p)), 1);
+  assert.throws(() => model.inputFromDrawing(new Float32Array(5), 2, 2), /drawing/);
+});

@@ -7,7 +7,7 @@
 //
 // Method, per cell (path x batch): a warm-up, then timed samples until there are at least
 // `minSamples` of them and `minTime` seconds have passed. A sample is `k` consecutive calls timed
-// together, with `k` chosen after the warm-up so that a sample lasts at least 20 timer ticks
+// together, with `k` chosen after the warm-up so that a sample lasts at least 100 timer ticks
 // (k = 1 whenever a single call is long enough). Per-image times are sample / (k * batch).
 // Inputs are real test digits (digits-test.bin 0..63, preprocessed by quantlab), created once;
 // every call returns a fresh output array, for both libraries.
@@ -59,7 +59,7 @@ async function measure(call, isAsync, cfg, tickMs) {
     calls++;
   }
   const perCall = (performance.now() - t0) / calls;
-  const k = Math.max(1, Math.ceil((20 * tickMs) / perCall));
+  const k = Math.max(1, Math.ceil((100 * tickMs) / perCall));
   const samples = [];
   t0 = performance.now();
   while (samples.length < cfg.minSamples || performance.now() - t0 < cfg.minTime * 1000) {
@@ -102,23 +102,20 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-/** One profiled run of `modelBytes`: the node list ORT executed, with op types and kernel times. */
-async function ortProfile(ort, modelBytes, feeds) {
-  const lines = [];
-  const orig = console.log;
-  // onnxruntime-web writes its profile as console lines; catch them instead of printing them.
-  console.log = (...a) => { lines.push(a.join(' ')); };
-  try {
-    const s = await ort.InferenceSession.create(modelBytes, {
-      executionProviders: ['wasm'], graphOptimizationLevel: 'all', enableProfiling: true,
-    });
-    await s.run(feeds);
-    s.endProfiling();
-    await s.release();
-  } finally {
-    console.log = orig;
+/**
+ * Profiled runs of `modelBytes`: `runs` calls at each batch size, in order. onnxruntime-web prints
+ * the profile (one JSON event per node and run) to the console, where scripts/bench.mjs reads
+ * which kernels ran and how long each took; nothing is returned here.
+ */
+async function ortProfile(ort, modelBytes, feedsPerBatch, runs) {
+  const s = await ort.InferenceSession.create(modelBytes, {
+    executionProviders: ['wasm'], graphOptimizationLevel: 'all', enableProfiling: true,
+  });
+  for (const feeds of feedsPerBatch) {
+    for (let i = 0; i < runs; i++) await s.run(feeds);
   }
-  return lines;
+  s.endProfiling();
+  await s.release();
 }
 
 async function run({ quick }) {
@@ -174,13 +171,14 @@ async function run({ quick }) {
       make: (x, n) => ortCall(ortInt8, x, n) },
   ];
   function ortCall(session, x, n) {
-    const feeds = { input: new ort.Tensor('float32', x, [n, 1, Math.sqrt(inputLen), Math.sqrt(inputLen)]) };
+    const feeds = { input: new ort.Tensor('float32', x, [n, ...summary.input]) };
     return async () => (await session.run(feeds)).logits.data;
   }
 
   // Correctness first, on the largest batch: every path must classify the digits like FP32 does.
   const reference = model.forward(xAll, maxBatch);
   const refPred = argmaxes(reference, maxBatch, classes);
+  const refInt8 = q.forward(xAll, maxBatch);
   const checks = {};
   for (const p of paths) {
     const y = await p.make(xAll, maxBatch)();
@@ -189,6 +187,7 @@ async function run({ quick }) {
       accuracy: pred.filter((c, i) => c === labels[i]).length / maxBatch,
       agreementWithQuantlabFp32: pred.filter((c, i) => c === refPred[i]).length / maxBatch,
       maxAbsLogitDiffVsQuantlabFp32: maxAbsDiff(y, reference),
+      maxAbsLogitDiffVsQuantlabInt8: maxAbsDiff(y, refInt8),
     };
   }
 
@@ -223,8 +222,10 @@ async function run({ quick }) {
   }
 
   progress('profiling the ort-web INT8 session');
-  const x1 = { input: new ort.Tensor('float32', xAll.slice(0, inputLen), [1, 1, Math.sqrt(inputLen), Math.sqrt(inputLen)]) };
-  const profileLines = await ortProfile(ort, int8Onnx, x1).catch((e) => [`profiling failed: ${e.message}`]);
+  const profileRuns = quick ? 3 : 11;
+  await ortProfile(ort, int8Onnx, BATCHES.map((n) => ({
+    input: new ort.Tensor('float32', xAll.slice(0, n * inputLen), [n, ...summary.input]),
+  })), profileRuns);
 
   await ortFp32.release();
   await ortInt8.release();
@@ -246,7 +247,7 @@ async function run({ quick }) {
     checks,
     cells,
     speedups,
-    ortInt8Profile: profileLines,
+    ortInt8ProfileRuns: { batches: BATCHES, runsPerBatch: profileRuns },
   };
 }
 
