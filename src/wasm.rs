@@ -432,6 +432,8 @@ pub struct Model {
     calibration: Option<Calibration>,
     /// Preprocessed test images and float predictions, cached by `evaluate`.
     eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
+    /// How the layer list was found when the file did not list it.
+    note: Option<String>,
 }
 
 fn wrap(inner: CoreModel) -> Model {
@@ -439,6 +441,7 @@ fn wrap(inner: CoreModel) -> Model {
         inner,
         calibration: None,
         eval_cache: None,
+        note: None,
     }
 }
 
@@ -451,7 +454,16 @@ impl Model {
     /// A model from `.safetensors` bytes with the layer list in `__metadata__`.
     #[wasm_bindgen(js_name = fromSafetensors)]
     pub fn from_safetensors(bytes: &[u8]) -> JsResult<Model> {
-        Ok(wrap(file::load(bytes)?))
+        let (model, note) = file::load_with_note(bytes)?;
+        Ok(Model {
+            note,
+            ..wrap(model)
+        })
+    }
+    /// When the file had no layer list: how it was inferred (else undefined).
+    #[wasm_bindgen(getter, js_name = loadNote)]
+    pub fn load_note(&self) -> Option<String> {
+        self.note.clone()
     }
     /// `{ input, layers: [{ index, kind, name, outputShape, params, macs }], params, macs }`.
     pub fn summary(&self) -> JsResult<JsValue> {

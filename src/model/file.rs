@@ -16,54 +16,57 @@ pub const MAX_FILE_BYTES: usize = super::MAX_PARAMS * 4 + (1 << 20);
 /// Largest accepted JSON header.
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
 
+/// Loads a model, checking the file before trusting any of it. See [`load_with_note`].
 pub fn load(bytes: &[u8]) -> Result<Model> {
-    if bytes.len() > MAX_FILE_BYTES {
-        bail!(
-            "file",
-            "is {} bytes; the limit is {MAX_FILE_BYTES}",
-            bytes.len()
-        );
-    }
-    if bytes.len() < 8 {
-        bail!(
-            "file",
-            "is {} bytes, too short for a safetensors header",
-            bytes.len()
-        );
-    }
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    if n > MAX_HEADER_BYTES {
-        bail!(
-            "file",
-            "declares a {n}-byte header; the limit is {MAX_HEADER_BYTES}"
-        );
-    }
+    load_with_note(bytes).map(|(m, _)| m)
+}
+
+/// Loads a model; the note says how the layer list was found when the file did not list it.
+pub fn load_with_note(bytes: &[u8]) -> Result<(Model, Option<String>)> {
+    let header = check_header(bytes)?;
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::new("file", format!("is not a valid safetensors file: {e}")))?;
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::new("file", format!("has a bad header: {e}")))?;
-    let meta = meta.metadata().clone().unwrap_or_default();
-    let tensors: HashMap<String, (Vec<usize>, Vec<f32>)> = st
-        .iter()
-        .map(|(name, view)| {
-            Ok((
-                name.to_string(),
-                (
-                    view.shape().to_vec(),
-                    to_f32(name, view.dtype(), view.data())?,
-                ),
-            ))
-        })
-        .collect::<Result<_>>()?;
-    let specs = match meta.get("layers") {
-        Some(json) => parse_layers(json)?,
-        None => bail!("__metadata__", "has no \"layers\" list"),
+    let mut tensors: HashMap<String, (Vec<usize>, Vec<f32>)> = HashMap::new();
+    for (name, view) in st.iter() {
+        tensors.insert(
+            name.to_string(),
+            (
+                view.shape().to_vec(),
+                to_f32(name, view.dtype(), view.data())?,
+            ),
+        );
+    }
+    for (name, (_, v)) in &tensors {
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            bail!(
+                name.clone(),
+                "holds {} at index {i}; weights must be finite",
+                v[i]
+            );
+        }
+    }
+    let meta = header.metadata;
+    let declared_input = meta.get("input").map(|s| parse_input(s)).transpose()?;
+    let (specs, input, note) = match meta.get("layers") {
+        Some(json) => (
+            parse_layers(json)?,
+            declared_input.unwrap_or([1, 32, 32]),
+            None,
+        ),
+        None => {
+            let (specs, input, note) = infer_layers(&tensors, declared_input)?;
+            (specs, input, Some(note))
+        }
     };
-    let input = match meta.get("input") {
-        Some(s) => parse_input(s)?,
-        None => [1, 32, 32],
-    };
-    let mut used = 0;
+    let model = build(&specs, input, &tensors)?;
+    Ok((model, note))
+}
+
+fn build(
+    specs: &[Spec],
+    input: Shape,
+    tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
+) -> Result<Model> {
     let mut layers = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let get = |name: &str, part: &str| -> Result<&(Vec<usize>, Vec<f32>)> {
@@ -74,22 +77,21 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
                 )
             })
         };
+        // A missing bias is zeros (PyTorch's bias=False).
+        let bias = |name: &str, m: usize| -> Result<Vec<f32>> {
+            match tensors.get(&format!("{name}.bias")) {
+                None => Ok(vec![0.0; m]),
+                Some((bs, b)) if bs.as_slice() == [m] => Ok(b.clone()),
+                Some((bs, _)) => bail!(format!("{name}.bias"), "has shape {bs:?}; expected [{m}]"),
+            }
+        };
         layers.push(match spec {
             Spec::Conv { name, padding } => {
                 let (ws, w) = get(name, "weight")?;
-                let (bs, b) = get(name, "bias")?;
-                used += 2;
-                if ws.len() != 4 || ws[2] != ws[3] || ws.iter().any(|&d| d == 0) {
+                if ws.len() != 4 || ws[2] != ws[3] {
                     bail!(
                         format!("{name}.weight"),
                         "has shape {ws:?}; expected [out, in, k, k] with a square kernel"
-                    );
-                }
-                if bs.as_slice() != [ws[0]] {
-                    bail!(
-                        format!("{name}.bias"),
-                        "has shape {bs:?}; expected [{}]",
-                        ws[0]
                     );
                 }
                 if *padding > 1 {
@@ -105,24 +107,15 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
                     k: ws[2],
                     padding: *padding,
                     weight: w.clone(),
-                    bias: b.clone(),
+                    bias: bias(name, ws[0])?,
                 })
             }
             Spec::Linear { name } => {
                 let (ws, w) = get(name, "weight")?;
-                let (bs, b) = get(name, "bias")?;
-                used += 2;
-                if ws.len() != 2 || ws.iter().any(|&d| d == 0) {
+                if ws.len() != 2 {
                     bail!(
                         format!("{name}.weight"),
                         "has shape {ws:?}; expected [out, in]"
-                    );
-                }
-                if bs.as_slice() != [ws[0]] {
-                    bail!(
-                        format!("{name}.bias"),
-                        "has shape {bs:?}; expected [{}]",
-                        ws[0]
                     );
                 }
                 Layer::Linear(Linear {
@@ -130,7 +123,7 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
                     n_out: ws[0],
                     n_in: ws[1],
                     weight: w.clone(),
-                    bias: b.clone(),
+                    bias: bias(name, ws[0])?,
                 })
             }
             Spec::Relu => Layer::Relu,
@@ -138,18 +131,294 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
             Spec::Flatten => Layer::Flatten,
         });
     }
-    if used != tensors.len() {
-        let mut extra: Vec<_> = tensors
-            .keys()
-            .filter(|k| !specs.iter().any(|s| s.owns(k)))
-            .cloned()
-            .collect();
+    let mut extra: Vec<_> = tensors
+        .keys()
+        .filter(|k| !specs.iter().any(|s| s.owns(k)))
+        .cloned()
+        .collect();
+    if !extra.is_empty() {
         extra.sort();
         bail!("file", "has tensors no layer uses: {}", extra.join(", "));
     }
     let model = Model { input, layers };
     model.validate()?;
     Ok(model)
+}
+
+/// What the header says, checked: every tensor's dtype, shape and byte range, before the bytes
+/// are touched. Errors name the tensor and give expected vs found.
+struct Header {
+    metadata: HashMap<String, String>,
+}
+
+fn dtype_size(name: &str) -> Option<usize> {
+    Some(match name {
+        "F64" | "I64" | "U64" => 8,
+        "F32" | "I32" | "U32" => 4,
+        "F16" | "BF16" | "I16" | "U16" => 2,
+        "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
+        _ => return None,
+    })
+}
+
+fn check_header(bytes: &[u8]) -> Result<Header> {
+    if bytes.len() > MAX_FILE_BYTES {
+        bail!(
+            "file",
+            "is {} bytes; the limit is {MAX_FILE_BYTES} ({} parameters in float32)",
+            bytes.len(),
+            super::MAX_PARAMS
+        );
+    }
+    if bytes.len() < 8 {
+        bail!(
+            "file",
+            "is {} bytes, too short for a safetensors header (truncated?)",
+            bytes.len()
+        );
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if n > MAX_HEADER_BYTES as u64 {
+        bail!(
+            "file",
+            "declares a {n}-byte header; the limit is {MAX_HEADER_BYTES} bytes"
+        );
+    }
+    let n = n as usize;
+    if 8 + n > bytes.len() {
+        bail!(
+            "file",
+            "declares a {n}-byte header but only {} bytes follow (truncated?)",
+            bytes.len() - 8
+        );
+    }
+    let text = std::str::from_utf8(&bytes[8..8 + n]).map_err(|_| {
+        Error::new(
+            "file",
+            "header is not UTF-8 text (not a safetensors file, or garbled)",
+        )
+    })?;
+    let json: Value = serde_json::from_str(text).map_err(|e| {
+        Error::new(
+            "file",
+            format!("header is not valid JSON ({e}); not a safetensors file, or garbled"),
+        )
+    })?;
+    let Some(obj) = json.as_object() else {
+        bail!("file", "header must be a JSON object of tensors")
+    };
+    let data_len = bytes.len() - 8 - n;
+    let mut metadata = HashMap::new();
+    let mut ranges: Vec<(usize, usize, &str)> = Vec::new();
+    let mut params = 0usize;
+    for (name, info) in obj {
+        if name == "__metadata__" {
+            let Some(m) = info.as_object() else {
+                bail!("__metadata__", "must be an object of strings")
+            };
+            for (k, v) in m {
+                let Some(v) = v.as_str() else {
+                    bail!(format!("__metadata__.{k}"), "must be a string")
+                };
+                metadata.insert(k.clone(), v.to_string());
+            }
+            continue;
+        }
+        let dtype = info
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::new(format!("tensor '{name}'"), "has no dtype"))?;
+        let Some(size) = dtype_size(dtype) else {
+            bail!(format!("tensor '{name}'"), "has unknown dtype '{dtype}'")
+        };
+        if !matches!(dtype, "F32" | "F64" | "F16" | "BF16") {
+            bail!(
+                format!("tensor '{name}'"),
+                "has dtype {dtype}; weights must be F32, F64, F16 or BF16"
+            );
+        }
+        let shape: Vec<usize> = info
+            .get("shape")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+            .ok_or_else(|| {
+                Error::new(
+                    format!("tensor '{name}'"),
+                    "has no valid shape (a list of non-negative integers)",
+                )
+            })?;
+        let numel = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .filter(|&v| v <= super::MAX_PARAMS * 4);
+        let Some(numel) = numel else {
+            bail!(format!("tensor '{name}'"), "has shape {shape:?}, too large")
+        };
+        if numel == 0 {
+            bail!(format!("tensor '{name}'"), "is empty (shape {shape:?})");
+        }
+        params += numel;
+        if params > super::MAX_PARAMS {
+            bail!("model", "has more than {} parameters (tensor '{name}' alone has {numel}); the limit keeps the page responsive", super::MAX_PARAMS);
+        }
+        let offs: Vec<usize> = info
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+            .filter(|v: &Vec<usize>| v.len() == 2)
+            .ok_or_else(|| {
+                Error::new(
+                    format!("tensor '{name}'"),
+                    "has no valid data_offsets [start, end]",
+                )
+            })?;
+        let (start, end) = (offs[0], offs[1]);
+        if end < start || end - start != numel * size {
+            bail!(format!("tensor '{name}'"), "shape {shape:?} of {dtype} needs {} bytes but its data_offsets [{start}, {end}] span {}", numel * size, end.saturating_sub(start));
+        }
+        if end > data_len {
+            bail!(format!("tensor '{name}'"), "data_offsets [{start}, {end}] run past the end of the data ({data_len} bytes; truncated?)");
+        }
+        ranges.push((start, end, name));
+    }
+    ranges.sort();
+    for w in ranges.windows(2) {
+        if w[1].0 < w[0].1 {
+            bail!(
+                "file",
+                "tensors '{}' and '{}' overlap (bytes {}..{} and {}..{})",
+                w[0].2,
+                w[1].2,
+                w[0].0,
+                w[0].1,
+                w[1].0,
+                w[1].1
+            );
+        }
+    }
+    Ok(Header { metadata })
+}
+
+/// The layer list of a file without one, from its tensor names and shapes (a PyTorch
+/// `nn.Sequential` as `0.weight, 3.weight, ...`, or named modules such as `conv1`, `fc`):
+/// every 4-D weight is a conv followed by ReLU, every 2-D weight a linear layer (ReLU between
+/// linear layers), a flatten before the first linear layer. Paddings (0 or 1), which convs are
+/// followed by a 2×2 max-pool, and the input size (1×28×28 or 1×32×32) are the first choice that
+/// makes the shapes chain; in a Sequential, a gap of two or more indices after a conv means a pool.
+fn infer_layers(
+    tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
+    input: Option<Shape>,
+) -> Result<(Vec<Spec>, Shape, String)> {
+    let mut convs = vec![];
+    let mut linears = vec![];
+    for (name, (shape, _)) in tensors {
+        let Some(base) = name.strip_suffix(".weight") else {
+            continue;
+        };
+        match shape.len() {
+            4 => convs.push((base.to_string(), shape.clone())),
+            2 => linears.push((base.to_string(), shape.clone())),
+            _ => bail!(
+                format!("{name}"),
+                "has shape {shape:?}; a weight must be 4-D (conv) or 2-D (linear)"
+            ),
+        }
+    }
+    if linears.is_empty() {
+        bail!(
+            "__metadata__",
+            "has no \"layers\" list, and the file has no linear layer to end with"
+        );
+    }
+    convs.sort_by(|a, b| natural_key(&a.0).cmp(&natural_key(&b.0)));
+    linears.sort_by(|a, b| natural_key(&a.0).cmp(&natural_key(&b.0)));
+    let seq_index = |n: &str| n.rsplit('.').next().and_then(|s| s.parse::<usize>().ok());
+    // Sequential index gaps that force a pool after conv i.
+    let forced: Vec<Option<bool>> = (0..convs.len())
+        .map(|i| {
+            let next = convs
+                .get(i + 1)
+                .map(|c| &c.0)
+                .or(linears.first().map(|l| &l.0));
+            match (seq_index(&convs[i].0), next.and_then(|n| seq_index(n))) {
+                (Some(a), Some(b)) if b > a && i + 1 < convs.len() => Some(b - a >= 3),
+                _ => None,
+            }
+        })
+        .collect();
+    if convs.len() > 6 {
+        bail!("__metadata__", "has no \"layers\" list and the file has {} conv layers; list the layers in __metadata__ (see README)", convs.len());
+    }
+    let inputs: Vec<Shape> = match input {
+        Some(s) => vec![s],
+        None => vec![
+            [convs.first().map_or(1, |c| c.1[1]), 28, 28],
+            [convs.first().map_or(1, |c| c.1[1]), 32, 32],
+        ],
+    };
+    let n = convs.len();
+    // Same padding on every conv is the common case, so those come first on every input size.
+    let all = (1u32 << n) - 1;
+    for mixed in [false, true] {
+        for inp in &inputs {
+            for pads in (0..=all).filter(|&p| (p == 0 || p == all) != mixed) {
+                for pools in 0..=all {
+                    if (0..n).any(|i| forced[i].is_some_and(|f| f != (pools >> i & 1 == 1))) {
+                        continue;
+                    }
+                    let mut specs = vec![];
+                    for (i, (name, shape)) in convs.iter().enumerate() {
+                        let pad = (pads >> i & 1) as usize;
+                        specs.push(Spec::Conv {
+                            name: name.clone(),
+                            padding: if shape[2] == 1 { 0 } else { pad },
+                        });
+                        specs.push(Spec::Relu);
+                        if pools >> i & 1 == 1 {
+                            specs.push(Spec::MaxPool);
+                        }
+                    }
+                    specs.push(Spec::Flatten);
+                    for (i, (name, _)) in linears.iter().enumerate() {
+                        specs.push(Spec::Linear { name: name.clone() });
+                        if i + 1 < linears.len() {
+                            specs.push(Spec::Relu);
+                        }
+                    }
+                    if build(&specs, *inp, tensors).is_ok() {
+                        let desc: Vec<String> = specs.iter().map(Spec::describe).collect();
+                        let note = format!("no layer list in the file; inferred from tensor names and shapes: input {inp:?}, {}", desc.join(" → "));
+                        return Ok((specs, *inp, note));
+                    }
+                }
+            }
+        }
+    }
+    bail!("__metadata__", "has no \"layers\" list, and no arrangement of conv (padding 0/1), ReLU, 2×2 max-pool, flatten and linear layers on a 1×28×28 or 1×32×32 input makes these tensors' shapes chain; list the layers in __metadata__ (see README)")
+}
+
+/// Sort key comparing digit runs as numbers: `conv2 < conv10`, `0 < 3 < 10`.
+fn natural_key(s: &str) -> Vec<(u8, u64, String)> {
+    let mut out = vec![];
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() {
+            let mut n = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(d);
+                chars.next();
+            }
+            out.push((0, n.parse().unwrap_or(u64::MAX), String::new()));
+        } else {
+            let mut t = String::new();
+            while let Some(&d) = chars.peek().filter(|d| !d.is_ascii_digit()) {
+                t.push(d);
+                chars.next();
+            }
+            out.push((1, 0, t));
+        }
+    }
+    out
 }
 
 enum Spec {
@@ -161,6 +430,16 @@ enum Spec {
 }
 
 impl Spec {
+    fn describe(&self) -> String {
+        match self {
+            Spec::Conv { name, padding } => format!("{name} (conv, padding {padding})"),
+            Spec::Linear { name } => format!("{name} (linear)"),
+            Spec::Relu => "relu".into(),
+            Spec::MaxPool => "maxpool".into(),
+            Spec::Flatten => "flatten".into(),
+        }
+    }
+
     fn owns(&self, tensor: &str) -> bool {
         match self {
             Spec::Conv { name, .. } | Spec::Linear { name } => {

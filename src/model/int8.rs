@@ -43,12 +43,31 @@ pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
     let npoints = 1 + steps.iter().filter(|s| s.is_point()).count();
     let mut points = vec![SymHistogram::default(); npoints];
     let mut sc = Fp32Scratch::default();
+    let mut overflow = None;
     for i in 0..n {
         let img = &x[i * inp..][..inp];
         points[0].observe(img);
         forward_image(&steps, &weights, img, &mut sc, &mut |p, act| {
+            if overflow.is_none() && act.iter().any(|v| !v.is_finite()) {
+                overflow = Some(p);
+            }
             points[p].observe(act)
         });
+        if let Some(p) = overflow {
+            // Point p is the output of the p-th conv/linear step.
+            let layer = steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Conv { layer, .. } | Step::Linear { layer, .. } => Some(*layer),
+                    _ => None,
+                })
+                .nth(p - 1)
+                .unwrap_or(0);
+            bail!(
+                format!("layer {layer} ({})", model.layers[layer].name()),
+                "overflows float32 on calibration image {i} (its outputs reach ±inf or NaN); the weights are too large to quantize"
+            );
+        }
     }
     Ok(Calibration { points, images: n })
 }

@@ -126,7 +126,13 @@ pub struct SymHistogram {
 pub const HALF_BINS: usize = 1024;
 
 impl SymHistogram {
+    /// Adds a batch. Non-finite values are not counted (the API rejects them before they get
+    /// here; the model's calibration reports an overflowing layer as an error).
     pub fn observe(&mut self, batch: &[f32]) {
+        if batch.iter().any(|v| !v.is_finite()) {
+            let finite: Vec<f32> = batch.iter().copied().filter(|v| v.is_finite()).collect();
+            return self.observe(&finite);
+        }
         let mut amax = 0.0f32;
         for &v in batch {
             if self.total == 0 {
@@ -149,7 +155,8 @@ impl SymHistogram {
             self.counts[HALF_BINS] += self.pending_zeros;
             self.pending_zeros = 0;
         }
-        while amax >= self.limit {
+        // Finite amax: doubling a finite limit reaches past it before overflowing to inf.
+        while amax >= self.limit && self.limit.is_finite() {
             self.double();
         }
         let inv_w = HALF_BINS as f32 / self.limit;

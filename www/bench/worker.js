@@ -63,14 +63,9 @@ async function measure(call, isAsync, cfg, tickMs) {
   const samples = [];
   t0 = performance.now();
   while (samples.length < cfg.minSamples || performance.now() - t0 < cfg.minTime * 1000) {
-    let s;
-    if (isAsync) {
-      s = performance.now();
-      for (let j = 0; j < k; j++) await call();
-    } else {
-      s = performance.now();
-      for (let j = 0; j < k; j++) call();
-    }
+    const s = performance.now();
+    if (isAsync) for (let j = 0; j < k; j++) await call();
+    else for (let j = 0; j < k; j++) call();
     samples.push((performance.now() - s) / k);
     if (samples.length > 100000) break;
   }

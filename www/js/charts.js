@@ -240,7 +240,7 @@ export class ChannelChart extends Chart {
         s: { distr: 3, log: 10 },
       },
       axes: [
-        axis('output channel', { size: 34, incrs: [1, 2, 4, 8], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis('output channel', { size: 34, incrs: [1, 2, 4, 8, 16, 32], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
         axis('SQNR (dB)', { scale: 'db', size: 52 }),
         axis('scale s', { scale: 's', side: 1, size: 70, grid: { show: false }, values: tickValues, stroke: COLORS.int8 }),
       ],
@@ -279,5 +279,44 @@ export class ChannelChart extends Chart {
     this.self.selected = selected;
     const xs = scales.map((_, c) => c);
     this.setData([xs, sqnrDb.map((v) => (Number.isFinite(v) ? v : null)), Array.from(scales)]);
+  }
+}
+
+/**
+ * Lines over a few numeric x positions (bit widths), one per series, with dots; `null` is a gap
+ * (a point not measured yet). `yRange(min, max)` gives the y axis range from the data.
+ */
+export class LineChart extends Chart {
+  constructor(el, { xs, series, xLabel, yLabel, yRange, yValues = tickValues, height = 220 }) {
+    const opts = {
+      legend: { show: false },
+      cursor: { show: false },
+      padding: [14, 12, 0, 4],
+      scales: {
+        x: { time: false, range: () => [xs[0] - 0.35, xs[xs.length - 1] + 0.35] },
+        y: { range: (_u, min, max) => yRange(min ?? 0, max ?? 1) },
+      },
+      axes: [
+        axis(xLabel, { size: 34, space: 22, incrs: [1, 2], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis(yLabel, { size: 54, values: yValues }),
+      ],
+      series: [
+        {},
+        ...series.map((s) => ({
+          stroke: s.color,
+          width: s.width ?? 2.5,
+          dash: s.dash,
+          spanGaps: false,
+          points: { show: s.points ?? true, size: 8, width: 2, fill: s.fill ?? s.color, stroke: s.color },
+        })),
+      ],
+    };
+    super(el, opts, [xs, ...series.map(() => xs.map(() => null))], height);
+    this.xs = xs;
+  }
+
+  /** One array per series, aligned with `xs` (null where not measured). */
+  update(columns) {
+    this.setData([this.xs, ...columns]);
   }
 }

@@ -52,6 +52,8 @@ export class Explorer {
       this.schedule();
     });
     window.addEventListener('hashchange', () => {
+      // "#lab" and "#explorer" are section links, not explorer states.
+      if (location.hash && !location.hash.includes('=')) return;
       this.writeForm(parseHash(location.hash));
       this.schedule();
     });

@@ -1,6 +1,7 @@
 // Wiring: load the wasm core, start each section of the app, report readiness for tests.
 import init, * as api from '../pkg/quantlab.js';
 import { Explorer } from './explorer.js';
+import { Lab } from './lab.js';
 
 async function main() {
   await init();
@@ -12,12 +13,26 @@ async function main() {
   const explorer = new Explorer(document.getElementById('explorer'), api);
   window.__quantlab = explorer.debug;
   explorer.start();
+  startLab();
   // Ready once the first frame has drawn every view.
   await new Promise((resolve) => {
     const poll = () => (explorer.debug.redraws > 0 || explorer.debug.errors > 0 ? resolve() : requestAnimationFrame(poll));
     poll();
   });
   document.documentElement.dataset.ready = 'true';
+}
+
+/** The CNN lab: its own section, its own worker; a failure there leaves the explorer working. */
+function startLab() {
+  const root = document.getElementById('lab');
+  try {
+    const lab = new Lab(root, api);
+    window.__quantlab.lab = lab.debug;
+    lab.start();
+  } catch (err) {
+    document.getElementById('lab-alert').textContent = `The CNN lab could not start: ${err.message}`;
+    console.error(err);
+  }
 }
 
 main().catch((err) => {

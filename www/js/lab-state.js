@@ -1,0 +1,154 @@
+// The CNN lab's state and the pure logic around it: no DOM, no wasm. Shared by the page
+// (js/lab.js) and the worker (js/lab-worker.js), so both derive the same quantize() config and the
+// same task keys from one settings object.
+
+/** The layers the model quantizes (conv and linear), by layer index. */
+export const QLAYERS = Object.freeze([
+  { index: 0, name: 'conv1' },
+  { index: 3, name: 'conv2' },
+  { index: 7, name: 'fc' },
+]);
+
+export const SWEEP_BITS = Object.freeze([8, 7, 6, 5, 4, 3, 2]);
+export const BATCHES = Object.freeze([1, 16, 64]);
+
+export const DEFAULTS = Object.freeze({
+  weightBits: 8,
+  actBits: 8,
+  scheme: 'asymmetric', // of the activations; weights are always symmetric
+  granularity: 'channel', // of the weights
+  method: 'minmax',
+  percentile: 99.99,
+  layer: 3,
+  channel: 0,
+  /** Mixed precision: layer index -> {w, a}, each a bit width or null ("as above"). */
+  overrides: Object.freeze({}),
+});
+
+/** A copy of `s` with fields from `patch`; overrides are copied, never shared. */
+export function withSettings(s, patch) {
+  const out = { ...s, ...patch };
+  out.overrides = { ...(patch.overrides ?? s.overrides) };
+  return out;
+}
+
+/** The (weight, activation) bits layer `index` uses, overrides applied. */
+export function bitsFor(s, index) {
+  const o = s.overrides[index] ?? {};
+  return { w: o.w ?? s.weightBits, a: o.a ?? s.actBits };
+}
+
+export const hasOverrides = (s) => QLAYERS.some(({ index }) => {
+  const o = s.overrides[index];
+  return o && (o.w != null || o.a != null);
+});
+
+/** The config for `model.quantize` (see README: "The model"). */
+export function quantConfig(s, patch = {}) {
+  const cfg = {
+    weightBits: s.weightBits,
+    actBits: s.actBits,
+    perChannel: s.granularity === 'channel',
+    method: s.method,
+    actScheme: s.scheme,
+    layerBits: [],
+  };
+  if (s.method === 'percentile') cfg.percentile = s.percentile;
+  for (const { index } of QLAYERS) {
+    const o = s.overrides[index];
+    if (o && (o.w != null || o.a != null)) {
+      const b = bitsFor(s, index);
+      cfg.layerBits.push({ layer: index, weightBits: b.w, actBits: b.a });
+    }
+  }
+  return { ...cfg, ...patch };
+}
+
+// Task keys: a long job restarts only when a setting it depends on changes.
+export const evalKey = (s) => JSON.stringify(quantConfig(s));
+/** Sensitivity: weights only at the global weight bits, one layer at a time. */
+export const sensKey = (s) => JSON.stringify({ b: s.weightBits, pc: s.granularity });
+/** The sweep sets the bits itself; the rest of the settings still matter. */
+export const sweepKey = (s) => JSON.stringify({ pc: s.granularity, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
+
+/** `q`-quantile (0..1) of `values` by linear interpolation. */
+export function quantile(values, q) {
+  const v = [...values].sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const pos = (v.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(v.length - 1, lo + 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+
+/** Integer levels of a `bits`-bit grid: symmetric weights [-(2^(b-1)-1), 2^(b-1)-1]. */
+export const weightLevels = (bits) => 2 ** bits - 1;
+
+/**
+ * How the current settings map to three production toolchains. Each row: an aspect, what this
+ * page does now, and per runtime `[text, same]` where `same` says whether it matches the page.
+ * Facts: TFLite 8-bit quantization spec; PyTorch torch.ao `get_default_qconfig('x86')`;
+ * ONNX Runtime `quantize_static` defaults (see ../shared/SPEC.md).
+ */
+export function productionRows(s) {
+  const pc = s.granularity === 'channel';
+  const asym = s.scheme === 'asymmetric';
+  const mixed = hasOverrides(s);
+  const low = s.weightBits < 8 || s.actBits < 8 || mixed;
+  const wq = (2 ** (s.weightBits - 1)) - 1;
+  const methodName = { minmax: 'min-max', percentile: `percentile (${s.percentile} %)`, mse: 'MSE search', entropy: 'entropy (KL)' }[s.method];
+  return [
+    {
+      aspect: 'Weights',
+      page: `symmetric, z = 0, q in [−${wq}, ${wq}]`,
+      tflite: ['int8 symmetric, z = 0, [−127, 127]', true],
+      pytorch: ['qint8 symmetric, z = 0, [−128, 127]: +max is clipped to 127', false],
+      ort: ['int8 symmetric (WeightSymmetric), [−127, 127]', true],
+    },
+    {
+      aspect: 'Weight scales',
+      page: pc ? 'one per output channel' : 'one per tensor',
+      tflite: ['per channel for conv; per tensor for fully connected by default', 'partly'],
+      pytorch: ['per channel (PerChannelMinMaxObserver)', pc],
+      ort: ['per tensor unless per_channel=True', !pc],
+    },
+    {
+      aspect: 'Activations',
+      page: asym ? 'asymmetric int8, fitted zero point, per tensor' : 'symmetric int8, z = 0, per tensor',
+      tflite: ['asymmetric int8, per tensor', asym],
+      pytorch: ['asymmetric quint8, per tensor; x86 uses 7 bits (reduce_range)', asym ? 'partly' : false],
+      ort: ['asymmetric (ActivationSymmetric=False), int8 or uint8', asym],
+    },
+    {
+      aspect: 'Calibration',
+      page: methodName,
+      tflite: ['min-max over a representative dataset', s.method === 'minmax'],
+      pytorch: ['HistogramObserver: searches the range with the least L2 error', s.method === 'mse' ? 'partly' : false],
+      ort: ['MinMax by default; Percentile (99.999 %), Entropy, Distribution', s.method === 'minmax' ? true : 'partly'],
+    },
+    {
+      aspect: 'Bit widths',
+      page: mixed ? 'mixed per layer' : `${s.weightBits}-bit weights, ${s.actBits}-bit activations`,
+      tflite: ['8-bit integer kernels (16x8 mode for activations)', !low],
+      pytorch: ['8-bit integer kernels', !low],
+      ort: ['8-bit integer kernels (4-bit blocks only for weight-only MatMul)', !low],
+    },
+    {
+      aspect: 'Requantization',
+      page: 'float multiplier M = s_x·s_w / s_y, round half to even',
+      tflite: ['fixed-point int32 multiplier and shift: 1-LSB differences on near-ties', 'partly'],
+      pytorch: ['float multiplier (FBGEMM)', true],
+      ort: ['float multiplier, round half to even (x86)', true],
+    },
+    {
+      aspect: 'Bias',
+      page: 'int32, scale s_x·s_w, z = 0',
+      tflite: ['int32, scale s_x·s_w', true],
+      pytorch: ['float bias, added in the requantization step (FBGEMM)', 'partly'],
+      ort: ['int32, scale s_x·s_w', true],
+    },
+  ];
+}
+
+/** Text for one flipped digit's caption, e.g. "7 → 9 (true 7)". */
+export const flipCaption = (f) => `${f.fp32} → ${f.int8}`;

@@ -1,0 +1,449 @@
+// The CNN lab's worker: owns the wasm Model, the digit sets and the current QuantizedModel, and
+// runs everything heavy so the page never freezes.
+//
+// Protocol (messages are plain objects with a `type`):
+//   page -> worker  init | settings {gen, settings} | draw {id, ink, width, height} | clear
+//                   | timing {runId, batch, samples}
+//   worker -> page  ready | report {gen} | progress {task, key} | eval {key} | sens {key}
+//                   | sweep {key, points, complete} | timing {key} | predict {id, gen} | error
+//
+// Long work runs as generator "tasks" (eval, timing, sens, sweep). A scheduler runs one step of
+// the highest-priority task per macrotask (setTimeout 0), so messages get through between steps.
+// A task carries a key made of the settings it depends on (lab-state.js): a new setting replaces
+// only the tasks whose key changed (the old generator is closed, freeing its wasm objects), so
+// moving the bits does not restart the sweep, which does not depend on them. The background tasks
+// (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
+// starts at once while someone is moving the controls.
+import init, * as q from '../pkg/quantlab.js';
+import { QLAYERS, SWEEP_BITS, quantConfig, evalKey, sensKey, sweepKey, quantile } from './lab-state.js';
+
+const THUMBS = 40;
+const PRIORITY = { eval: 3, timing: 2, sens: 1, sweep: 0 };
+/**
+ * Background tasks (sensitivity, sweep) wait this long after a settings message, so while
+ * someone moves the controls no 0.5 s evaluation step of theirs is in the way of the next
+ * setting's own evaluation.
+ */
+const QUIET_MS = 600;
+
+let model = null;
+let test = null;
+let labels = null;
+let summary = null;
+let timer = null;
+let settings = null;
+let pending = null; // latest {gen, settings} not yet applied
+let current = null; // {qm, gen}
+let drawing = null; // {id, x}: the last drawing, preprocessed
+let timingRequest = null;
+const tasks = new Map();
+let timerId = null;
+let timerDue = 0;
+let lastSettingsAt = -Infinity;
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+const now = () => performance.now();
+
+self.onmessage = (e) => {
+  const m = e.data;
+  try {
+    HANDLERS[m.type](m);
+  } catch (err) {
+    post({ type: 'error', task: m.type, message: err?.message ?? String(err) });
+  }
+};
+
+const HANDLERS = {
+  init: () => {
+    start().catch((err) => post({ type: 'fatal', message: err?.message ?? String(err) }));
+  },
+  settings: (m) => {
+    pending = m;
+    lastSettingsAt = now();
+    kick();
+  },
+  draw: (m) => {
+    if (!model) return;
+    drawing = { id: m.id, x: model.inputFromDrawing(m.ink, m.width, m.height) };
+    predict();
+  },
+  clear: () => {
+    drawing = null;
+  },
+  timing: (m) => {
+    timingRequest = m;
+    if (settings) startTiming();
+  },
+};
+
+async function fetchBytes(rel) {
+  const res = await fetch(new URL(rel, import.meta.url));
+  if (!res.ok) throw new Error(`${rel}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function start() {
+  const t0 = now();
+  const [, calibBytes, testBytes] = await Promise.all([
+    init(),
+    fetchBytes('../data/digits-calib.bin'),
+    fetchBytes('../data/digits-test.bin'),
+  ]);
+  const tLoad = now();
+  model = q.Model.baseline();
+  const calib = q.Digits.fromBytes(calibBytes);
+  test = q.Digits.fromBytes(testBytes);
+  labels = test.labels();
+  model.calibrate(calib);
+  const tCalib = now();
+  // The first evaluation on a digit set computes and caches the FP32 logits; do it now, so every
+  // later evaluation only runs the quantized model.
+  const qm = model.quantize({});
+  model.evaluate(qm, test);
+  qm.free();
+  const tFp32 = now();
+  summary = model.summary();
+  timer = measureTimer();
+  post({
+    type: 'ready',
+    summary,
+    testCount: test.length,
+    calibCount: calib.length,
+    timer,
+    ms: { load: tLoad - t0, calibrate: tCalib - tLoad, fp32Eval: tFp32 - tCalib },
+  });
+  calib.free();
+  kick();
+}
+
+/** Smallest step of performance.now() seen, and whether the worker is cross-origin isolated. */
+function measureTimer() {
+  let min = Infinity;
+  let last = now();
+  let steps = 0;
+  const until = last + 30;
+  for (let t = now(); steps < 40 && t < until; t = now()) {
+    if (t > last) {
+      min = Math.min(min, t - last);
+      last = t;
+      steps++;
+    }
+  }
+  return { isolated: self.crossOriginIsolated === true, resolutionMs: min };
+}
+
+// ---- scheduler ---------------------------------------------------------------------------------
+
+/** Runs `step` after `delay` ms, or sooner if a sooner run is already due. */
+function kick(delay = 0) {
+  if (!model) return;
+  const due = now() + delay;
+  if (timerId !== null && timerDue <= due) return;
+  clearTimeout(timerId);
+  timerDue = due;
+  timerId = setTimeout(() => {
+    timerId = null;
+    step();
+  }, delay);
+}
+
+function setTask(name, key, make) {
+  const old = tasks.get(name);
+  if (old && old.key === key) return;
+  old?.iter.return();
+  tasks.set(name, { name, key, prio: PRIORITY[name], iter: make() });
+  post({ type: 'progress', task: name, key, done: 0, total: 1, label: 'queued' });
+  kick();
+}
+
+function step() {
+  if (pending) {
+    try {
+      applySettings();
+    } catch (err) {
+      post({ type: 'error', task: 'settings', gen: settings?.gen, message: err?.message ?? String(err) });
+    }
+  }
+  let best = null;
+  for (const t of tasks.values()) if (!best || t.prio > best.prio) best = t;
+  const quiet = QUIET_MS - (now() - lastSettingsAt);
+  if (best && best.prio <= PRIORITY.sens && quiet > 0) {
+    kick(quiet);
+    return;
+  }
+  if (best) {
+    try {
+      const r = best.iter.next();
+      if (r.done) tasks.delete(best.name);
+      else post({ type: 'progress', task: best.name, key: best.key, ...r.value });
+    } catch (err) {
+      tasks.delete(best.name);
+      post({ type: 'error', task: best.name, key: best.key, message: err?.message ?? String(err) });
+    }
+  }
+  if (tasks.size || pending) kick();
+}
+
+// ---- settings: quantize, report, and (re)start the tasks that depend on what changed ----------
+
+function applySettings() {
+  const m = pending;
+  pending = null;
+  const t0 = now();
+  const cfg = quantConfig(m.settings);
+  const qm = model.quantize(cfg); // throws (config.*) on a bad setting: nothing below changes
+  const tq = now();
+  const rep = model.report(qm, 64, 0);
+  const methods = compareMethods(m.settings);
+  current?.qm.free();
+  current = { qm, gen: m.gen };
+  settings = m.settings;
+  post({ type: 'report', gen: m.gen, report: slimReport(rep), methods, ms: { quantize: tq - t0, total: now() - t0 } });
+  predict();
+  const s = settings;
+  setTask('eval', evalKey(s), () => evalJob(cfg, evalKey(s)));
+  setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
+  setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
+  if (timingRequest) startTiming();
+}
+
+/** The report without the per-layer weight histograms and grids (the page computes those itself). */
+function slimReport(r) {
+  return {
+    bytesFp32: r.bytesFp32,
+    bytesInt8: r.bytesInt8,
+    compression: r.compression,
+    params: r.params,
+    macs: r.macs,
+    calibrationImages: r.calibrationImages,
+    layers: r.layers.map((l) => ({
+      index: l.index,
+      name: l.name,
+      kind: l.kind,
+      weightShape: l.weightShape,
+      params: l.params,
+      macs: l.macs,
+      weightBits: l.weightBits,
+      actBits: l.actBits,
+      perChannel: l.perChannel,
+      relu: l.relu,
+      bytesFp32: l.bytesFp32,
+      bytesInt8: l.bytesInt8,
+      // int8 storage minus the weights' int8 bytes plus their packed size at `weightBits`.
+      bytesPacked: l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked,
+      weightSqnrDb: l.weight.sqnrDb,
+      input: l.input,
+      output: l.output,
+    })),
+  };
+}
+
+/** The activation tensors the int8 model quantizes: the input and each layer's output. */
+function actTensors(rep) {
+  const [first] = rep.layers;
+  return [{ name: 'input', act: first.input }, ...rep.layers.map((l) => ({ name: `${l.name} out`, act: l.output }))];
+}
+
+/** Every calibration method at the current bits: clip range and the MSE split, per tensor. */
+function compareMethods(s) {
+  return ['minmax', 'percentile', 'mse', 'entropy'].map((method) => {
+    let qm;
+    try {
+      qm = model.quantize(quantConfig(s, { method, percentile: s.percentile }));
+    } catch (err) {
+      return { method, error: err?.message ?? String(err) }; // a bad percentile while another method is chosen
+    }
+    try {
+      const rep = model.report(qm, 4, 0);
+      return {
+        method,
+        tensors: actTensors(rep).map(({ name, act }) => ({
+          name,
+          clipLow: act.clipLow,
+          clipHigh: act.clipHigh,
+          dataMin: act.dataMin,
+          dataMax: act.dataMax,
+          scale: act.scale,
+          zeroPoint: act.zeroPoint,
+          roundingMse: act.roundingMse,
+          clippingMse: act.clippingMse,
+        })),
+      };
+    } finally {
+      qm.free();
+    }
+  });
+}
+
+// ---- drawing ----------------------------------------------------------------------------------
+
+function predict() {
+  if (!drawing || !current) return;
+  const t0 = now();
+  const fp32 = q.softmax(model.forward(drawing.x, 1), 10);
+  const int8 = q.softmax(current.qm.forward(drawing.x, 1), 10);
+  const input = drawing.x.slice();
+  post({ type: 'predict', id: drawing.id, gen: current.gen, fp32, int8, input, ms: now() - t0 }, [input.buffer]);
+}
+
+// ---- long jobs (generators: each `yield` is a point where new messages get through) ------------
+
+function* evalJob(cfg, key) {
+  yield { done: 0, total: 1, label: 'evaluating 2,000 digits' };
+  const qm = model.quantize(cfg);
+  let e;
+  const t0 = now();
+  try {
+    e = model.evaluate(qm, test);
+  } finally {
+    qm.free();
+  }
+  const ms = now() - t0;
+  const flipped = Array.from(e.flipped.slice(0, THUMBS), (i) => ({
+    index: i,
+    label: labels[i],
+    fp32: e.fp32Pred[i],
+    int8: e.int8Pred[i],
+    pixels: test.pixels(i),
+  }));
+  post({
+    type: 'eval',
+    key,
+    ms,
+    result: {
+      count: e.count,
+      fp32Accuracy: e.fp32Accuracy,
+      int8Accuracy: e.int8Accuracy,
+      agreement: e.agreement,
+      logitSqnrDb: e.logitSqnrDb,
+      flippedCount: e.flipped.length,
+      flipped,
+    },
+  });
+}
+
+/** Accuracy with only one layer's weights quantized (simulated path, the others kept in float). */
+function* sensJob(s, key) {
+  const bits = s.weightBits;
+  const perChannel = s.granularity === 'channel';
+  const rows = [];
+  const cases = [...QLAYERS.map((l) => ({ name: l.name, only: l.index })), { name: 'all three', only: null }];
+  const t0 = now();
+  for (const [i, c] of cases.entries()) {
+    yield { done: i, total: cases.length, label: `${c.name} at ${bits} bits` };
+    const skip = c.only === null ? [] : QLAYERS.filter((l) => l.index !== c.only).map((l) => l.index);
+    const qm = model.quantize({ weightBits: bits, actBits: 8, perChannel, skip });
+    try {
+      const e = model.evaluate(qm, test, 'simulated');
+      rows.push({ name: c.name, layer: c.only, accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, logitSqnrDb: e.logitSqnrDb });
+    } finally {
+      qm.free();
+    }
+    post({ type: 'sens', key, bits, rows, complete: rows.length === cases.length, ms: now() - t0 });
+  }
+}
+
+/**
+ * For 8 down to 2 bits: weights only (simulated path: float activations) and weights +
+ * activations (true int8), accuracy and logit SQNR; and the model size with the weights packed
+ * at that many bits.
+ */
+function* sweepJob(s, key) {
+  const perChannel = s.granularity === 'channel';
+  const base = { perChannel, method: s.method, actScheme: s.scheme };
+  if (s.method === 'percentile') base.percentile = s.percentile;
+  const points = [];
+  const total = SWEEP_BITS.length * 2;
+  const t0 = now();
+  for (const [i, bits] of SWEEP_BITS.entries()) {
+    yield { done: 2 * i, total, label: `${bits} bits, weights only` };
+    const point = { bits };
+    let qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
+    try {
+      const e = model.evaluate(qm, test, 'simulated');
+      const rep = model.report(qm, 4, 0);
+      Object.assign(point, {
+        fp32Accuracy: e.fp32Accuracy,
+        wAccuracy: e.int8Accuracy,
+        wAgreement: e.agreement,
+        wSqnrDb: e.logitSqnrDb,
+        bytesFp32: rep.bytesFp32,
+        bytesInt8: rep.bytesInt8,
+        bytesPacked: rep.layers.reduce((sum, l) => sum + l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked, 0),
+        weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
+      });
+    } finally {
+      qm.free();
+    }
+    yield { done: 2 * i + 1, total, label: `${bits} bits, weights + activations` };
+    qm = model.quantize({ ...base, weightBits: bits, actBits: bits });
+    try {
+      const e = model.evaluate(qm, test, 'int8');
+      Object.assign(point, { waAccuracy: e.int8Accuracy, waAgreement: e.agreement, waSqnrDb: e.logitSqnrDb });
+    } finally {
+      qm.free();
+    }
+    points.push(point);
+    post({ type: 'sweep', key, points, complete: points.length === SWEEP_BITS.length, ms: now() - t0 });
+  }
+}
+
+function startTiming() {
+  const r = timingRequest;
+  const cfg = quantConfig(settings);
+  const key = `${evalKey(settings)}|${r.batch}|${r.samples}|${r.runId}`;
+  setTask('timing', key, () => timingJob(cfg, r, key));
+}
+
+/**
+ * FP32, simulated INT8 and true INT8 on the same `batch` test digits. Each sample times `reps`
+ * calls in a row, enough for one sample to span many timer steps; the paths take turns so a
+ * slow moment hits all three alike.
+ */
+function* timingJob(cfg, r, key) {
+  const { batch, samples } = r;
+  const qm = model.quantize(cfg);
+  try {
+    const x = test.images(model, 0, batch);
+    const paths = [
+      { id: 'fp32', run: () => model.forward(x, batch) },
+      { id: 'simulated', run: () => qm.forwardSimulated(x, batch) },
+      { id: 'int8', run: () => qm.forward(x, batch) },
+    ];
+    yield { done: 0, total: samples + 1, label: 'warming up' };
+    let fastest = Infinity;
+    for (const p of paths) {
+      p.run();
+      const t0 = now();
+      p.run();
+      fastest = Math.min(fastest, now() - t0);
+      p.samples = [];
+    }
+    const targetMs = Math.max(4, 100 * timer.resolutionMs);
+    const reps = Math.max(1, Math.ceil(targetMs / Math.max(fastest, timer.resolutionMs)));
+    for (let i = 0; i < samples; i++) {
+      yield { done: i + 1, total: samples + 1, label: `sample ${i + 1} of ${samples}` };
+      for (let k = 0; k < paths.length; k++) {
+        const p = paths[(i + k) % paths.length];
+        const t0 = now();
+        for (let j = 0; j < reps; j++) p.run();
+        p.samples.push((now() - t0) / reps / batch);
+      }
+    }
+    const macs = summary.macs;
+    const results = paths.map((p) => {
+      const median = quantile(p.samples, 0.5);
+      return {
+        id: p.id,
+        medianMs: median,
+        p10Ms: quantile(p.samples, 0.1),
+        p90Ms: quantile(p.samples, 0.9),
+        gmacs: macs / (median / 1000) / 1e9,
+      };
+    });
+    timingRequest = null;
+    post({ type: 'timing', key, runId: r.runId, batch, samples, reps, timer, macs, results });
+  } finally {
+    qm.free();
+  }
+}
