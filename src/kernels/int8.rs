@@ -184,8 +184,10 @@ fn tile_i8(
         for t2 in 0..k2 {
             let c = &col[(t2 * pp + p0) * 2..][..TILE_P * 2];
             for l in 0..TILE_P {
-                acc[l] += row[2 * t2] as i32 * c[2 * l] as i32
-                    + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32;
+                // int32 accumulation wraps, as i32x4.add does (and as the reference does).
+                acc[l] = acc[l].wrapping_add(
+                    row[2 * t2] as i32 * c[2 * l] as i32 + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32,
+                );
             }
         }
         let mult = rq.multiplier[m0 + mi];
