@@ -419,6 +419,19 @@ impl Digits {
     }
     /// Images `start..start+n` preprocessed for `model` (`n × C·H·W` floats).
     pub fn images(&self, model: &Model, start: usize, n: usize) -> JsResult<Float32Array> {
+        if start
+            .checked_add(n)
+            .is_none_or(|end| end > self.inner.len())
+        {
+            return Err(Error::new(
+                "n",
+                format!(
+                    "images {start}..{start}+{n} are beyond the {} images",
+                    self.inner.len()
+                ),
+            )
+            .into());
+        }
         let mut x = vec![0.0; n * model.inner.input_len()];
         self.inner.batch_into(start, n, model.inner.input, &mut x)?;
         Ok(Float32Array::from(&x[..]))

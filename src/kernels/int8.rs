@@ -186,7 +186,8 @@ fn tile_i8(
             for l in 0..TILE_P {
                 // int32 accumulation wraps, as i32x4.add does (and as the reference does).
                 acc[l] = acc[l].wrapping_add(
-                    row[2 * t2] as i32 * c[2 * l] as i32 + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32,
+                    row[2 * t2] as i32 * c[2 * l] as i32
+                        + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32,
                 );
             }
         }

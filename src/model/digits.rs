@@ -70,11 +70,10 @@ impl Digits {
     /// Writes images `start..start+n` preprocessed for a model with input `shape` into `out`
     /// (`n · C·H·W` floats).
     pub fn batch_into(&self, start: usize, n: usize, shape: Shape, out: &mut [f32]) -> Result<()> {
-        if start + n > self.len() {
+        if start.checked_add(n).is_none_or(|end| end > self.len()) {
             bail!(
                 "digits",
-                "range {start}..{} is beyond the {} images",
-                start + n,
+                "range {start}..{start}+{n} is beyond the {} images",
                 self.len()
             );
         }

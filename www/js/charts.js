@@ -29,6 +29,16 @@ function axis(label, extra = {}) {
   };
 }
 
+/** Counts with a unit suffix: 250000 -> "250k", 1200000 -> "1.2M". */
+export function compactCounts(_u, splits) {
+  return splits.map((v) => {
+    if (v == null) return '';
+    if (Math.abs(v) >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+    if (Math.abs(v) >= 1e3) return `${+(v / 1e3).toPrecision(3)}k`;
+    return String(v);
+  });
+}
+
 /** Tick labels with few digits: 0.0031 -> "0.0031", 12000 -> "1.2e4". */
 function tickValues(_u, splits) {
   return splits.map((v) => {
@@ -101,7 +111,7 @@ class Chart {
  * clip bounds (dashed, coloured).
  */
 export class HistogramChart extends Chart {
-  constructor(el, { color, xLabel, yLabel = 'count', height = 260 }) {
+  constructor(el, { color, xLabel, yLabel = 'count', height = 260, yValues = null }) {
     const self = { markers: null };
     const opts = {
       legend: { show: false },
@@ -111,7 +121,7 @@ export class HistogramChart extends Chart {
         x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
         y: { range: (_u, _min, max) => [0, self.yMax ?? Math.max(1, max) * 1.1] },
       },
-      axes: [axis(xLabel, { values: tickValues, size: 34 }), axis(yLabel, { size: 52 })],
+      axes: [axis(xLabel, { values: tickValues, size: 34 }), axis(yLabel, { size: 52, ...(yValues ? { values: yValues } : {}) })],
       series: [
         {},
         {

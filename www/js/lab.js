@@ -6,7 +6,7 @@
 // report, evaluation, sweep, sensitivity, timing, drawing predictions) runs in js/lab-worker.js;
 // its answers carry the settings generation or task key they were computed for, and answers
 // for settings that are no longer current are dropped.
-import { HistogramChart, ChannelChart, LineChart, COLORS } from './charts.js';
+import { HistogramChart, ChannelChart, LineChart, COLORS, compactCounts } from './charts.js';
 import * as fmt from './format.js';
 import {
   DEFAULTS, QLAYERS, SWEEP_BITS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows,
@@ -31,6 +31,7 @@ const PATH_COLOR = { fp32: COLORS.fp32, simulated: WONLY, int8: COLORS.int8 };
 const pct = (v) => `${(v * 100).toFixed(1)} %`;
 const pct2 = (v) => `${(v * 100).toFixed(2)} %`;
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+const kibN = (b) => (b / 1024).toFixed(1);
 const thousands = (n) => n.toLocaleString('en-US');
 const msPerImage = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
 
@@ -74,7 +75,7 @@ export class Lab {
       weights: new HistogramChart(this.$('lab-chart-weights'), { color: COLORS.fp32, xLabel: 'weight (float32)', height: 240 }),
       werrors: new HistogramChart(this.$('lab-chart-werrors'), { color: COLORS.int8, xLabel: 'w − ŵ', height: 240 }),
       channels: new ChannelChart(this.$('lab-chart-channels'), { height: 220 }),
-      act: new HistogramChart(this.$('lab-chart-act'), { color: COLORS.fp32, xLabel: 'activation (float32)', height: 240 }),
+      act: new HistogramChart(this.$('lab-chart-act'), { color: COLORS.fp32, xLabel: 'activation (float32)', height: 240, yValues: compactCounts }),
       sweepAcc: new LineChart(this.$('lab-chart-sweep-acc'), {
         xs: [...SWEEP_BITS].reverse(),
         xLabel: 'bits',
@@ -461,17 +462,17 @@ export class Lab {
       }
       return `<tr data-layer="${l.index}"><td><strong>${l.name}</strong></td><td class="hide-narrow">${shape}</td><td class="num">${thousands(l.params)}</td>` +
         `<td class="num hide-narrow">${fmt.num(l.macs / 1e6, 3)} M</td><td class="num bits">${q.weightBits} / ${q.actBits}</td>` +
-        `<td class="num c-fp32">${kib(q.bytesFp32)}</td><td class="num c-int8">${kib(q.bytesInt8)}</td>` +
-        `<td class="num">${kib(q.bytesPacked)}</td></tr>`;
+        `<td class="num c-fp32">${kibN(q.bytesFp32)}</td><td class="num c-int8">${kibN(q.bytesInt8)}</td>` +
+        `<td class="num">${kibN(q.bytesPacked)}</td></tr>`;
     });
     const packed = r.layers.reduce((sum, l) => sum + l.bytesPacked, 0);
     this.$('lab-overview').innerHTML =
-      '<thead><tr><th>Layer</th><th class="hide-narrow">Output</th><th class="num">Params</th><th class="num hide-narrow">MACs</th><th class="num">Bits W / A</th>' +
-      '<th class="num c-fp32">FP32</th><th class="num c-int8">INT8</th><th class="num">Packed</th></tr></thead>' +
+      '<thead><tr><th>Layer</th><th class="hide-narrow">Output</th><th class="num">Params</th><th class="num hide-narrow">MACs</th><th class="num">Bits<br>W / A</th>' +
+      '<th class="num c-fp32">FP32<br>KiB</th><th class="num c-int8">INT8<br>KiB</th><th class="num">Packed<br>KiB</th></tr></thead>' +
       `<tbody>${rows.join('')}</tbody>` +
       `<tfoot><tr><td>Total</td><td class="hide-narrow"></td><td class="num">${thousands(r.params)}</td><td class="num hide-narrow">${fmt.num(r.macs / 1e6, 3)} M</td><td></td>` +
-      `<td class="num c-fp32">${kib(r.bytesFp32)}</td><td class="num c-int8" id="lab-total-int8">${kib(r.bytesInt8)}</td><td class="num">${kib(packed)}</td></tr>` +
-      `<tr class="ratio-row"><td colspan="3">Compression vs FP32</td><td class="hide-narrow" colspan="2"></td><td class="num">1×</td><td class="num c-int8" id="lab-compression">${fmt.ratio(r.bytesFp32, r.bytesInt8)}</td><td class="num">${fmt.ratio(r.bytesFp32, packed)}</td></tr></tfoot>`;
+      `<td class="num c-fp32">${kibN(r.bytesFp32)}</td><td class="num c-int8" id="lab-total-int8">${kibN(r.bytesInt8)}</td><td class="num">${kibN(packed)}</td></tr>` +
+      `<tr class="ratio-row"><td colspan="3">Compression</td><td class="hide-narrow" colspan="2"></td><td class="num">1×</td><td class="num c-int8" id="lab-compression">${fmt.ratio(r.bytesFp32, r.bytesInt8)}</td><td class="num">${fmt.ratio(r.bytesFp32, packed)}</td></tr></tfoot>`;
     this.$('lab-k-size').textContent = fmt.ratio(r.bytesFp32, r.bytesInt8);
     const lowBits = packed < r.bytesInt8;
     this.$('lab-k-size-sub').textContent = `${kib(r.bytesFp32)} → ${kib(r.bytesInt8)}` + (lowBits ? ` (${kib(packed)} packed)` : ' smaller');
@@ -661,9 +662,9 @@ export class Lab {
       return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" style="color:${PATH_COLOR[r.id]}">${PATH_LABEL[r.id]}</span>` +
         `<div class="hbar"><span class="hbar-fill" style="width:${w.toFixed(2)}%; background:${PATH_COLOR[r.id]}"></span>` +
         `<span class="hbar-whisker" style="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
-        `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong> <small>per image</small></span>` +
+        `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
         `<span class="hbar-sub">p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s · ${vs}</span></div>`;
-    }).join('');
+    }).join('') + '<p class="hbar-note">Bar: median time per image; whisker: 10th to 90th percentile of the runs.</p>';
     this.drawWhy(m, byId);
   }
 
@@ -679,13 +680,14 @@ export class Lab {
     const f = byId.fp32.medianMs;
     const i8 = byId.int8.medianMs;
     const sim = byId.simulated.medianMs;
-    const actElems = this.summary.layers.reduce((sum, l) => sum + (l.kind === 'flatten' ? 0 : l.outputShape.reduce((a, b) => a * b, 1)), 1024);
+    // Tensors written per image: the input, each conv (ReLU fused), pool and fc output.
+    const actElems = this.summary.layers.reduce((sum, l) => sum + (l.kind === 'flatten' || l.kind === 'relu' ? 0 : l.outputShape.reduce((a, b) => a * b, 1)), 1024);
     const speed = i8 < f ? `${(f / i8).toFixed(2)}× faster than FP32` : `${(i8 / f).toFixed(2)}× slower than FP32`;
     const simVs = sim > f ? `${(sim / f).toFixed(2)}× slower than FP32` : `${(f / sim).toFixed(2)}× faster than FP32 (within noise)`;
     const weightBytes = r ? `${kib(r.bytesFp32)} of float32 weights against ${kib(r.bytesInt8)} in INT8` : 'four times fewer weight bytes';
     this.$('lab-why').innerHTML = '<h3 class="subhead">Why</h3><ul>' +
       `<li><strong>Measured:</strong> true INT8 ran ${speed} (${msPerImage(i8)} vs ${msPerImage(f)} per image, batch ${m.batch}).</li>` +
-      `<li><strong>Bytes moved:</strong> ${weightBytes}; per image about ${thousands(actElems)} activations, ${kib(actElems * 4)} as float32 and ${kib(actElems)} as int8. This model fits in the CPU caches either way, so fewer bytes help less here than on a large model.</li>` +
+      `<li><strong>Bytes moved:</strong> ${weightBytes}; per image about ${thousands(actElems)} activations, ${kib(actElems * 4)} as float32 and ${kib(actElems)} as int8. Weights this small fit in a typical CPU's L2 cache either way, so fewer bytes help less here than in a large model.</li>` +
       '<li><strong>SIMD width:</strong> WebAssembly SIMD multiplies 4 floats per <code>f32x4</code> instruction (plus an add). For int8 the exact instruction is <code>i32x4.dot_i16x8_s</code>: 8 multiply-adds at once, after widening int8 to int16. So the matrix multiply can be at most about 2× faster, and im2col, max-pooling and requantization do not shrink.</li>' +
       `<li><strong>Simulated INT8</strong> (the course module's path) turns all ${thousands(this.summary.params)} weights back into floats on every call and then runs the same float kernels: ${simVs}. Quantizing only the storage saves memory, not time.</li>` +
       `<li><strong>Timer:</strong> ${this.timerText ?? 'unknown'}; each run timed ${m.reps} forward call${m.reps > 1 ? 's' : ''} in a row, so a run spans many timer steps.</li></ul>`;
