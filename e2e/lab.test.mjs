@@ -247,7 +247,9 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
     changed(prev, now, ['overview', 'accuracy', 'weights'], 'a per-layer override');
     assert.match(await page.locator('#lab-overview tr[data-layer="3"] .bits').innerText(), /^2 \/ 4$/);
     assert.match(await text(page, '#lab-weights-scope'), /2 bits/);
+    const n = await lab(page, 'l.redraws');
     await page.click('#lab-reset-overrides');
+    await page.waitForFunction((before) => window.__quantlab.lab.redraws > before, n);
     await settled(page, ['report', 'eval']);
     assert.match(await page.locator('#lab-overview tr[data-layer="3"] .bits').innerText(), /^4 \/ 4$/);
 

@@ -10,7 +10,6 @@ export const QLAYERS = Object.freeze([
 ]);
 
 export const SWEEP_BITS = Object.freeze([8, 7, 6, 5, 4, 3, 2]);
-export const BATCHES = Object.freeze([1, 16, 64]);
 
 export const DEFAULTS = Object.freeze({
   weightBits: 8,
@@ -38,6 +37,7 @@ export function bitsFor(s, index) {
   return { w: o.w ?? s.weightBits, a: o.a ?? s.actBits };
 }
 
+/** Whether any layer has its own bits (mixed precision). */
 export const hasOverrides = (s) => QLAYERS.some(({ index }) => {
   const o = s.overrides[index];
   return o && (o.w != null || o.a != null);
@@ -80,9 +80,6 @@ export function quantile(values, q) {
   const hi = Math.min(v.length - 1, lo + 1);
   return v[lo] + (v[hi] - v[lo]) * (pos - lo);
 }
-
-/** Integer levels of a `bits`-bit grid: symmetric weights [-(2^(b-1)-1), 2^(b-1)-1]. */
-export const weightLevels = (bits) => 2 ** bits - 1;
 
 /**
  * How the current settings map to three production toolchains. Each row: an aspect, what this
@@ -149,6 +146,3 @@ export function productionRows(s) {
     },
   ];
 }
-
-/** Text for one flipped digit's caption, e.g. "7 → 9 (true 7)". */
-export const flipCaption = (f) => `${f.fp32} → ${f.int8}`;

@@ -161,7 +161,7 @@ function step() {
     try {
       applySettings();
     } catch (err) {
-      post({ type: 'error', task: 'settings', gen: settings?.gen, message: err?.message ?? String(err) });
+      post({ type: 'error', task: 'settings', message: err?.message ?? String(err) });
     }
   }
   let best = null;

@@ -14,12 +14,28 @@ async function main() {
   window.__quantlab = explorer.debug;
   explorer.start();
   startLab();
+  trackSections();
   // Ready once the first frame has drawn every view.
   await new Promise((resolve) => {
     const poll = () => (explorer.debug.redraws > 0 || explorer.debug.errors > 0 ? resolve() : requestAnimationFrame(poll));
     poll();
   });
   document.documentElement.dataset.ready = 'true';
+}
+
+/** Marks the nav link of the section in view. */
+function trackSections() {
+  const links = new Map([...document.querySelectorAll('.app-nav a')].map((a) => [a.hash.slice(1), a]));
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      for (const [id, a] of links) {
+        if (id === e.target.id) a.setAttribute('aria-current', 'location');
+        else a.removeAttribute('aria-current');
+      }
+    }
+  }, { rootMargin: '-45% 0px -50% 0px' });
+  for (const id of links.keys()) io.observe(document.getElementById(id));
 }
 
 /** The CNN lab: its own section, its own worker; a failure there leaves the explorer working. */
