@@ -40,14 +40,24 @@ def main():
              "wasm32-unknown-unknown", "--target-dir", target_dir], env=env)
         wasm = target_dir / "wasm32-unknown-unknown" / "release" / f"{crate}.wasm"
         out = ROOT / v["out-dir"]
-        shutil.rmtree(out, ignore_errors=True)
-        run(["wasm-bindgen", "--target", b["target"], "--out-dir", out, "--out-name", crate, wasm])
-        bg = out / f"{crate}_bg.wasm"
+        # Build next to the output and swap it in at the end, so a page being served never sees
+        # a half-written package.
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        run(["wasm-bindgen", "--target", b["target"], "--out-dir", tmp, "--out-name", crate, wasm])
+        bg = tmp / f"{crate}_bg.wasm"
         if opt["enabled"] and not args.no_opt:
             wasm_opt = ROOT / "node_modules" / ".bin" / "wasm-opt"
             if not wasm_opt.exists():
                 sys.exit("node_modules/.bin/wasm-opt is missing: run `npm ci` (or `make setup`)")
             run([wasm_opt, opt["level"], *opt["features"], bg, "-o", bg])
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+        bg = out / f"{crate}_bg.wasm"
         raw = bg.read_bytes()
         print(f"[build] {bg.relative_to(ROOT)}: {len(raw):,} bytes, {len(gzip.compress(raw, 9)):,} gzipped", flush=True)
 

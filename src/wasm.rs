@@ -626,6 +626,35 @@ impl Model {
         )?;
         Ok(out)
     }
+    /// FP32 against quantized outputs on any inputs (`x`: `n` preprocessed images), for models
+    /// without a labelled digit set: `{ logitSqnrDb, agreement }` (agreement of the arg-max).
+    pub fn compare(
+        &self,
+        q: &QuantizedModel,
+        x: &[f32],
+        n: usize,
+        mode: Option<String>,
+    ) -> JsResult<Object> {
+        let path = match mode.as_deref().unwrap_or("int8") {
+            "int8" => eval::Path::Int8,
+            "simulated" => eval::Path::Simulated,
+            other => {
+                return Err(Error::new(
+                    "mode",
+                    format!("unknown mode '{other}', expected \"int8\" or \"simulated\""),
+                )
+                .into())
+            }
+        };
+        let fp = fp32::forward(&self.inner, x, n)?;
+        let ql = eval::logits(&q.inner, path, x, n)?;
+        let classes = self.inner.output_len();
+        let e = Evaluation::from_logits(&vec![0; n], &fp, &ql, classes);
+        let out = Object::new();
+        set(&out, "logitSqnrDb", &e.logit_sqnr_db.into())?;
+        set(&out, "agreement", &e.agreement().into())?;
+        Ok(out)
+    }
     /// The float weights of layer `index` (conv `[M, C, k, k]` or linear `[out, in]`, flat).
     #[wasm_bindgen(js_name = layerWeights)]
     pub fn layer_weights(&self, index: usize) -> JsResult<Float32Array> {

@@ -45,6 +45,8 @@ pub struct LayerReport {
     pub bytes_fp32: usize,
     /// int8 weights + float32 scales + int8 zero points + int32 biases (no float copy).
     pub bytes_int8: usize,
+    /// The same with the weights packed at `weight_bits` bits.
+    pub bytes_packed: usize,
     pub weight: Analysis,
     pub input: ActReport,
     pub output: ActReport,
@@ -56,6 +58,7 @@ pub struct ModelReport {
     pub layers: Vec<LayerReport>,
     pub bytes_fp32: usize,
     pub bytes_int8: usize,
+    pub bytes_packed: usize,
     pub compression: f64,
     pub params: usize,
     pub macs: usize,
@@ -136,6 +139,7 @@ pub fn report(
             relu: l.relu,
             bytes_fp32: 4 * layer.params(),
             bytes_int8: w.len() + nscales * 5 + 4 * m,
+            bytes_packed: (w.len() * l.weight_bits as usize).div_ceil(8) + nscales * 5 + 4 * m,
             weight: analyze(w, &params, layout, &grid, bins, channel),
             input: act_report(&l.x, cal, i, bins),
             output: act_report(&l.y, cal, i + 1, bins),
@@ -143,9 +147,11 @@ pub fn report(
     }
     let bytes_fp32: usize = layers.iter().map(|l| l.bytes_fp32).sum();
     let bytes_int8: usize = layers.iter().map(|l| l.bytes_int8).sum();
+    let bytes_packed: usize = layers.iter().map(|l| l.bytes_packed).sum();
     ModelReport {
         bytes_fp32,
         bytes_int8,
+        bytes_packed,
         compression: bytes_fp32 as f64 / bytes_int8.max(1) as f64,
         params: model.params(),
         macs: model.macs(),
