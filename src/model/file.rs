@@ -330,8 +330,8 @@ fn infer_layers(
             "has no \"layers\" list, and the file has no linear layer to end with"
         );
     }
-    convs.sort_by(|a, b| natural_key(&a.0).cmp(&natural_key(&b.0)));
-    linears.sort_by(|a, b| natural_key(&a.0).cmp(&natural_key(&b.0)));
+    convs.sort_by_key(|c| natural_key(&c.0));
+    linears.sort_by_key(|l| natural_key(&l.0));
     let seq_index = |n: &str| n.rsplit('.').next().and_then(|s| s.parse::<usize>().ok());
     // Sequential index gaps that force a pool after conv i.
     let forced: Vec<Option<bool>> = (0..convs.len())

@@ -162,7 +162,7 @@ pub struct QLayer {
 
 #[derive(Debug, Clone)]
 pub enum QStep {
-    Layer(QLayer),
+    Layer(Box<QLayer>),
     Relu { len: usize, zero_point: i32 },
     MaxPool { c: usize, h: usize, w: usize },
     Flatten,
@@ -283,7 +283,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                     config,
                 )?;
                 cur = q.y;
-                QStep::Layer(q)
+                QStep::Layer(Box::new(q))
             }
             Step::Linear {
                 layer,
@@ -317,7 +317,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                     config,
                 )?;
                 cur = q.y;
-                QStep::Layer(q)
+                QStep::Layer(Box::new(q))
             }
             Step::Relu { len } => QStep::Relu {
                 len,
@@ -568,7 +568,7 @@ impl QModel {
     pub fn layers(&self) -> impl Iterator<Item = &QLayer> {
         self.steps.iter().filter_map(|s| {
             if let QStep::Layer(l) = s {
-                Some(l)
+                Some(&**l)
             } else {
                 None
             }

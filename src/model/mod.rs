@@ -116,7 +116,7 @@ impl Model {
     pub fn shapes(&self) -> Result<Vec<Shape>> {
         let mut s = self.input;
         let mut out = Vec::with_capacity(self.layers.len());
-        if s.iter().any(|&d| d == 0) {
+        if s.contains(&0) {
             bail!("input", "shape {s:?} has a zero dimension");
         }
         for (i, layer) in self.layers.iter().enumerate() {

@@ -114,11 +114,10 @@ pub fn resolve_layout(
     let shape = match shape {
         Some(s) => s,
         None => {
-            if axis.is_some() && axis != Some(0) && axis != Some(-1) {
+            if let Some(a) = axis.filter(|&a| a != 0 && a != -1) {
                 crate::bail!(
                     "shape",
-                    "is required for per-axis parameters along axis {:?}",
-                    axis.unwrap()
+                    "is required for per-axis parameters along axis {a}"
                 );
             }
             // A flat tensor: per-element parameters along its only axis.

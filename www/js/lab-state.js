@@ -2,12 +2,27 @@
 // (js/lab.js) and the worker (js/lab-worker.js), so both derive the same quantize() config and the
 // same task keys from one settings object.
 
-/** The layers the model quantizes (conv and linear), by layer index. */
-export const QLAYERS = Object.freeze([
+/**
+ * The layers the model quantizes (conv and linear), by layer index: the shipped model's until
+ * setModelLayers() is called for a model loaded from a file (a live binding: importers see it).
+ */
+export let QLAYERS = Object.freeze([
   { index: 0, name: 'conv1' },
   { index: 3, name: 'conv2' },
   { index: 7, name: 'fc' },
 ]);
+
+/** Makes QLAYERS the conv and linear layers of `summary` (Model.summary()); returns them. */
+export function setModelLayers(summary) {
+  QLAYERS = Object.freeze(summary.layers
+    .filter((l) => l.kind === 'conv2d' || l.kind === 'linear')
+    // nn.Sequential names are positions ("0", "3"): say what the layer is.
+    .map((l) => ({ index: l.index, name: /^\d+$/.test(l.name) ? `${l.name} (${l.kind === 'linear' ? 'linear' : 'conv'})` : l.name })));
+  return QLAYERS;
+}
+
+/** The layer the detail views show first: the shipped model's conv2, else the second quantized layer. */
+export const defaultLayer = () => (QLAYERS[1] ?? QLAYERS[0]).index;
 
 export const SWEEP_BITS = Object.freeze([8, 7, 6, 5, 4, 3, 2]);
 

@@ -8,6 +8,7 @@
 // for settings that are no longer current are dropped.
 import { HistogramChart, ChannelChart, LineChart, COLORS, compactCounts } from './charts.js';
 import * as fmt from './format.js';
+import { applyCss } from './csp.js';
 import {
   DEFAULTS, QLAYERS, SWEEP_BITS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows,
 } from './lab-state.js';
@@ -501,9 +502,10 @@ export class Lab {
       const current = x.method === s.method ? ' is-current' : '';
       return `<div class="mrow${current}" data-method="${x.method}"><div class="mrow-head"><span class="mname">${METHOD_LABEL[x.method]}</span>` +
         `<span class="mclip">clip ${fmt.num(x.clipLow)} … ${fmt.num(x.clipHigh)}</span></div>` +
-        `<div class="mbar" title="MSE ${fmt.num(x.roundingMse + x.clippingMse)}"><span class="mbar-r" style="width:${wR.toFixed(2)}%"></span><span class="mbar-c" style="width:${wC.toFixed(2)}%"></span></div>` +
+        `<div class="mbar" title="MSE ${fmt.num(x.roundingMse + x.clippingMse)}"><span class="mbar-r" data-css="width:${wR.toFixed(2)}%"></span><span class="mbar-c" data-css="width:${wC.toFixed(2)}%"></span></div>` +
         `<div class="mvals"><span class="swatch-int8">rounding ${fmt.num(x.roundingMse)}</span> <span class="swatch-clip">clipping ${fmt.num(x.clippingMse)}</span></div></div>`;
     }).join('');
+    applyCss(this.$('lab-methods'));
 
     const tensors = [{ name: 'input image', act: r.layers[0].input, bits: this.state.actBits }, ...r.layers.map((l) => ({ name: `${l.name} output${l.relu ? ' + ReLU' : ''}`, act: l.output, bits: l.actBits }))];
     this.$('lab-act-table').innerHTML =
@@ -595,10 +597,11 @@ export class Lab {
     this.$('lab-sens').innerHTML = m.rows.map((r) => {
       const d = (r.accuracy - r.fp32Accuracy) * 100;
       return `<div class="hbar-row${r.layer === null ? ' is-all' : ''}"><span class="hbar-label">${r.layer === null ? 'all three' : `only ${r.name}`}</span>` +
-        `<div class="hbar"><span class="hbar-fill" style="width:${(r.accuracy * 100).toFixed(2)}%; background:var(--int8)"></span>` +
-        `<span class="hbar-ref" style="left:${(fp32 * 100).toFixed(2)}%" title="FP32"></span></div>` +
+        `<div class="hbar"><span class="hbar-fill" data-css="width:${(r.accuracy * 100).toFixed(2)}%; background:var(--int8)"></span>` +
+        `<span class="hbar-ref" data-css="left:${(fp32 * 100).toFixed(2)}%" title="FP32"></span></div>` +
         `<span class="hbar-val">${pct(r.accuracy)} <small>${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)}</small></span></div>`;
     }).join('') + `<p class="hbar-note"><span class="ref-key"></span> FP32 ${pct(fp32)}; numbers after the accuracy: points vs FP32.</p>`;
+    applyCss(this.$('lab-sens'));
   }
 
   // ---- sweep ---------------------------------------------------------------------------------
@@ -656,12 +659,13 @@ export class Lab {
       const lo = (r.p10Ms / maxP90) * 100;
       const hi = (r.p90Ms / maxP90) * 100;
       const vs = r.id === 'fp32' ? 'reference' : r.medianMs < f ? `${(f / r.medianMs).toFixed(2)}× faster` : `${(r.medianMs / f).toFixed(2)}× slower`;
-      return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" style="color:${PATH_COLOR[r.id]}">${PATH_LABEL[r.id]}</span>` +
-        `<div class="hbar"><span class="hbar-fill" style="width:${w.toFixed(2)}%; background:${PATH_COLOR[r.id]}"></span>` +
-        `<span class="hbar-whisker" style="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
+      return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" data-css="color:${PATH_COLOR[r.id]}">${PATH_LABEL[r.id]}</span>` +
+        `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${PATH_COLOR[r.id]}"></span>` +
+        `<span class="hbar-whisker" data-css="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
         `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
         `<span class="hbar-sub">p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s · ${vs}</span></div>`;
     }).join('') + '<p class="hbar-note">Bar: median time per image; whisker: 10th to 90th percentile of the runs.</p>';
+    applyCss(this.$('lab-timing'));
     this.drawWhy(m, byId);
   }
 

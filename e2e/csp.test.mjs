@@ -1,0 +1,113 @@
+// The page under a strict Content-Security-Policy (no inline scripts or styles, wasm allowed):
+// the explorer and the CNN lab start, show numbers and redraw after a slider move, no CSP
+// violation is reported (console or `securitypolicyviolation`, page and worker), and no request
+// leaves the page's origin.
+//
+// Run: node --test e2e/csp.test.mjs    (needs www/pkg built and www/vendor copied)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { createServer } from '../scripts/serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const wwwDir = path.resolve(here, '..', 'www');
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+
+let server;
+let browser;
+let base;
+
+before(async () => {
+  server = createServer({ rootDir: wwwDir, extraHeaders: { 'Content-Security-Policy': CSP } });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+});
+
+test('csp: explorer and lab work under a strict policy, with no violation and no off-origin request', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const problems = [];
+  const origin = new URL(base).origin;
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'data:' || url.origin === origin) return route.continue();
+    problems.push(`off-origin request: ${url.href}`);
+    return route.abort();
+  });
+  // Record violations from the first moment, before any script of the page runs.
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective}: ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} (${e.sample})`);
+    });
+  });
+  const page = await context.newPage();
+  const consoleLines = [];
+  page.on('console', (m) => {
+    consoleLines.push(m.text());
+    if (m.type() === 'error' || /Content.Security.Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('worker', (w) => w.on('console', (m) => {
+    if (m.type() === 'error' || /Content.Security.Policy/i.test(m.text())) problems.push(`worker console ${m.type()}: ${m.text()}`);
+  }));
+  try {
+    const res = await page.goto(`${base}#lab`);
+    assert.equal(res.headers()['content-security-policy'], CSP, 'the server sends the policy');
+    await page.waitForSelector('html[data-ready="true"]', { timeout: 20000 });
+    await page.waitForSelector('#lab[data-ready="true"]', { timeout: 60000 });
+
+    // Explorer: numbers shown; a slider move redraws.
+    assert.match(await page.locator('#k-sqnr').innerText(), /dB/);
+    const n = await page.evaluate(() => window.__quantlab.redraws);
+    const sqnr8 = await page.locator('#k-sqnr').innerText();
+    await page.locator('#bits').evaluate((e) => { e.value = '3'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+    await page.waitForFunction((before) => window.__quantlab.redraws > before, n);
+    assert.notEqual(await page.locator('#k-sqnr').innerText(), sqnr8, 'the explorer redraws under CSP');
+
+    // Lab: accuracy from the worker, a slider move redraws the weights and re-evaluates.
+    assert.match(await page.locator('#lab-k-int8').innerText(), /^\d+\.\d %$/);
+    const r = await page.evaluate(() => window.__quantlab.lab.redraws);
+    const acc8 = await page.locator('#lab-acc-int8').innerText();
+    await page.locator('#lab-wbits').evaluate((e) => { e.value = '2'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+    await page.waitForFunction((before) => window.__quantlab.lab.redraws > before, r);
+    await page.waitForFunction(() => {
+      const l = window.__quantlab.lab;
+      return ['report', 'eval', 'sens'].every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]);
+    }, null, { timeout: 60000 });
+    assert.notEqual(await page.locator('#lab-acc-int8').innerText(), acc8, 'the lab re-evaluates under CSP');
+    assert.equal(await page.locator('#lab-weight-grid').getAttribute('data-grid-points'), '3');
+
+    // The views that size bars from JS (sensitivity, methods, timing) are drawn, with their widths.
+    const sensWidth = await page.locator('#lab-sens .hbar-fill').first().evaluate((e) => e.getBoundingClientRect().width);
+    assert.ok(sensWidth > 10, `sensitivity bars have a width (${sensWidth})`);
+    await page.selectOption('#lab-batch', '1');
+    await page.selectOption('#lab-samples', '7');
+    await page.click('#lab-run-timing');
+    await page.waitForFunction(() => window.__quantlab.lab.timing, null, { timeout: 60000 });
+    const timingWidth = await page.locator('#lab-timing .hbar-fill').first().evaluate((e) => e.getBoundingClientRect().width);
+    assert.ok(timingWidth > 10, `timing bars have a width (${timingWidth})`);
+    const methodWidths = await page.locator('#lab-methods .mbar-r').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+    assert.ok(methodWidths.some((w) => w > 5), `method bars have widths (${methodWidths})`);
+
+    const violations = await page.evaluate(() => window.__csp);
+    assert.deepEqual(violations, [], 'no securitypolicyviolation event');
+    assert.deepEqual(problems, []);
+    assert.ok(!consoleLines.some((l) => /Refused to/i.test(l)), 'no refusal in the console');
+  } finally {
+    await context.close();
+  }
+});
