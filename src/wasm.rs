@@ -342,24 +342,35 @@ impl Opts {
     }
 
     fn shape(&self) -> Result<Option<Vec<usize>>> {
-        let Some(v) = self.get("shape")? else {
+        self.dims("shape")
+    }
+
+    /// A list of dimensions (non-negative integers) under `key`.
+    fn dims(&self, key: &str) -> Result<Option<Vec<usize>>> {
+        let Some(v) = self.get(key)? else {
             return Ok(None);
         };
-        let dims = numbers(&v, "options.shape")?;
-        dims.into_iter()
+        let name = format!("{}.{key}", self.1);
+        numbers(&v, &name)?
+            .into_iter()
             .enumerate()
             .map(|(i, d)| {
                 if d.fract() == 0.0 && (0.0..=1e9).contains(&d) {
                     Ok(d as usize)
                 } else {
                     bail!(
-                        "options.shape",
+                        name.clone(),
                         "dimension {i} is {d}, not a non-negative integer"
                     )
                 }
             })
             .collect::<Result<Vec<_>>>()
             .map(Some)
+    }
+
+    fn required_dims(&self, key: &str) -> Result<Vec<usize>> {
+        self.dims(key)?
+            .ok_or_else(|| Error::new(format!("{}.{key}", self.1), "is required"))
     }
 }
 
@@ -897,22 +908,7 @@ pub fn qlinear_conv_js(
         return Err(Error::new("w", "must be an Int8Array (int8 weights)").into());
     }
     let o = Opts::new(&options, &["xShape", "wShape", "pads"])?;
-    let shape = |k: &str| -> Result<Vec<usize>> {
-        let Some(v) = o.get(k)? else {
-            bail!(format!("options.{k}"), "is required")
-        };
-        numbers(&v, &format!("options.{k}"))?
-            .into_iter()
-            .map(|d| {
-                if d.fract() == 0.0 && (0.0..1e9).contains(&d) {
-                    Ok(d as usize)
-                } else {
-                    bail!(format!("options.{k}"), "has a dimension {d}")
-                }
-            })
-            .collect()
-    };
-    let (xs, ws) = (shape("xShape")?, shape("wShape")?);
+    let (xs, ws) = (o.required_dims("xShape")?, o.required_dims("wShape")?);
     let b = if bias.is_undefined() || bias.is_null() {
         None
     } else {
@@ -961,22 +957,7 @@ pub fn qlinear_matmul_js(
         return Err(Error::new("b", "must be an Int8Array (int8 weights)").into());
     }
     let o = Opts::new(&options, &["aShape", "bShape"])?;
-    let shape = |k: &str| -> Result<Vec<usize>> {
-        let Some(v) = o.get(k)? else {
-            bail!(format!("options.{k}"), "is required")
-        };
-        numbers(&v, &format!("options.{k}"))?
-            .into_iter()
-            .map(|d| {
-                if d.fract() == 0.0 && (0.0..1e9).contains(&d) {
-                    Ok(d as usize)
-                } else {
-                    bail!(format!("options.{k}"), "has a dimension {d}")
-                }
-            })
-            .collect()
-    };
-    let (as_, bs) = (shape("aShape")?, shape("bShape")?);
+    let (as_, bs) = (o.required_dims("aShape")?, o.required_dims("bShape")?);
     let (b_scale, b_zp) = (
         f32s(&b_scale, "bScale")?,
         i32s(&b_zero_point, "bZeroPoint")?,

@@ -5,24 +5,12 @@
 //! `QUANTLAB_FUZZ_CASES=1000000 cargo test --release --test fuzz_loader -- --nocapture`
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+use common::Rng;
 use quantlab::model::file::load_with_note;
 use quantlab::model::fp32;
 use quantlab::model::int8::{calibrate, quantize_model, QuantConfig};
 use serde_json::Value;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn header_of(b: &[u8]) -> Option<(usize, Value)> {
     let n = u64::from_le_bytes(b.get(..8)?.try_into().ok()?) as usize;

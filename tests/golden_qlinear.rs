@@ -8,36 +8,11 @@ use quantlab::kernels::{reference, ConvShape};
 use quantlab::quant::Dtype;
 use serde_json::Value;
 
+mod common;
+use common::{dtype, f32s, ints, usizes};
+
 fn golden() -> Value {
     serde_json::from_str(include_str!("golden/qlinear.json")).unwrap()
-}
-fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|b| f32::from_bits(b.as_u64().unwrap() as u32))
-        .collect()
-}
-fn ints(v: &Value) -> Vec<i32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b.as_i64().unwrap() as i32)
-        .collect()
-}
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b.as_u64().unwrap() as usize)
-        .collect()
-}
-fn dtype(v: &Value) -> Dtype {
-    if v.as_str() == Some("uint8") {
-        Dtype::Uint8
-    } else {
-        Dtype::Int8
-    }
 }
 
 #[test]

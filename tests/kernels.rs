@@ -3,31 +3,14 @@
 //! checks the SIMD128 kernels. Integer kernels must match bit for bit; outputs are pre-filled
 //! with sentinels so stray or missing writes show.
 
+mod common;
+use common::Rng;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use quantlab::kernels::int8::{self, Requant};
 use quantlab::kernels::reference as refk;
 use quantlab::kernels::{fp32, ConvShape};
-
-/// SplitMix64: deterministic test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
-    }
-    fn int(&mut self, lo: i32, hi: i32) -> i32 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i32
-    }
-    /// Integer-valued floats so float sums are exact and `==` works.
-    fn f32_int(&mut self, lo: i32, hi: i32) -> f32 {
-        self.int(lo, hi) as f32
-    }
-}
 
 fn shapes() -> Vec<ConvShape> {
     let mut v = vec![];

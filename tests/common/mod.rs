@@ -1,0 +1,61 @@
+//! Readers for the golden JSON files (floats stored as uint32 bit patterns) and the tests' PRNG.
+#![allow(dead_code)]
+
+use quantlab::quant::Dtype;
+use serde_json::Value;
+
+pub fn f32s(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| f32::from_bits(b.as_u64().unwrap() as u32))
+        .collect()
+}
+
+pub fn ints(v: &Value) -> Vec<i32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_i64().unwrap() as i32)
+        .collect()
+}
+
+pub fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as usize)
+        .collect()
+}
+
+pub fn dtype(v: &Value) -> Dtype {
+    match v.as_str().unwrap() {
+        "int8" => Dtype::Int8,
+        "uint8" => Dtype::Uint8,
+        "int32" => Dtype::Int32,
+        d => panic!("dtype {d}"),
+    }
+}
+
+/// SplitMix64: deterministic test data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    pub fn int(&mut self, lo: i32, hi: i32) -> i32 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i32
+    }
+    /// Integer-valued floats so float sums are exact and `==` works.
+    pub fn f32_int(&mut self, lo: i32, hi: i32) -> f32 {
+        self.int(lo, hi) as f32
+    }
+}
