@@ -1,11 +1,12 @@
 // The page under a strict Content-Security-Policy (no inline scripts or styles, wasm allowed):
 // the explorer and the CNN lab start, show numbers and redraw after a slider move, no CSP
 // violation is reported (console or `securitypolicyviolation`, page and worker), and no request
-// leaves the page's origin.
+// leaves the page's origin, also with a user's model loaded and a refused file.
 //
 // Run: node --test e2e/csp.test.mjs    (needs www/pkg built and www/vendor copied)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -102,6 +103,21 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
     assert.ok(timingWidth > 10, `timing bars have a width (${timingWidth})`);
     const methodWidths = await page.locator('#lab-methods .mbar-r').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
     assert.ok(methodWidths.some((w) => w > 5), `method bars have widths (${methodWidths})`);
+
+    // A user's model (weight-SQNR sweep chart and notes built from JS) and a refused file.
+    const tiny = await readFile(path.join(here, '..', 'tests', 'models', 'good', 'tiny.safetensors'));
+    await page.setInputFiles('#lab-model-file', { name: 'tiny.safetensors', mimeType: 'application/octet-stream', buffer: tiny });
+    await page.waitForFunction(() => window.__quantlab.lab.modelFile.loads === 1 && !window.__quantlab.lab.modelFile.busy, null, { timeout: 60000 });
+    await page.waitForFunction(() => {
+      const l = window.__quantlab.lab;
+      return ['report', 'eval', 'sweep'].every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]);
+    }, null, { timeout: 60000 });
+    assert.match(await page.locator('#lab-fig-accuracy .nodigits-note').innerText(), /not available/);
+    const keyColor = await page.locator('.layer-key').first().evaluate((e) => getComputedStyle(e, '::before').borderTopColor);
+    assert.equal(keyColor, 'rgb(0, 114, 178)', 'the legend colour set from JS applies');
+    await page.setInputFiles('#lab-model-file', { name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('junk') });
+    await page.waitForFunction(() => window.__quantlab.lab.modelFile.errors.length === 1);
+    assert.match(await page.locator('#lab-model-alert').innerText(), /junk\.safetensors: .*too short/);
 
     const violations = await page.evaluate(() => window.__csp);
     assert.deepEqual(violations, [], 'no securitypolicyviolation event');

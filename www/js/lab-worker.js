@@ -3,9 +3,10 @@
 //
 // Protocol (messages are plain objects with a `type`):
 //   page -> worker  init | settings {gen, settings} | draw {id, ink, width, height} | clear
-//                   | timing {runId, batch, samples}
+//                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
 //   worker -> page  ready | report {gen} | progress {task, key} | eval {key} | sens {key}
 //                   | sweep {key, points, complete} | timing {key} | predict {id, gen} | error
+//                   | model {id, summary, digits} | model-error {id, name, message}
 //
 // Long work runs as generator "tasks" (eval, timing, sens, sweep). A scheduler runs one step of
 // the highest-priority task per macrotask (setTimeout 0), so messages get through between steps.
@@ -15,7 +16,8 @@
 // (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
 // starts at once while someone is moving the controls.
 import init, * as q from '../pkg/quantlab.js';
-import { QLAYERS, SWEEP_BITS, quantConfig, evalKey, sensKey, sweepKey, quantile } from './lab-state.js';
+import { QLAYERS, SWEEP_BITS, quantConfig, evalKey, sensKey, sweepKey, quantile, setModelLayers } from './lab-state.js';
+import { mulberry32 } from './tensors.js';
 
 const THUMBS = 40;
 const PRIORITY = { eval: 3, timing: 2, sens: 1, sweep: 0 };
@@ -28,6 +30,8 @@ const QUIET_MS = 600;
 
 let model = null;
 let test = null;
+let calib = null; // kept: a model loaded later is calibrated on it too
+let started = null; // start()'s promise
 let labels = null;
 let summary = null;
 let timer = null;
@@ -55,15 +59,18 @@ self.onmessage = (e) => {
 
 const HANDLERS = {
   init: () => {
-    start().catch((err) => post({ type: 'fatal', message: err?.message ?? String(err) }));
+    started = start();
+    started.catch((err) => post({ type: 'fatal', message: err?.message ?? String(err) }));
   },
+  load: (m) => whenStarted(m),
+  baseline: (m) => whenStarted(m),
   settings: (m) => {
     pending = m;
     lastSettingsAt = now();
     kick();
   },
   draw: (m) => {
-    if (!model) return;
+    if (!model || !modelInfo.digits) return;
     drawing = { id: m.id, x: model.inputFromDrawing(m.ink, m.width, m.height) };
     predict();
   },
@@ -91,7 +98,7 @@ async function start() {
   ]);
   const tLoad = now();
   model = q.Model.baseline();
-  const calib = q.Digits.fromBytes(calibBytes);
+  calib = q.Digits.fromBytes(calibBytes);
   test = q.Digits.fromBytes(testBytes);
   labels = test.labels();
   model.calibrate(calib);
@@ -112,7 +119,6 @@ async function start() {
     timer,
     ms: { load: tLoad - t0, calibrate: tCalib - tLoad, fp32Eval: tFp32 - tCalib },
   });
-  calib.free();
   kick();
 }
 
@@ -201,9 +207,13 @@ function applySettings() {
   post({ type: 'report', gen: m.gen, report: slimReport(rep), methods, ms: { quantize: tq - t0, total: now() - t0 } });
   predict();
   const s = settings;
-  setTask('eval', evalKey(s), () => evalJob(cfg, evalKey(s)));
-  setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
-  setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
+  if (!modelInfo.digits) {
+    noDigitsTasks(s);
+  } else {
+    setTask('eval', evalKey(s), () => evalJob(cfg, evalKey(s)));
+    setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
+    setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
+  }
   if (timingRequest) startTiming();
 }
 
@@ -327,7 +337,7 @@ function* sensJob(s, key) {
   const bits = s.weightBits;
   const perChannel = s.granularity === 'channel';
   const rows = [];
-  const cases = [...QLAYERS.map((l) => ({ name: l.name, only: l.index })), { name: 'all three', only: null }];
+  const cases = [...QLAYERS.map((l) => ({ name: l.name, only: l.index })), { name: QLAYERS.length === 3 ? 'all three' : `all ${QLAYERS.length}`, only: null }];
   const t0 = now();
   for (const [i, c] of cases.entries()) {
     yield { done: i, total: cases.length, label: `${c.name} at ${bits} bits` };
@@ -404,7 +414,7 @@ function* timingJob(cfg, r, key) {
   const { batch, samples } = r;
   const qm = model.quantize(cfg);
   try {
-    const x = test.images(model, 0, batch);
+    const x = inputsFor(batch);
     const paths = [
       { id: 'fp32', run: () => model.forward(x, batch) },
       { id: 'simulated', run: () => qm.forwardSimulated(x, batch) },
@@ -447,3 +457,148 @@ function* timingJob(cfg, r, key) {
     qm.free();
   }
 }
+
+// ==== Bring your own model (issue 6) ============================================================
+// `load` replaces the model with one from a .safetensors file (the page transfers the bytes; the
+// file never leaves the browser), `baseline` goes back to the shipped one. Everything is checked
+// and calibrated before anything is replaced: on any error the page gets `model-error` and the
+// previous model, its quantized version, the settings and the running tasks stay as they were.
+// A model with 1×28×28 or 1×32×32 inputs and 10 outputs gets the digits (accuracy, sensitivity,
+// drawing); any other is calibrated and timed on seeded random inputs in [0, 1], and its sweep
+// shows each layer's weight SQNR (computed by the wasm report) instead of accuracy.
+
+const CALIB_SEED = 20240601;
+const TIMING_SEED = 7;
+const RANDOM_FLOATS = 1 << 21; // at most 8 MB of random calibration images
+
+/** What the page can show for the current model: `digits` or why not. */
+let modelInfo = { digits: true, reason: null, inputs: 'digits' };
+
+const numel = (shape) => shape.reduce((a, b) => a * b, 1);
+
+function digitsInfo(s) {
+  const [c, h, w] = s.input;
+  const digits = c === 1 && h === w && (h === 28 || h === 32) && s.outputs === 10;
+  return digits
+    ? { digits: true, reason: null, inputs: 'digits' }
+    : {
+      digits: false,
+      inputs: 'random',
+      reason: `this model takes ${c}×${h}×${w} inputs and gives ${s.outputs} outputs, but the test digits need ` +
+        '1×28×28 or 1×32×32 inputs and 10 outputs',
+    };
+}
+
+/** `n` seeded random images of `shape`, uniform in [0, 1). */
+function randomInputs(shape, n, seed) {
+  const rand = mulberry32(seed);
+  const x = new Float32Array(n * numel(shape));
+  for (let i = 0; i < x.length; i++) x[i] = rand();
+  return x;
+}
+
+/** `n` inputs for timing: test digits, or seeded random images for other models. */
+function inputsFor(n) {
+  return modelInfo.digits ? test.images(model, 0, n) : randomInputs(summary.input, n, TIMING_SEED);
+}
+
+/** Loads once start() is done; if it failed, the page hears so instead of waiting for ever. */
+function whenStarted(m) {
+  started.then(() => loadModel(m), (err) => {
+    post({ type: 'model-error', id: m.id, name: m.name ?? null, message: `the lab's worker did not start (${err?.message ?? err})` });
+  });
+}
+
+function loadModel(m) {
+  const t0 = now();
+  let next = null;
+  try {
+    next = m.bytes ? q.Model.fromSafetensors(new Uint8Array(m.bytes)) : q.Model.baseline();
+    const s = next.summary();
+    const info = digitsInfo(s);
+    const tLoad = now();
+    let calibCount;
+    if (info.digits) {
+      next.calibrate(calib);
+      calibCount = calib.length;
+      const qm = next.quantize({}); // and cache the FP32 logits of the test digits, as start() does
+      try {
+        next.evaluate(qm, test);
+      } finally {
+        qm.free();
+      }
+    } else {
+      calibCount = Math.max(1, Math.min(256, Math.floor(RANDOM_FLOATS / numel(s.input))));
+      next.calibrateImages(randomInputs(s.input, calibCount, CALIB_SEED), calibCount);
+      next.quantize({}).free(); // fails here, not after the swap, if this model cannot be quantized
+    }
+    const tCalib = now();
+    // Nothing failed: replace the model and drop everything computed for the old one.
+    for (const t of tasks.values()) t.iter.return();
+    tasks.clear();
+    current?.qm.free();
+    current = null;
+    settings = null;
+    pending = null;
+    drawing = null;
+    timingRequest = null;
+    model.free();
+    model = next;
+    next = null;
+    summary = s;
+    modelInfo = info;
+    setModelLayers(s);
+    post({
+      type: 'model',
+      id: m.id,
+      name: m.name ?? null,
+      shipped: !m.bytes,
+      summary: s,
+      note: model.loadNote ?? null,
+      ...info,
+      calibCount,
+      ms: { load: tLoad - t0, calibrate: tCalib - tLoad },
+    });
+  } catch (err) {
+    next?.free();
+    post({ type: 'model-error', id: m.id, name: m.name ?? null, message: err?.message ?? String(err) });
+  }
+}
+
+/** Without digits: no accuracy or sensitivity (the page says why); the sweep on weight SQNR. */
+function noDigitsTasks(s) {
+  for (const name of ['eval', 'sens']) {
+    tasks.get(name)?.iter.return();
+    tasks.delete(name);
+  }
+  post({ type: 'eval', key: evalKey(s), unavailable: modelInfo.reason });
+  post({ type: 'sens', key: sensKey(s), unavailable: modelInfo.reason, rows: [], complete: true });
+  setTask('sweep', sweepKey(s), () => weightSweepJob(s, sweepKey(s)));
+}
+
+/** For 8 down to 2 bits: each quantized layer's weight SQNR and the packed model size. */
+function* weightSweepJob(s, key) {
+  const base = { perChannel: s.granularity === 'channel', method: s.method, actScheme: s.scheme };
+  if (s.method === 'percentile') base.percentile = s.percentile;
+  const points = [];
+  const t0 = now();
+  for (const [i, bits] of SWEEP_BITS.entries()) {
+    yield { done: i, total: SWEEP_BITS.length, label: `${bits}-bit weights` };
+    const qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
+    try {
+      const rep = model.report(qm, 4, 0);
+      points.push({
+        bits,
+        bytesFp32: rep.bytesFp32,
+        bytesInt8: rep.bytesInt8,
+        bytesPacked: rep.layers.reduce((sum, l) => sum + l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked, 0),
+        weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
+        layers: rep.layers.map((l) => l.index),
+      });
+    } finally {
+      qm.free();
+    }
+    post({ type: 'sweep', key, mode: 'weights', points, complete: points.length === SWEEP_BITS.length, ms: now() - t0 });
+  }
+}
+// ==== end: bring your own model ==================================================================

@@ -9,6 +9,7 @@
 import { HistogramChart, ChannelChart, LineChart, COLORS, compactCounts } from './charts.js';
 import * as fmt from './format.js';
 import { applyCss } from './csp.js';
+import { ModelFile } from './model-file.js';
 import {
   DEFAULTS, QLAYERS, SWEEP_BITS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows,
 } from './lab-state.js';
@@ -34,6 +35,8 @@ const pct2 = (v) => `${(v * 100).toFixed(2)} %`;
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const kibN = (b) => (b / 1024).toFixed(1);
 const thousands = (n) => n.toLocaleString('en-US');
+/** MACs in millions, or in full for a small model. */
+const macsText = (n) => (n >= 1e5 ? `${fmt.num(n / 1e6, 3)} M` : thousands(n));
 const msPerImage = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
 
 export class Lab {
@@ -102,7 +105,7 @@ export class Lab {
         xs: [...SWEEP_BITS].reverse(),
         xLabel: 'bits',
         yLabel: 'size (KiB)',
-        yRange: (_min, max) => [0, Math.max(10, max * 1.1)],
+        yRange: (_min, max) => [0, max > 0 ? max * 1.1 : 10],
         series: [
           { color: COLORS.fp32, dash: [6, 5], width: 2, points: false },
           { color: COLORS.int8 },
@@ -118,21 +121,31 @@ export class Lab {
     this.$('lab-run-timing').addEventListener('click', () => this.runTiming());
     this.setupDrawing();
     this.startWorker();
+    this.modelFile = new ModelFile(this);
+    this.modelFile.start();
     this.schedule();
   }
 
   // ---- controls ------------------------------------------------------------------------------
 
   buildControls() {
+    this.buildLayerControls();
+    this.buildProbs();
+  }
+
+  /** The layer picker and the per-layer bit overrides: one entry per quantized layer (QLAYERS). */
+  buildLayerControls() {
     const layerSel = this.$('lab-layer');
+    layerSel.replaceChildren();
     for (const { index, name } of QLAYERS) {
       const l = this.summary.layers[index];
       const opt = new Option(name, String(index));
-      opt.title = l.kind === 'linear' ? 'fully connected' : 'convolution 3×3';
+      opt.title = l.kind === 'linear' ? 'fully connected' : 'convolution';
       layerSel.add(opt);
     }
     const bitsOptions = () => [new Option('–', ''), ...[8, 7, 6, 5, 4, 3, 2].map((b) => new Option(String(b), String(b)))];
     const grid = this.$('lab-overrides');
+    grid.replaceChildren();
     const head = document.createElement('div');
     head.className = 'ov-head';
     head.innerHTML = '<span></span><span>weights</span><span>activations</span>';
@@ -154,6 +167,9 @@ export class Lab {
       }
       grid.append(row);
     }
+  }
+
+  buildProbs() {
     const probs = this.$('lab-probs');
     probs.innerHTML = '<div class="prob-head"><span>digit</span><span><span class="swatch-fp32">FP32</span> / <span class="swatch-int8">INT8</span> probability</span></div>' +
       Array.from({ length: 10 }, (_, d) => `<div class="prob-row" data-digit="${d}"><span class="prob-digit">${d}</span>` +
@@ -264,6 +280,7 @@ export class Lab {
 
   /** Sends the settings when anything the worker uses changed (layer and channel are page-only). */
   sendSettings(s) {
+    if (this.modelFile?.busy) return; // a model is loading: its settings follow once it is in
     const key = JSON.stringify({ ...s, layer: 0, channel: 0 });
     if (key === this.sentKey) return;
     this.sentKey = key;
@@ -370,6 +387,8 @@ export class Lab {
       timing: () => this.onTiming(m),
       predict: () => this.onPredict(m),
       error: () => this.onError(m),
+      model: () => this.modelFile.onModel(m),
+      'model-error': () => this.modelFile.onModelError(m),
       fatal: () => this.alert(`the lab could not start: ${m.message}`),
     }[m.type];
     handler?.();
@@ -460,7 +479,7 @@ export class Lab {
         return `<tr class="muted-row hide-narrow"><td>${l.name}</td><td>${shape}</td><td class="num">–</td><td class="num">–</td><td></td><td class="num">–</td><td class="num">–</td><td class="num">–</td></tr>`;
       }
       return `<tr data-layer="${l.index}"><td><strong>${l.name}</strong></td><td class="hide-narrow">${shape}</td><td class="num">${thousands(l.params)}</td>` +
-        `<td class="num hide-narrow">${fmt.num(l.macs / 1e6, 3)} M</td><td class="num bits">${q.weightBits} / ${q.actBits}</td>` +
+        `<td class="num hide-narrow">${macsText(l.macs)}</td><td class="num bits">${q.weightBits} / ${q.actBits}</td>` +
         `<td class="num c-fp32">${kibN(q.bytesFp32)}</td><td class="num c-int8">${kibN(q.bytesInt8)}</td>` +
         `<td class="num">${kibN(q.bytesPacked)}</td></tr>`;
     });
@@ -469,7 +488,7 @@ export class Lab {
       '<thead><tr><th>Layer</th><th class="hide-narrow">Output</th><th class="num">Params</th><th class="num hide-narrow">MACs</th><th class="num">Bits<br>W / A</th>' +
       '<th class="num c-fp32">FP32<br>KiB</th><th class="num c-int8">INT8<br>KiB</th><th class="num">Packed<br>KiB</th></tr></thead>' +
       `<tbody>${rows.join('')}</tbody>` +
-      `<tfoot><tr><td>Total</td><td class="hide-narrow"></td><td class="num">${thousands(r.params)}</td><td class="num hide-narrow">${fmt.num(r.macs / 1e6, 3)} M</td><td></td>` +
+      `<tfoot><tr><td>Total</td><td class="hide-narrow"></td><td class="num">${thousands(r.params)}</td><td class="num hide-narrow">${macsText(r.macs)}</td><td></td>` +
       `<td class="num c-fp32">${kibN(r.bytesFp32)}</td><td class="num c-int8" id="lab-total-int8">${kibN(r.bytesInt8)}</td><td class="num">${kibN(packed)}</td></tr>` +
       `<tr class="ratio-row"><td colspan="3">Compression</td><td class="hide-narrow" colspan="2"></td><td class="num">1×</td><td class="num c-int8" id="lab-compression">${fmt.ratio(r.bytesFp32, r.bytesInt8)}</td><td class="num">${fmt.ratio(r.bytesFp32, packed)}</td></tr></tfoot>`;
     this.$('lab-k-size').textContent = fmt.ratio(r.bytesFp32, r.bytesInt8);
@@ -521,6 +540,11 @@ export class Lab {
   onEval(m) {
     if (m.key !== evalKey(this.state)) return;
     this.hideProgress('eval');
+    if (m.unavailable) {
+      this.debug.have.eval = m.key;
+      this.modelFile.showNoAccuracy(m.unavailable);
+      return;
+    }
     const e = m.result;
     this.debug.lastEvalMs = m.ms;
     this.debug.evalLatencyMs = performance.now() - this.evalSentAt;
@@ -593,10 +617,11 @@ export class Lab {
     if (m.complete) this.hideProgress('sens');
     this.debug.sens = m;
     if (m.complete) this.debug.have.sens = m.key;
+    if (m.unavailable) return; // the model file's note says why
     const fp32 = m.rows[0]?.fp32Accuracy ?? 0;
     this.$('lab-sens').innerHTML = m.rows.map((r) => {
       const d = (r.accuracy - r.fp32Accuracy) * 100;
-      return `<div class="hbar-row${r.layer === null ? ' is-all' : ''}"><span class="hbar-label">${r.layer === null ? 'all three' : `only ${r.name}`}</span>` +
+      return `<div class="hbar-row${r.layer === null ? ' is-all' : ''}"><span class="hbar-label">${r.layer === null ? r.name : `only ${r.name}`}</span>` +
         `<div class="hbar"><span class="hbar-fill" data-css="width:${(r.accuracy * 100).toFixed(2)}%; background:var(--int8)"></span>` +
         `<span class="hbar-ref" data-css="left:${(fp32 * 100).toFixed(2)}%" title="FP32"></span></div>` +
         `<span class="hbar-val">${pct(r.accuracy)} <small>${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)}</small></span></div>`;
@@ -613,6 +638,10 @@ export class Lab {
     if (m.complete) this.debug.have.sweep = m.key;
     const s = this.state;
     this.$('lab-sweep-scope').textContent = `${s.granularity === 'channel' ? 'per channel' : 'per tensor'}, ${METHOD_LABEL[s.method]}, ${s.scheme}`;
+    if (m.mode === 'weights') {
+      this.modelFile.drawWeightSweep(m);
+      return;
+    }
     const xs = [...SWEEP_BITS].reverse();
     const at = (b) => m.points.find((p) => p.bits === b);
     const col = (f) => xs.map((b) => { const p = at(b); return p ? f(p) : null; });
@@ -682,7 +711,7 @@ export class Lab {
     const i8 = byId.int8.medianMs;
     const sim = byId.simulated.medianMs;
     // Tensors written per image: the input, each conv (ReLU fused), pool and fc output.
-    const actElems = this.summary.layers.reduce((sum, l) => sum + (l.kind === 'flatten' || l.kind === 'relu' ? 0 : l.outputShape.reduce((a, b) => a * b, 1)), 1024);
+    const actElems = this.summary.layers.reduce((sum, l) => sum + (l.kind === 'flatten' || l.kind === 'relu' ? 0 : l.outputShape.reduce((a, b) => a * b, 1)), this.summary.input.reduce((a, b) => a * b, 1));
     const speed = i8 < f ? `${(f / i8).toFixed(2)}× faster than FP32` : `${(i8 / f).toFixed(2)}× slower than FP32`;
     const fp = byId.fp32;
     const simVs = sim >= fp.p10Ms && sim <= fp.p90Ms
@@ -777,7 +806,7 @@ export class Lab {
     this.hasInk = false;
     this.drawId++;
     this.worker.postMessage({ type: 'clear' });
-    this.$('lab-draw-input').getContext('2d').clearRect(0, 0, 32, 32);
+    this.$('lab-draw-input').getContext('2d').clearRect(0, 0, this.$('lab-draw-input').width, this.$('lab-draw-input').height);
     for (const which of ['fp32', 'int8']) {
       this.$(`lab-draw-${which}`).textContent = '–';
       this.$(`lab-draw-${which}-p`).textContent = which === 'fp32' ? 'draw something' : '\u00a0';
@@ -813,10 +842,11 @@ export class Lab {
       this.$(`lab-p-fp32-${d}`).textContent = (fp[d] * 100).toFixed(1);
       this.$(`lab-p-int8-${d}`).textContent = (i8[d] * 100).toFixed(1);
     });
-    // What the model sees: the preprocessed 32×32 input (0 = background, 1 = ink).
-    const ctx = this.$('lab-draw-input').getContext('2d');
-    const img = ctx.createImageData(32, 32);
-    for (let i = 0; i < 1024; i++) {
+    // What the model sees: the preprocessed input, 32×32 or 28×28 (0 = background, 1 = ink).
+    const inputCanvas = this.$('lab-draw-input');
+    const ctx = inputCanvas.getContext('2d');
+    const img = ctx.createImageData(inputCanvas.width, inputCanvas.height);
+    for (let i = 0; i < img.width * img.height; i++) {
       const v = 255 - Math.round(Math.min(1, Math.max(0, m.input[i])) * 255);
       img.data.set([v, v, v, 255], i * 4);
     }

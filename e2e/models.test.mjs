@@ -1,0 +1,359 @@
+// Bring your own model, through the page in headless Chromium: a PyTorch nn.Sequential file
+// without a layer list (the page says what it inferred and runs the full lab on the test digits),
+// a 1×8×8 model dropped on the lab (weight views, sweep on weight SQNR and timing work; the page
+// says why accuracy is unavailable), every bad file of tests/models/manifest.json (the alert names
+// the file and the problem; the previous model, its views and every setting stay), and back to the
+// shipped model. No request is made after the page has loaded (a user's file never leaves the
+// browser), nothing goes off 127.0.0.1, no console errors. Screenshots go to e2e/screenshots/.
+//
+// Run: node --test e2e/models.test.mjs    (needs www/pkg built and www/vendor copied)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { createServer } from '../scripts/serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const wwwDir = path.join(root, 'www');
+const modelsDir = path.join(root, 'tests', 'models');
+const shotsDir = path.join(here, 'screenshots');
+const manifest = JSON.parse(await readFile(path.join(modelsDir, 'manifest.json'), 'utf8'));
+const fileBytes = (rel) => readFile(path.join(modelsDir, rel));
+
+let server;
+let browser;
+let base;
+
+before(async () => {
+  server = createServer({ rootDir: wwwDir });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  await mkdir(shotsDir, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+});
+
+/** Opens the lab at `viewport`; collects problems and every request (page and worker). */
+async function openPage(viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const problems = [];
+  const requests = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'data:' || url.hostname === '127.0.0.1') return route.continue();
+    problems.push(`off-origin request: ${url.href}`);
+    return route.abort();
+  });
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.push(`worker console error: ${m.text()}`); }));
+  await page.goto(`${base}#lab`);
+  await page.waitForSelector('html[data-ready="true"]', { timeout: 20000 });
+  await page.waitForSelector('#lab[data-ready="true"]', { timeout: 60000 });
+  await settled(page, ['report', 'eval']);
+  return { context, page, problems, requests };
+}
+
+const lab = (page, expr) => page.evaluate(`(() => { const l = window.__quantlab.lab; return ${expr}; })()`);
+const text = (page, sel) => page.locator(sel).innerText();
+
+async function settled(page, views, timeout = 60000) {
+  await page.waitForFunction((vs) => {
+    const l = window.__quantlab.lab;
+    return !l.modelFile?.busy && vs.every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]);
+  }, views, { timeout });
+}
+
+async function setRange(page, id, value) {
+  const n = await lab(page, 'l.redraws');
+  await page.locator(`#${id}`).evaluate((e, v) => { e.value = v; e.dispatchEvent(new Event('input', { bubbles: true })); }, String(value));
+  await page.waitForFunction((before) => window.__quantlab.lab.redraws > before, n);
+}
+
+/** Chooses `rel` (a file of tests/models) in the file picker, as a user would. */
+async function pick(page, rel) {
+  await page.setInputFiles('#lab-model-file', { name: path.basename(rel), mimeType: 'application/octet-stream', buffer: await fileBytes(rel) });
+}
+
+/** Drops `rel` on the lab section: dragenter, dragover and drop with a DataTransfer holding the file. */
+async function drop(page, rel) {
+  const bytes = [...await fileBytes(rel)];
+  await page.evaluate(({ name, bytes: b }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(b)], name, { type: 'application/octet-stream' }));
+    const target = document.getElementById('lab-fig-overview');
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }
+  }, { name: path.basename(rel), bytes });
+}
+
+/**
+ * A .safetensors file built here: a 1×28×28 model (conv 4×3×3 → ReLU → pool → flatten → linear
+ * 676→10) with seeded weights. Not trained, but it takes the digits, so it gets the full lab.
+ */
+function model28() {
+  let seed = 12345;
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 - 0.5; };
+  const tensors = { 'conv.weight': [4, 1, 3, 3], 'conv.bias': [4], 'fc.weight': [10, 676], 'fc.bias': [10] };
+  const header = {};
+  const parts = [];
+  let offset = 0;
+  for (const [name, shape] of Object.entries(tensors)) {
+    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 0.2);
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
+    parts.push(Buffer.from(data.buffer));
+    offset += data.byteLength;
+  }
+  header.__metadata__ = {
+    layers: JSON.stringify([{ type: 'conv2d', name: 'conv', padding: 0 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
+      { type: 'flatten' }, { type: 'linear', name: 'fc' }]),
+    input: '[1,28,28]',
+  };
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, json, ...parts]);
+}
+
+async function loaded(page, n) {
+  await page.waitForFunction((k) => window.__quantlab.lab.modelFile.loads >= k, n, { timeout: 60000 });
+  await settled(page, ['report', 'eval']);
+}
+
+/** What must not change when a file is refused: the model, its views and the settings. */
+const keptState = (page) => page.evaluate(() => {
+  const l = window.__quantlab.lab;
+  const t = (id) => document.getElementById(id).innerText;
+  return {
+    model: t('lab-model-name') + t('lab-model-desc'),
+    overview: t('lab-overview'),
+    layers: [...document.querySelectorAll('#lab-layer option')].map((o) => o.textContent).join('|'),
+    form: [...document.querySelectorAll('#lab-controls input, #lab-controls select')].map((e) => `${e.id}=${e.value}`).join('&'),
+    state: JSON.stringify(l.state),
+    weights: JSON.stringify(l.weights),
+    keystats: t('lab-k-fp32') + t('lab-k-int8') + t('lab-k-size'),
+    worker: JSON.stringify(l.have),
+    report: JSON.stringify(l.report?.layers.map((x) => x.weightSqnrDb)),
+  };
+});
+
+test('models: a PyTorch file with inferred layers, a 1×8×8 model by drag and drop, every bad file, back to the shipped model', async () => {
+  const { context, page, problems, requests } = await openPage({ width: 1280, height: 800 });
+  try {
+    assert.equal(await text(page, '#lab-model-name'), 'the shipped CNN');
+    assert.equal(await page.locator('#lab-model-reset').isVisible(), false);
+    // A setting chosen before loading: 6-bit weights, symmetric activations.
+    await setRange(page, 'lab-wbits', 6);
+    await page.selectOption('#lab-scheme', 'symmetric');
+    await settled(page, ['report', 'eval']);
+    const requestsAfterStart = requests.length;
+
+    // 1. nn.Sequential state_dict without metadata: layers inferred, full lab on the digits.
+    const t0 = Date.now();
+    await pick(page, 'good/sequential.safetensors');
+    await loaded(page, 1);
+    console.log(`models: sequential.safetensors loaded, calibrated and evaluated in ${Date.now() - t0} ms`);
+    assert.equal(await text(page, '#lab-model-alert'), '');
+    assert.equal(await text(page, '#lab-model-name'), 'sequential.safetensors');
+    assert.match(await text(page, '#lab-model-desc'), /input 1×32×32, 8 layers \(3 quantized\), 41,866 parameters/);
+    assert.equal(await page.locator('#lab-model-note').isVisible(), true);
+    assert.match(await text(page, '#lab-model-note'), /inferred from tensor names and shapes/);
+    assert.match(await text(page, '#lab-model-note'), /0 \(conv, padding 0\) → relu → maxpool → 3/);
+    assert.equal(await page.locator('#lab-model-reset').isVisible(), true);
+    assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['0 (conv)', '3 (conv)', '7 (linear)']);
+    assert.equal(await page.locator('#lab-wbits').inputValue(), '6', 'the chosen weight bits stay');
+    assert.equal(await page.locator('#lab-scheme').inputValue(), 'symmetric', 'the chosen scheme stays');
+    const ev = await lab(page, 'l.eval');
+    console.log(`models: sequential FP32 ${(ev.fp32Accuracy * 100).toFixed(2)} %, INT8 (6-bit weights) ${(ev.int8Accuracy * 100).toFixed(2)} %, agreement ${(ev.agreement * 100).toFixed(2)} %`);
+    assert.ok(ev.fp32Accuracy > 0.98 && ev.fp32Accuracy < 0.99, `fp32 ${ev.fp32Accuracy}`);
+    assert.ok(ev.int8Accuracy > 0.97, `int8 ${ev.int8Accuracy}`);
+    assert.match(await text(page, '#lab-k-fp32'), /^98\.\d %$/);
+    assert.match(await text(page, '#lab-k-int8'), /^9\d\.\d %$/);
+    assert.equal(await lab(page, 'l.weights.gridPoints'), 63, '6-bit symmetric weight grid');
+    assert.match(await text(page, '#lab-weights-scope'), /^3 \(conv\)/);
+    assert.equal(await page.locator('#lab-overview tbody tr[data-layer]').count(), 3);
+    assert.equal(await page.locator('#lab-fig-draw .draw-layout').isVisible(), true);
+    assert.equal(await page.locator('.nodigits-note').count(), 0);
+    assert.match(await text(page, '#lab .lede'), /Your model, sequential\.safetensors/);
+    // Drawing works on it too (the full lab).
+    await page.locator('#lab-fig-draw').scrollIntoViewIfNeeded();
+    const box = await page.locator('#lab-draw').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.53, box.y + box.height * 0.14);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.51, box.y + box.height * 0.87, { steps: 12 });
+    await page.mouse.up();
+    await page.waitForFunction(() => {
+      const l = window.__quantlab.lab;
+      return l.predict && l.predict.id === l.drawId && !l.drawBusy;
+    });
+    console.log(`models: a "1" drawn for sequential.safetensors: FP32 says ${await text(page, '#lab-draw-fp32')}, INT8 says ${await text(page, '#lab-draw-int8')}`);
+    assert.match(await text(page, '#lab-draw-fp32'), /^\d$/);
+    await page.evaluate(() => document.getElementById('lab').scrollIntoView());
+    await page.screenshot({ path: path.join(shotsDir, 'model-sequential-1280x800.png') });
+
+    // 2. A 1×8×8 model with 3 outputs, dropped on the lab.
+    await drop(page, 'good/tiny.safetensors');
+    await loaded(page, 2);
+    assert.equal(await text(page, '#lab-model-alert'), '');
+    assert.equal(await text(page, '#lab-model-name'), 'tiny.safetensors');
+    assert.equal(await page.locator('#lab-model-note').isVisible(), false, 'the file had a layer list: nothing inferred');
+    assert.match(await text(page, '#lab-model-desc'), /input 1×8×8, 5 layers \(2 quantized\), 119 parameters/);
+    assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['conv', 'fc']);
+    assert.equal(await page.locator('#lab-wbits').inputValue(), '6');
+    assert.equal(await text(page, '#lab-k-fp32'), '–');
+    const why = await text(page, '#lab-fig-accuracy .nodigits-note');
+    assert.match(why, /Accuracy is not available: this model takes 1×8×8 inputs and gives 3 outputs/);
+    assert.match(why, /1×28×28 or 1×32×32/);
+    assert.match(await text(page, '#lab-fig-sens .nodigits-note'), /not available/);
+    assert.equal(await page.locator('#lab-fig-draw .draw-layout').isVisible(), false);
+    assert.equal(await lab(page, 'l.eval.unavailable !== undefined'), true);
+    // Weight views: the page's wasm has the same model as the worker.
+    assert.equal(await lab(page, 'l.weights.layer'), 4, 'fc, the second quantized layer');
+    assert.equal(await lab(page, 'l.weights.gridPoints'), 63);
+    assert.match(await text(page, '#lab-wstats-list'), /Weights\s*96/);
+    await setRange(page, 'lab-wbits', 3);
+    assert.equal(await lab(page, 'l.weights.gridPoints'), 7);
+    await settled(page, ['report', 'eval']);
+    assert.match(await page.locator('#lab-overview tr[data-layer="4"] .bits').innerText(), /^3 \/ 8$/);
+    assert.ok((await page.locator('#lab-act-table tbody tr').count()) === 3, 'input and two layer outputs');
+    // Sweep on weight SQNR: 7 points, SQNR falls with the bits.
+    await settled(page, ['sweep']);
+    const sweep = await lab(page, 'l.sweep');
+    assert.equal(sweep.mode, 'weights');
+    assert.equal(sweep.points.length, 7);
+    const at = (b) => sweep.points.find((p) => p.bits === b);
+    for (const i of [0, 1]) assert.ok(at(8).weightSqnrDb[i] > at(4).weightSqnrDb[i] && at(4).weightSqnrDb[i] > at(2).weightSqnrDb[i]);
+    console.log(`models: tiny weight SQNR at 8/4/2 bits: ${[8, 4, 2].map((b) => at(b).weightSqnrDb.map((d) => d.toFixed(1)).join(' / ')).join(', ')} dB`);
+    assert.equal(await page.locator('#lab-sweep-table tbody tr[data-bits]').count(), 7);
+    assert.equal(await page.locator('#lab-chart-sweep-wsqnr').isVisible(), true);
+    assert.equal(await page.locator('#lab-chart-sweep-acc').isVisible(), false);
+    // Timing on random inputs.
+    await page.selectOption('#lab-batch', '16');
+    await page.selectOption('#lab-samples', '7');
+    await page.click('#lab-run-timing');
+    await page.waitForFunction(() => window.__quantlab.lab.timing, null, { timeout: 60000 });
+    const timing = await lab(page, 'l.timing');
+    assert.deepEqual(timing.results.map((r) => r.id), ['fp32', 'simulated', 'int8']);
+    for (const r of timing.results) assert.ok(r.medianMs > 0 && r.gmacs > 0, JSON.stringify(r));
+    assert.match(await text(page, '#lab-fig-timing .nodigits-note'), /random inputs/);
+    assert.match(await text(page, '#lab-why'), /Measured:/);
+    await page.evaluate(() => document.getElementById('lab').scrollIntoView());
+    await page.screenshot({ path: path.join(shotsDir, 'model-tiny-1280x800.png') });
+    await page.locator('#lab').screenshot({ path: path.join(shotsDir, 'model-tiny-1280x800-lab.png') });
+
+    // 3. Every bad file: the alert names the file and the problem; nothing else changes.
+    const kept = await keptState(page);
+    for (const bad of manifest.bad) {
+      const name = path.basename(bad.file);
+      const n = await lab(page, 'l.modelFile.errors.length');
+      await pick(page, bad.file);
+      await page.waitForFunction((k) => window.__quantlab.lab.modelFile.errors.length > k, n);
+      const alert = await text(page, '#lab-model-alert');
+      assert.ok(alert.includes(`Could not load ${name}: `), `${bad.file}: alert names the file: ${alert}`);
+      assert.ok(alert.split(`${name}: `)[1].includes(bad.expect), `${bad.file}: expected "${bad.expect}" in: ${alert}`);
+      assert.match(alert, /The previous model and all settings are kept\.$/);
+      assert.equal(await page.locator('#lab-model-alert').getAttribute('role'), 'alert');
+      assert.deepEqual(await keptState(page), kept, `${bad.file}: the model, views and settings stay`);
+      assert.equal(await text(page, '#lab-alert'), '', `${bad.file}: the lab itself shows no error`);
+    }
+    console.log(`models: ${manifest.bad.length} bad files refused, e.g. "${await text(page, '#lab-model-alert')}"`);
+    await page.locator('#lab-model').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById('lab').scrollIntoView());
+    await page.screenshot({ path: path.join(shotsDir, 'model-error-1280x800.png') });
+    // The lab still answers after all of them.
+    await setRange(page, 'lab-wbits', 5);
+    await settled(page, ['report', 'eval']);
+    assert.match(await page.locator('#lab-overview tr[data-layer="4"] .bits').innerText(), /^5 \/ 8$/);
+    // A good file clears the error.
+    await pick(page, 'good/named-no-layers.safetensors');
+    await loaded(page, 3);
+    assert.equal(await text(page, '#lab-model-alert'), '');
+    assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['conv1', 'conv2', 'fc']);
+
+    // 4. Back to the shipped model: the full lab as at the start, with the settings kept.
+    await page.click('#lab-model-reset');
+    await loaded(page, 4);
+    assert.equal(await text(page, '#lab-model-name'), 'the shipped CNN');
+    assert.equal(await page.locator('#lab-model-reset').isVisible(), false);
+    assert.equal(await page.locator('#lab-model-note').isVisible(), false);
+    assert.match(await text(page, '#lab .lede'), /A small convolutional network/);
+    assert.equal(await page.locator('#lab-wbits').inputValue(), '5');
+    assert.match(await text(page, '#lab-k-fp32'), /^98\.\d %$/);
+    assert.equal(await page.locator('#lab-fig-draw .draw-layout').isVisible(), true);
+
+    assert.deepEqual(requests.slice(requestsAfterStart), [], 'no request after the page loaded: files stay in the browser');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('models: phone layout with a loaded model and an error', async () => {
+  const { context, page, problems, requests } = await openPage({ width: 390, height: 844 });
+  try {
+    const requestsAfterStart = requests.length;
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await pick(page, 'good/sequential.safetensors');
+    await loaded(page, 1);
+    assert.ok(await overflow() <= 0, 'no horizontal scrolling with a loaded model');
+    await page.locator('#lab-model').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById('lab-model').scrollIntoView());
+    await page.screenshot({ path: path.join(shotsDir, 'model-sequential-390x844.png') });
+    await pick(page, 'good/tiny.safetensors');
+    await loaded(page, 2);
+    await settled(page, ['sweep']);
+    assert.ok(await overflow() <= 0, 'no horizontal scrolling with a 1×8×8 model');
+    await page.evaluate(() => document.getElementById('lab-model').scrollIntoView());
+    await page.screenshot({ path: path.join(shotsDir, 'model-tiny-390x844.png') });
+    await page.locator('#lab-fig-sweep').screenshot({ path: path.join(shotsDir, 'model-tiny-sweep-390x844.png') });
+    // A 1×28×28 model takes the digits without padding: accuracy, and drawing on a 28×28 input.
+    await page.setInputFiles('#lab-model-file', { name: 'digits28.safetensors', mimeType: 'application/octet-stream', buffer: model28() });
+    await loaded(page, 3);
+    assert.match(await text(page, '#lab-model-desc'), /input 1×28×28/);
+    const ev = await lab(page, 'l.eval');
+    console.log(`models: an untrained 1×28×28 model: FP32 ${(ev.fp32Accuracy * 100).toFixed(1)} %, INT8 ${(ev.int8Accuracy * 100).toFixed(1)} % on ${ev.count} digits`);
+    assert.equal(ev.count, 2000);
+    assert.match(await text(page, '#lab-k-fp32'), /^\d+\.\d %$/);
+    assert.equal(await page.locator('.nodigits-note').count(), 0);
+    assert.deepEqual(await page.locator('#lab-draw-input').evaluate((c) => [c.width, c.height]), [28, 28]);
+    await page.locator('#lab-fig-draw').scrollIntoViewIfNeeded();
+    const box = await page.locator('#lab-draw').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.85, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForFunction(() => {
+      const l = window.__quantlab.lab;
+      return l.predict && l.predict.id === l.drawId && !l.drawBusy;
+    });
+    assert.match(await text(page, '#lab-draw-int8'), /^\d$/);
+    assert.equal(await page.locator('.draw-input figcaption').innerText(), 'model input 28×28');
+
+    await pick(page, 'bad/shapes-do-not-chain.safetensors');
+    await page.waitForFunction(() => window.__quantlab.lab.modelFile.errors.length > 0);
+    assert.match(await text(page, '#lab-model-alert'), /shapes-do-not-chain\.safetensors: layer 3 \(fc\): expects 32 inputs but receives 128/);
+    assert.ok(await overflow() <= 0, 'no horizontal scrolling with an error');
+    await page.evaluate(() => document.getElementById('lab-model').scrollIntoView());
+    await page.screenshot({ path: path.join(shotsDir, 'model-error-390x844.png') });
+    assert.deepEqual(requests.slice(requestsAfterStart), []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
