@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test setup setup-test build vendor serve bench train data golden clean
+.PHONY: demo test setup setup-test build vendor serve bench train data golden dist clean
 
 PORT ?= 8080
 
@@ -30,6 +30,7 @@ setup-test:
 ## make build: www/pkg (wasm-bindgen --target web layout, SIMD128, wasm-opt) and www/vendor
 build: vendor
 	python3 scripts/build.py
+	node scripts/precache.mjs
 
 vendor:
 	@mkdir -p www/vendor
@@ -37,6 +38,10 @@ vendor:
 
 serve:
 	node scripts/serve.mjs --port $(PORT)
+
+## make dist: a static folder (relative paths) for any static host: dist/
+dist: build
+	node scripts/dist.mjs
 
 ## make bench: FP32 vs simulated INT8 vs true INT8 (and onnxruntime-web) in headless Chromium
 bench: setup-test build
@@ -56,4 +61,4 @@ golden:
 	/tmp/quantlab-golden/bin/python scripts/golden/make_golden.py
 
 clean:
-	rm -rf target tools/train/target www/pkg www/pkg-* www/vendor
+	rm -rf target tools/train/target www/pkg www/pkg-* www/vendor www/precache.json dist

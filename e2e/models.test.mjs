@@ -55,7 +55,8 @@ async function openPage(viewport) {
     problems.push(`off-origin request: ${url.href}`);
     return route.abort();
   });
-  context.on('request', (r) => requests.push(r.url()));
+  // Headless Chromium re-requests the favicon when the URL hash changes; that is not a file leaving the page.
+  context.on('request', (r) => { if (!r.url().endsWith('/favicon.svg')) requests.push(r.url()); });
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));

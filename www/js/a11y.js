@@ -48,8 +48,8 @@ export class Access {
     const say = {
       explorer: () => this.explorer?.debug.analysis &&
         `Explorer: SQNR ${text('k-sqnr')}, largest error ${text('k-maxerr')}, clipped ${text('k-clipped')}, ${text('k-ratio')} smaller.`,
-      'lab:eval': () => `CNN lab: INT8 accuracy ${text('lab-k-int8')}, FP32 ${text('lab-k-fp32')}, agreement ${text('lab-k-agree')}.`,
-      'lab:sweep': () => this.lab?.debug.sweep?.complete && `Bit-width sweep done: ${this.sweepText('waAccuracy')}.`,
+      'lab:eval': () => this.lab?.debug.eval && `CNN lab: INT8 accuracy ${text('lab-k-int8')}, FP32 ${text('lab-k-fp32')}, agreement ${text('lab-k-agree')}.`,
+      'lab:sweep': () => this.lab?.debug.sweep?.complete && (this.sweepText('waAccuracy') ? `Bit-width sweep done: ${this.sweepText('waAccuracy')}.` : 'Bit-width sweep done.'),
       'lab:timing': () => {
         const t = this.lab?.debug.timing;
         return t && `Timing done, per image: ${t.results.map((r) => `${{ fp32: 'FP32', simulated: 'simulated INT8', int8: 'true INT8' }[r.id] ?? r.id} ${msText(r.medianMs)}`).join(', ')}.`;
@@ -75,8 +75,8 @@ export class Access {
   }
 
   sweepText(field) {
-    const pts = this.lab?.debug.sweep?.points ?? [];
-    return [...pts].sort((a, b) => b.bits - a.bits).map((p) => `${p.bits} bits ${(p[field] * 100).toFixed(1)} %`).join(', ');
+    const pts = (this.lab?.debug.sweep?.points ?? []).filter((p) => Number.isFinite(p[field]));
+    return pts.sort((a, b) => b.bits - a.bits).map((p) => `${p.bits} bits ${(p[field] * 100).toFixed(1)} %`).join(', ');
   }
 
   /** Chart element id -> its text alternative (or null while it has no data). */
@@ -86,9 +86,11 @@ export class Access {
     const sweep = this.lab?.debug.sweep;
     const range = (lo, hi) => `${fmt.num(lo)} to ${fmt.num(hi)}`;
     const minMax = (xs) => { const f = Array.from(xs).filter(Number.isFinite); return f.length ? range(Math.min(...f), Math.max(...f)) : '–'; };
-    const sweepLine = (label, field, unit) => sweep?.points?.length &&
-      `${label}: ${[...sweep.points].sort((x, y) => b(y) - b(x)).map((p) => `${p.bits} bits ${unit(p[field])}`).join(', ')}`;
-    const b = (p) => p.bits;
+    // (A loaded model without digits sweeps its weights only: those points lack the accuracy fields.)
+    const sweepLine = (label, field, unit) => {
+      const pts = (sweep?.points ?? []).filter((p) => Number.isFinite(p[field])).sort((x, y) => y.bits - x.bits);
+      return pts.length ? `${label}: ${pts.map((p) => `${p.bits} bits ${unit(p[field])}`).join(', ')}` : null;
+    };
     const pct = (v) => `${(v * 100).toFixed(1)} %`;
     return {
       'chart-values': a && `Histogram of ${a.count} values from ${range(a.dataMin, a.dataMax)}; ${a.grid.length} integer grid points; clip range ${range(a.clipLow, a.clipHigh)}; ${fmt.percent(a.clippedFraction)} clipped.`,

@@ -16,15 +16,28 @@ export const COLORS = {
 const AXIS_FONT = '14px system-ui, -apple-system, "Segoe UI", sans-serif';
 const LABEL_FONT = '600 14px system-ui, -apple-system, "Segoe UI", sans-serif';
 
+/**
+ * Axis, grid and label colours follow the page's theme (modes.css: light or dark): read from the
+ * body's text colour when the charts are (re)drawn, see refreshCharts().
+ */
+const THEME = { ink: COLORS.ink, grid: 'rgba(0,0,0,0.07)', ticks: 'rgba(0,0,0,0.25)' };
+function readTheme() {
+  const ink = getComputedStyle(document.body).color;
+  const dark = /^rgb\((\d+)/.exec(ink)?.[1] > 128;
+  Object.assign(THEME, dark
+    ? { ink, grid: 'rgba(255,255,255,0.10)', ticks: 'rgba(255,255,255,0.35)' }
+    : { ink, grid: 'rgba(0,0,0,0.07)', ticks: 'rgba(0,0,0,0.25)' });
+}
+
 function axis(label, extra = {}) {
   return {
     label,
-    stroke: COLORS.ink,
+    stroke: () => THEME.ink,
     font: AXIS_FONT,
     labelFont: LABEL_FONT,
     labelSize: 22,
-    grid: { stroke: 'rgba(0,0,0,0.07)', width: 1 },
-    ticks: { stroke: 'rgba(0,0,0,0.25)', width: 1, size: 5 },
+    grid: { stroke: () => THEME.grid, width: 1 },
+    ticks: { stroke: () => THEME.ticks, width: 1, size: 5 },
     ...extra,
   };
 }
@@ -83,20 +96,42 @@ function tag(u, x, text, color, side) {
   ctx.restore();
 }
 
+const CHARTS = new Set();
+
+/** Re-reads the theme and re-fits every chart (after a change of theme or of presenter mode). */
+export function refreshCharts() {
+  readTheme();
+  for (const c of CHARTS) c.fit(true);
+}
+
+if (typeof window !== 'undefined') {
+  window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', () => refreshCharts());
+}
+
 /** Base class: creates the uPlot once, keeps its width in step with the container. */
 class Chart {
   constructor(el, opts, data, height) {
+    if (!CHARTS.size) readTheme();
     this.el = el;
     this.height = height;
     this.u = new uPlot({ ...opts, width: Math.max(200, el.clientWidth), height: this.heightFor(el.clientWidth) }, data, el);
-    this.resize = new ResizeObserver(() => {
-      const w = Math.max(200, this.el.clientWidth);
-      if (w !== this.u.width) this.u.setSize({ width: w, height: this.heightFor(w) });
-    });
+    this.resize = new ResizeObserver(() => this.fit(false));
     this.resize.observe(el);
+    CHARTS.add(this);
   }
 
+  fit(redraw) {
+    const w = Math.max(200, this.el.clientWidth);
+    const h = this.heightFor(w);
+    if (w !== this.u.width || h !== this.u.height) this.u.setSize({ width: w, height: h });
+    else if (redraw) this.u.redraw(false);
+  }
+
+  /** Presenter mode (html.present) draws charts taller, up to about half the screen. */
   heightFor(width) {
+    if (document.documentElement.classList.contains('present')) {
+      return Math.max(this.height, Math.min(Math.round(window.innerHeight * 0.46), Math.round(width * 0.62), 560));
+    }
     return width < 420 ? Math.round(this.height * 0.85) : this.height;
   }
 
@@ -168,7 +203,7 @@ export class HistogramChart extends Chart {
       const ctx = u.ctx;
       ctx.save();
       ctx.font = `600 ${13 * dpr()}px system-ui, sans-serif`;
-      ctx.fillStyle = COLORS.ink;
+      ctx.fillStyle = THEME.ink;
       ctx.textBaseline = 'top';
       const px = u.valToPos(tall.x, 'x', true);
       const right = px > u.bbox.left + u.bbox.width * 0.7;

@@ -111,11 +111,10 @@ export class EmbedApi {
       throw new Error('quantlab:set: needs `state` (an object) or `hash` (a string)');
     }
     for (const name of ['ui', 'explorer', 'lab']) this.url.sources[name]?.set(next[name]);
-    // Reply once the sections have drawn the new state (their frames run first).
-    requestAnimationFrame(() => {
-      this.url.changed();
-      this.post({ type: 'quantlab:state', id: m.id, ...this.snapshot() });
-    });
+    // The reply says what the controls now hold; the sections draw it in their next frame (which
+    // a browser runs only while the frame is in view) and their results follow.
+    const state = JSON.parse(JSON.stringify(next));
+    this.post({ type: 'quantlab:state', id: m.id, state, hash: toHash(state) });
   }
 
   run(m) {

@@ -6,7 +6,8 @@
 // charts. If wasm throws, the message goes to the alert area and every view keeps its last state.
 import { HistogramChart, MappingChart, ChannelChart, COLORS } from './charts.js';
 import { TENSORS, makeTensor, channelSlice, linspace } from './tensors.js';
-import { parseHash, saveToHash } from './state.js';
+import { parseHash } from './state.js';
+import { notifyState } from './url-state.js';
 import * as fmt from './format.js';
 
 const MAX_BINS = 72;
@@ -51,12 +52,7 @@ export class Explorer {
       this.$('seed').value = String(Math.floor(Math.random() * 1e6));
       this.schedule();
     });
-    window.addEventListener('hashchange', () => {
-      // "#lab" and "#explorer" are section links, not explorer states.
-      if (location.hash && !location.hash.includes('=')) return;
-      this.writeForm(parseHash(location.hash));
-      this.schedule();
-    });
+    // Back/forward and edited links come in through js/url-state.js (writeForm + schedule).
     this.schedule();
   }
 
@@ -115,7 +111,21 @@ export class Explorer {
     this.$('method-note').textContent = METHOD_NOTES[this.$('method').value] ?? '';
   }
 
+  /** Visibility hook (js/visibility.js): out of view, a change is kept and drawn on return. */
+  setVisible(visible) {
+    this.visible = visible;
+    this.debug.visible = visible;
+    if (visible && this.deferred) {
+      this.deferred = false;
+      this.schedule();
+    }
+  }
+
   schedule() {
+    if (this.visible === false) {
+      this.deferred = true;
+      return;
+    }
     if (this.pendingT0 === null) {
       this.pendingT0 = performance.now();
       requestAnimationFrame(() => this.frame());
@@ -134,7 +144,7 @@ export class Explorer {
       this.draw(state, result);
       this.showError(null);
       this.state = state;
-      saveToHash(state);
+      notifyState('explorer');
     } catch (err) {
       this.debug.errors++;
       this.showError(err instanceof Error ? err.message : String(err));

@@ -4,6 +4,7 @@
 // Protocol (messages are plain objects with a `type`):
 //   page -> worker  init | settings {gen, settings} | draw {id, ink, width, height} | clear
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
+//                   | visible {visible}  (out of view: the scheduler pauses)
 //   worker -> page  ready | report {gen} | progress {task, key} | eval {key} | sens {key}
 //                   | sweep {key, points, complete} | timing {key} | predict {id, gen} | error
 //                   | model {id, summary, digits} | model-error {id, name, message}
@@ -44,6 +45,9 @@ const tasks = new Map();
 let timerId = null;
 let timerDue = 0;
 let lastSettingsAt = -Infinity;
+/** The lab is out of view (js/visibility.js via lab.setVisible): the scheduler runs nothing. */
+let paused = false;
+let resume = []; // start() waiting for the lab to be shown (an embed of an explorer view)
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const now = () => performance.now();
@@ -77,6 +81,12 @@ const HANDLERS = {
   clear: () => {
     drawing = null;
   },
+  visible: (m) => {
+    paused = !m.visible;
+    if (paused) return;
+    for (const r of resume.splice(0)) r();
+    kick();
+  },
   timing: (m) => {
     timingRequest = m;
     if (settings) startTiming();
@@ -90,6 +100,7 @@ async function fetchBytes(rel) {
 }
 
 async function start() {
+  if (paused) await new Promise((r) => resume.push(r)); // hidden from the start: load nothing yet
   const t0 = now();
   const [, calibBytes, testBytes] = await Promise.all([
     init(),
@@ -142,7 +153,7 @@ function measureTimer() {
 
 /** Runs `step` after `delay` ms, or sooner if a sooner run is already due. */
 function kick(delay = 0) {
-  if (!model) return;
+  if (!model || paused) return;
   const due = now() + delay;
   if (timerId !== null && timerDue <= due) return;
   clearTimeout(timerId);
@@ -163,6 +174,7 @@ function setTask(name, key, make) {
 }
 
 function step() {
+  if (paused) return; // resumed by the 'visible' message
   if (pending) {
     try {
       applySettings();

@@ -10,6 +10,7 @@ import { HistogramChart, ChannelChart, LineChart, COLORS, compactCounts } from '
 import * as fmt from './format.js';
 import { applyCss } from './csp.js';
 import { ModelFile } from './model-file.js';
+import { notifyState } from './url-state.js';
 import {
   DEFAULTS, QLAYERS, SWEEP_BITS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows,
 } from './lab-state.js';
@@ -268,6 +269,7 @@ export class Lab {
     if (this.report && (!prev || prev.layer !== s.layer)) this.drawActivations();
     this.drawProduction(s);
     this.$('lab-sens-scope').textContent = `${s.weightBits}-bit weights`;
+    notifyState('lab'); // the URL follows (js/url-state.js)
   }
 
   record(ms) {
@@ -366,6 +368,16 @@ export class Lab {
 
   // ---- worker --------------------------------------------------------------------------------
 
+  /**
+   * Visibility hook (js/visibility.js): out of view, the worker's long jobs (evaluation, sweep,
+   * sensitivity, timing) wait; settings keep arriving and the newest is applied on return.
+   */
+  setVisible(visible) {
+    if (this.debug.visible === visible) return;
+    this.debug.visible = visible;
+    this.worker?.postMessage({ type: 'visible', visible });
+  }
+
   startWorker() {
     this.worker = new Worker(new URL('./lab-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (e) => this.onMessage(e.data);
@@ -373,6 +385,7 @@ export class Lab {
       this.alert(`the lab's worker failed: ${e.message ?? 'unknown error'}`);
       this.debug.errors++;
     };
+    if (this.debug.visible === false) this.worker.postMessage({ type: 'visible', visible: false }); // see setVisible
     this.worker.postMessage({ type: 'init' });
   }
 
@@ -392,6 +405,8 @@ export class Lab {
       fatal: () => this.alert(`the lab could not start: ${m.message}`),
     }[m.type];
     handler?.();
+    // Page hooks (js/embed.js posts results to a parent page; js/a11y.js announces them).
+    this.root.dispatchEvent(new CustomEvent('quantlab:result', { bubbles: true, detail: { type: m.type } }));
   }
 
   onReady(m) {
@@ -862,7 +877,7 @@ export class Lab {
   drawProduction(s) {
     const mark = (v) => (v === true ? '<span class="mark mark-same" title="same">✓</span>' : v === false ? '<span class="mark mark-differs" title="different">✗</span>' : '<span class="mark mark-partly" title="partly">≈</span>');
     const cell = ([text, same], label) => `<td data-label="${label}">${mark(same)} ${text}</td>`;
-    const html = '<thead><tr><th></th><th>This page now</th><th>TFLite</th><th>PyTorch (x86)</th><th>ONNX Runtime</th></tr></thead><tbody>' +
+    const html = '<thead><tr><th><span class="sr-only">Aspect</span></th><th>This page now</th><th>TFLite</th><th>PyTorch (x86)</th><th>ONNX Runtime</th></tr></thead><tbody>' +
       productionRows(s).map((r) => `<tr><th scope="row">${r.aspect}</th><td class="page-cell" data-label="This page">${r.page}</td>` +
         `${cell(r.tflite, 'TFLite')}${cell(r.pytorch, 'PyTorch')}${cell(r.ort, 'ONNX Runtime')}</tr>`).join('') +
       '</tbody>';

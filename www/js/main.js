@@ -2,6 +2,7 @@
 import init, * as api from '../pkg/quantlab.js';
 import { Explorer } from './explorer.js';
 import { Lab } from './lab.js';
+import { LectureTools } from './lecture.js';
 
 async function main() {
   await init();
@@ -10,14 +11,19 @@ async function main() {
     ? 'timer resolution about 5 µs (cross-origin isolated)'
     : 'timer resolution about 100 µs (not cross-origin isolated)';
 
+  // URL state, presenter mode, embeds, sharing, offline (js/lecture.js): the mode is laid out first.
+  const lecture = new LectureTools(api);
   const explorer = new Explorer(document.getElementById('explorer'), api);
   window.__quantlab = explorer.debug;
   explorer.start();
-  startLab();
+  const lab = startLab(lecture);
   trackSections();
+  lecture.start({ explorer, lab });
+  window.__quantlab.lecture = lecture.debug;
   // Ready once the first frame has drawn every view.
   await new Promise((resolve) => {
-    const poll = () => (explorer.debug.redraws > 0 || explorer.debug.errors > 0 ? resolve() : requestAnimationFrame(poll));
+    // (An embed of a lab view hides the explorer, which then draws nothing: ready at once.)
+    const poll = () => (explorer.debug.redraws > 0 || explorer.debug.errors > 0 || explorer.debug.visible === false ? resolve() : requestAnimationFrame(poll));
     poll();
   });
   document.documentElement.dataset.ready = 'true';
@@ -39,15 +45,18 @@ function trackSections() {
 }
 
 /** The CNN lab: its own section, its own worker; a failure there leaves the explorer working. */
-function startLab() {
+function startLab(lecture) {
   const root = document.getElementById('lab');
   try {
     const lab = new Lab(root, api);
     window.__quantlab.lab = lab.debug;
+    if (lecture.holdsLab()) lab.setVisible(false); // an embed without the lab: its worker waits
     lab.start();
+    return lab;
   } catch (err) {
     document.getElementById('lab-alert').textContent = `The CNN lab could not start: ${err.message}`;
     console.error(err);
+    return null;
   }
 }
 

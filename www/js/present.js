@@ -35,11 +35,11 @@ export function focusView(name, { controls = 'shown', hide = [] } = {}) {
         section.classList.add('focus-partial');
         for (const sel of view.show) for (const el of section.querySelectorAll(sel)) el.classList.add('focus-on');
       }
-      if (view.controls && view.controls.length) {
+      if (view.controls && view.controls.length && controls !== 'hidden') {
         section.classList.add('focus-somecontrols');
         for (const id of view.controls) {
           const el = document.getElementById(id);
-          el?.closest('.field')?.classList.add('focus-on');
+          for (let f = el?.closest('.field'); f; f = f.parentElement.closest('.field')) f.classList.add('focus-on');
           el?.closest('fieldset')?.classList.add('focus-on');
         }
       }
@@ -54,7 +54,10 @@ export function focusView(name, { controls = 'shown', hide = [] } = {}) {
   }
   for (const key of hide) {
     const el = document.getElementById(CONTROL_IDS[key]);
-    (el?.closest('.field') ?? el?.closest('fieldset') ?? el)?.classList.add('focus-hidden');
+    // The outermost field: the seed's row also holds its "New seed" button.
+    let field = el?.closest('.field');
+    while (field?.parentElement?.closest('.field')) field = field.parentElement.closest('.field');
+    (field ?? el?.closest('fieldset') ?? el)?.classList.add('focus-hidden');
   }
 }
 

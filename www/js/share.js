@@ -66,8 +66,9 @@ export class ShareTools {
     group('Single figure', Object.keys(VIEWS).filter((n) => n.includes('.')));
 
     $('copy-link').addEventListener('click', async (e) => {
+      const button = e.currentTarget;
       const link = this.link();
-      this.status(await copy(link, this.scratch(link)), e.currentTarget);
+      this.status(await copy(link, this.scratch(link)), button);
     });
     $('share-embed').addEventListener('toggle', () => {
       if (!$('share-embed').open) return;
@@ -76,7 +77,10 @@ export class ShareTools {
     });
     views.addEventListener('change', () => this.refresh());
     $('share-controls').addEventListener('change', () => this.refresh());
-    $('copy-embed').addEventListener('click', async (e) => this.status(await copy($('share-code').value, $('share-code')), e.currentTarget));
+    $('copy-embed').addEventListener('click', async (e) => {
+      const button = e.currentTarget;
+      this.status(await copy($('share-code').value, $('share-code')), button);
+    });
     $('share-embed').addEventListener('keydown', (e) => {
       if (e.key === 'Escape') {
         e.stopPropagation();

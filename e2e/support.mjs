@@ -1,0 +1,75 @@
+// Shared set-up for the lecture/course-page tests (url-state, present, embed, offline, a11y):
+// one headless Chromium, static servers on loopback, pages that record every problem.
+import { chromium } from 'playwright-core';
+import { createServer } from '../scripts/serve.mjs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const wwwDir = path.resolve(here, '..', 'www');
+export const shotsDir = path.join(here, 'screenshots');
+
+export function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A static server for `rootDir` on `host` (a loopback name); resolves to {server, base}. */
+export async function serve({ rootDir = wwwDir, host = '127.0.0.1', isolation = true, handler = null } = {}) {
+  const server = handler ? (await import('node:http')).createServer(handler) : createServer({ rootDir, isolation });
+  await new Promise((resolve) => server.listen(0, host === 'localhost' ? '127.0.0.1' : host, resolve));
+  return { server, base: `http://${host}:${server.address().port}/` };
+}
+
+export const close = (server) => new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+
+/**
+ * Records console errors, page errors, failed requests, HTTP errors and any request that is not
+ * to a loopback address into `problems` (no routing, so a service worker sees every request).
+ */
+export function watch(page, problems, allowedHosts = ['127.0.0.1', 'localhost']) {
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && !allowedHosts.includes(u.hostname)) problems.push(`off-origin request: ${u.href}`);
+  });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.push(`worker console error: ${m.text()}`); }));
+}
+
+/** Opens `url` in a new page of `context` and waits for the explorer (and, with `lab`, the lab). */
+export async function open(context, url, { lab = false, problems = [] } = {}) {
+  const page = await context.newPage();
+  watch(page, problems);
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="true"]', { state: 'attached', timeout: 20000 });
+  if (lab) await labSettled(page);
+  return page;
+}
+
+/** Waits until the lab's worker views show the current settings. */
+export async function labSettled(page, views = ['report', 'eval'], timeout = 60000) {
+  await page.waitForFunction((vs) => {
+    const l = window.__quantlab?.lab;
+    return l && vs.every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]);
+  }, views, { timeout });
+}
+
+/** Sets a control as a user would: select, range (input + change) or typed number. */
+export async function setControl(page, id, value) {
+  const el = page.locator(`#${id}`);
+  const kind = await el.evaluate((e) => (e.tagName === 'SELECT' ? 'select' : e.type));
+  if (kind === 'select') await el.selectOption(String(value));
+  else if (kind === 'range') {
+    await el.evaluate((e, v) => {
+      e.value = v;
+      e.dispatchEvent(new Event('input', { bubbles: true }));
+      e.dispatchEvent(new Event('change', { bubbles: true }));
+    }, String(value));
+  } else await el.fill(String(value));
+}
