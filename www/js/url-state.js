@@ -167,8 +167,9 @@ export class UrlSync {
     this.sources = {};
     this.embedded = embedded;
     this.written = location.hash;
-    this.userEdit = false; // an input/change/click happened since the last write
-    this.gestureOpen = false; // the current history entry belongs to an unfinished gesture
+    this.userEdit = false; // a new gesture began and has not been written yet
+    this.gesture = null; // the control whose gesture owns the newest history entry
+    this.gestureEnded = true; // that gesture was released (change/click): the next input starts a new one
     this.pending = null;
     this.timer = 0;
     this.debug = { pushes: 0, replaces: 0, restores: 0 };
@@ -180,18 +181,27 @@ export class UrlSync {
 
   start() {
     const controls = (e) => e.target instanceof Element && e.target.closest('main, .pm-bar') && !e.target.closest('.share-panel');
-    document.addEventListener('input', (e) => { if (controls(e)) this.userEdit = true; }, true);
-    const endGesture = (e) => {
-      if (!controls(e)) return;
-      this.userEdit = true;
-      // After the frame this event schedules has written its state (rAF callbacks run in order).
-      requestAnimationFrame(() => {
-        this.flush();
-        this.gestureOpen = false;
-      });
+    // A gesture is identified by its control, not by timing: a slow frame cannot split a drag
+    // into two entries, nor merge two controls' changes into one.
+    const begin = (target) => {
+      if (target !== this.gesture || this.gestureEnded) {
+        this.userEdit = true;
+        this.gesture = target;
+        this.gestureEnded = false;
+      }
     };
-    document.addEventListener('change', endGesture, true);
-    document.addEventListener('click', (e) => { if (e.target instanceof Element && e.target.closest('button')) endGesture(e); }, true);
+    document.addEventListener('input', (e) => { if (controls(e)) begin(e.target); }, true);
+    const endGesture = (target) => {
+      begin(target); // a change or click with no input before it is a gesture of its own
+      this.gestureEnded = true;
+      // After the frame this event schedules has written its state (rAF callbacks run in order).
+      requestAnimationFrame(() => this.flush());
+    };
+    document.addEventListener('change', (e) => { if (controls(e)) endGesture(e.target); }, true);
+    document.addEventListener('click', (e) => {
+      const button = e.target instanceof Element && e.target.closest('button');
+      if (button && controls(e)) endGesture(button);
+    }, true);
     document.addEventListener('quantlab:state', () => this.changed());
     window.addEventListener('popstate', () => this.restore());
     window.addEventListener('hashchange', () => this.restore());
@@ -218,12 +228,11 @@ export class UrlSync {
   changed() {
     const hash = this.hash();
     if (hash === this.written && !this.pending) return;
-    if (this.userEdit && !this.gestureOpen && !this.embedded) {
+    if (this.userEdit && !this.embedded) {
       this.pending = null;
       clearTimeout(this.timer);
       this.timer = 0;
       if (hash !== this.written) this.write(hash, 'push');
-      this.gestureOpen = true;
     } else {
       this.pending = hash;
       if (!this.timer) this.timer = setTimeout(() => this.flush(), REPLACE_MS);
@@ -263,7 +272,8 @@ export class UrlSync {
     this.pending = null;
     this.written = location.hash;
     this.userEdit = false;
-    this.gestureOpen = false;
+    this.gesture = null;
+    this.gestureEnded = true;
     const state = parseHash(location.hash);
     this.debug.restores++;
     for (const name of ['ui', 'explorer', 'lab']) this.sources[name]?.set(state[name]);
