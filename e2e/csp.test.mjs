@@ -104,7 +104,7 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
     const methodWidths = await page.locator('#lab-methods .mbar-r').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
     assert.ok(methodWidths.some((w) => w > 5), `method bars have widths (${methodWidths})`);
 
-    // A user's model (weight-SQNR sweep chart and notes built from JS) and a refused file.
+    // A user's model (sweep charts on random inputs and notes built from JS) and a refused file.
     const tiny = await readFile(path.join(here, '..', 'tests', 'models', 'good', 'tiny.safetensors'));
     await page.setInputFiles('#lab-model-file', { name: 'tiny.safetensors', mimeType: 'application/octet-stream', buffer: tiny });
     await page.waitForFunction(() => window.__quantlab.lab.modelFile.loads === 1 && !window.__quantlab.lab.modelFile.busy, null, { timeout: 60000 });
@@ -114,7 +114,7 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
     }, null, { timeout: 60000 });
     assert.match(await page.locator('#lab-fig-accuracy .nodigits-note').innerText(), /not available/);
     const keyColor = await page.locator('.layer-key').first().evaluate((e) => getComputedStyle(e, '::before').borderTopColor);
-    assert.equal(keyColor, 'rgb(0, 114, 178)', 'the legend colour set from JS applies');
+    assert.equal(keyColor, 'rgb(0, 158, 115)', 'the legend colour set from JS applies');
     await page.setInputFiles('#lab-model-file', { name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('junk') });
     await page.waitForFunction(() => window.__quantlab.lab.modelFile.errors.length === 1);
     assert.match(await page.locator('#lab-model-alert').innerText(), /junk\.safetensors: .*too short/);

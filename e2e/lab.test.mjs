@@ -137,6 +137,11 @@ async function prediction(page) {
 const ONE = [[[150, 40], [146, 140], [142, 245]]];
 const SEVEN = [[[60, 50], [210, 50], [170, 130], [125, 245]]];
 
+/** Production-notes cells whose text runs past their own edge (into the next column), with by how much. */
+const overflowingCells = (page) => page.locator('#lab-prod').evaluate((table) => [...table.querySelectorAll('th, td')]
+  .filter((c) => c.getClientRects().length && c.scrollWidth > c.clientWidth + 1)
+  .map((c) => `${c.innerText.trim()}: ${c.scrollWidth - c.clientWidth}px`));
+
 test('lab: every control changes the views that depend on it; sweep, timing and drawing', async () => {
   const { context, page, problems } = await openPage({ width: 1280, height: 800 });
   try {
@@ -343,6 +348,13 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
     // Screenshots at 8/8 bits with a drawing; the production notes follow the settings.
     await setControl(page, 'lab-abits', 8);
     assert.match(await text(page, '#lab-prod'), /8-bit weights, 8-bit activations/);
+    assert.match(await text(page, '#lab-prod'), /PerChannelMinMaxObserver/);
+    assert.deepEqual(await overflowingCells(page), [], 'production notes: every text stays inside its cell');
+    await page.evaluate(() => {
+      const header = document.querySelector('.app-header').getBoundingClientRect().height;
+      window.scrollTo(0, document.getElementById('lab-fig-prod').getBoundingClientRect().top + window.scrollY - header - 8);
+    });
+    await page.screenshot({ path: path.join(shotsDir, 'lab-prod-1280x800.png') });
     await page.evaluate(() => document.getElementById('lab').scrollIntoView());
     await page.screenshot({ path: path.join(shotsDir, 'lab-1280x800-viewport.png') });
     await page.locator('#lab').screenshot({ path: path.join(shotsDir, 'lab-1280x800.png') });
@@ -359,6 +371,7 @@ test('lab: phone layout, touch drawing, no horizontal scrolling', async () => {
     await settled(page, ['report', 'eval']);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    assert.deepEqual(await overflowingCells(page), [], 'production notes (one card per aspect): every text stays inside its cell');
     assert.equal(await page.locator('#lab-draw').evaluate((c) => getComputedStyle(c).touchAction), 'none');
 
     // A "1" drawn with a finger (CDP touch events become pointer events of type touch).

@@ -1,7 +1,8 @@
 // Bring your own model, through the page in headless Chromium: a PyTorch nn.Sequential file
 // without a layer list (the page says what it inferred and runs the full lab on the test digits),
-// a 1×8×8 model dropped on the lab (weight views, sweep on weight SQNR and timing work; the page
-// says why accuracy is unavailable), every bad file of tests/models/manifest.json (the alert names
+// a 1×8×8 model dropped on the lab (weight views, timing, and a sweep on seeded random inputs:
+// agreement and logit SQNR of both paths from model.compare, weight SQNR; the page says why
+// accuracy is unavailable), every bad file of tests/models/manifest.json (the alert names
 // the file and the problem; the previous model, its views and every setting stay), and back to the
 // shipped model. No request is made after the page has loaded (a user's file never leaves the
 // browser), nothing goes off 127.0.0.1, no console errors. Screenshots go to e2e/screenshots/.
@@ -233,17 +234,52 @@ test('models: a PyTorch file with inferred layers, a 1×8×8 model by drag and d
     await settled(page, ['report', 'eval']);
     assert.match(await page.locator('#lab-overview tr[data-layer="4"] .bits').innerText(), /^3 \/ 8$/);
     assert.ok((await page.locator('#lab-act-table tbody tr').count()) === 3, 'input and two layer outputs');
-    // Sweep on weight SQNR: 7 points, SQNR falls with the bits.
+    // The sweep on random inputs: 7 points; agreement and logit SQNR for weights only and
+    // weights + activations (model.compare in the worker), each layer's weight SQNR, packed size.
     await settled(page, ['sweep']);
     const sweep = await lab(page, 'l.sweep');
-    assert.equal(sweep.mode, 'weights');
-    assert.equal(sweep.points.length, 7);
+    assert.equal(sweep.mode, 'random');
+    assert.equal(sweep.inputs, 64, '64 seeded random inputs');
+    assert.equal(sweep.complete, true);
+    assert.deepEqual(sweep.points.map((p) => p.bits), [8, 7, 6, 5, 4, 3, 2]);
     const at = (b) => sweep.points.find((p) => p.bits === b);
+    for (const p of sweep.points) {
+      for (const k of ['wSqnrDb', 'waSqnrDb']) assert.ok(Number.isFinite(p[k]), `${p.bits} bits: ${k} = ${p[k]}`);
+      for (const k of ['wAgreement', 'waAgreement']) assert.ok(p[k] >= 0 && p[k] <= 1, `${p.bits} bits: ${k} = ${p[k]}`);
+      assert.ok(p.bytesPacked > 0 && p.bytesPacked <= p.bytesInt8, `${p.bits} bits: packed ${p.bytesPacked} of ${p.bytesInt8}`);
+    }
+    assert.ok(at(8).wSqnrDb > at(2).wSqnrDb, `weights only: 8-bit ${at(8).wSqnrDb} dB > 2-bit ${at(2).wSqnrDb} dB`);
+    assert.ok(at(8).waSqnrDb > at(2).waSqnrDb, `weights + act.: 8-bit ${at(8).waSqnrDb} dB > 2-bit ${at(2).waSqnrDb} dB`);
+    assert.ok(at(8).wSqnrDb > 30 && at(8).waSqnrDb > 30, '8 bits: the quantized logits are close to FP32');
+    assert.ok(at(8).bytesPacked > at(2).bytesPacked);
     for (const i of [0, 1]) assert.ok(at(8).weightSqnrDb[i] > at(4).weightSqnrDb[i] && at(4).weightSqnrDb[i] > at(2).weightSqnrDb[i]);
-    console.log(`models: tiny weight SQNR at 8/4/2 bits: ${[8, 4, 2].map((b) => at(b).weightSqnrDb.map((d) => d.toFixed(1)).join(' / ')).join(', ')} dB`);
+    console.log(`models: tiny on 64 random inputs, logit SQNR weights only / weights + act. at 8/4/2 bits: ${[8, 4, 2].map((b) => `${at(b).wSqnrDb.toFixed(1)} / ${at(b).waSqnrDb.toFixed(1)}`).join(', ')} dB; ` +
+      `agreement at 2 bits ${(at(2).wAgreement * 100).toFixed(1)} / ${(at(2).waAgreement * 100).toFixed(1)} %; ` +
+      `weight SQNR at 8/4/2 bits: ${[8, 4, 2].map((b) => at(b).weightSqnrDb.map((d) => d.toFixed(1)).join(' / ')).join(', ')} dB`);
+    // The table shows those numbers, labelled as measured on random inputs.
     assert.equal(await page.locator('#lab-sweep-table tbody tr[data-bits]').count(), 7);
-    assert.equal(await page.locator('#lab-chart-sweep-wsqnr').isVisible(), true);
+    assert.match(await text(page, '#lab-sweep-inputs'), /^On 64 seeded random inputs/);
+    const heads = (await page.locator('#lab-sweep-table thead th').allInnerTexts()).map((h) => h.replace(/\s+/g, ' '));
+    assert.deepEqual(heads, ['Bits', 'Agreement weights only', 'Agreement weights + act.', 'Logit SQNR weights only', 'Logit SQNR weights + act.',
+      'conv weight SQNR', 'fc weight SQNR', 'Size packed', 'vs FP32']);
+    const dB = (v) => `${v.toFixed(1).replace('-', '−')} dB`;
+    for (const b of [8, 2]) {
+      const cells = await page.locator(`#lab-sweep-table tr[data-bits="${b}"] td`).allInnerTexts();
+      assert.deepEqual(cells.slice(3, 5), [dB(at(b).wSqnrDb), dB(at(b).waSqnrDb)], `${b}-bit row: logit SQNR of both paths`);
+      assert.equal(cells[2], `${(at(b).waAgreement * 100).toFixed(1)} %`);
+    }
+    assert.match(await text(page, '#lab-fig-sweep .nodigits-note'), /random inputs/);
+    for (const id of ['lab-chart-sweep-agree', 'lab-chart-sweep-sqnr', 'lab-chart-sweep-wsqnr', 'lab-chart-sweep-size']) {
+      assert.equal(await page.locator(`#${id}`).isVisible(), true, `${id} is shown`);
+    }
     assert.equal(await page.locator('#lab-chart-sweep-acc').isVisible(), false);
+    assert.deepEqual(await page.locator('#lab-fig-sweep .sweep-charts figure:visible figcaption').allInnerTexts(),
+      ['Agreement with FP32 on random inputs', 'Logit SQNR on random inputs', 'Weight SQNR per layer', 'Model size (weights packed)']);
+    await page.evaluate(() => {
+      const header = document.querySelector('.app-header').getBoundingClientRect().height;
+      window.scrollTo(0, document.getElementById('lab-fig-sweep').getBoundingClientRect().top + window.scrollY - header - 8);
+    });
+    await page.screenshot({ path: path.join(shotsDir, 'model-tiny-sweep-1280x800.png') });
     // Timing on random inputs.
     await page.selectOption('#lab-batch', '16');
     await page.selectOption('#lab-samples', '7');
@@ -297,6 +333,11 @@ test('models: a PyTorch file with inferred layers, a 1×8×8 model by drag and d
     assert.equal(await page.locator('#lab-wbits').inputValue(), '5');
     assert.match(await text(page, '#lab-k-fp32'), /^98\.\d %$/);
     assert.equal(await page.locator('#lab-fig-draw .draw-layout').isVisible(), true);
+    await settled(page, ['sweep']);
+    assert.equal(await lab(page, 'l.sweep.mode'), undefined, 'the digit sweep again');
+    assert.equal(await page.locator('#lab-chart-sweep-acc').isVisible(), true);
+    assert.equal(await page.locator('#lab-chart-sweep-agree, #lab-chart-sweep-wsqnr, #lab-sweep-inputs').count(), 0);
+    assert.deepEqual(await page.locator('#lab-fig-sweep .sweep-charts figure:visible figcaption').allInnerTexts(), ['Accuracy', 'Logit SQNR', 'Model size (weights packed)']);
 
     assert.deepEqual(requests.slice(requestsAfterStart), [], 'no request after the page loaded: files stay in the browser');
     assert.deepEqual(problems, []);

@@ -86,7 +86,7 @@ export class Access {
     const sweep = this.lab?.debug.sweep;
     const range = (lo, hi) => `${fmt.num(lo)} to ${fmt.num(hi)}`;
     const minMax = (xs) => { const f = Array.from(xs).filter(Number.isFinite); return f.length ? range(Math.min(...f), Math.max(...f)) : '–'; };
-    // (A loaded model without digits sweeps its weights only: those points lack the accuracy fields.)
+    // (A loaded model without digits is swept on random inputs: those points lack the accuracy fields.)
     const sweepLine = (label, field, unit) => {
       const pts = (sweep?.points ?? []).filter((p) => Number.isFinite(p[field])).sort((x, y) => y.bits - x.bits);
       return pts.length ? `${label}: ${pts.map((p) => `${p.bits} bits ${unit(p[field])}`).join(', ')}` : null;
@@ -105,6 +105,8 @@ export class Access {
       'lab-chart-act': this.lab?.debug.report && `Histogram of ${text('lab-act-scope')}: ${text('lab-act-grid')}.`,
       'lab-chart-sweep-acc': sweepLine('Accuracy, weights + activations', 'waAccuracy', pct),
       'lab-chart-sweep-sqnr': sweepLine('Logit SQNR, weights + activations', 'waSqnrDb', fmt.db),
+      // A loaded model without digits: its sweep on random inputs (js/model-file.js).
+      'lab-chart-sweep-agree': sweepLine('Agreement with FP32 on random inputs, weights + activations', 'waAgreement', pct),
       'lab-chart-sweep-size': sweepLine('Model size, packed', 'bytesPacked', (v) => `${(v / 1024).toFixed(1)} KiB`),
     };
   }

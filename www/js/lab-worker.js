@@ -6,7 +6,7 @@
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
 //                   | visible {visible}  (out of view: the scheduler pauses)
 //   worker -> page  ready | report {gen} | progress {task, key} | eval {key} | sens {key}
-//                   | sweep {key, points, complete} | timing {key} | predict {id, gen} | error
+//                   | sweep {key, points, complete, mode?} | timing {key} | predict {id, gen} | error
 //                   | model {id, summary, digits} | model-error {id, name, message}
 //
 // Long work runs as generator "tasks" (eval, timing, sens, sweep). A scheduler runs one step of
@@ -477,7 +477,8 @@ function* timingJob(cfg, r, key) {
 // previous model, its quantized version, the settings and the running tasks stay as they were.
 // A model with 1×28×28 or 1×32×32 inputs and 10 outputs gets the digits (accuracy, sensitivity,
 // drawing); any other is calibrated and timed on seeded random inputs in [0, 1], and its sweep
-// shows each layer's weight SQNR (computed by the wasm report) instead of accuracy.
+// compares FP32 and quantized outputs on the timing inputs (model.compare: logit SQNR and arg-max
+// agreement instead of accuracy) and shows each layer's weight SQNR (the wasm report).
 
 const CALIB_SEED = 20240601;
 const TIMING_SEED = 7;
@@ -577,7 +578,7 @@ function loadModel(m) {
   }
 }
 
-/** Without digits: no accuracy or sensitivity (the page says why); the sweep on weight SQNR. */
+/** Without digits: no accuracy or sensitivity (the page says why); the sweep on random inputs. */
 function noDigitsTasks(s) {
   for (const name of ['eval', 'sens']) {
     tasks.get(name)?.iter.return();
@@ -585,22 +586,36 @@ function noDigitsTasks(s) {
   }
   post({ type: 'eval', key: evalKey(s), unavailable: modelInfo.reason });
   post({ type: 'sens', key: sensKey(s), unavailable: modelInfo.reason, rows: [], complete: true });
-  setTask('sweep', sweepKey(s), () => weightSweepJob(s, sweepKey(s)));
+  setTask('sweep', sweepKey(s), () => randomSweepJob(s, sweepKey(s)));
 }
 
-/** For 8 down to 2 bits: each quantized layer's weight SQNR and the packed model size. */
-function* weightSweepJob(s, key) {
+/** How many random inputs the sweep compares FP32 and quantized outputs on: up to 64, as at most RANDOM_FLOATS floats. */
+const sweepInputCount = (shape) => Math.max(1, Math.min(64, Math.floor(RANDOM_FLOATS / numel(shape))));
+
+/**
+ * For 8 down to 2 bits, as sweepJob but on seeded random inputs (the timing inputs: TIMING_SEED)
+ * instead of test digits: model.compare() gives the logit SQNR and the arg-max agreement with
+ * FP32, weights only (simulated path) and weights + activations (true int8); the report gives
+ * each layer's weight SQNR and the packed model size.
+ */
+function* randomSweepJob(s, key) {
   const base = { perChannel: s.granularity === 'channel', method: s.method, actScheme: s.scheme };
   if (s.method === 'percentile') base.percentile = s.percentile;
+  const n = sweepInputCount(summary.input);
+  const x = randomInputs(summary.input, n, TIMING_SEED);
   const points = [];
+  const total = SWEEP_BITS.length * 2;
   const t0 = now();
   for (const [i, bits] of SWEEP_BITS.entries()) {
-    yield { done: i, total: SWEEP_BITS.length, label: `${bits}-bit weights` };
-    const qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
+    yield { done: 2 * i, total, label: `${bits} bits, weights only` };
+    const point = { bits };
+    let qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
     try {
+      const c = model.compare(qm, x, n, 'simulated');
       const rep = model.report(qm, 4, 0);
-      points.push({
-        bits,
+      Object.assign(point, {
+        wAgreement: c.agreement,
+        wSqnrDb: c.logitSqnrDb,
         bytesFp32: rep.bytesFp32,
         bytesInt8: rep.bytesInt8,
         bytesPacked: rep.layers.reduce((sum, l) => sum + l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked, 0),
@@ -610,7 +625,16 @@ function* weightSweepJob(s, key) {
     } finally {
       qm.free();
     }
-    post({ type: 'sweep', key, mode: 'weights', points, complete: points.length === SWEEP_BITS.length, ms: now() - t0 });
+    yield { done: 2 * i + 1, total, label: `${bits} bits, weights + activations` };
+    qm = model.quantize({ ...base, weightBits: bits, actBits: bits });
+    try {
+      const c = model.compare(qm, x, n, 'int8');
+      Object.assign(point, { waAgreement: c.agreement, waSqnrDb: c.logitSqnrDb });
+    } finally {
+      qm.free();
+    }
+    points.push(point);
+    post({ type: 'sweep', key, mode: 'random', inputs: n, points, complete: points.length === SWEEP_BITS.length, ms: now() - t0 });
   }
 }
 // ==== end: bring your own model ==================================================================

@@ -96,7 +96,8 @@ export class Lab {
         xs: [...SWEEP_BITS].reverse(),
         xLabel: 'bits',
         yLabel: 'SQNR (dB)',
-        yRange: (_min, max) => [0, Math.max(10, Math.ceil((max * 1.1) / 10) * 10)],
+        // From 0 dB, or lower if quantization made the logits worse than no signal at all.
+        yRange: (min, max) => [Math.min(0, Math.floor(min / 10) * 10), Math.max(10, Math.ceil((max * 1.1) / 10) * 10)],
         series: [
           { color: WONLY, dash: [8, 4], fill: '#fff' },
           { color: COLORS.int8 },
@@ -653,8 +654,8 @@ export class Lab {
     if (m.complete) this.debug.have.sweep = m.key;
     const s = this.state;
     this.$('lab-sweep-scope').textContent = `${s.granularity === 'channel' ? 'per channel' : 'per tensor'}, ${METHOD_LABEL[s.method]}, ${s.scheme}`;
-    if (m.mode === 'weights') {
-      this.modelFile.drawWeightSweep(m);
+    if (m.mode === 'random') {
+      this.modelFile.drawRandomSweep(m);
       return;
     }
     const xs = [...SWEEP_BITS].reverse();
@@ -875,8 +876,10 @@ export class Lab {
   // ---- production notes ----------------------------------------------------------------------
 
   drawProduction(s) {
+    // A line break may fall between the words of a long identifier (Per|Channel|Min|Max|Observer).
+    const breakable = (t) => t.replace(/[\w=.]{14,}/g, (w) => w.replace(/[a-z](?=[A-Z])/g, '$&<wbr>'));
     const mark = (v) => (v === true ? '<span class="mark mark-same" title="same">✓</span>' : v === false ? '<span class="mark mark-differs" title="different">✗</span>' : '<span class="mark mark-partly" title="partly">≈</span>');
-    const cell = ([text, same], label) => `<td data-label="${label}">${mark(same)} ${text}</td>`;
+    const cell = ([text, same], label) => `<td data-label="${label}">${mark(same)} ${breakable(text)}</td>`;
     const html = '<thead><tr><th><span class="sr-only">Aspect</span></th><th>This page now</th><th>TFLite</th><th>PyTorch (x86)</th><th>ONNX Runtime</th></tr></thead><tbody>' +
       productionRows(s).map((r) => `<tr><th scope="row">${r.aspect}</th><td class="page-cell" data-label="This page">${r.page}</td>` +
         `${cell(r.tflite, 'TFLite')}${cell(r.pytorch, 'PyTorch')}${cell(r.ort, 'ONNX Runtime')}</tr>`).join('') +

@@ -10,15 +10,18 @@
 // the picker.
 //
 // Models taking 1×28×28 or 1×32×32 digits with 10 outputs get the full lab. Others get the
-// weight views, activation ranges and timing on seeded random inputs, and a sweep of each
-// layer's weight SQNR; the page says why accuracy (and so sensitivity and drawing) is missing.
+// weight views, activation ranges and timing on seeded random inputs, and a sweep on those inputs
+// (agreement with FP32 and logit SQNR instead of accuracy, plus each layer's weight SQNR); the
+// page says why accuracy (and so sensitivity and drawing) is missing.
 import { LineChart, COLORS } from './charts.js';
 import * as fmt from './format.js';
 import { SWEEP_BITS, QLAYERS, setModelLayers, defaultLayer, withSettings } from './lab-state.js';
 
 /** Files above this are not read: the loader's limits (4 M parameters, 1 MB header) stay far below. */
 const MAX_FILE_BYTES = 40 * 1024 * 1024;
-const SERIES = [COLORS.fp32, COLORS.int8, COLORS.good, COLORS.clip, '#E69F00', '#56B4E9', '#000000', '#F0E442'];
+const WONLY = '#E69F00'; // as js/lab.js: the weights-only ("simulated") path
+/** Per-layer lines: first the colours the sweep's FP32, weights-only and int8 lines do not use. */
+const SERIES = [COLORS.good, COLORS.clip, '#56B4E9', COLORS.grid, '#F0E442', COLORS.fp32, COLORS.int8, WONLY];
 
 const dims = (shape) => shape.join('×');
 const thousands = (n) => n.toLocaleString('en-US');
@@ -32,7 +35,7 @@ export class ModelFile {
     this.loadId = 0;
     this.pending = null; // {id, name, model}: the page's copy while the worker loads its own
     this.digits = true;
-    this.sweepChart = null;
+    this.sweepCharts = []; // the charts only a model without digits has (agreement, weight SQNR)
     this.debug = { name: null, shipped: true, digits: true, note: null, loads: 0, errors: [] };
     lab.debug.modelFile = this.debug;
   }
@@ -53,8 +56,9 @@ export class ModelFile {
     });
     this.$('lab-model-reset').addEventListener('click', () => this.backToShipped());
     // What only digits can show; hidden (with a note saying why) for other models.
-    for (const id of ['lab-chart-sweep-acc', 'lab-chart-sweep-sqnr']) this.$(id).closest('figure').classList.add('needs-digits');
-    for (const el of this.lab.root.querySelectorAll('#lab-fig-sweep > .legend, #lab-fig-sweep > .explain, #lab-fig-accuracy > .explain, #lab-fig-draw > .explain, #lab-fig-draw > .draw-layout, #lab-fig-sens > .explain, #lab-fig-timing > .explain')) {
+    this.$('lab-chart-sweep-acc').closest('figure').classList.add('needs-digits');
+    this.sqnrCaption = this.$('lab-chart-sweep-sqnr').closest('figure').querySelector('figcaption');
+    for (const el of this.lab.root.querySelectorAll('#lab-fig-sweep > .explain, #lab-fig-accuracy > .explain, #lab-fig-draw > .explain, #lab-fig-draw > .draw-layout, #lab-fig-sens > .explain, #lab-fig-timing > .explain')) {
       el.classList.add('needs-digits');
     }
     this.setupDrop();
@@ -208,6 +212,7 @@ export class ModelFile {
     noteEl.textContent = note ? `Inferred: ${note}.` : '';
     this.$('lab-model-reset').hidden = shipped;
     this.lab.root.classList.toggle('lab-no-digits', !this.digits);
+    this.sqnrCaption.textContent = this.digits ? 'Logit SQNR' : 'Logit SQNR on random inputs';
     if (this.title) this.title.textContent = shipped ? this.shippedTitle : 'CNN lab: quantize your model';
     if (this.lede) {
       this.lede.textContent = shipped ? this.shippedLede
@@ -226,7 +231,10 @@ export class ModelFile {
       'lab-fig-accuracy': `Accuracy is not available: ${reason}. Every other view works on this model.`,
       'lab-fig-draw': `Drawing is not available: ${reason}.`,
       'lab-fig-sens': `Per-layer sensitivity measures accuracy, which is not available: ${reason}.`,
-      'lab-fig-sweep': 'Without test digits there is no accuracy or logit SQNR to measure. Instead: each layer\'s weight SQNR (weight power over rounding-error power, about 6 dB per bit) and the packed model size, at 8 down to 2 bits.',
+      'lab-fig-sweep': 'Without test digits there is no accuracy. Instead, the whole model at 8 down to 2 bits on seeded random inputs in [0, 1] ' +
+        '(the timing inputs): how often its top output agrees with FP32 and the logit SQNR, for weights only (the course module\'s ' +
+        '“simulated” path) and weights + activations (true integer inference at that many bits); each layer\'s weight SQNR (about 6 dB per bit); ' +
+        'and the packed model size. Random inputs are not the data the model was made for, so these numbers show the trend, not deployment accuracy.',
       'lab-fig-timing': 'This model does not take the test digits: it is timed on seeded random inputs in [0, 1].',
     };
     for (const [id, text] of Object.entries(views)) {
@@ -279,7 +287,7 @@ export class ModelFile {
       inputCanvas.nextElementSibling.textContent = `model input ${h}×${w}`;
     }
     lab.clearDrawing();
-    this.buildWeightSweepChart(m);
+    this.buildRandomSweepCharts(m);
   }
 
   // ---- views without digits ------------------------------------------------------------------
@@ -301,23 +309,46 @@ export class ModelFile {
     }
   }
 
-  /** One line per quantized layer: its weight SQNR over the bits; the size chart as for digits. */
-  buildWeightSweepChart(m) {
-    const box = this.lab.root.querySelector('#lab-fig-sweep .sweep-charts');
-    let fig = this.$('lab-sweep-wsqnr-fig');
-    this.sweepChart?.u.destroy();
-    this.sweepChart?.resize.disconnect();
-    this.sweepChart = null;
-    fig?.remove();
-    if (m.digits) return;
-    fig = document.createElement('figure');
-    fig.id = 'lab-sweep-wsqnr-fig';
+  /** A chart figure in the sweep, as the digit sweep's: caption, chart, optional legend. */
+  sweepFigure(id, caption, options, legend = null) {
+    const fig = document.createElement('figure');
+    fig.id = `${id}-fig`;
     fig.className = 'mini';
     const cap = document.createElement('figcaption');
-    cap.textContent = 'Weight SQNR per layer';
-    const chart = document.createElement('div');
-    chart.id = 'lab-chart-sweep-wsqnr';
-    chart.className = 'chart';
+    cap.textContent = caption;
+    const el = document.createElement('div');
+    el.id = id;
+    el.className = 'chart';
+    fig.append(cap, el);
+    if (legend) fig.append(legend);
+    return { fig, make: () => new LineChart(el, { xs: [...SWEEP_BITS].reverse(), xLabel: 'bits', ...options }) };
+  }
+
+  /**
+   * Without digits, next to the logit SQNR and size charts the digit sweep also has: agreement
+   * with FP32 on the random inputs (where the digit sweep shows accuracy) and one line per
+   * quantized layer for its weight SQNR.
+   */
+  buildRandomSweepCharts(m) {
+    for (const c of this.sweepCharts) {
+      c.u.destroy();
+      c.resize.disconnect();
+      c.el.closest('figure').remove();
+    }
+    this.sweepCharts = [];
+    this.$('lab-sweep-inputs')?.remove();
+    if (m.digits) return;
+    // Above the table (a <caption> would be as wide as the table, which scrolls on a phone).
+    const inputs = document.createElement('p');
+    inputs.id = 'lab-sweep-inputs';
+    inputs.className = 'table-note';
+    this.$('lab-sweep-table').closest('.table-wrap').before(inputs);
+    const box = this.lab.root.querySelector('#lab-fig-sweep .sweep-charts');
+    const agree = this.sweepFigure('lab-chart-sweep-agree', 'Agreement with FP32 on random inputs', {
+      yLabel: 'agreement (%)',
+      yRange: () => [0, 100],
+      series: [{ color: WONLY, dash: [8, 4], fill: '#fff' }, { color: COLORS.int8 }],
+    });
     const legend = document.createElement('p');
     legend.className = 'legend layer-legend';
     QLAYERS.forEach((l, i) => {
@@ -327,32 +358,45 @@ export class ModelFile {
       key.style.setProperty('--key-color', SERIES[i % SERIES.length]);
       legend.append(key);
     });
-    fig.append(cap, chart, legend);
-    box.prepend(fig);
-    const xs = [...SWEEP_BITS].reverse();
-    this.sweepChart = new LineChart(chart, {
-      xs,
-      xLabel: 'bits',
+    const wsqnr = this.sweepFigure('lab-chart-sweep-wsqnr', 'Weight SQNR per layer', {
       yLabel: 'SQNR (dB)',
       yRange: (_min, max) => [0, Math.max(10, Math.ceil((max * 1.1) / 10) * 10)],
       series: QLAYERS.map((_, i) => ({ color: SERIES[i % SERIES.length] })),
-    });
+    }, legend);
+    // Agreement, logit SQNR, weight SQNR, size: the digit sweep's order, accuracy replaced.
+    box.prepend(agree.fig);
+    this.$('lab-chart-sweep-size').closest('figure').before(wsqnr.fig);
+    this.agreeChart = agree.make();
+    this.weightChart = wsqnr.make();
+    this.sweepCharts = [this.agreeChart, this.weightChart];
   }
 
-  drawWeightSweep(m) {
+  /** The sweep on random inputs: charts and table as the digit sweep's, agreement for accuracy. */
+  drawRandomSweep(m) {
     const lab = this.lab;
     const xs = [...SWEEP_BITS].reverse();
     const at = (b) => m.points.find((p) => p.bits === b);
     const col = (f) => xs.map((b) => { const p = at(b); return p ? f(p) : null; });
-    this.sweepChart?.update(QLAYERS.map((_, i) => col((p) => p.weightSqnrDb[i])));
+    this.agreeChart?.update([col((p) => p.wAgreement * 100), col((p) => p.waAgreement * 100)]);
+    lab.charts.sweepSqnr.update([col((p) => p.wSqnrDb), col((p) => p.waSqnrDb)]);
+    this.weightChart?.update(QLAYERS.map((_, i) => col((p) => p.weightSqnrDb[i])));
     const f32kib = m.points[0] ? m.points[0].bytesFp32 / 1024 : null;
     lab.charts.sweepSize.update([xs.map(() => f32kib), col((p) => p.bytesPacked / 1024)]);
-    const head = QLAYERS.map((l) => `<th class="num">${l.name}<br><small>weight SQNR</small></th>`).join('');
-    lab.$('lab-sweep-table').innerHTML = `<thead><tr><th class="num">Bits</th>${head}<th class="num">Size<br><small>packed</small></th><th class="num">vs FP32</th></tr></thead><tbody>` +
+    const pct = (v) => `${(v * 100).toFixed(1)} %`;
+    const layerHead = QLAYERS.map((l) => `<th class="num">${l.name}<br><small>weight SQNR</small></th>`).join('');
+    const cols = 5 + QLAYERS.length + 2;
+    this.$('lab-sweep-inputs').textContent =
+      `On ${thousands(m.inputs)} seeded random inputs in [0, 1] (the timing inputs), not test digits. Agreement: same top output as FP32.`;
+    lab.$('lab-sweep-table').innerHTML =
+      '<thead><tr><th class="num">Bits</th><th class="num c-wonly">Agreement<br><small>weights only</small></th><th class="num c-int8">Agreement<br><small>weights + act.</small></th>' +
+      '<th class="num c-wonly">Logit SQNR<br><small>weights only</small></th><th class="num c-int8">Logit SQNR<br><small>weights + act.</small></th>' +
+      `${layerHead}<th class="num">Size<br><small>packed</small></th><th class="num">vs FP32</th></tr></thead><tbody>` +
       SWEEP_BITS.map((b) => {
         const p = at(b);
-        if (!p) return `<tr class="muted-row"><td class="num">${b}</td><td colspan="${QLAYERS.length + 2}">…</td></tr>`;
-        return `<tr data-bits="${b}"><td class="num"><strong>${b}</strong></td>${p.weightSqnrDb.map((d) => `<td class="num">${fmt.db(d)}</td>`).join('')}` +
+        if (!p) return `<tr class="muted-row"><td class="num">${b}</td><td colspan="${cols - 1}">…</td></tr>`;
+        return `<tr data-bits="${b}"><td class="num"><strong>${b}</strong></td><td class="num">${pct(p.wAgreement)}</td><td class="num">${pct(p.waAgreement)}</td>` +
+          `<td class="num">${fmt.db(p.wSqnrDb)}</td><td class="num">${fmt.db(p.waSqnrDb)}</td>` +
+          `${p.weightSqnrDb.map((d) => `<td class="num">${fmt.db(d)}</td>`).join('')}` +
           `<td class="num">${fmt.bytes(p.bytesPacked)}</td><td class="num">${fmt.ratio(p.bytesFp32, p.bytesPacked)}</td></tr>`;
       }).join('') + '</tbody>';
     if (m.complete) lab.$('lab-sweep-table').dataset.ms = String(Math.round(m.ms));
