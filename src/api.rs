@@ -1,4 +1,4 @@
-//! The operations the page calls, in plain Rust types. `wasm.rs` only converts JS values to these
+//! The operations the page calls, in plain Rust types. `wasm/` only converts JS values to these
 //! and back; native tests call them directly.
 
 use crate::quant::analysis::{analyze, Analysis};

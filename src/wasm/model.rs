@@ -1,0 +1,447 @@
+//! The model handles: `Digits`, `Model`, `QuantizedModel`.
+
+use super::convert::*;
+use crate::quant::calibrate::Method;
+use crate::quant::Scheme;
+use crate::{bail, Error, Result};
+use js_sys::{Array, Float32Array, Int8Array, Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use crate::model::digits::Digits as CoreDigits;
+use crate::model::eval::{self, Evaluation};
+use crate::model::int8::{self as qm, Calibration, QModel, QuantConfig};
+use crate::model::{file, fp32, report, Model as CoreModel};
+
+pub(super) type JsResult<T> = std::result::Result<T, JsError>;
+
+/// A set of digits (QLDG file) with labels.
+#[wasm_bindgen]
+pub struct Digits {
+    inner: CoreDigits,
+    /// Identifies the set for `Model::evaluate`'s cache.
+    id: u32,
+}
+
+static NEXT_DIGITS_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+#[wasm_bindgen]
+impl Digits {
+    /// Parses a QLDG digit file (see scripts/data/make_digits.mjs).
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> JsResult<Digits> {
+        Ok(Digits {
+            inner: CoreDigits::parse(bytes)?,
+            id: NEXT_DIGITS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.len()
+    }
+    pub fn labels(&self) -> Vec<u8> {
+        self.inner.labels.clone()
+    }
+    /// Raw pixels (rows×cols, 0..255) of image `i`.
+    pub fn pixels(&self, i: usize) -> JsResult<Vec<u8>> {
+        if i >= self.inner.len() {
+            return Err(Error::new(
+                "i",
+                format!("{i} is beyond the {} images", self.inner.len()),
+            )
+            .into());
+        }
+        Ok(self.inner.image(i).to_vec())
+    }
+    /// Images `start..start+n` preprocessed for `model` (`n × C·H·W` floats).
+    pub fn images(&self, model: &Model, start: usize, n: usize) -> JsResult<Float32Array> {
+        if start
+            .checked_add(n)
+            .is_none_or(|end| end > self.inner.len())
+        {
+            return Err(Error::new(
+                "n",
+                format!(
+                    "images {start}..{start}+{n} are beyond the {} images",
+                    self.inner.len()
+                ),
+            )
+            .into());
+        }
+        let mut x = vec![0.0; n * model.inner.input_len()];
+        self.inner.batch_into(start, n, model.inner.input, &mut x)?;
+        Ok(Float32Array::from(&x[..]))
+    }
+}
+
+/// A float model and, once calibrated, the activation statistics its int8 versions use.
+#[wasm_bindgen]
+pub struct Model {
+    inner: CoreModel,
+    calibration: Option<Calibration>,
+    /// Preprocessed test images and float predictions, cached by `evaluate`.
+    eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
+    /// How the layer list was found when the file did not list it.
+    note: Option<String>,
+}
+
+fn wrap(inner: CoreModel) -> Model {
+    Model {
+        inner,
+        calibration: None,
+        eval_cache: None,
+        note: None,
+    }
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// The shipped model (the course module's CNN trained on MNIST), built into the module.
+    pub fn baseline() -> JsResult<Model> {
+        Ok(wrap(CoreModel::baseline()?))
+    }
+    /// A model from `.safetensors` bytes with the layer list in `__metadata__`.
+    #[wasm_bindgen(js_name = fromSafetensors)]
+    pub fn from_safetensors(bytes: &[u8]) -> JsResult<Model> {
+        let (model, note) = file::load_with_note(bytes)?;
+        Ok(Model {
+            note,
+            ..wrap(model)
+        })
+    }
+    /// When the file had no layer list: how it was inferred (else undefined).
+    #[wasm_bindgen(getter, js_name = loadNote)]
+    pub fn load_note(&self) -> Option<String> {
+        self.note.clone()
+    }
+    /// `{ input, layers: [{ index, kind, name, outputShape, params, macs }], params, macs }`.
+    pub fn summary(&self) -> JsResult<JsValue> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct L<'a> {
+            index: usize,
+            kind: &'a str,
+            name: &'a str,
+            output_shape: [usize; 3],
+            params: usize,
+            macs: usize,
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct S<'a> {
+            input: [usize; 3],
+            layers: Vec<L<'a>>,
+            params: usize,
+            macs: usize,
+            outputs: usize,
+            calibrated: bool,
+        }
+        let shapes = self.inner.shapes()?;
+        let mut s = self.inner.input;
+        let mut layers = vec![];
+        for (i, (l, out)) in self.inner.layers.iter().zip(&shapes).enumerate() {
+            layers.push(L {
+                index: i,
+                kind: l.kind(),
+                name: l.name(),
+                output_shape: *out,
+                params: l.params(),
+                macs: l.macs(s),
+            });
+            s = *out;
+        }
+        let v = S {
+            input: self.inner.input,
+            layers,
+            params: self.inner.params(),
+            macs: self.inner.macs(),
+            outputs: self.inner.output_len(),
+            calibrated: self.calibration.is_some(),
+        };
+        Ok(serde_wasm_bindgen::to_value(&v)?)
+    }
+    /// FP32 forward of `n` images (`x` holds `n × C·H·W` floats); returns `n × outputs` scores.
+    pub fn forward(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(&fp32::forward(&self.inner, x, n)?[..]))
+    }
+    /// Runs the float model on calibration images and keeps a histogram of every tensor the
+    /// int8 model will quantize. Needed once before `quantize`.
+    pub fn calibrate(&mut self, digits: &Digits, count: Option<usize>) -> JsResult<()> {
+        let n = count.unwrap_or(digits.inner.len()).min(digits.inner.len());
+        let mut x = vec![0.0; n * self.inner.input_len()];
+        digits.inner.batch_into(0, n, self.inner.input, &mut x)?;
+        self.calibration = Some(qm::calibrate(&self.inner, &x, n)?);
+        Ok(())
+    }
+    /// Calibrates on preprocessed images instead of a digit set (for models of other inputs).
+    #[wasm_bindgen(js_name = calibrateImages)]
+    pub fn calibrate_images(&mut self, x: &[f32], n: usize) -> JsResult<()> {
+        self.calibration = Some(qm::calibrate(&self.inner, x, n)?);
+        Ok(())
+    }
+    /// An integer-only quantized model for `config`:
+    /// `{ weightBits, actBits, perChannel, method, percentile, actScheme, layerBits: [{ layer, weightBits, actBits }] }`.
+    pub fn quantize(&self, config: JsValue) -> JsResult<QuantizedModel> {
+        let Some(cal) = &self.calibration else {
+            return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
+        };
+        let config = quant_config(&config)?;
+        Ok(QuantizedModel {
+            inner: qm::quantize_model(&self.inner, cal, &config)?,
+        })
+    }
+    /// Per-layer report of `q` (sizes, weight statistics and histograms, activation ranges).
+    pub fn report(
+        &self,
+        q: &QuantizedModel,
+        bins: Option<usize>,
+        channel: Option<usize>,
+    ) -> JsResult<JsValue> {
+        let Some(cal) = &self.calibration else {
+            return Err(Error::new("model", "is not calibrated").into());
+        };
+        let bins = bins.unwrap_or(64);
+        if !(1..=4096).contains(&bins) {
+            return Err(Error::new("bins", format!("must be from 1 to 4096, found {bins}")).into());
+        }
+        Ok(serde_wasm_bindgen::to_value(&report::report(
+            &self.inner,
+            &q.inner,
+            cal,
+            bins,
+            channel.unwrap_or(0),
+        ))?)
+    }
+    /// FP32 and quantized accuracy on `digits`, agreement, flipped indices, both predictions
+    /// and the SQNR of the quantized logits. `mode`: "int8" (true integer path, default) or
+    /// "simulated" (weights quantized, float activations). Float logits are computed once per
+    /// digit set and cached.
+    pub fn evaluate(
+        &mut self,
+        q: &QuantizedModel,
+        digits: &Digits,
+        mode: Option<String>,
+    ) -> JsResult<Object> {
+        let path = match mode.as_deref().unwrap_or("int8") {
+            "int8" => eval::Path::Int8,
+            "simulated" => eval::Path::Simulated,
+            other => {
+                return Err(Error::new(
+                    "mode",
+                    format!("unknown mode '{other}', expected \"int8\" or \"simulated\""),
+                )
+                .into())
+            }
+        };
+        let n = digits.inner.len();
+        if self.eval_cache.as_ref().map(|c| c.0) != Some(digits.id) {
+            let x = eval::images(&self.inner, &digits.inner)?;
+            let fp = fp32::forward(&self.inner, &x, n)?;
+            self.eval_cache = Some((digits.id, x, fp));
+        }
+        let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
+        let ql = eval::logits(&q.inner, path, x, n)?;
+        let classes = self.inner.output_len();
+        let e = Evaluation::from_logits(&digits.inner.labels, fp, &ql, classes);
+        let out = Object::new();
+        set(&out, "count", &(e.count as u32).into())?;
+        set(&out, "fp32Accuracy", &e.fp32_accuracy().into())?;
+        set(&out, "int8Accuracy", &e.int8_accuracy().into())?;
+        set(&out, "agreement", &e.agreement().into())?;
+        set(&out, "logitSqnrDb", &e.logit_sqnr_db.into())?;
+        set(&out, "flipped", &js_sys::Uint32Array::from(&e.flipped[..]))?;
+        set(
+            &out,
+            "fp32Pred",
+            &Uint8Array::from(&eval::predictions(fp, classes)[..]),
+        )?;
+        set(
+            &out,
+            "int8Pred",
+            &Uint8Array::from(&eval::predictions(&ql, classes)[..]),
+        )?;
+        Ok(out)
+    }
+    /// FP32 against quantized outputs on any inputs (`x`: `n` preprocessed images), for models
+    /// without a labelled digit set: `{ logitSqnrDb, agreement }` (agreement of the arg-max).
+    pub fn compare(
+        &self,
+        q: &QuantizedModel,
+        x: &[f32],
+        n: usize,
+        mode: Option<String>,
+    ) -> JsResult<Object> {
+        let path = match mode.as_deref().unwrap_or("int8") {
+            "int8" => eval::Path::Int8,
+            "simulated" => eval::Path::Simulated,
+            other => {
+                return Err(Error::new(
+                    "mode",
+                    format!("unknown mode '{other}', expected \"int8\" or \"simulated\""),
+                )
+                .into())
+            }
+        };
+        let fp = fp32::forward(&self.inner, x, n)?;
+        let ql = eval::logits(&q.inner, path, x, n)?;
+        let classes = self.inner.output_len();
+        let e = Evaluation::from_logits(&vec![0; n], &fp, &ql, classes);
+        let out = Object::new();
+        set(&out, "logitSqnrDb", &e.logit_sqnr_db.into())?;
+        set(&out, "agreement", &e.agreement().into())?;
+        Ok(out)
+    }
+    /// The float weights of layer `index` (conv `[M, C, k, k]` or linear `[out, in]`, flat).
+    #[wasm_bindgen(js_name = layerWeights)]
+    pub fn layer_weights(&self, index: usize) -> JsResult<Float32Array> {
+        match self.inner.layers.get(index) {
+            Some(crate::model::Layer::Conv2d(c)) => Ok(Float32Array::from(&c.weight[..])),
+            Some(crate::model::Layer::Linear(l)) => Ok(Float32Array::from(&l.weight[..])),
+            _ => Err(Error::new("index", format!("layer {index} has no weights")).into()),
+        }
+    }
+    /// A drawing (`ink`: width × height values in [0, 1], 1 = ink) preprocessed like MNIST
+    /// (bounding box scaled into 20×20, centred by mass in 28×28) and placed on the model's
+    /// input canvas. Returns one input image.
+    #[wasm_bindgen(js_name = inputFromDrawing)]
+    pub fn input_from_drawing(
+        &self,
+        ink: &[f32],
+        width: usize,
+        height: usize,
+    ) -> JsResult<Float32Array> {
+        let d = crate::model::digits::mnist_from_drawing(ink, width, height)?;
+        let px: Vec<u8> = d.iter().map(|&v| (v * 255.0).round() as u8).collect();
+        let mut x = vec![0.0; self.inner.input_len()];
+        crate::model::digits::preprocess(&px, 28, 28, self.inner.input, &mut x)?;
+        Ok(Float32Array::from(&x[..]))
+    }
+}
+
+/// `softmax` over each row of `classes` scores.
+#[wasm_bindgen]
+pub fn softmax(logits: &[f32], classes: usize) -> JsResult<Float32Array> {
+    if classes == 0 || logits.len() % classes != 0 {
+        return Err(Error::new(
+            "classes",
+            format!("{classes} does not divide the {} scores", logits.len()),
+        )
+        .into());
+    }
+    crate::quant::check_finite(logits, "logits")?;
+    let v: Vec<f32> = logits.chunks(classes).flat_map(eval::softmax).collect();
+    Ok(Float32Array::from(&v[..]))
+}
+
+fn quant_config(v: &JsValue) -> Result<QuantConfig> {
+    let o = Opts::named(
+        v,
+        &[
+            "weightBits",
+            "actBits",
+            "perChannel",
+            "method",
+            "percentile",
+            "actScheme",
+            "layerBits",
+            "skip",
+        ],
+        "config",
+    )?;
+    let mut c = QuantConfig::default();
+    c.weight_bits = o.u32("weightBits")?.unwrap_or(8);
+    c.act_bits = o.u32("actBits")?.unwrap_or(8);
+    for (name, b) in [
+        ("config.weightBits", c.weight_bits),
+        ("config.actBits", c.act_bits),
+    ] {
+        if !(2..=8).contains(&b) {
+            bail!(name, "must be an integer from 2 to 8, found {b}");
+        }
+    }
+    if let Some(p) = o.get("perChannel")? {
+        c.per_channel = p
+            .as_bool()
+            .ok_or_else(|| Error::new("config.perChannel", "must be true or false"))?;
+    }
+    c.method = Method::parse(
+        &o.str("method")?.unwrap_or_else(|| "minmax".into()),
+        o.f64("percentile")?,
+    )
+    .map_err(|e| Error::new(e.subject.replace("options", "config"), e.message))?;
+    if let Some(s) = o.str("actScheme")? {
+        c.act_scheme = Scheme::parse(&s, "config.actScheme")?;
+    }
+    if let Some(list) = o.get("layerBits")? {
+        if !Array::is_array(&list) {
+            bail!(
+                "config.layerBits",
+                "must be an array of {{ layer, weightBits, actBits }}"
+            );
+        }
+        for (i, item) in Array::from(&list).iter().enumerate() {
+            let e = Opts::named(
+                &item,
+                &["layer", "weightBits", "actBits"],
+                "config.layerBits[]",
+            )
+            .map_err(|e| Error::new(format!("config.layerBits[{i}]"), e.message))?;
+            let layer = e
+                .u32("layer")?
+                .ok_or_else(|| Error::new(format!("config.layerBits[{i}].layer"), "is required"))?
+                as usize;
+            c.layer_bits.push((
+                layer,
+                e.u32("weightBits")?.unwrap_or(c.weight_bits),
+                e.u32("actBits")?.unwrap_or(c.act_bits),
+            ));
+        }
+    }
+    if let Some(list) = o.get("skip")? {
+        c.skip = i32s(&list, "config.skip")?
+            .into_iter()
+            .map(|v| {
+                usize::try_from(v)
+                    .map_err(|_| Error::new("config.skip", format!("{v} is not a layer index")))
+            })
+            .collect::<Result<_>>()?;
+    }
+    Ok(c)
+}
+
+/// An integer-only INT8 model (and the course module's simulated path, for comparison).
+#[wasm_bindgen]
+pub struct QuantizedModel {
+    inner: QModel,
+}
+
+#[wasm_bindgen]
+impl QuantizedModel {
+    /// True INT8 forward: int8 × int8 → int32, requantized between layers; returns the
+    /// dequantized outputs (`n × outputs`).
+    pub fn forward(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(&self.inner.forward(x, n)?[..]))
+    }
+    /// The raw int8 outputs of the integer pipeline.
+    #[wasm_bindgen(js_name = forwardInt8)]
+    pub fn forward_int8(&self, x: &[f32], n: usize) -> JsResult<Int8Array> {
+        let v = self.inner.forward_int8(x, n)?;
+        Ok(Int8Array::from(&v[..]))
+    }
+    /// The course module's "simulated" INT8: weights dequantized to float on every call, float
+    /// conv, float activations. Never faster than FP32; here to show why.
+    #[wasm_bindgen(js_name = forwardSimulated)]
+    pub fn forward_simulated(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(&self.inner.forward_simulated(x, n)?[..]))
+    }
+    /// Output scale and zero point and the input's, `{ input: {scale, zeroPoint}, output: {...} }`.
+    pub fn io(&self) -> JsResult<Object> {
+        let out = Object::new();
+        for (k, p) in [("input", self.inner.input), ("output", self.inner.output)] {
+            let o = Object::new();
+            set(&o, "scale", &p.scale.into())?;
+            set(&o, "zeroPoint", &p.zero_point.into())?;
+            set(&out, k, &o)?;
+        }
+        Ok(out)
+    }
+}
