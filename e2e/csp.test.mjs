@@ -4,47 +4,24 @@
 // leaves the page's origin, also with a user's model loaded and a refused file.
 //
 // Run: node --test e2e/csp.test.mjs    (needs www/pkg built and www/vendor copied)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from '../scripts/serve.mjs';
+import { setup, guardedPage, here } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const wwwDir = path.resolve(here, '..', 'www');
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
 
-let server;
-let browser;
-let base;
-
-before(async () => {
-  server = createServer({ rootDir: wwwDir, extraHeaders: { 'Content-Security-Policy': CSP } });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-});
+const env = setup({ headers: { 'Content-Security-Policy': CSP } });
 
 test('csp: explorer and lab work under a strict policy, with no violation and no off-origin request', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const problems = [];
-  const origin = new URL(base).origin;
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'data:' || url.origin === origin) return route.continue();
-    problems.push(`off-origin request: ${url.href}`);
-    return route.abort();
+  const origin = new URL(env.base).origin;
+  // Console errors and any console line about the policy (page and worker) are problems.
+  const { context, page } = await guardedPage(env.browser, problems, {
+    viewport: { width: 1280, height: 800 },
+    allowed: (url) => url.origin === origin,
+    isProblem: (m) => m.type() === 'error' || /Content.Security.Policy/i.test(m.text()),
   });
   // Record violations from the first moment, before any script of the page runs.
   await context.addInitScript(() => {
@@ -53,20 +30,10 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
       window.__csp.push(`${e.violatedDirective}: ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} (${e.sample})`);
     });
   });
-  const page = await context.newPage();
   const consoleLines = [];
-  page.on('console', (m) => {
-    consoleLines.push(m.text());
-    if (m.type() === 'error' || /Content.Security.Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  page.on('worker', (w) => w.on('console', (m) => {
-    if (m.type() === 'error' || /Content.Security.Policy/i.test(m.text())) problems.push(`worker console ${m.type()}: ${m.text()}`);
-  }));
+  page.on('console', (m) => consoleLines.push(m.text()));
   try {
-    const res = await page.goto(`${base}#lab`);
+    const res = await page.goto(`${env.base}#lab`);
     assert.equal(res.headers()['content-security-policy'], CSP, 'the server sends the policy');
     await page.waitForSelector('html[data-ready="true"]', { timeout: 20000 });
     await page.waitForSelector('#lab[data-ready="true"]', { timeout: 60000 });

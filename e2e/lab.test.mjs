@@ -5,56 +5,18 @@
 // page shows at 8, 4 and 2 bits. Screenshots go to e2e/screenshots/ (gitignored).
 //
 // Run: node --test --test-concurrency=1 e2e/    (needs www/pkg built and www/vendor copied)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from '../scripts/serve.mjs';
+import { setup, guardedPage, shotsDir } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const wwwDir = path.resolve(here, '..', 'www');
-const shotsDir = path.join(here, 'screenshots');
+const env = setup();
 
-let server;
-let browser;
-let base;
-
-before(async () => {
-  server = createServer({ rootDir: wwwDir });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  await mkdir(shotsDir, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-});
-
-/** Opens the page at `viewport`, collecting console errors, failed and off-origin requests. */
+/** Opens the lab at `viewport`, collecting console errors (page and worker), failed and off-origin requests. */
 async function openPage(viewport, { hasTouch = false } = {}) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, hasTouch });
   const problems = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'data:' || url.hostname === '127.0.0.1') return route.continue();
-    problems.push(`off-origin request: ${url.href}`);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.push(`worker console error: ${m.text()}`); }));
-  await page.goto(`${base}#lab`);
+  const { context, page } = await guardedPage(env.browser, problems, { viewport, hasTouch });
+  await page.goto(`${env.base}#lab`);
   await page.waitForSelector('html[data-ready="true"]', { timeout: 15000 });
   await page.waitForSelector('#lab[data-ready="true"]', { timeout: 30000 });
   return { context, page, problems };

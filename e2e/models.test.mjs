@@ -8,63 +8,28 @@
 // browser), nothing goes off 127.0.0.1, no console errors. Screenshots go to e2e/screenshots/.
 //
 // Run: node --test e2e/models.test.mjs    (needs www/pkg built and www/vendor copied)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from '../scripts/serve.mjs';
+import { setup, guardedPage, here, shotsDir } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const wwwDir = path.join(root, 'www');
-const modelsDir = path.join(root, 'tests', 'models');
-const shotsDir = path.join(here, 'screenshots');
+const modelsDir = path.resolve(here, '..', 'tests', 'models');
 const manifest = JSON.parse(await readFile(path.join(modelsDir, 'manifest.json'), 'utf8'));
 const fileBytes = (rel) => readFile(path.join(modelsDir, rel));
 
-let server;
-let browser;
-let base;
-
-before(async () => {
-  server = createServer({ rootDir: wwwDir });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  await mkdir(shotsDir, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-});
+const env = setup();
 
 /** Opens the lab at `viewport`; collects problems and every request (page and worker). */
 async function openPage(viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const problems = [];
   const requests = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'data:' || url.hostname === '127.0.0.1') return route.continue();
-    problems.push(`off-origin request: ${url.href}`);
-    return route.abort();
+  const { context, page } = await guardedPage(env.browser, problems, {
+    viewport, requests,
+    // Headless Chromium re-requests the favicon when the URL hash changes; that is not a file leaving the page.
+    ignoreRequest: (url) => url.endsWith('/favicon.svg'),
   });
-  // Headless Chromium re-requests the favicon when the URL hash changes; that is not a file leaving the page.
-  context.on('request', (r) => { if (!r.url().endsWith('/favicon.svg')) requests.push(r.url()); });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.push(`worker console error: ${m.text()}`); }));
-  await page.goto(`${base}#lab`);
+  await page.goto(`${env.base}#lab`);
   await page.waitForSelector('html[data-ready="true"]', { timeout: 20000 });
   await page.waitForSelector('#lab[data-ready="true"]', { timeout: 60000 });
   await settled(page, ['report', 'eval']);

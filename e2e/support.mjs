@@ -1,5 +1,7 @@
-// Shared set-up for the lecture/course-page tests (url-state, present, embed, offline, a11y):
-// one headless Chromium, static servers on loopback, pages that record every problem.
+// Shared set-up for the e2e tests: one headless Chromium, static servers on loopback, pages that
+// record every problem (and, for the explorer, lab, models and csp tests, block off-origin requests).
+import { before, after } from 'node:test';
+import { mkdir } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { createServer } from '../scripts/serve.mjs';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +19,12 @@ export function launch() {
   });
 }
 
-/** A static server for `rootDir` on `host` (a loopback name); resolves to {server, base}. */
-export async function serve({ rootDir = wwwDir, host = '127.0.0.1', isolation = true, handler = null } = {}) {
-  const server = handler ? (await import('node:http')).createServer(handler) : createServer({ rootDir, isolation });
+/**
+ * A static server for `rootDir` on `host` (a loopback name), sending `headers` with every file;
+ * resolves to {server, base}.
+ */
+export async function serve({ rootDir = wwwDir, host = '127.0.0.1', isolation = true, headers = {}, handler = null } = {}) {
+  const server = handler ? (await import('node:http')).createServer(handler) : createServer({ rootDir, isolation, extraHeaders: headers });
   await new Promise((resolve) => server.listen(0, host === 'localhost' ? '127.0.0.1' : host, resolve));
   return { server, base: `http://${host}:${server.address().port}/` };
 }
@@ -27,19 +32,65 @@ export async function serve({ rootDir = wwwDir, host = '127.0.0.1', isolation = 
 export const close = (server) => new Promise((resolve) => (server ? server.close(resolve) : resolve()));
 
 /**
- * Records console errors, page errors, failed requests, HTTP errors and any request that is not
- * to a loopback address into `problems` (no routing, so a service worker sees every request).
+ * Registers this file's before/after hooks: a static server (`serveOptions` as for serve()), one
+ * browser and the screenshots folder. Returns an object whose `browser` and `base` are set once
+ * `before` has run.
  */
-export function watch(page, problems, allowedHosts = ['127.0.0.1', 'localhost']) {
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    if (!['data:', 'blob:'].includes(u.protocol) && !allowedHosts.includes(u.hostname)) problems.push(`off-origin request: ${u.href}`);
+export function setup(serveOptions = {}) {
+  const env = {};
+  before(async () => {
+    ({ server: env.server, base: env.base } = await serve(serveOptions));
+    env.browser = await launch();
+    await mkdir(shotsDir, { recursive: true });
   });
+  after(async () => {
+    await env.browser?.close();
+    await close(env.server);
+  });
+  return env;
+}
+
+/**
+ * Records console errors (or the console messages `isProblem` picks), page errors, failed requests,
+ * HTTP errors and, with `offOrigin`, any request that is not to one of `allowedHosts` into
+ * `problems` (no routing, so a service worker sees every request).
+ */
+export function watch(page, problems, {
+  allowedHosts = ['127.0.0.1', 'localhost'], offOrigin = true, isProblem = (m) => m.type() === 'error',
+} = {}) {
+  page.on('console', (m) => { if (isProblem(m)) problems.push(`console ${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  if (offOrigin) {
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (!['data:', 'blob:'].includes(u.protocol) && !allowedHosts.includes(u.hostname)) problems.push(`off-origin request: ${u.href}`);
+    });
+  }
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.push(`worker console error: ${m.text()}`); }));
+  page.on('worker', (w) => w.on('console', (m) => { if (isProblem(m)) problems.push(`worker console ${m.type()}: ${m.text()}`); }));
+}
+
+/**
+ * A new context of `browser` (`viewport`, `hasTouch`, device scale 1) and a page in it, watched as
+ * by watch(). Every request that `allowed` (a URL) refuses is recorded in `problems` and aborted
+ * before it goes out (data: URLs pass); with `requests`, every request of the context whose URL
+ * `ignoreRequest` does not pick is pushed to it. Routing, so not for service-worker tests.
+ */
+export async function guardedPage(browser, problems, {
+  viewport, hasTouch = false, allowed = (u) => u.hostname === '127.0.0.1', requests = null, ignoreRequest = () => false, isProblem,
+} = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, hasTouch });
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'data:' || allowed(url)) return route.continue();
+    problems.push(`off-origin request: ${url.href}`);
+    return route.abort();
+  });
+  if (requests) context.on('request', (r) => { if (!ignoreRequest(r.url())) requests.push(r.url()); });
+  const page = await context.newPage();
+  watch(page, problems, { offOrigin: false, isProblem });
+  return { context, page };
 }
 
 /** Opens `url` in a new page of `context` and waits for the explorer (and, with `lab`, the lab). */
