@@ -70,6 +70,10 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
     assert.ok(labTop >= 0 && labTop < 100, `the link opens at the lab (top ${labTop})`);
 
     // History: each discrete change is one entry; a drag is one entry too.
+    // The explorer draws (and so writes its state) only while in view; let the visibility
+    // observer see it before changing its controls, as a person scrolling to it would.
+    await page.locator('#granularity').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => window.__quantlab.lecture.visibility.visible.explorer === true);
     const entries = await page.evaluate(() => history.length);
     await setControl(page, 'granularity', 'channel');
     await setControl(page, 'channel', 3);
