@@ -20,7 +20,7 @@ test: setup-test build
 	@echo "== Node API tests (www/pkg) =="
 	node --test tests/node/
 	@echo "== end-to-end page tests in headless Chromium =="
-	node --test --test-concurrency=1 e2e/
+	node scripts/e2e.mjs
 
 setup:
 	@scripts/setup.sh demo
