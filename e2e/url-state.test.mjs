@@ -86,7 +86,8 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
       e.dispatchEvent(new Event('change', { bubbles: true })); // released
     });
     await page.waitForFunction(() => location.hash.includes('bits=2'));
-    assert.equal(await page.evaluate(() => history.length), entries + 3, 'three changes, three entries');
+    assert.equal(await page.evaluate(() => history.length), entries + 3,
+      `three changes, three entries; last writes: ${await page.evaluate(() => JSON.stringify(window.__quantlab.lecture.url.log))}`);
     await page.goBack();
     await page.waitForFunction(() => document.getElementById('bits').value === '5', null, { timeout: 10000 }).catch(async (err) => {
       console.log('history debug:', await page.evaluate(() => JSON.stringify({ hash: location.hash, len: history.length,

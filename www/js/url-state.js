@@ -259,6 +259,8 @@ export class UrlSync {
       this.debug.replaces++;
     }
     this.written = hash;
+    // The last few writes, for tests and bug reports.
+    this.debug.log = [...(this.debug.log ?? []).slice(-7), `${how} ${hash}`];
   }
 
   /** Back/forward or an edited hash: put that state into the page. */
