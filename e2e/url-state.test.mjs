@@ -75,8 +75,12 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
     await page.locator('#granularity').scrollIntoViewIfNeeded();
     await page.waitForFunction(() => window.__quantlab.lecture.visibility.visible.explorer === true);
     const entries = await page.evaluate(() => history.length);
+    // One change per frame, as a person makes them: two changes drawn in the same frame are one
+    // state, so one entry (the test would otherwise race the explorer's frame).
     await setControl(page, 'granularity', 'channel');
+    await page.waitForFunction(() => location.hash.includes('granularity=channel'));
     await setControl(page, 'channel', 3);
+    await page.waitForFunction(() => location.hash.includes('channel=3'));
     await page.locator('#bits').evaluate(async (e) => {
       for (const v of ['4', '3', '2']) { // dragging: input events only, one frame each
         e.value = v;
