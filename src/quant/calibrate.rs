@@ -66,14 +66,8 @@ pub trait Observer {
 pub fn observer(method: Method) -> Box<dyn Observer + Send> {
     match method {
         Method::MinMax => Box::new(MinMax::default()),
-        Method::Percentile(p) => Box::new(Percentile {
-            p,
-            hist: SymHistogram::default(),
-        }),
-        Method::Mse => Box::new(Mse {
-            hist: SymHistogram::default(),
-        }),
-        Method::Entropy => Box::new(Entropy {
+        _ => Box::new(Histogram {
+            method,
             hist: SymHistogram::default(),
         }),
     }
@@ -232,46 +226,52 @@ impl SymHistogram {
     }
 }
 
+/// Percentile, MSE and entropy: a histogram of everything seen, the range chosen from it by
+/// [`range_from_histogram`].
+pub struct Histogram {
+    method: Method,
+    hist: SymHistogram,
+}
+
+impl Observer for Histogram {
+    fn observe(&mut self, batch: &[f32]) {
+        self.hist.observe(batch)
+    }
+    fn range(&self, grid: &Grid) -> (f32, f32) {
+        range_from_histogram(&self.hist, self.method, grid)
+    }
+}
+
 /// Clips a symmetric threshold `t` to the data: `[max(min, -t), min(max, t)]`.
 fn clip_to_data((min, max): (f32, f32), t: f32) -> (f32, f32) {
     (min.max(-t), max.min(t))
 }
 
-pub struct Percentile {
-    p: f64,
-    hist: SymHistogram,
-}
-
-impl Observer for Percentile {
-    fn observe(&mut self, batch: &[f32]) {
-        self.hist.observe(batch)
+/// The p-th percentile of `|x|` (symmetric grid), or the two tails `(100 − p)/2` (asymmetric).
+fn percentile_range(h: &SymHistogram, p: f64, grid: &Grid) -> (f32, f32) {
+    if h.is_empty() {
+        return (0.0, 0.0);
     }
-    fn range(&self, grid: &Grid) -> (f32, f32) {
-        let h = &self.hist;
-        if h.is_empty() {
-            return (0.0, 0.0);
-        }
-        let (min, max) = h.min_max();
-        if grid.symmetric() {
-            // p-th percentile of |x|.
-            let abs = h.abs_counts();
-            let target = self.p / 100.0 * h.total as f64;
-            let mut cum = 0u64;
-            let mut t = h.limit;
-            for (k, &c) in abs.iter().enumerate() {
-                cum += c;
-                if cum as f64 >= target {
-                    t = (k + 1) as f32 * h.width();
-                    break;
-                }
+    let (min, max) = h.min_max();
+    if grid.symmetric() {
+        // p-th percentile of |x|.
+        let abs = h.abs_counts();
+        let target = p / 100.0 * h.total as f64;
+        let mut cum = 0u64;
+        let mut t = h.limit;
+        for (k, &c) in abs.iter().enumerate() {
+            cum += c;
+            if cum as f64 >= target {
+                t = (k + 1) as f32 * h.width();
+                break;
             }
-            clip_to_data((min, max), t)
-        } else {
-            let cut = (100.0 - self.p) / 200.0;
-            let lo = h.quantile_lower(cut).max(min);
-            let hi = h.quantile_upper(1.0 - cut).min(max);
-            (lo.min(hi), hi)
         }
+        clip_to_data((min, max), t)
+    } else {
+        let cut = (100.0 - p) / 200.0;
+        let lo = h.quantile_lower(cut).max(min);
+        let hi = h.quantile_upper(1.0 - cut).min(max);
+        (lo.min(hi), hi)
     }
 }
 
@@ -289,79 +289,61 @@ fn histogram_sq_error(h: &SymHistogram, grid: &Grid, (lo, hi): (f32, f32)) -> f6
         .sum()
 }
 
-pub struct Mse {
-    hist: SymHistogram,
-}
-
 pub const MSE_CANDIDATES: usize = 200;
 
-impl Observer for Mse {
-    fn observe(&mut self, batch: &[f32]) {
-        self.hist.observe(batch)
+/// The shrinking of min-max, among `MSE_CANDIDATES`, with the least squared error.
+fn mse_range(h: &SymHistogram, grid: &Grid) -> (f32, f32) {
+    if h.is_empty() {
+        return (0.0, 0.0);
     }
-    fn range(&self, grid: &Grid) -> (f32, f32) {
-        let h = &self.hist;
-        if h.is_empty() {
-            return (0.0, 0.0);
-        }
-        let (min, max) = h.min_max();
-        let amax = min.abs().max(max.abs());
-        // Candidates shrink min-max by alpha = i / N; for a symmetric grid only amax matters.
-        let candidate = |i: usize| {
-            let alpha = i as f32 / MSE_CANDIDATES as f32;
-            if grid.symmetric() {
-                clip_to_data((min, max), amax * alpha)
-            } else {
-                (min * alpha, max * alpha)
-            }
-        };
-        let mut best = (f64::INFINITY, (min, max));
-        for i in (1..=MSE_CANDIDATES).rev() {
-            let r = candidate(i);
-            let e = histogram_sq_error(h, grid, r);
-            if e < best.0 {
-                best = (e, r);
-            }
-        }
-        best.1
-    }
-}
-
-pub struct Entropy {
-    hist: SymHistogram,
-}
-
-impl Observer for Entropy {
-    fn observe(&mut self, batch: &[f32]) {
-        self.hist.observe(batch)
-    }
-    fn range(&self, grid: &Grid) -> (f32, f32) {
-        let h = &self.hist;
-        if h.is_empty() {
-            return (0.0, 0.0);
-        }
-        let (min, max) = h.min_max();
-        let mut abs = h.abs_counts();
-        abs[0] -= h.zeros;
-        let amax = min.abs().max(max.abs());
-        // Bins that can hold data; the histogram range may be up to twice amax.
-        let used = (((amax / h.width()).ceil() as usize).max(1)).min(abs.len());
-        // Grid points that cover |x| in [0, T]: half the grid when it spans both signs.
-        let levels = if min < 0.0 {
-            (grid.levels() as usize / 2).max(2)
+    let (min, max) = h.min_max();
+    let amax = min.abs().max(max.abs());
+    // Candidates shrink min-max by alpha = i / N; for a symmetric grid only amax matters.
+    let candidate = |i: usize| {
+        let alpha = i as f32 / MSE_CANDIDATES as f32;
+        if grid.symmetric() {
+            clip_to_data((min, max), amax * alpha)
         } else {
-            grid.levels() as usize
-        };
-        // A sparse histogram says little about the distribution: merge bins until there are
-        // about 16 values per bin (never below the number of grid points). With too few values
-        // this falls back to the full range, as min-max.
-        let nonzero: u64 = abs[..used].iter().sum();
-        let target = ((nonzero / 16) as usize).clamp(levels, used.max(levels));
-        let f = used.div_ceil(target).max(1);
-        let merged: Vec<u64> = abs[..used].chunks(f).map(|c| c.iter().sum()).collect();
-        let t_bins = kl_threshold(&merged, levels);
-        clip_to_data((min, max), (t_bins * f) as f32 * h.width())
+            (min * alpha, max * alpha)
+        }
+    };
+    let mut best = (f64::INFINITY, (min, max));
+    for i in (1..=MSE_CANDIDATES).rev() {
+        let r = candidate(i);
+        let e = histogram_sq_error(h, grid, r);
+        if e < best.0 {
+            best = (e, r);
+        }
     }
+    best.1
+}
+
+/// The `|x|` threshold minimising KL(P‖Q) (TensorRT's method).
+fn entropy_range(h: &SymHistogram, grid: &Grid) -> (f32, f32) {
+    if h.is_empty() {
+        return (0.0, 0.0);
+    }
+    let (min, max) = h.min_max();
+    let mut abs = h.abs_counts();
+    abs[0] -= h.zeros;
+    let amax = min.abs().max(max.abs());
+    // Bins that can hold data; the histogram range may be up to twice amax.
+    let used = (((amax / h.width()).ceil() as usize).max(1)).min(abs.len());
+    // Grid points that cover |x| in [0, T]: half the grid when it spans both signs.
+    let levels = if min < 0.0 {
+        (grid.levels() as usize / 2).max(2)
+    } else {
+        grid.levels() as usize
+    };
+    // A sparse histogram says little about the distribution: merge bins until there are
+    // about 16 values per bin (never below the number of grid points). With too few values
+    // this falls back to the full range, as min-max.
+    let nonzero: u64 = abs[..used].iter().sum();
+    let target = ((nonzero / 16) as usize).clamp(levels, used.max(levels));
+    let f = used.div_ceil(target).max(1);
+    let merged: Vec<u64> = abs[..used].chunks(f).map(|c| c.iter().sum()).collect();
+    let t_bins = kl_threshold(&merged, levels);
+    clip_to_data((min, max), (t_bins * f) as f32 * h.width())
 }
 
 /// TensorRT's calibration: for each candidate threshold `i` (in bins, from `levels` to all),
@@ -437,9 +419,9 @@ pub fn range_from_histogram(h: &SymHistogram, method: Method, grid: &Grid) -> (f
     }
     match method {
         Method::MinMax => h.min_max(),
-        Method::Percentile(p) => Percentile { p, hist: h.clone() }.range(grid),
-        Method::Mse => Mse { hist: h.clone() }.range(grid),
-        Method::Entropy => Entropy { hist: h.clone() }.range(grid),
+        Method::Percentile(p) => percentile_range(h, p, grid),
+        Method::Mse => mse_range(h, grid),
+        Method::Entropy => entropy_range(h, grid),
     }
 }
 
