@@ -40,6 +40,20 @@ pub enum Path {
     Simulated,
 }
 
+impl Path {
+    /// `"int8"` (the default) or `"simulated"`.
+    pub fn parse(mode: Option<&str>) -> Result<Path> {
+        match mode.unwrap_or("int8") {
+            "int8" => Ok(Path::Int8),
+            "simulated" => Ok(Path::Simulated),
+            other => crate::bail!(
+                "mode",
+                "unknown mode '{other}', expected \"int8\" or \"simulated\""
+            ),
+        }
+    }
+}
+
 pub fn logits(q: &QModel, path: Path, x: &[f32], n: usize) -> Result<Vec<f32>> {
     fp32::check_batch(x, n, q.input_len)?;
     let mut out = vec![0.0; n * q.output_len];

@@ -221,17 +221,7 @@ impl Model {
         digits: &Digits,
         mode: Option<String>,
     ) -> JsResult<Object> {
-        let path = match mode.as_deref().unwrap_or("int8") {
-            "int8" => eval::Path::Int8,
-            "simulated" => eval::Path::Simulated,
-            other => {
-                return Err(Error::new(
-                    "mode",
-                    format!("unknown mode '{other}', expected \"int8\" or \"simulated\""),
-                )
-                .into())
-            }
-        };
+        let path = eval::Path::parse(mode.as_deref())?;
         let n = digits.inner.len();
         if self.eval_cache.as_ref().map(|c| c.0) != Some(digits.id) {
             let x = eval::images(&self.inner, &digits.inner)?;
@@ -270,17 +260,7 @@ impl Model {
         n: usize,
         mode: Option<String>,
     ) -> JsResult<Object> {
-        let path = match mode.as_deref().unwrap_or("int8") {
-            "int8" => eval::Path::Int8,
-            "simulated" => eval::Path::Simulated,
-            other => {
-                return Err(Error::new(
-                    "mode",
-                    format!("unknown mode '{other}', expected \"int8\" or \"simulated\""),
-                )
-                .into())
-            }
-        };
+        let path = eval::Path::parse(mode.as_deref())?;
         let fp = fp32::forward(&self.inner, x, n)?;
         let ql = eval::logits(&q.inner, path, x, n)?;
         let classes = self.inner.output_len();
