@@ -6,27 +6,14 @@
 // dark-1280x800.png, page-390x844.png, present-draw-390x844.png.
 //
 // Run: node --test e2e/a11y.test.mjs    (needs www/pkg built, www/vendor copied, `npm ci` for axe-core)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { launch, serve, close, open, labSettled, shotsDir } from './support.mjs';
+import { setup, open, labSettled, shotsDir } from './support.mjs';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-let browser;
-let web;
-
-before(async () => {
-  browser = await launch();
-  web = await serve();
-  await mkdir(shotsDir, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await close(web?.server);
-});
+const env = setup(); // one browser and one static server for the file
 
 /** Serious and critical axe violations on the page, as readable lines. */
 async function axeViolations(page) {
@@ -40,9 +27,9 @@ async function axeViolations(page) {
 
 test('a11y: no serious axe violation (light, dark); focus visible; metrics announced; charts described', async () => {
   const problems = [];
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
   try {
-    const page = await open(context, `${web.base}#lab`, { lab: true, problems });
+    const page = await open(context, `${env.base}#lab`, { lab: true, problems });
     await labSettled(page, ['report', 'eval', 'sens', 'sweep'], 90000);
     assert.deepEqual(await axeViolations(page), [], 'light');
 
@@ -86,7 +73,7 @@ test('a11y: no serious axe violation (light, dark); focus visible; metrics annou
     await page.screenshot({ path: path.join(shotsDir, 'dark-1280x800.png') });
     // ... or from the URL, whatever the system says.
     await page.emulateMedia({ colorScheme: 'light' });
-    const forced = await open(context, `${web.base}#theme=dark`, { problems });
+    const forced = await open(context, `${env.base}#theme=dark`, { problems });
     assert.equal(await forced.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(13, 17, 23)');
     assert.deepEqual(problems, []);
   } finally {
@@ -98,9 +85,9 @@ const overflowX = (page) => page.evaluate(() => document.documentElement.scrollW
 
 test('a11y: a 390x844 phone: no sideways scrolling (page, presenter, embed); touch drawing in presenter mode', async () => {
   const problems = [];
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, hasTouch: true });
+  const context = await env.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, hasTouch: true });
   try {
-    const page = await open(context, web.base, { problems });
+    const page = await open(context, env.base, { problems });
     assert.ok(await overflowX(page) <= 0, 'page');
     for (const id of ['copy-link', 'present-toggle']) assert.ok(await page.locator(`#${id}`).isVisible(), `#${id} visible`);
     await page.locator('#share-embed summary').tap();
@@ -130,7 +117,7 @@ test('a11y: a 390x844 phone: no sideways scrolling (page, presenter, embed); tou
     assert.equal(await page.locator('#lab-draw-fp32').textContent(), '1');
     await page.screenshot({ path: path.join(shotsDir, 'present-draw-390x844.png') });
 
-    const embed = await open(context, `${web.base}#embed=affine&controls=locked`, { problems });
+    const embed = await open(context, `${env.base}#embed=affine&controls=locked`, { problems });
     assert.ok(await overflowX(embed) <= 0, 'embed');
     assert.deepEqual(problems, []);
   } finally {

@@ -4,25 +4,12 @@
 // during explorer scenes). Screenshot: e2e/screenshots/present-affine-1280x800.png.
 //
 // Run: node --test e2e/present.test.mjs    (needs www/pkg built and www/vendor copied)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { launch, serve, close, open, labSettled, shotsDir } from './support.mjs';
+import { setup, open, labSettled, shotsDir } from './support.mjs';
 
-let browser;
-let web;
-
-before(async () => {
-  browser = await launch();
-  web = await serve();
-  await mkdir(shotsDir, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await close(web?.server);
-});
+const env = setup(); // one browser and one static server for the file
 
 /** What is on screen: the scene, which sections and figures are visible, the URL. */
 const shown = (page) => page.evaluate(() => {
@@ -46,9 +33,9 @@ const shown = (page) => page.evaluate(() => {
 
 test('present: P enters, arrow keys step through the scenes, Escape leaves; the URL chooses and orders scenes', async () => {
   const problems = [];
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   try {
-    const page = await open(context, `${web.base}#bits=4`, { problems });
+    const page = await open(context, `${env.base}#bits=4`, { problems });
     await page.keyboard.press('p');
     await page.waitForSelector('.pm-bar');
     let s = await shown(page);
@@ -95,7 +82,7 @@ test('present: P enters, arrow keys step through the scenes, Escape leaves; the 
     assert.equal(await page.evaluate(() => document.fullscreenElement), null);
 
     // A lecturer's own scenes, in their order, straight from a link.
-    const talk = await open(context, `${web.base}#present&scenes=sweep,affine,draw&lab.granularity=tensor`, { problems });
+    const talk = await open(context, `${env.base}#present&scenes=sweep,affine,draw&lab.granularity=tensor`, { problems });
     s = await shown(talk);
     assert.equal(s.scene, 'sweep');
     assert.equal(s.count, '1 / 3');
