@@ -73,25 +73,22 @@ fn qlinear_conv_matches_onnxruntime() {
                 lo: -128,
                 hi: 127,
             };
-            let packed = k8::pack_weights(&wq, s.m, s.taps());
-            let folded = k8::fold_bias(&bias, &wq, s.m, s.taps(), args.x_zero_point);
-            let mut col = vec![0i16; s.tap_pairs() * 2 * s.pp()];
             let mut y = vec![0i8; n * s.m * s.p()];
             for i in 0..n {
                 let xi: Vec<i8> = x[i * ch * h * wd..][..ch * h * wd]
                     .iter()
                     .map(|&v| v as i8)
                     .collect();
-                k8::conv2d(
+                let yi = k8::conv2d_nchw(
+                    quantlab::kernels::table::int8(),
                     &s,
                     &xi,
-                    args.x_zero_point as i8,
-                    &packed,
-                    &folded,
+                    args.x_zero_point,
+                    &wq,
+                    &bias,
                     &rq,
-                    &mut col,
-                    &mut y[i * s.m * s.p()..][..s.m * s.p()],
                 );
+                y[i * s.m * s.p()..][..s.m * s.p()].copy_from_slice(&yi);
             }
             assert_eq!(
                 y.iter().map(|&v| v as i32).collect::<Vec<_>>(),

@@ -1,31 +1,42 @@
-//! Fast kernels against the plain reference. Natively this checks the portable loops; under
-//! `cargo test --target wasm32-unknown-unknown --test kernels` (run in Node by `make test`) it
-//! checks the SIMD128 kernels. Integer kernels must match bit for bit; outputs are pre-filled
-//! with sentinels so stray or missing writes show.
+//! Every kernel-table entry the engine can run, against the plain reference, on one sweep of
+//! shapes (odd sizes, padding 0 and 1, 1-channel input, channel counts off the 4 and 8 tiles,
+//! direct and im2col convs, batches off the 4-pixel tile). Integer entries must match bit for
+//! bit; float entries exactly too, since the inputs are small integers (every product and sum
+//! is exact in float32, fused or not). Outputs are pre-filled with sentinels so stray or
+//! missing writes show.
+//!
+//! Natively this checks the portable entries; `cargo test --target wasm32-unknown-unknown
+//! --test kernels` checks the SIMD128 build's entries in Node, and the same with
+//! `+relaxed-simd` checks the relaxed build's in Chromium (Node 20 computes relaxed SIMD
+//! wrongly), as `make test` runs them.
 
 mod common;
 use common::Rng;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use quantlab::kernels::int8::{self, Requant};
+use quantlab::kernels::probe::{self, DotBehaviour};
 use quantlab::kernels::reference as refk;
-use quantlab::kernels::{fp32, ConvShape};
+use quantlab::kernels::{fp32, table, ConvShape, F32Kernel, Int8Kernel};
 
 fn shapes() -> Vec<ConvShape> {
     let mut v = vec![];
     for &(c, h, w) in &[
         (1, 5, 5),
-        (1, 32, 32),
+        (1, 28, 28),
         (2, 7, 6),
         (3, 9, 11),
         (5, 4, 3),
-        (32, 15, 15),
         (4, 13, 13),
+        (8, 6, 7),
+        (32, 14, 14),
     ] {
-        for &m in &[1, 2, 3, 4, 5, 7, 8, 17] {
+        for &m in &[1, 3, 4, 5, 8, 9, 17, 40] {
             for &(k, pad) in &[(3, 0), (3, 1), (1, 0), (1, 1), (2, 0)] {
-                if h + 2 * pad >= k && w + 2 * pad >= k {
+                if h + 2 * pad >= k && w + 2 * pad >= k && (c * m < 600 || (k, pad) == (3, 1)) {
                     v.push(ConvShape { c, h, w, m, k, pad });
                 }
             }
@@ -34,69 +45,97 @@ fn shapes() -> Vec<ConvShape> {
     v
 }
 
+/// What this build and engine can run, with a line saying so (the suite's log names them).
+fn int8_entries() -> Vec<Int8Kernel> {
+    let v = table::available_int8();
+    println!(
+        "build {}: int8 entries {:?}; probe {:?}",
+        table::BUILD,
+        v.iter().map(|k| k.name()).collect::<Vec<_>>(),
+        probe::get()
+    );
+    v
+}
+
+fn fp32_entries() -> Vec<F32Kernel> {
+    table::available_fp32()
+}
+
 #[test]
 fn fp32_conv_matches_reference() {
-    let mut rng = Rng(1);
-    for s in shapes() {
-        let x: Vec<f32> = (0..s.c * s.h * s.w).map(|_| rng.f32_int(-8, 8)).collect();
-        let w: Vec<f32> = (0..s.m * s.taps()).map(|_| rng.f32_int(-8, 8)).collect();
-        let b: Vec<f32> = (0..s.m).map(|_| rng.f32_int(-50, 50)).collect();
-        let mut want = vec![f32::NAN; s.m * s.p()];
-        refk::conv2d_f32(&s, &x, &w, &b, &mut want);
-        for relu in [false, true] {
-            let mut got = vec![f32::NAN; s.m * s.p()];
-            let mut col = vec![f32::NAN; s.taps() * s.pp()];
-            fp32::conv2d(&s, &x, &w, &b, relu, &mut col, &mut got);
-            let want: Vec<f32> = want
-                .iter()
-                .map(|&v| if relu { v.max(0.0) } else { v })
-                .collect();
-            assert_eq!(got, want, "{s:?} relu={relu}");
+    for kern in fp32_entries() {
+        let mut rng = Rng(1);
+        for s in shapes() {
+            let x: Vec<f32> = (0..s.input_len()).map(|_| rng.f32_int(-8, 8)).collect();
+            let w: Vec<f32> = (0..s.m * s.taps()).map(|_| rng.f32_int(-8, 8)).collect();
+            let b: Vec<f32> = (0..s.m).map(|_| rng.f32_int(-50, 50)).collect();
+            let mut want = vec![f32::NAN; s.m * s.p()];
+            refk::conv2d_f32(&s, &x, &w, &b, &mut want);
+            for relu in [false, true] {
+                let got = fp32::conv2d_nchw(kern, &s, &x, &w, &b, relu);
+                let want: Vec<f32> = want.iter().map(|&v| if relu { v.max(0.0) } else { v }).collect();
+                assert_eq!(got, want, "{} {s:?} relu={relu}", kern.entry());
+            }
         }
+    }
+}
+
+fn requant(rng: &mut Rng, m: usize, relu: bool) -> Requant {
+    let zy = rng.int(-128, 127);
+    // Multipliers so that outputs spread over the range, some saturating.
+    Requant {
+        multiplier: (0..m).map(|_| 1.0 / (50.0 + rng.int(0, 3000) as f32)).collect(),
+        zero_point: zy,
+        lo: if relu { zy.max(-128) } else { -128 },
+        hi: 127,
     }
 }
 
 #[test]
 fn int8_conv_matches_reference_bit_for_bit() {
-    let mut rng = Rng(2);
-    for s in shapes() {
-        let x: Vec<i8> = (0..s.c * s.h * s.w)
-            .map(|_| rng.int(-128, 127) as i8)
-            .collect();
-        let w: Vec<i8> = (0..s.m * s.taps())
-            .map(|_| rng.int(-127, 127) as i8)
-            .collect();
-        let b: Vec<i32> = (0..s.m).map(|_| rng.int(-5000, 5000)).collect();
-        let zx = rng.int(-128, 127);
-        let mut acc = vec![0; s.m * s.p()];
-        let xi: Vec<i32> = x.iter().map(|&v| v as i32).collect();
-        let wi: Vec<i32> = w.iter().map(|&v| v as i32).collect();
-        refk::conv2d_acc_i32(&s, &xi, zx, &wi, &vec![0; s.m], &b, &mut acc);
-        for relu in [false, true] {
-            let zy = rng.int(-128, 127);
-            // Multipliers so that outputs spread over the range, some saturating.
-            let multiplier: Vec<f32> = (0..s.m)
-                .map(|_| 1.0 / (50.0 + rng.int(0, 3000) as f32))
-                .collect();
-            let rq = Requant {
-                multiplier,
-                zero_point: zy,
-                lo: if relu { zy.max(-128) } else { -128 },
-                hi: 127,
-            };
-            let want: Vec<i8> = acc
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| {
-                    refk::requantize(a, rq.multiplier[i / s.p()], zy, rq.lo, rq.hi) as i8
-                })
-                .collect();
-            let wp = int8::pack_weights(&w, s.m, s.taps());
-            let bias = int8::fold_bias(&b, &w, s.m, s.taps(), zx);
-            let mut col = vec![i16::MIN; s.tap_pairs() * 2 * s.pp()];
-            let mut got = vec![0x55i8; s.m * s.p()];
-            int8::conv2d(&s, &x, zx as i8, &wp, &bias, &rq, &mut col, &mut got);
-            assert_eq!(got, want, "{s:?} relu={relu}");
+    for kern in int8_entries() {
+        let mut rng = Rng(2);
+        for s in shapes() {
+            let x: Vec<i8> = (0..s.input_len()).map(|_| rng.int(-128, 127) as i8).collect();
+            let w: Vec<i8> = (0..s.m * s.taps()).map(|_| rng.int(-127, 127) as i8).collect();
+            let b: Vec<i32> = (0..s.m).map(|_| rng.int(-5000, 5000)).collect();
+            // Extremes of the zero point too: the padding value u = z + 128 is then 0 or 255.
+            let zx = [rng.int(-128, 127), -128, 127][rng.int(0, 2) as usize];
+            let mut acc = vec![0; s.m * s.p()];
+            let xi: Vec<i32> = x.iter().map(|&v| v as i32).collect();
+            let wi: Vec<i32> = w.iter().map(|&v| v as i32).collect();
+            refk::conv2d_acc_i32(&s, &xi, zx, &wi, &vec![0; s.m], &b, &mut acc);
+            for relu in [false, true] {
+                let rq = requant(&mut rng, s.m, relu);
+                let want: Vec<i8> = acc
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &a)| refk::requantize(a, rq.multiplier[i / s.p()], rq.zero_point, rq.lo, rq.hi) as i8)
+                    .collect();
+                let got = int8::conv2d_nchw(kern, &s, &x, zx, &w, &b, &rq);
+                assert_eq!(got, want, "{} {s:?} zx={zx} relu={relu}", kern.entry());
+            }
+        }
+    }
+}
+
+#[test]
+fn int8_extreme_operands_are_exact() {
+    // Every activation 127 (u = 255) against weights ±127: the products a pmaddubsw-style
+    // saturating dot would clip. Output multiplier tiny so nothing saturates at requantization.
+    for kern in int8_entries() {
+        for wv in [127i8, -127] {
+            let s = ConvShape { c: 32, h: 5, w: 5, m: 8, k: 3, pad: 1 };
+            let x = vec![127i8; s.input_len()];
+            let w = vec![wv; s.m * s.taps()];
+            let rq = Requant { multiplier: vec![1.0 / 65536.0; 8], zero_point: 0, lo: -128, hi: 127 };
+            let xi: Vec<i32> = x.iter().map(|&v| v as i32).collect();
+            let wi: Vec<i32> = w.iter().map(|&v| v as i32).collect();
+            let mut acc = vec![0; s.m * s.p()];
+            refk::conv2d_acc_i32(&s, &xi, -128, &wi, &[0; 8], &[0; 8], &mut acc);
+            let want: Vec<i8> = acc.iter().map(|&a| refk::requantize(a, rq.multiplier[0], 0, -128, 127) as i8).collect();
+            let got = int8::conv2d_nchw(kern, &s, &x, -128, &w, &[0; 8], &rq);
+            assert_eq!(got, want, "{} weights {wv}", kern.entry());
         }
     }
 }
@@ -111,86 +150,122 @@ fn requantize_rounds_half_to_even_and_saturates() {
     assert_eq!(refk::requantize(-100, 1.0, -128, -128, 127), -128); // fused ReLU floor at z_y
 }
 
+const LINEAR: [(usize, usize); 8] = [(1, 1), (7, 3), (8, 10), (9, 2), (33, 5), (2304, 10), (100, 17), (64, 40)];
+
 #[test]
 fn linear_matches_reference() {
     let mut rng = Rng(3);
-    for &(n_in, n_out) in &[
-        (1, 1),
-        (7, 3),
-        (8, 10),
-        (9, 2),
-        (33, 5),
-        (2304, 10),
-        (100, 17),
-    ] {
-        let x: Vec<f32> = (0..n_in).map(|_| rng.f32_int(-4, 4)).collect();
-        let w: Vec<f32> = (0..n_in * n_out).map(|_| rng.f32_int(-4, 4)).collect();
-        let b: Vec<f32> = (0..n_out).map(|_| rng.f32_int(-9, 9)).collect();
-        let (mut want, mut got) = (vec![f32::NAN; n_out], vec![f32::NAN; n_out]);
-        refk::linear_f32(n_in, n_out, &x, &w, &b, &mut want);
-        fp32::linear(n_in, n_out, &x, &w, &b, &mut got);
-        assert_eq!(got, want, "fp32 {n_in}x{n_out}");
+    for &(n_in, n_out) in &LINEAR {
+        for n in [1, 3, 4, 6, 16] {
+            let x: Vec<f32> = (0..n * n_in).map(|_| rng.f32_int(-4, 4)).collect();
+            let w: Vec<f32> = (0..n_in * n_out).map(|_| rng.f32_int(-4, 4)).collect();
+            let b: Vec<f32> = (0..n_out).map(|_| rng.f32_int(-9, 9)).collect();
+            let mut want = vec![f32::NAN; n * n_out];
+            for i in 0..n {
+                refk::linear_f32(n_in, n_out, &x[i * n_in..], &w, &b, &mut want[i * n_out..]);
+            }
+            for kern in fp32_entries() {
+                let got = fp32::linear_rows(kern, n, n_in, n_out, &x, &w, &b, false);
+                assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
+            }
 
-        let xq: Vec<i8> = (0..n_in).map(|_| rng.int(-128, 127) as i8).collect();
-        let wq: Vec<i8> = (0..n_in * n_out)
-            .map(|_| rng.int(-127, 127) as i8)
-            .collect();
-        let bq: Vec<i32> = (0..n_out).map(|_| rng.int(-999, 999)).collect();
-        let zx = rng.int(-128, 127);
-        // Reference in ONNX MatMul layout: a [1, n_in] x w^T [n_in, n_out].
-        let wt: Vec<i32> = (0..n_in * n_out)
-            .map(|i| wq[(i % n_out) * n_in + i / n_out] as i32)
-            .collect();
-        let mut acc = vec![0; n_out];
-        refk::matmul_acc_i32(
-            1,
-            n_in,
-            n_out,
-            &xq.iter().map(|&v| v as i32).collect::<Vec<_>>(),
-            zx,
-            &wt,
-            &vec![0; n_out],
-            &bq,
-            &mut acc,
-        );
-        let rq = Requant {
-            multiplier: vec![0.01; n_out],
-            zero_point: 3,
-            lo: -128,
-            hi: 127,
-        };
-        let want: Vec<i8> = acc
-            .iter()
-            .map(|&a| refk::requantize(a, 0.01, 3, -128, 127) as i8)
-            .collect();
-        let wp = int8::pack_linear(&wq, n_out, n_in);
-        let bias = int8::fold_bias(&bq, &wq, n_out, n_in, zx);
-        let mut x16 = vec![i16::MIN; n_in.div_ceil(8) * 8];
-        let (mut acc2, mut got) = (vec![0; n_out], vec![0x55i8; n_out]);
-        int8::linear(
-            n_in, n_out, &xq, &wp, &bias, &rq, &mut x16, &mut acc2, &mut got,
-        );
-        assert_eq!(acc2, acc, "int8 acc {n_in}x{n_out}");
-        assert_eq!(got, want, "int8 {n_in}x{n_out}");
+            let xq: Vec<i8> = (0..n * n_in).map(|_| rng.int(-128, 127) as i8).collect();
+            let wq: Vec<i8> = (0..n_in * n_out).map(|_| rng.int(-127, 127) as i8).collect();
+            let bq: Vec<i32> = (0..n_out).map(|_| rng.int(-999, 999)).collect();
+            let zx = rng.int(-128, 127);
+            // Reference in ONNX MatMul layout: a [n, n_in] x w^T [n_in, n_out].
+            let wt: Vec<i32> = (0..n_in * n_out).map(|i| wq[(i % n_out) * n_in + i / n_out] as i32).collect();
+            let mut acc = vec![0; n * n_out];
+            let xi: Vec<i32> = xq.iter().map(|&v| v as i32).collect();
+            refk::matmul_acc_i32(n, n_in, n_out, &xi, zx, &wt, &vec![0; n_out], &bq, &mut acc);
+            let rq = Requant { multiplier: vec![0.01; n_out], zero_point: 3, lo: -128, hi: 127 };
+            let want: Vec<i8> = acc.iter().map(|&a| refk::requantize(a, 0.01, 3, -128, 127) as i8).collect();
+            for kern in table::available_int8() {
+                let got = int8::linear_rows(kern, n, n_in, n_out, &xq, zx, &wq, &bq, &rq);
+                assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
+            }
+        }
     }
 }
 
 #[test]
 fn maxpools_match_reference() {
     let mut rng = Rng(4);
-    for &(c, h, w) in &[(1, 2, 2), (3, 5, 7), (32, 30, 30), (64, 13, 13)] {
+    for &(c, h, w) in &[(1, 2, 2), (3, 5, 7), (32, 28, 28), (64, 13, 13), (16, 4, 4)] {
         let x: Vec<i8> = (0..c * h * w).map(|_| rng.int(-128, 127) as i8).collect();
-        let (mut want, mut got) = (
-            vec![0i8; c * (h / 2) * (w / 2)],
-            vec![1i8; c * (h / 2) * (w / 2)],
-        );
+        let n = c * (h / 2) * (w / 2);
+        let mut want = vec![0i8; n];
         refk::maxpool2(c, h, w, &x, &mut want);
-        int8::maxpool2(c, h, w, &x, &mut got);
-        assert_eq!(got, want);
+        // The kernels pool NHWC uint8 (u = q + 128).
+        let mut xn = vec![0u8; x.len()];
+        let u: Vec<u8> = x.iter().map(|&v| (v as u8) ^ 0x80).collect();
+        quantlab::kernels::nchw_to_nhwc(&u, c, h, w, &mut xn);
+        let mut got = vec![1u8; n];
+        int8::maxpool2(c, h, w, &xn, &mut got);
+        let mut back = vec![0u8; n];
+        quantlab::kernels::nhwc_to_nchw(&got, c, h / 2, w / 2, &mut back);
+        assert_eq!(back.iter().map(|&u| (u ^ 0x80) as i8).collect::<Vec<_>>(), want, "int8 {c}x{h}x{w}");
+
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let (mut wf, mut gf) = (vec![0f32; want.len()], vec![f32::NAN; want.len()]);
+        let mut wf = vec![0f32; n];
         refk::maxpool2(c, h, w, &xf, &mut wf);
-        fp32::maxpool2(c, h, w, &xf, &mut gf);
-        assert_eq!(gf, wf);
+        let mut xfn = vec![0f32; x.len()];
+        quantlab::kernels::nchw_to_nhwc(&xf, c, h, w, &mut xfn);
+        let mut gf = vec![f32::NAN; n];
+        fp32::maxpool2(c, h, w, &xfn, &mut gf);
+        let mut bf = vec![0f32; n];
+        quantlab::kernels::nhwc_to_nchw(&gf, c, h / 2, w / 2, &mut bf);
+        assert_eq!(bf, wf, "fp32 {c}x{h}x{w}");
     }
+}
+
+#[test]
+fn input_quantization_matches_quantize_value() {
+    let mut rng = Rng(5);
+    // Ties (k + 0.5)·s, values beyond the grid, and ordinary ones; lengths off the 8-lane step.
+    let s = 0.25f32;
+    let x: Vec<f32> = (0..203)
+        .map(|i| match i % 3 {
+            0 => (rng.int(-300, 300) as f32 + 0.5) * s,
+            1 => rng.f32_int(-100, 100),
+            _ => rng.int(-4000, 4000) as f32 / 97.0,
+        })
+        .collect();
+    for (zp, qmin, qmax) in [(0, -128, 127), (-128, -128, 127), (17, -8, 7), (127, -128, 127)] {
+        let mut got = vec![0u8; x.len()];
+        int8::quantize_u8(&x, s, zp, qmin, qmax, &mut got);
+        let want: Vec<u8> = x
+            .iter()
+            .map(|&v| (quantlab::quant::linear::quantize_value(v, s, zp, qmin, qmax) + 128) as u8)
+            .collect();
+        assert_eq!(got, want, "z={zp} [{qmin}, {qmax}]");
+    }
+}
+
+#[test]
+fn probe_classifies_the_known_behaviours() {
+    // What each behaviour gives for the probe's vectors (4 products per lane).
+    let unsigned = |a: i8, b: u8| 4 * a as i32 * b as i32;
+    let signed = |a: i8, b: u8| 4 * a as i32 * b as i8 as i32;
+    let saturating = |a: i8, b: u8| 2 * (2 * a as i32 * b as i32).clamp(-32768, 32767);
+    let run = |f: &dyn Fn(i8, u8) -> i32| probe::classify(probe::CASES.map(|(a, b)| f(a, b)));
+    assert_eq!(run(&unsigned), DotBehaviour::Usdot);
+    assert_eq!(run(&signed), DotBehaviour::Sdot);
+    assert_eq!(run(&saturating), DotBehaviour::Other);
+}
+
+#[test]
+fn the_table_selects_and_refuses_by_name() {
+    let (i, f) = table::select(Some("portable"), Some("portable")).unwrap();
+    assert_eq!((i, f), (Int8Kernel::Portable, F32Kernel::Portable));
+    assert_eq!(table::int8(), Int8Kernel::Portable);
+    let e = table::select(Some("nope"), None).unwrap_err();
+    assert!(e.to_string().contains("unknown kernel 'nope'"), "{e}");
+    if !Int8Kernel::Usdot.usable() {
+        let e = table::select(Some("usdot"), None).unwrap_err();
+        assert!(e.to_string().contains("'usdot'"), "{e}");
+    }
+    let (i, f) = table::select(Some("auto"), Some("auto")).unwrap();
+    assert_eq!((i, f), (table::best_int8(), table::best_fp32()));
+    assert!(table::available_int8().contains(&i) && table::available_fp32().contains(&f));
 }

@@ -177,7 +177,7 @@ fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
                 a = o;
                 shape = [*c, h / 2, w / 2];
             }
-            QStep::Flatten => shape = [shape.iter().product(), 1, 1],
+            QStep::Flatten { .. } => shape = [shape.iter().product(), 1, 1],
         }
     }
     a.iter().map(|&v| v as i8).collect()

@@ -1,223 +1,296 @@
-//! FP32 conv (im2col + tiled GEMM) and linear, SIMD128 on wasm, portable loops elsewhere.
-//! Built with the same care as the int8 kernels in `int8.rs` (same tile, same loop nest) so the
-//! timing comparison is fair.
+//! FP32 GEMM over an indirection list (see the module docs of `kernels` for the layouts),
+//! with the same tile and loop nest as the int8 kernels so the timing comparison is fair.
+//!
+//! `out[p, m] = b[m] + Σ_s Σ_c a[ind[p, s] + c] · w[m, s·kc + c]`, then `max(0, ·)` for a fused
+//! ReLU. Entries: `portable` (scalar), `muladd` (`f32x4.mul` + `f32x4.add`), `madd`
+//! (`f32x4.relaxed_madd`, one FMA where the CPU has it).
+//!
+//! Loop nest: (1) tiles of 8 output channels, whose packed weights stay in L1 for a conv;
+//! (2) 4 pixels at a time (`MR`), then single pixels with up to 4 channel tiles at once so a
+//! batch-1 linear layer still has 8 independent accumulators; (3) taps `s`; (4) values `c`:
+//! each pixel's input value broadcast (`v128.load32_splat`) against 8 weights.
 
-use super::{ConvShape, TILE_M, TILE_P};
+use super::{ConvPlan, ConvShape, F32Kernel, NR};
 
-/// `col[t, p]` = input value under tap `t = (c, u, v)` for output pixel `p = (i, j)`, 0 in the
-/// padding and in the columns `P..Pp`.
-pub fn im2col(s: &ConvShape, x: &[f32], col: &mut [f32]) {
-    let (oh, ow, pp, k) = (s.out_h(), s.out_w(), s.pp(), s.k);
-    for c in 0..s.c {
-        for u in 0..k {
-            for v in 0..k {
-                let row = &mut col[((c * k + u) * k + v) * pp..][..pp];
-                for i in 0..oh {
-                    let y = (i + u) as isize - s.pad as isize;
-                    let dst = &mut row[i * ow..(i + 1) * ow];
-                    if y < 0 || y as usize >= s.h {
-                        dst.fill(0.0);
-                        continue;
-                    }
-                    let src = &x[(c * s.h + y as usize) * s.w..][..s.w];
-                    for (j, d) in dst.iter_mut().enumerate() {
-                        let xx = (j + v) as isize - s.pad as isize;
-                        *d = if xx < 0 || xx as usize >= s.w {
-                            0.0
-                        } else {
-                            src[xx as usize]
-                        };
-                    }
-                }
-                row[oh * ow..].fill(0.0);
+/// Weights tiled for the GEMM: `[⌈M/8⌉][K][8]` (channels past `M` are zero), bias `[⌈M/8⌉·8]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedF32 {
+    pub m: usize,
+    pub k: usize,
+    pub w: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+impl PackedF32 {
+    /// `rows`: `[M][K]` in the GEMM's tap order.
+    pub fn new(rows: &[f32], bias: &[f32], m: usize, k: usize) -> PackedF32 {
+        let tiles = m.div_ceil(NR);
+        let mut w = vec![0.0; tiles * k * NR];
+        for r in 0..m {
+            let (t, ch) = (r / NR, r % NR);
+            for kk in 0..k {
+                w[(t * k + kk) * NR + ch] = rows[r * k + kk];
             }
         }
+        let mut b = vec![0.0; tiles * NR];
+        b[..m].copy_from_slice(&bias[..m]);
+        PackedF32 { m, k, w, bias: b }
     }
-}
-
-/// `out[m, p] = b[m] + Σ_t w[m, t] · col[t, p]`, then `max(0, ·)` when `relu`.
-///
-/// Loop nest: (1) tiles of 4 output channels, (2) tiles of 8 pixels, (3) taps t: one weight per
-/// channel broadcast against the 8 pixels of `col[t]`, accumulated in 8 f32x4 registers.
-pub fn gemm(s: &ConvShape, w: &[f32], b: &[f32], col: &[f32], relu: bool, out: &mut [f32]) {
-    let (p, pp, taps) = (s.p(), s.pp(), s.taps());
-    let mut m0 = 0;
-    while m0 < s.m {
-        let mt = TILE_M.min(s.m - m0);
-        let mut p0 = 0;
-        while p0 < p {
-            let mut tile = [[0f32; TILE_P]; TILE_M];
-            tile_f32(w, b, col, m0, mt, p0, pp, taps, relu, &mut tile);
-            let pt = TILE_P.min(p - p0);
-            for (mi, row) in tile.iter().enumerate().take(mt) {
-                out[(m0 + mi) * p + p0..][..pt].copy_from_slice(&row[..pt]);
-            }
-            p0 += TILE_P;
+    /// A conv's PyTorch weights `[M, C, k, k]` for `plan`.
+    pub fn conv(w: &[f32], bias: &[f32], plan: &ConvPlan) -> PackedF32 {
+        let k = plan.ks * plan.kc;
+        let rows = super::weights_tap_order(w, &plan.shape, k);
+        PackedF32::new(&rows, bias, plan.shape.m, k)
+    }
+    /// Linear weights `[n_out, n_in]`; `from` the NCHW shape flattened into the input, if any.
+    pub fn linear(w: &[f32], bias: &[f32], n_out: usize, n_in: usize, from: Option<[usize; 3]>) -> PackedF32 {
+        match from {
+            Some(f) => PackedF32::new(&super::linear_nhwc_order(w, n_out, f, n_in), bias, n_out, n_in),
+            None => PackedF32::new(w, bias, n_out, n_in),
         }
-        m0 += TILE_M;
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile_f32(
-    w: &[f32],
-    b: &[f32],
-    col: &[f32],
-    m0: usize,
-    mt: usize,
-    p0: usize,
-    pp: usize,
-    taps: usize,
+/// The GEMM: `p` pixels, each reading `ks` runs of `kc` values of `a` at `ind[p·ks + s]`;
+/// `out[p·M + m]`.
+pub fn igemm(
+    kern: F32Kernel,
+    p: usize,
+    ks: usize,
+    kc: usize,
+    a: &[f32],
+    ind: &[u32],
+    w: &PackedF32,
     relu: bool,
-    tile: &mut [[f32; TILE_P]; TILE_M],
-) {
-    use core::arch::wasm32::*;
-    let mut acc = [[f32x4_splat(0.0); 2]; TILE_M];
-    for mi in 0..mt {
-        acc[mi] = [f32x4_splat(b[m0 + mi]); 2];
-    }
-    // Rows of w for the tile; missing rows (mt < 4) repeat the last one and are discarded.
-    let rows: [&[f32]; TILE_M] =
-        core::array::from_fn(|mi| &w[(m0 + mi.min(mt - 1)) * taps..][..taps]);
-    let col = &col[p0..];
-    for t in 0..taps {
-        // SAFETY: p0 + 8 <= pp and t < taps, so 8 floats at col[t*pp + p0..] are in bounds.
-        let (c0, c1) = unsafe {
-            let ptr = col.as_ptr().add(t * pp) as *const v128;
-            (v128_load(ptr), v128_load(ptr.add(1)))
-        };
-        for mi in 0..TILE_M {
-            let wv = f32x4_splat(rows[mi][t]);
-            acc[mi][0] = f32x4_add(acc[mi][0], f32x4_mul(wv, c0));
-            acc[mi][1] = f32x4_add(acc[mi][1], f32x4_mul(wv, c1));
-        }
-    }
-    for mi in 0..mt {
-        for h in 0..2 {
-            let v = if relu {
-                f32x4_max(acc[mi][h], f32x4_splat(0.0))
-            } else {
-                acc[mi][h]
-            };
-            // SAFETY: tile rows hold 8 floats; h*4 + 4 <= 8.
-            unsafe { v128_store(tile[mi].as_mut_ptr().add(h * 4) as *mut v128, v) };
-        }
-    }
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile_f32(
-    w: &[f32],
-    b: &[f32],
-    col: &[f32],
-    m0: usize,
-    mt: usize,
-    p0: usize,
-    pp: usize,
-    taps: usize,
-    relu: bool,
-    tile: &mut [[f32; TILE_P]; TILE_M],
-) {
-    for mi in 0..mt {
-        let row = &w[(m0 + mi) * taps..][..taps];
-        let mut acc = [b[m0 + mi]; TILE_P];
-        for (t, &wv) in row.iter().enumerate() {
-            let c = &col[t * pp + p0..][..TILE_P];
-            for l in 0..TILE_P {
-                acc[l] += wv * c[l];
-            }
-        }
-        tile[mi] = if relu { acc.map(|v| v.max(0.0)) } else { acc };
-    }
-}
-
-/// Conv + optional fused ReLU for one image: `x [c, h, w] -> out [m, oh, ow]`.
-pub fn conv2d(
-    s: &ConvShape,
-    x: &[f32],
-    w: &[f32],
-    b: &[f32],
-    relu: bool,
-    col: &mut [f32],
     out: &mut [f32],
 ) {
-    let col = &mut col[..s.taps() * s.pp()];
-    im2col(s, x, col);
-    gemm(s, w, b, col, relu, out);
+    assert!(ks * kc == w.k, "indirection ({ks} x {kc}) does not match the packed K {}", w.k);
+    assert!(ind.len() >= p * ks && out.len() >= p * w.m);
+    let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
+    assert!(top <= a.len(), "indirection reads past the input");
+    match kern {
+        F32Kernel::Portable => portable(p, ks, kc, a, ind, w, relu, out),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        F32Kernel::Muladd => unsafe { simd::driver::<false>(p, ks, kc, a, ind, w, relu, out) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        F32Kernel::Madd => unsafe { simd::driver::<true>(p, ks, kc, a, ind, w, relu, out) },
+        #[allow(unreachable_patterns)]
+        other => panic!("fp32 kernel {} is not in this build", other.name()),
+    }
 }
 
-/// `out[m] = b[m] + Σ_k w[m, k] · x[k]`: dot products along k, 4 f32x4 accumulators.
-pub fn linear(n_in: usize, n_out: usize, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32]) {
-    for m in 0..n_out {
-        out[m] = b[m] + dot(&w[m * n_in..][..n_in], &x[..n_in]);
+fn portable(
+    p: usize,
+    ks: usize,
+    kc: usize,
+    a: &[f32],
+    ind: &[u32],
+    w: &PackedF32,
+    relu: bool,
+    out: &mut [f32],
+) {
+    let tiles = w.m.div_ceil(NR);
+    for t in 0..tiles {
+        let wt = &w.w[t * w.k * NR..][..w.k * NR];
+        let n = NR.min(w.m - t * NR);
+        for px in 0..p {
+            let mut acc: [f32; NR] = w.bias[t * NR..][..NR].try_into().expect("8 biases");
+            for s in 0..ks {
+                let at = ind[px * ks + s] as usize;
+                for c in 0..kc {
+                    let x = a[at + c];
+                    let wr = &wt[(s * kc + c) * NR..][..NR];
+                    for l in 0..NR {
+                        acc[l] += wr[l] * x;
+                    }
+                }
+            }
+            for l in 0..n {
+                out[px * w.m + t * NR + l] = if relu { acc[l].max(0.0) } else { acc[l] };
+            }
+        }
     }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+mod simd {
+    use super::*;
     use core::arch::wasm32::*;
-    let n = a.len();
-    let mut acc = [f32x4_splat(0.0); 4];
-    let mut k = 0;
-    while k + 16 <= n {
-        for r in 0..4 {
-            // SAFETY: k + 16 <= n for both slices of length n.
-            let (va, vb) = unsafe {
-                (
-                    v128_load(a.as_ptr().add(k + 4 * r) as *const v128),
-                    v128_load(b.as_ptr().add(k + 4 * r) as *const v128),
-                )
-            };
-            acc[r] = f32x4_add(acc[r], f32x4_mul(va, vb));
-        }
-        k += 16;
-    }
-    let v = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
-    let mut s = f32x4_extract_lane::<0>(v)
-        + f32x4_extract_lane::<1>(v)
-        + f32x4_extract_lane::<2>(v)
-        + f32x4_extract_lane::<3>(v);
-    while k < n {
-        s += a[k] * b[k];
-        k += 1;
-    }
-    s
-}
 
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let mut ca = a.chunks_exact(16);
-    let mut cb = b.chunks_exact(16);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for l in 0..16 {
-            acc[l] += x[l] * y[l];
+    #[inline(always)]
+    unsafe fn madd<const FMA: bool>(w: v128, x: v128, acc: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        if FMA {
+            return f32x4_relaxed_madd(w, x, acc);
         }
+        f32x4_add(acc, f32x4_mul(w, x))
     }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        s += x * y;
-    }
-    s
-}
 
-/// 2×2 max-pool on floats (the same loop as the int8 pool).
-pub fn maxpool2(c: usize, h: usize, w: usize, x: &[f32], out: &mut [f32]) {
-    let (oh, ow) = (h / 2, w / 2);
-    for ch in 0..c {
-        for i in 0..oh {
-            let r0 = &x[(ch * h + 2 * i) * w..][..w];
-            let r1 = &x[(ch * h + 2 * i + 1) * w..][..w];
-            let o = &mut out[(ch * oh + i) * ow..][..ow];
-            for j in 0..ow {
-                o[j] = r0[2 * j]
-                    .max(r0[2 * j + 1])
-                    .max(r1[2 * j].max(r1[2 * j + 1]));
+    /// `R` pixels × `T` channel tiles starting at tile `t0`.
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const T: usize, const FMA: bool>(
+        a: *const f32,
+        ind: &[u32],
+        ks: usize,
+        kc: usize,
+        w: &PackedF32,
+        t0: usize,
+        relu: bool,
+        out: *mut f32,
+    ) {
+        let k = w.k;
+        let mut acc = [[[f32x4_splat(0.0); 2]; T]; R];
+        for t in 0..T {
+            let b = w.bias.as_ptr().add((t0 + t) * NR);
+            let (b0, b1) = (v128_load(b as *const v128), v128_load(b.add(4) as *const v128));
+            for r in acc.iter_mut() {
+                r[t] = [b0, b1];
+            }
+        }
+        let wbase: [*const f32; T] = core::array::from_fn(|t| w.w.as_ptr().add((t0 + t) * k * NR));
+        let mut off = 0;
+        for s in 0..ks {
+            let ap: [*const f32; R] = core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
+            for c in 0..kc {
+                let x: [v128; R] = core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
+                for t in 0..T {
+                    let wp = wbase[t].add(off);
+                    let w0 = v128_load(wp as *const v128);
+                    let w1 = v128_load(wp.add(4) as *const v128);
+                    for r in 0..R {
+                        acc[r][t][0] = madd::<FMA>(w0, x[r], acc[r][t][0]);
+                        acc[r][t][1] = madd::<FMA>(w1, x[r], acc[r][t][1]);
+                    }
+                }
+                off += NR;
+            }
+        }
+        let zero = f32x4_splat(0.0);
+        for r in 0..R {
+            for t in 0..T {
+                let m0 = (t0 + t) * NR;
+                let n = NR.min(w.m - m0);
+                let mut v = acc[r][t];
+                if relu {
+                    v = [f32x4_max(v[0], zero), f32x4_max(v[1], zero)];
+                }
+                let o = out.add(r * w.m + m0);
+                if n == NR {
+                    v128_store(o as *mut v128, v[0]);
+                    v128_store(o.add(4) as *mut v128, v[1]);
+                } else {
+                    let mut tmp = [0f32; NR];
+                    v128_store(tmp.as_mut_ptr() as *mut v128, v[0]);
+                    v128_store(tmp.as_mut_ptr().add(4) as *mut v128, v[1]);
+                    core::ptr::copy_nonoverlapping(tmp.as_ptr(), o, n);
+                }
             }
         }
     }
+
+    /// SAFETY: the caller (`igemm`) checked that every indirection run lies inside `a` and
+    /// that `out` holds `p·M` values; packed weights hold whole tiles of `K·8`.
+    pub unsafe fn driver<const FMA: bool>(
+        p: usize,
+        ks: usize,
+        kc: usize,
+        a: &[f32],
+        ind: &[u32],
+        w: &PackedF32,
+        relu: bool,
+        out: &mut [f32],
+    ) {
+        let tiles = w.m.div_ceil(NR);
+        let (ap, op) = (a.as_ptr(), out.as_mut_ptr());
+        let full = p / crate::kernels::MR * crate::kernels::MR;
+        for t in 0..tiles {
+            let mut px = 0;
+            while px < full {
+                tile::<{ crate::kernels::MR }, 1, FMA>(ap, &ind[px * ks..], ks, kc, w, t, relu, op.add(px * w.m));
+                px += crate::kernels::MR;
+            }
+        }
+        for px in full..p {
+            let (ind, o) = (&ind[px * ks..], op.add(px * w.m));
+            let mut t = 0;
+            while t + 4 <= tiles {
+                tile::<1, 4, FMA>(ap, ind, ks, kc, w, t, relu, o);
+                t += 4;
+            }
+            while t < tiles {
+                tile::<1, 1, FMA>(ap, ind, ks, kc, w, t, relu, o);
+                t += 1;
+            }
+        }
+    }
+}
+
+/// One conv of one NHWC image: stage the input as `plan` reads it, then the GEMM.
+pub fn conv2d(
+    kern: F32Kernel,
+    plan: &ConvPlan,
+    x: &[f32],
+    w: &PackedF32,
+    relu: bool,
+    stage: &mut [f32],
+    out: &mut [f32],
+) {
+    let stage = &mut stage[..plan.input_buffer_len()];
+    plan.stage(x, 0.0, stage);
+    igemm(kern, plan.shape.p(), plan.ks, plan.kc, stage, &plan.ind, w, relu, out);
+}
+
+
+/// A conv plan for the f32 kernels (direct when `C` is a multiple of 4, else unpadded im2col
+/// rows).
+pub fn conv_plan(s: ConvShape) -> ConvPlan {
+    ConvPlan::new(s, 1)
+}
+
+/// 2×2 max-pool of NHWC floats.
+pub fn maxpool2(c: usize, h: usize, w: usize, x: &[f32], out: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if c % 4 == 0 {
+        use core::arch::wasm32::*;
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(x.len() >= h * w * c && out.len() >= oh * ow * c);
+        for i in 0..oh {
+            for j in 0..ow {
+                let p = ((2 * i) * w + 2 * j) * c;
+                for ch in (0..c).step_by(4) {
+                    // SAFETY: every offset is below h·w·c (asserted above).
+                    unsafe {
+                        let l = |o: usize| v128_load(x.as_ptr().add(o + ch) as *const v128);
+                        // pmax (b < a ? a : b) keeps the first operand on ties, like the reference.
+                        let v = f32x4_pmax(f32x4_pmax(l(p), l(p + c)), f32x4_pmax(l(p + w * c), l(p + w * c + c)));
+                        v128_store(out.as_mut_ptr().add((i * ow + j) * c + ch) as *mut v128, v);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    super::maxpool2_nhwc(c, h, w, x, out);
+}
+
+/// One conv on NCHW tensors with PyTorch weights (for tests): pack, NHWC, run, back.
+pub fn conv2d_nchw(kern: F32Kernel, s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+    let plan = conv_plan(*s);
+    let packed = PackedF32::conv(w, b, &plan);
+    let mut xn = vec![0.0; s.input_len()];
+    super::nchw_to_nhwc(x, s.c, s.h, s.w, &mut xn);
+    let mut stage = vec![f32::NAN; plan.input_buffer_len()];
+    let mut out = vec![f32::NAN; s.m * s.p()];
+    conv2d(kern, &plan, &xn, &packed, relu, &mut stage, &mut out);
+    let mut back = vec![0.0; out.len()];
+    super::nhwc_to_nchw(&out, s.m, s.out_h(), s.out_w(), &mut back);
+    back
+}
+
+/// A linear layer over `n` rows `x [n, n_in]` with PyTorch weights `[n_out, n_in]` (for tests).
+pub fn linear_rows(kern: F32Kernel, n: usize, n_in: usize, n_out: usize, x: &[f32], w: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+    let packed = PackedF32::linear(w, b, n_out, n_in, None);
+    let mut out = vec![f32::NAN; n * n_out];
+    igemm(kern, n, 1, n_in, &x[..n * n_in], &super::rows(n, n_in), &packed, relu, &mut out);
+    out
 }

@@ -1,10 +1,30 @@
-//! Integer-only kernels: int8 × int8 → int32 accumulation, int32 bias, requantization to int8
-//! with ONNX Runtime's formula (see `reference::requantize`), fused ReLU by the clamp, int8
-//! max-pool. SIMD128 on wasm (`i32x4.dot_i16x8_s`), portable loops elsewhere; both are
-//! bit-identical to the reference.
+//! Integer-only kernels: 8-bit × 8-bit → int32 accumulation, int32 bias, requantization to
+//! int8 with ONNX Runtime's formula (see `reference::requantize`), fused ReLU by the clamp,
+//! 8-bit max-pool. Every entry is bit-identical to the reference.
+//!
+//! # The uint8 offset
+//! Activations live in memory as `u = q + 128` (uint8; `q` the int8 value): the unsigned
+//! operand of the relaxed dot. The GEMM is then
+//!
+//! ```text
+//! acc[p, m] = b[m] + Σ_t w[m, t]·(q[p, t] − z_x)
+//!           = Σ_t w[m, t]·u[p, t]  +  (b[m] − (z_x + 128)·Σ_t w[m, t])        (folded bias)
+//! ```
+//!
+//! so the correction is paid once, at pack time, never in the inner loop (XNNPACK's packing
+//! does the same). Padding taps read `u = z_x + 128` and contribute nothing, like ONNX's
+//! padding with the zero point. Weights are symmetric (`z_w = 0`), in −127..127.
+//!
+//! # Entries
+//! * `usdot`: one `i32x4.relaxed_dot_i8x16_i7x16_add_s(w, u, acc)` per 16 multiply-adds, exact
+//!   where the engine reads `u` as unsigned without saturation (the probe says so).
+//! * `split`: `u = lo + 128·hi` with `lo = u & 127`, `hi = u >> 7`, two relaxed dots whose
+//!   unsigned operand is in 0..127, where every engine is exact: `acc = dot(w, lo) + 128·dot(w, hi)`.
+//! * `dot16`: `u` widened to i16, `i32x4.dot_i16x8_s` over pairs of taps (SIMD128 only).
+//! * `portable`: scalar loops over the same packed bytes (native builds).
 
 use super::reference::requantize;
-use super::{round_up, ConvShape, TILE_M, TILE_P};
+use super::{round_up, ConvPlan, ConvShape, Int8Kernel, NR};
 
 /// Requantization of one layer's output: per output channel multiplier
 /// `M[m] = float32(s_x·s_w[m]) / s_y`, output zero point and clamp bounds (`lo = max(qmin, z_y)`
@@ -17,309 +37,450 @@ pub struct Requant {
     pub hi: i32,
 }
 
-/// Weights `[M, taps]` (int8 values) widened to i16 and padded to whole tap pairs: `[M, K2, 2]`.
-pub fn pack_weights(w: &[i8], m: usize, taps: usize) -> Vec<i16> {
-    let k2 = taps.div_ceil(2);
-    let mut out = vec![0i16; m * k2 * 2];
-    for r in 0..m {
-        for t in 0..taps {
-            out[r * k2 * 2 + t] = w[r * taps + t] as i16;
-        }
-    }
-    out
+/// Weights, folded bias and requantization of one layer, tiled by 8 output channels:
+/// `w8 [⌈M/8⌉][K/4][8][4]` (`usdot`, `split`, `portable`) or `w16 [⌈M/8⌉][K/2][8][2]` (`dot16`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedI8 {
+    pub kernel: Int8Kernel,
+    pub m: usize,
+    /// Taps per output, a multiple of 4.
+    pub k: usize,
+    pub w8: Vec<i8>,
+    pub w16: Vec<i16>,
+    pub bias: Vec<i32>,
+    pub multiplier: Vec<f32>,
+    pub zero_point: i32,
+    pub lo: i32,
+    pub hi: i32,
 }
 
-/// The zero-point fold: `acc = Σ q_x q_w + (b − z_x Σ_t q_w[m, t])`, valid because the weight
-/// zero point is 0 and padding is `z_x`. Returns the folded int32 bias per output channel.
-pub fn fold_bias(bias: &[i32], w: &[i8], m: usize, taps: usize, zx: i32) -> Vec<i32> {
-    (0..m)
-        .map(|r| {
-            let sum: i32 = w[r * taps..][..taps].iter().map(|&v| v as i32).sum();
-            bias[r].wrapping_sub(zx.wrapping_mul(sum))
-        })
-        .collect()
-}
-
-/// `col[t/2, p, t%2]` = input value (i16) under tap `t` for pixel `p`; `z_x` in the padding and
-/// in pixels `P..Pp`, 0 for the odd tap that completes the last pair (its weight is 0 too).
-pub fn im2col(s: &ConvShape, x: &[i8], zx: i8, col: &mut [i16]) {
-    let (oh, ow, pp, k) = (s.out_h(), s.out_w(), s.pp(), s.k);
-    let taps = s.taps();
-    for c in 0..s.c {
-        for u in 0..k {
-            for v in 0..k {
-                let t = (c * k + u) * k + v;
-                let base = (t / 2) * pp * 2 + (t & 1);
-                for i in 0..oh {
-                    let y = (i + u) as isize - s.pad as isize;
-                    let row = base + i * ow * 2;
-                    if y < 0 || y as usize >= s.h {
-                        for j in 0..ow {
-                            col[row + 2 * j] = zx as i16;
-                        }
-                        continue;
-                    }
-                    let src = &x[(c * s.h + y as usize) * s.w..][..s.w];
-                    for j in 0..ow {
-                        let xx = (j + v) as isize - s.pad as isize;
-                        col[row + 2 * j] = if xx < 0 || xx as usize >= s.w {
-                            zx as i16
-                        } else {
-                            src[xx as usize] as i16
-                        };
-                    }
+impl PackedI8 {
+    /// `rows`: `[M][K]` int8 weights in the GEMM's tap order (K a multiple of 4, zero-padded);
+    /// `bias`: the int32 bias `b_q`; `zx`: the input zero point.
+    pub fn new(kernel: Int8Kernel, rows: &[i8], bias: &[i32], m: usize, k: usize, zx: i32, rq: &Requant) -> PackedI8 {
+        assert!(k % 4 == 0, "K must be a multiple of 4");
+        let tiles = m.div_ceil(NR);
+        let (mut w8, mut w16) = (vec![], vec![]);
+        if kernel.packs_i16() {
+            w16 = vec![0i16; tiles * k * NR];
+            for r in 0..m {
+                let (t, ch) = (r / NR, r % NR);
+                for kk in 0..k {
+                    w16[((t * k / 2 + kk / 2) * NR + ch) * 2 + kk % 2] = rows[r * k + kk] as i16;
                 }
-                for p in oh * ow..pp {
-                    col[base + 2 * p] = zx as i16;
+            }
+        } else {
+            w8 = vec![0i8; tiles * k * NR];
+            for r in 0..m {
+                let (t, ch) = (r / NR, r % NR);
+                for kk in 0..k {
+                    w8[((t * k / 4 + kk / 4) * NR + ch) * 4 + kk % 4] = rows[r * k + kk];
                 }
             }
         }
-    }
-    if taps % 2 == 1 {
-        let base = (taps / 2) * pp * 2 + 1;
-        for p in 0..pp {
-            col[base + 2 * p] = 0;
+        let mut b = vec![0i32; tiles * NR];
+        let mut mult = vec![0f32; tiles * NR];
+        for r in 0..m {
+            let sum: i32 = rows[r * k..][..k].iter().map(|&v| v as i32).sum();
+            b[r] = bias[r].wrapping_sub((zx + 128).wrapping_mul(sum));
+            mult[r] = rq.multiplier[r];
         }
+        PackedI8 {
+            kernel,
+            m,
+            k,
+            w8,
+            w16,
+            bias: b,
+            multiplier: mult,
+            zero_point: rq.zero_point,
+            lo: rq.lo,
+            hi: rq.hi,
+        }
+    }
+    /// A conv's int8 weights `[M, C, k, k]` for `plan`.
+    pub fn conv(kernel: Int8Kernel, w: &[i8], bias: &[i32], plan: &ConvPlan, zx: i32, rq: &Requant) -> PackedI8 {
+        let k = plan.ks * plan.kc;
+        let rows = super::weights_tap_order(w, &plan.shape, k);
+        PackedI8::new(kernel, &rows, bias, plan.shape.m, k, zx, rq)
+    }
+    /// Linear int8 weights `[n_out, n_in]`; `from`: the NCHW shape flattened into the input.
+    pub fn linear(
+        kernel: Int8Kernel,
+        w: &[i8],
+        bias: &[i32],
+        n_out: usize,
+        n_in: usize,
+        from: Option<[usize; 3]>,
+        zx: i32,
+        rq: &Requant,
+    ) -> PackedI8 {
+        let kp = stride(n_in);
+        let rows = match from {
+            Some(f) => super::linear_nhwc_order(w, n_out, f, kp),
+            None => {
+                let mut r = vec![0i8; n_out * kp];
+                for m in 0..n_out {
+                    r[m * kp..][..n_in].copy_from_slice(&w[m * n_in..][..n_in]);
+                }
+                r
+            }
+        };
+        PackedI8::new(kernel, &rows, bias, n_out, kp, zx, rq)
     }
 }
 
-/// `out[m, p] = requant(bias[m] + Σ_t w[m, t] · col[t, p])` as int8.
-///
-/// Loop nest as in `fp32::gemm`: (1) tiles of 4 channels, (2) tiles of 8 pixels, (3) tap pairs:
-/// one weight pair per channel broadcast against the 8 pixels' pairs in 2 × i32x4 dot products.
-pub fn gemm(s: &ConvShape, w: &[i16], bias: &[i32], col: &[i16], rq: &Requant, out: &mut [i8]) {
-    let (p, pp, k2) = (s.p(), s.pp(), s.tap_pairs());
-    let mut m0 = 0;
-    while m0 < s.m {
-        let mt = TILE_M.min(s.m - m0);
-        let mut p0 = 0;
-        while p0 < p {
-            let mut tile = [[0i8; TILE_P]; TILE_M];
-            tile_i8(w, bias, col, m0, mt, p0, pp, k2, rq, &mut tile);
-            let pt = TILE_P.min(p - p0);
-            for (mi, row) in tile.iter().enumerate().take(mt) {
-                out[(m0 + mi) * p + p0..][..pt].copy_from_slice(&row[..pt]);
-            }
-            p0 += TILE_P;
+/// Row stride of a batch of uint8 activation vectors of `len` values (whole groups of 4).
+pub fn stride(len: usize) -> usize {
+    round_up(len, 4)
+}
+
+/// A conv plan for the 8-bit kernels (direct when `C` is a multiple of 4, else im2col rows
+/// padded to 4 taps).
+pub fn conv_plan(s: ConvShape) -> ConvPlan {
+    ConvPlan::new(s, 4)
+}
+
+/// The GEMM of the module docs over uint8 activations `a`: `p` pixels, each reading `ks` runs
+/// of `kc` values at `ind[p·ks + s]`; writes uint8 outputs `out[p·M + m]`. `wide` is scratch
+/// for `dot16`, which reads `a` widened to i16.
+pub fn igemm(
+    p: usize,
+    ks: usize,
+    kc: usize,
+    a: &[u8],
+    ind: &[u32],
+    w: &PackedI8,
+    wide: &mut Vec<i16>,
+    out: &mut [u8],
+) {
+    assert!(ks * kc == w.k && kc % 4 == 0, "indirection ({ks} x {kc}) does not match the packed K {}", w.k);
+    assert!(ind.len() >= p * ks && out.len() >= p * w.m);
+    let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
+    assert!(top <= a.len(), "indirection reads past the input");
+    match w.kernel {
+        Int8Kernel::Portable => portable(p, ks, kc, a, ind, w, out),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Int8Kernel::Dot16 => unsafe {
+            let wide = super::grow(wide, top);
+            widen(&a[..top], wide);
+            simd::driver::<{ simd::DOT16 }, { crate::kernels::MR }>(p, ks, kc, wide.as_ptr() as *const u8, ind, w, out)
+        },
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        Int8Kernel::Usdot => unsafe { simd::driver::<{ simd::USDOT }, { crate::kernels::MR }>(p, ks, kc, a.as_ptr(), ind, w, out) },
+        // Two accumulator sets per tile: half the pixels keep the registers at 8 + operands.
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        Int8Kernel::Split => unsafe { simd::driver::<{ simd::SPLIT }, 2>(p, ks, kc, a.as_ptr(), ind, w, out) },
+        #[allow(unreachable_patterns)]
+        other => {
+            let _ = wide;
+            panic!("int8 kernel {} is not in this build", other.name())
         }
-        m0 += TILE_M;
     }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile_i8(
-    w: &[i16],
-    bias: &[i32],
-    col: &[i16],
-    m0: usize,
-    mt: usize,
-    p0: usize,
-    pp: usize,
-    k2: usize,
-    rq: &Requant,
-    tile: &mut [[i8; TILE_P]; TILE_M],
-) {
-    use core::arch::wasm32::*;
-    let mut acc = [[i32x4_splat(0); 2]; TILE_M];
-    for mi in 0..mt {
-        acc[mi] = [i32x4_splat(bias[m0 + mi]); 2];
-    }
-    let rows: [&[i16]; TILE_M] =
-        core::array::from_fn(|mi| &w[(m0 + mi.min(mt - 1)) * k2 * 2..][..k2 * 2]);
-    let col = &col[p0 * 2..];
-    for t2 in 0..k2 {
-        // SAFETY: (t2·pp + p0 + 8)·2 <= k2·pp·2, so 16 i16 are in bounds; rows hold k2·2 i16.
-        let (c0, c1) = unsafe {
-            let ptr = col.as_ptr().add(t2 * pp * 2) as *const v128;
-            (v128_load(ptr), v128_load(ptr.add(1)))
-        };
-        for mi in 0..TILE_M {
-            let wv = unsafe { v128_load32_splat(rows[mi].as_ptr().add(t2 * 2) as *const u32) };
-            acc[mi][0] = i32x4_add(acc[mi][0], i32x4_dot_i16x8(wv, c0));
-            acc[mi][1] = i32x4_add(acc[mi][1], i32x4_dot_i16x8(wv, c1));
-        }
-    }
-    // q = clamp(rint(float32(acc)·M) + z, lo, hi), as reference::requantize, in saturating
-    // steps: rint is exact, trunc_sat saturates at i32, narrowing saturates at i16, adding z
-    // saturates at i16, narrowing saturates at i8, then [lo, hi]. Each step is monotone and
-    // only clips values already beyond the final bounds, so the result is the same.
-    let zy = i16x8_splat(rq.zero_point as i16);
-    let (lo, hi) = (i8x16_splat(rq.lo as i8), i8x16_splat(rq.hi as i8));
-    for mi in 0..mt {
-        let mult = f32x4_splat(rq.multiplier[m0 + mi]);
-        let r0 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(
-            f32x4_convert_i32x4(acc[mi][0]),
-            mult,
-        )));
-        let r1 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(
-            f32x4_convert_i32x4(acc[mi][1]),
-            mult,
-        )));
-        let q16 = i16x8_add_sat(i16x8_narrow_i32x4(r0, r1), zy);
-        let q8 = i8x16_min(i8x16_max(i8x16_narrow_i16x8(q16, q16), lo), hi);
-        tile[mi] = i64x2_extract_lane::<0>(q8).to_le_bytes().map(|b| b as i8);
-    }
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile_i8(
-    w: &[i16],
-    bias: &[i32],
-    col: &[i16],
-    m0: usize,
-    mt: usize,
-    p0: usize,
-    pp: usize,
-    k2: usize,
-    rq: &Requant,
-    tile: &mut [[i8; TILE_P]; TILE_M],
-) {
-    for mi in 0..mt {
-        let row = &w[(m0 + mi) * k2 * 2..][..k2 * 2];
-        let mut acc = [bias[m0 + mi]; TILE_P];
-        for t2 in 0..k2 {
-            let c = &col[(t2 * pp + p0) * 2..][..TILE_P * 2];
-            for l in 0..TILE_P {
-                // int32 accumulation wraps, as i32x4.add does (and as the reference does).
-                acc[l] = acc[l].wrapping_add(
-                    row[2 * t2] as i32 * c[2 * l] as i32
-                        + row[2 * t2 + 1] as i32 * c[2 * l + 1] as i32,
-                );
-            }
-        }
-        let mult = rq.multiplier[m0 + mi];
-        tile[mi] = acc.map(|a| requantize(a, mult, rq.zero_point, rq.lo, rq.hi) as i8);
-    }
-}
-
-/// Conv with int32 bias (already folded) and requantization for one image.
-pub fn conv2d(
-    s: &ConvShape,
-    x: &[i8],
-    zx: i8,
-    w: &[i16],
-    bias: &[i32],
-    rq: &Requant,
-    col: &mut [i16],
-    out: &mut [i8],
-) {
-    let col = &mut col[..s.tap_pairs() * 2 * s.pp()];
-    im2col(s, x, zx, col);
-    gemm(s, w, bias, col, rq, out);
-}
-
-/// Linear weights `[n_out, n_in]` int8 widened to i16, rows padded to a multiple of 8.
-pub fn pack_linear(w: &[i8], n_out: usize, n_in: usize) -> Vec<i16> {
-    let kp = round_up(n_in, 8);
-    let mut out = vec![0i16; n_out * kp];
-    for m in 0..n_out {
-        for k in 0..n_in {
-            out[m * kp + k] = w[m * n_in + k] as i16;
-        }
-    }
-    out
-}
-
-/// Exact accumulators of a linear layer: `acc[m] = bias[m] + Σ_k w[m, k] · x[k]` with `x`
-/// widened to i16 and zero-padded to the packed row length (bias already folded).
-pub fn linear_acc(
-    n_in: usize,
-    n_out: usize,
-    x16: &[i16],
-    w: &[i16],
-    bias: &[i32],
-    acc: &mut [i32],
-) {
-    let kp = round_up(n_in, 8);
-    for m in 0..n_out {
-        acc[m] = bias[m].wrapping_add(dot_i16(&w[m * kp..][..kp], &x16[..kp]));
-    }
-}
-
-/// `Σ a[k]·b[k]` exactly in i32; `len` a multiple of 8.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
-    use core::arch::wasm32::*;
-    let n = a.len().min(b.len());
-    let mut acc = [i32x4_splat(0); 4];
-    let mut k = 0;
-    while k + 32 <= n {
-        for r in 0..4 {
-            // SAFETY: k + 32 <= n.
-            let (va, vb) = unsafe {
-                (
-                    v128_load(a.as_ptr().add(k + 8 * r) as *const v128),
-                    v128_load(b.as_ptr().add(k + 8 * r) as *const v128),
-                )
-            };
-            acc[r] = i32x4_add(acc[r], i32x4_dot_i16x8(va, vb));
-        }
-        k += 32;
-    }
-    while k + 8 <= n {
-        let (va, vb) = unsafe {
-            (
-                v128_load(a.as_ptr().add(k) as *const v128),
-                v128_load(b.as_ptr().add(k) as *const v128),
-            )
-        };
-        acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(va, vb));
-        k += 8;
-    }
-    let v = i32x4_add(i32x4_add(acc[0], acc[1]), i32x4_add(acc[2], acc[3]));
-    i32x4_extract_lane::<0>(v)
-        .wrapping_add(i32x4_extract_lane::<1>(v))
-        .wrapping_add(i32x4_extract_lane::<2>(v))
-        .wrapping_add(i32x4_extract_lane::<3>(v))
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
-    a.iter()
-        .zip(b)
-        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
-}
-
-/// Linear layer: exact accumulators, then requantization per output.
-pub fn linear(
-    n_in: usize,
-    n_out: usize,
-    x: &[i8],
-    w: &[i16],
-    bias: &[i32],
-    rq: &Requant,
-    x16: &mut [i16],
-    acc: &mut [i32],
-    out: &mut [i8],
-) {
-    let kp = round_up(n_in, 8);
-    for (d, &v) in x16[..n_in].iter_mut().zip(x) {
+fn widen(a: &[u8], out: &mut [i16]) {
+    for (d, &v) in out.iter_mut().zip(a) {
         *d = v as i16;
     }
-    x16[n_in..kp].fill(0);
-    linear_acc(n_in, n_out, x16, w, bias, acc);
-    for m in 0..n_out {
-        out[m] = requantize(acc[m], rq.multiplier[m], rq.zero_point, rq.lo, rq.hi) as i8;
-    }
 }
 
-/// 2×2 int8 max-pool: no requantization, input and output share `(s, z)`.
-pub fn maxpool2(c: usize, h: usize, w: usize, x: &[i8], out: &mut [i8]) {
-    let (oh, ow) = (h / 2, w / 2);
-    for ch in 0..c {
-        for i in 0..oh {
-            let r0 = &x[(ch * h + 2 * i) * w..][..w];
-            let r1 = &x[(ch * h + 2 * i + 1) * w..][..w];
-            let o = &mut out[(ch * oh + i) * ow..][..ow];
-            for j in 0..ow {
-                o[j] = r0[2 * j]
-                    .max(r0[2 * j + 1])
-                    .max(r1[2 * j].max(r1[2 * j + 1]));
+fn portable(p: usize, ks: usize, kc: usize, a: &[u8], ind: &[u32], w: &PackedI8, out: &mut [u8]) {
+    let tiles = w.m.div_ceil(NR);
+    for t in 0..tiles {
+        let wt = &w.w8[t * w.k * NR..][..w.k * NR];
+        let n = NR.min(w.m - t * NR);
+        for px in 0..p {
+            let mut acc: [i32; NR] = w.bias[t * NR..][..NR].try_into().expect("8 biases");
+            for s in 0..ks {
+                let at = ind[px * ks + s] as usize;
+                for c4 in 0..kc / 4 {
+                    let x = &a[at + 4 * c4..][..4];
+                    let wr = &wt[((s * kc) / 4 + c4) * NR * 4..][..NR * 4];
+                    for l in 0..NR {
+                        // int32 accumulation wraps, as i32x4.add does (and as the reference does).
+                        let d: i32 = (0..4).map(|j| wr[4 * l + j] as i32 * x[j] as i32).sum();
+                        acc[l] = acc[l].wrapping_add(d);
+                    }
+                }
+            }
+            for l in 0..n {
+                let m = t * NR + l;
+                let q = requantize(acc[l], w.multiplier[m], w.zero_point, w.lo, w.hi);
+                out[px * w.m + m] = (q + 128) as u8;
             }
         }
     }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::*;
+    use core::arch::wasm32::*;
+
+    pub const DOT16: u8 = 0;
+    pub const USDOT: u8 = 1;
+    pub const SPLIT: u8 = 2;
+
+    /// `R` pixels × `T` channel tiles from tile `t0`. `K` selects the inner step:
+    /// DOT16 reads `a` as i16 pairs, USDOT and SPLIT as uint8 quads.
+    #[inline(always)]
+    unsafe fn tile<const K: u8, const R: usize, const T: usize>(
+        a: *const u8,
+        ind: &[u32],
+        ks: usize,
+        kc: usize,
+        w: &PackedI8,
+        t0: usize,
+        out: *mut u8,
+    ) {
+        let k = w.k;
+        let mut acc = [[[i32x4_splat(0); 2]; T]; R];
+        let mut hi = [[[i32x4_splat(0); 2]; T]; R];
+        for t in 0..T {
+            let b = w.bias.as_ptr().add((t0 + t) * NR);
+            let (b0, b1) = (v128_load(b as *const v128), v128_load(b.add(4) as *const v128));
+            for r in acc.iter_mut() {
+                r[t] = [b0, b1];
+            }
+        }
+        if K == DOT16 {
+            // Bytes of the i16 buffer: element e is at 2e.
+            let wbase: [*const i16; T] = core::array::from_fn(|t| w.w16.as_ptr().add((t0 + t) * k * NR));
+            let mut off = 0;
+            for s in 0..ks {
+                let ap: [*const i16; R] =
+                    core::array::from_fn(|r| (a as *const i16).add(ind[r * ks + s] as usize));
+                let mut c = 0;
+                while c < kc {
+                    let x: [v128; R] = core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
+                    for t in 0..T {
+                        let wp = wbase[t].add(off);
+                        let w0 = v128_load(wp as *const v128);
+                        let w1 = v128_load(wp.add(8) as *const v128);
+                        for r in 0..R {
+                            acc[r][t][0] = i32x4_add(acc[r][t][0], i32x4_dot_i16x8(w0, x[r]));
+                            acc[r][t][1] = i32x4_add(acc[r][t][1], i32x4_dot_i16x8(w1, x[r]));
+                        }
+                    }
+                    off += 2 * NR;
+                    c += 2;
+                }
+            }
+        } else {
+            #[cfg(target_feature = "relaxed-simd")]
+            {
+                let wbase: [*const i8; T] = core::array::from_fn(|t| w.w8.as_ptr().add((t0 + t) * k * NR));
+                let (low7, mut off) = (u8x16_splat(0x7f), 0);
+                for s in 0..ks {
+                    let ap: [*const u8; R] = core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
+                    let mut c = 0;
+                    while c < kc {
+                        let x: [v128; R] = core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
+                        for t in 0..T {
+                            let wp = wbase[t].add(off);
+                            let w0 = v128_load(wp as *const v128);
+                            let w1 = v128_load(wp.add(16) as *const v128);
+                            for r in 0..R {
+                                if K == USDOT {
+                                    acc[r][t][0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, x[r], acc[r][t][0]);
+                                    acc[r][t][1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, x[r], acc[r][t][1]);
+                                } else {
+                                    let (lo, h) = (v128_and(x[r], low7), u8x16_shr(x[r], 7));
+                                    acc[r][t][0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, lo, acc[r][t][0]);
+                                    acc[r][t][1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, lo, acc[r][t][1]);
+                                    hi[r][t][0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, h, hi[r][t][0]);
+                                    hi[r][t][1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, h, hi[r][t][1]);
+                                }
+                            }
+                        }
+                        off += 4 * NR;
+                        c += 4;
+                    }
+                }
+            }
+        }
+        if K == SPLIT {
+            for r in 0..R {
+                for t in 0..T {
+                    for h in 0..2 {
+                        acc[r][t][h] = i32x4_add(acc[r][t][h], i32x4_shl(hi[r][t][h], 7));
+                    }
+                }
+            }
+        }
+        // q = clamp(rint(float32(acc)·M) + z, lo, hi), as reference::requantize, in saturating
+        // steps: rint is exact, trunc_sat saturates at i32, narrowing saturates at i16, adding z
+        // saturates at i16, narrowing saturates at i8, then [lo, hi]. Each step is monotone and
+        // only clips values already beyond the final bounds, so the result is the same. Then
+        // the uint8 offset: u = q ^ 0x80.
+        let zy = i16x8_splat(w.zero_point as i16);
+        let (lo, hi8) = (i8x16_splat(w.lo as i8), i8x16_splat(w.hi as i8));
+        let flip = u8x16_splat(0x80);
+        for t in 0..T {
+            let m0 = (t0 + t) * NR;
+            let n = NR.min(w.m - m0);
+            let mp = w.multiplier.as_ptr().add(m0);
+            let (m_lo, m_hi) = (v128_load(mp as *const v128), v128_load(mp.add(4) as *const v128));
+            for r in 0..R {
+                let q0 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(f32x4_convert_i32x4(acc[r][t][0]), m_lo)));
+                let q1 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(f32x4_convert_i32x4(acc[r][t][1]), m_hi)));
+                let q16 = i16x8_add_sat(i16x8_narrow_i32x4(q0, q1), zy);
+                let q8 = i8x16_min(i8x16_max(i8x16_narrow_i16x8(q16, q16), lo), hi8);
+                let u = v128_xor(q8, flip);
+                let o = out.add(r * w.m + m0);
+                if n == NR {
+                    v128_store64_lane::<0>(u, o as *mut u64);
+                } else {
+                    let bytes = i64x2_extract_lane::<0>(u).to_le_bytes();
+                    core::ptr::copy_nonoverlapping(bytes.as_ptr(), o, n);
+                }
+            }
+        }
+    }
+
+    /// SAFETY: the caller (`igemm`) checked the indirection against `a` (for DOT16, `a` is
+    /// the widened i16 copy) and `out`'s length; packed tiles hold `K·8` weights.
+    pub unsafe fn driver<const K: u8, const RM: usize>(
+        p: usize,
+        ks: usize,
+        kc: usize,
+        a: *const u8,
+        ind: &[u32],
+        w: &PackedI8,
+        out: &mut [u8],
+    ) {
+        let tiles = w.m.div_ceil(NR);
+        let op = out.as_mut_ptr();
+        let full = p / RM * RM;
+        for t in 0..tiles {
+            let mut px = 0;
+            while px < full {
+                tile::<K, RM, 1>(a, &ind[px * ks..], ks, kc, w, t, op.add(px * w.m));
+                px += RM;
+            }
+        }
+        for px in full..p {
+            let (ind, o) = (&ind[px * ks..], op.add(px * w.m));
+            let mut t = 0;
+            if K == SPLIT {
+                while t + 2 <= tiles {
+                    tile::<K, 1, 2>(a, ind, ks, kc, w, t, o);
+                    t += 2;
+                }
+            } else {
+                while t + 4 <= tiles {
+                    tile::<K, 1, 4>(a, ind, ks, kc, w, t, o);
+                    t += 4;
+                }
+            }
+            while t < tiles {
+                tile::<K, 1, 1>(a, ind, ks, kc, w, t, o);
+                t += 1;
+            }
+        }
+    }
+}
+
+/// One conv of one NHWC uint8 image: stage the input as `plan` reads it (padding `z_x + 128`),
+/// then the GEMM.
+pub fn conv2d(
+    plan: &ConvPlan,
+    x: &[u8],
+    zx: i32,
+    w: &PackedI8,
+    stage: &mut [u8],
+    wide: &mut Vec<i16>,
+    out: &mut [u8],
+) {
+    let stage = &mut stage[..plan.input_buffer_len()];
+    plan.stage(x, (zx + 128) as u8, stage);
+    igemm(plan.shape.p(), plan.ks, plan.kc, stage, &plan.ind, w, wide, out);
+}
+
+/// `u = q + 128` for `q = saturate(round_half_even(x / s) + z)` (QuantizeLinear to int8).
+pub fn quantize_u8(x: &[f32], scale: f32, zero_point: i32, qmin: i32, qmax: i32, out: &mut [u8]) {
+    let n = x.len().min(out.len());
+    #[allow(unused_mut)]
+    let mut i = 0;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe {
+        // As quantize_value: float division, round half to even, clamp in float (inputs are
+        // finite, checked at the boundary), then the integer zero point.
+        use core::arch::wasm32::*;
+        let (s, lo, hi) = (
+            f32x4_splat(scale),
+            f32x4_splat((qmin - zero_point) as f32),
+            f32x4_splat((qmax - zero_point) as f32),
+        );
+        let z = i32x4_splat(zero_point + 128);
+        while i + 8 <= n {
+            let q = |j: usize| {
+                let v = v128_load(x.as_ptr().add(i + j) as *const v128);
+                let r = f32x4_min(f32x4_max(f32x4_nearest(f32x4_div(v, s)), lo), hi);
+                i32x4_add(i32x4_trunc_sat_f32x4(r), z)
+            };
+            let w16 = u16x8_narrow_i32x4(q(0), q(4));
+            let b = u8x16_narrow_i16x8(w16, w16);
+            v128_store64_lane::<0>(b, out.as_mut_ptr().add(i) as *mut u64);
+            i += 8;
+        }
+    }
+    for j in i..n {
+        out[j] = (crate::quant::linear::quantize_value(x[j], scale, zero_point, qmin, qmax) + 128) as u8;
+    }
+}
+
+/// 2×2 max-pool of NHWC uint8 (max commutes with the offset and with dequantization).
+pub fn maxpool2(c: usize, h: usize, w: usize, x: &[u8], out: &mut [u8]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if c % 16 == 0 {
+        use core::arch::wasm32::*;
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(x.len() >= h * w * c && out.len() >= oh * ow * c);
+        for i in 0..oh {
+            for j in 0..ow {
+                let p = ((2 * i) * w + 2 * j) * c;
+                for ch in (0..c).step_by(16) {
+                    // SAFETY: every offset is below h·w·c (asserted above).
+                    unsafe {
+                        let l = |o: usize| v128_load(x.as_ptr().add(o + ch) as *const v128);
+                        let v = u8x16_max(u8x16_max(l(p), l(p + c)), u8x16_max(l(p + w * c), l(p + w * c + c)));
+                        v128_store(out.as_mut_ptr().add((i * ow + j) * c + ch) as *mut v128, v);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    super::maxpool2_nhwc(c, h, w, x, out);
+}
+
+/// One conv the way the model runs it, on NCHW int8 tensors: pack for `kernel`, move to the
+/// uint8 offset and NHWC, run, and back. For tests and the ONNX ops; the model keeps its
+/// tensors in the kernels' layout between layers.
+pub fn conv2d_nchw(kernel: Int8Kernel, s: &ConvShape, x: &[i8], zx: i32, w: &[i8], bias: &[i32], rq: &Requant) -> Vec<i8> {
+    let plan = conv_plan(*s);
+    let packed = PackedI8::conv(kernel, w, bias, &plan, zx, rq);
+    let u: Vec<u8> = x.iter().map(|&v| (v as u8) ^ 0x80).collect();
+    let mut xn = vec![0u8; s.input_len()];
+    super::nchw_to_nhwc(&u, s.c, s.h, s.w, &mut xn);
+    let mut stage = vec![0x55u8; plan.input_buffer_len()];
+    let mut out = vec![0x55u8; s.m * s.p()];
+    conv2d(&plan, &xn, zx, &packed, &mut stage, &mut vec![], &mut out);
+    let mut back = vec![0u8; out.len()];
+    super::nhwc_to_nchw(&out, s.m, s.out_h(), s.out_w(), &mut back);
+    back.iter().map(|&u| (u ^ 0x80) as i8).collect()
+}
+
+/// A linear layer over `n` rows `x [n, n_in]` (int8) with PyTorch weights `[n_out, n_in]`.
+pub fn linear_rows(kernel: Int8Kernel, n: usize, n_in: usize, n_out: usize, x: &[i8], zx: i32, w: &[i8], bias: &[i32], rq: &Requant) -> Vec<i8> {
+    let packed = PackedI8::linear(kernel, w, bias, n_out, n_in, None, zx, rq);
+    let kc = stride(n_in);
+    let mut a: Vec<u8> = x[..n * n_in].iter().map(|&v| (v as u8) ^ 0x80).collect();
+    a.extend_from_slice(&[0x33; 4]);
+    let mut out = vec![0x55u8; n * n_out];
+    igemm(n, 1, kc, &a[..(n - 1) * n_in + kc], &super::rows(n, n_in), &packed, &mut vec![], &mut out);
+    out.iter().map(|&u| (u ^ 0x80) as i8).collect()
 }

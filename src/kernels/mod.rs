@@ -1,29 +1,42 @@
-//! Compute kernels. Each fast kernel has a plain reference beside it ([`reference`]) and is
-//! tested against it: integer kernels bit for bit, float kernels within rounding.
+//! Compute kernels. Each fast kernel is an entry of the kernel table ([`table`]) with a plain
+//! reference beside it ([`reference`]); one test suite runs every entry the engine can execute
+//! against the reference: integer kernels bit for bit, float kernels within rounding.
 //!
-//! Layouts (all row-major, one image at a time, NCHW):
-//! * activations `[C, H, W]`; conv weights `[M, C, kH, kW]`; linear weights `[N_out, N_in]`.
-//! * fp32 conv: `im2col` writes `col[K, Pp]` (K = C·kH·kW rows, one per weight tap; Pp = output
-//!   pixels P rounded up to 8, zero-filled); the GEMM computes a 4 (channels) × 8 (pixels) tile
-//!   of `out[M, P]` per step, broadcasting one weight against 8 pixels.
-//! * int8 conv: the same tile, but over *pairs* of taps: `col[K2, Pp, 2]` (K2 = ⌈K/2⌉) holds i16
-//!   values with taps `2j, 2j+1` of one pixel side by side, and the weights `[M, K2, 2]` i16, so
-//!   `i32x4.dot_i16x8_s` of a splatted weight pair with a col vector adds two products per
-//!   pixel for 4 pixels at once.
+//! # Layouts
+//! The references work on NCHW, one image at a time, as ONNX states the ops. The fast kernels
+//! work on NHWC (channels innermost), as XNNPACK and TFLite do, because a conv tap of one pixel
+//! is then `C` contiguous values the microkernel can broadcast without an im2col copy:
 //!
-//! Kernels never allocate: callers hand in scratch buffers ([`Scratch`]).
+//! * activations `[H, W, C]` per image; a flat vector is `[1, 1, n]`.
+//! * conv weights are repacked from PyTorch's `[M, C, kH, kW]` into tap order `(u, v, c)` and
+//!   tiled by [`NR`] = 8 output channels: `[M/8][K][8]` for f32, `[M/8][K/4][8][4]` for the
+//!   8-bit dot (four taps of one channel side by side, what one 32-bit lane of
+//!   `relaxed_dot_i8x16_i7x16` sums), `[M/8][K/2][8][2]` i16 for `dot_i16x8`.
+//! * the microkernel computes [`MR`] pixels × 8 channels: for every pixel an *indirection*
+//!   list (XNNPACK's IGEMM) holds, for each of the `ks` kernel taps `(u, v)`, the offset of the
+//!   `kc` input values it reads; taps in the padding point at a row of zero points. When `C` is
+//!   not a multiple of 4 (the first conv, `C = 1`), the input is first copied into im2col rows
+//!   of `K = kH·kW·C` values (padded to 4) and each pixel has one entry (`ks = 1, kc = K`).
+//!   Linear layers are the same GEMM with the images of a batch as the pixels.
+//!
+//! Kernels never allocate: callers hand in scratch buffers.
 
 pub mod fp32;
 // Kernels take ONNX's arguments one by one (data, scales, zero points, shapes); bundling them
 // into structs would only move the list.
 #[allow(clippy::too_many_arguments)]
 pub mod int8;
+pub mod probe;
 #[allow(clippy::too_many_arguments)]
 pub mod reference;
+pub mod table;
 
-/// Output pixels per GEMM tile, and channels per tile.
-pub const TILE_P: usize = 8;
-pub const TILE_M: usize = 4;
+pub use table::{F32Kernel, Int8Kernel};
+
+/// Output channels per microkernel tile (two 4-lane vectors).
+pub const NR: usize = 8;
+/// Pixels (or batch images) per microkernel tile.
+pub const MR: usize = 4;
 
 pub fn round_up(n: usize, m: usize) -> usize {
     n.div_ceil(m) * m
@@ -51,39 +64,214 @@ impl ConvShape {
     pub fn p(&self) -> usize {
         self.out_h() * self.out_w()
     }
-    /// P rounded up to the tile width.
-    pub fn pp(&self) -> usize {
-        round_up(self.p(), TILE_P)
-    }
     /// Taps per output value, `c·k·k`.
     pub fn taps(&self) -> usize {
         self.c * self.k * self.k
     }
-    pub fn tap_pairs(&self) -> usize {
-        self.taps().div_ceil(2)
+    /// Input values per image.
+    pub fn input_len(&self) -> usize {
+        self.c * self.h * self.w
     }
 }
 
-/// Reusable buffers for one forward pass; grows to the largest layer once.
-#[derive(Default, Debug)]
-pub struct Scratch {
-    pub col_f32: Vec<f32>,
-    pub col_i16: Vec<i16>,
-    pub x_i16: Vec<i16>,
-    pub w_f32: Vec<f32>,
+/// How a conv reads its input: straight from the NHWC tensor through an indirection list
+/// (`direct`), or from im2col rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvPlan {
+    pub shape: ConvShape,
+    /// Reads the NHWC input directly (`C` a multiple of `align`).
+    pub direct: bool,
+    /// Kernel taps per pixel in the indirection list (`k·k` direct, 1 for im2col).
+    pub ks: usize,
+    /// Values read per tap (`C` direct, the padded row length for im2col).
+    pub kc: usize,
+    /// `[P][ks]` offsets into the input buffer (direct: the NHWC image followed by one row of
+    /// `kc` zero points at offset `H·W·C`; im2col: the rows).
+    pub ind: Vec<u32>,
 }
 
-impl Scratch {
-    pub fn col_f32(&mut self, n: usize) -> &mut [f32] {
-        if self.col_f32.len() < n {
-            self.col_f32.resize(n, 0.0);
+impl ConvPlan {
+    /// Direct when `C` is a multiple of 4 (whole 32-bit groups for the 8-bit dot; for f32 a
+    /// tap of fewer channels is too short a run to pay for its pointer). `align`: im2col rows
+    /// are padded to this many taps (4 for the 8-bit dot, 1 for f32).
+    pub fn new(s: ConvShape, align: usize) -> ConvPlan {
+        let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
+        let direct = s.c % 4 == 0;
+        if direct {
+            let zero = (s.h * s.w * s.c) as u32;
+            let mut ind = Vec::with_capacity(oh * ow * k * k);
+            for i in 0..oh {
+                for j in 0..ow {
+                    for u in 0..k {
+                        for v in 0..k {
+                            let y = (i + u) as isize - s.pad as isize;
+                            let x = (j + v) as isize - s.pad as isize;
+                            ind.push(
+                                if y < 0 || x < 0 || y as usize >= s.h || x as usize >= s.w {
+                                    zero
+                                } else {
+                                    ((y as usize * s.w + x as usize) * s.c) as u32
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            ConvPlan {
+                shape: s,
+                direct,
+                ks: k * k,
+                kc: s.c,
+                ind,
+            }
+        } else {
+            let kc = round_up(s.taps(), align);
+            ConvPlan {
+                shape: s,
+                direct,
+                ks: 1,
+                kc,
+                ind: (0..oh * ow).map(|p| (p * kc) as u32).collect(),
+            }
         }
-        &mut self.col_f32[..n]
     }
-    pub fn col_i16(&mut self, n: usize) -> &mut [i16] {
-        if self.col_i16.len() < n {
-            self.col_i16.resize(n, 0);
+
+    /// Elements of the buffer the kernel reads: the image plus the zero row, or the im2col rows.
+    pub fn input_buffer_len(&self) -> usize {
+        if self.direct {
+            self.shape.input_len() + self.kc
+        } else {
+            self.shape.p() * self.kc
         }
-        &mut self.col_i16[..n]
+    }
+
+    /// Copies the NHWC image `x` into `buf` as this plan reads it: after it the zero row
+    /// (`direct`), or im2col rows in tap order `(u, v, c)` with `zero` in the padding and in
+    /// the row's tail up to `kc`.
+    pub fn stage<T: Copy>(&self, x: &[T], zero: T, buf: &mut [T]) {
+        let s = &self.shape;
+        if self.direct {
+            let n = s.input_len();
+            buf[..n].copy_from_slice(&x[..n]);
+            buf[n..n + self.kc].fill(zero);
+            return;
+        }
+        let (oh, ow, k, c) = (s.out_h(), s.out_w(), s.k, s.c);
+        for i in 0..oh {
+            for j in 0..ow {
+                let row = &mut buf[(i * ow + j) * self.kc..][..self.kc];
+                let mut t = 0;
+                for u in 0..k {
+                    for v in 0..k {
+                        let y = (i + u) as isize - s.pad as isize;
+                        let xx = (j + v) as isize - s.pad as isize;
+                        if y < 0 || xx < 0 || y as usize >= s.h || xx as usize >= s.w {
+                            row[t..t + c].fill(zero);
+                        } else {
+                            let at = (y as usize * s.w + xx as usize) * c;
+                            row[t..t + c].copy_from_slice(&x[at..at + c]);
+                        }
+                        t += c;
+                    }
+                }
+                row[t..].fill(zero);
+            }
+        }
+    }
+}
+
+/// `[M, C, k, k]` (PyTorch OIHW) → `[M, K]` in tap order `(u, v, c)`, each row padded with
+/// zeros to `kp` values.
+pub fn weights_tap_order<T: Copy + Default>(w: &[T], s: &ConvShape, kp: usize) -> Vec<T> {
+    let (c, k) = (s.c, s.k);
+    let mut out = vec![T::default(); s.m * kp];
+    for m in 0..s.m {
+        for ch in 0..c {
+            for u in 0..k {
+                for v in 0..k {
+                    out[m * kp + (u * k + v) * c + ch] = w[((m * c + ch) * k + u) * k + v];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Linear weights `[n_out, n_in]` whose input is the flattened NCHW tensor `[c, h, w]`,
+/// reordered for an NHWC input: column `(i·w + j)·c + ch` takes PyTorch's `ch·h·w + i·w + j`,
+/// and rows padded with zeros to `kp`.
+pub fn linear_nhwc_order<T: Copy + Default>(
+    w: &[T],
+    n_out: usize,
+    from: [usize; 3],
+    kp: usize,
+) -> Vec<T> {
+    let [c, h, ww] = from;
+    let n_in = c * h * ww;
+    let mut out = vec![T::default(); n_out * kp];
+    for m in 0..n_out {
+        for ch in 0..c {
+            for i in 0..h {
+                for j in 0..ww {
+                    out[m * kp + (i * ww + j) * c + ch] = w[m * n_in + (ch * h + i) * ww + j];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// NCHW `[c, h, w]` → NHWC `[h, w, c]`.
+pub fn nchw_to_nhwc<T: Copy>(x: &[T], c: usize, h: usize, w: usize, out: &mut [T]) {
+    for ch in 0..c {
+        for p in 0..h * w {
+            out[p * c + ch] = x[ch * h * w + p];
+        }
+    }
+}
+
+/// NHWC `[h, w, c]` → NCHW `[c, h, w]`.
+pub fn nhwc_to_nchw<T: Copy>(x: &[T], c: usize, h: usize, w: usize, out: &mut [T]) {
+    for ch in 0..c {
+        for p in 0..h * w {
+            out[ch * h * w + p] = x[p * c + ch];
+        }
+    }
+}
+
+/// The indirection list of a linear layer over `n` rows of `stride` values.
+pub fn rows(n: usize, stride: usize) -> Vec<u32> {
+    (0..n).map(|i| (i * stride) as u32).collect()
+}
+
+/// Grows `v` to at least `n` elements and returns the first `n`.
+pub fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    &mut v[..n]
+}
+
+/// 2×2 max-pool, stride 2, floor, on NHWC `[h, w, c]`: the same for every element type, since
+/// max commutes with the monotone int8 → uint8 offset and with dequantization.
+pub fn maxpool2_nhwc<T: Copy + PartialOrd>(c: usize, h: usize, w: usize, x: &[T], out: &mut [T]) {
+    let (oh, ow) = (h / 2, w / 2);
+    for i in 0..oh {
+        for j in 0..ow {
+            let p00 = ((2 * i) * w + 2 * j) * c;
+            let p01 = p00 + c;
+            let p10 = p00 + w * c;
+            let p11 = p10 + c;
+            let o = &mut out[(i * ow + j) * c..][..c];
+            for (ch, d) in o.iter_mut().enumerate() {
+                let mut v = x[p00 + ch];
+                for q in [x[p01 + ch], x[p10 + ch], x[p11 + ch]] {
+                    if q > v {
+                        v = q;
+                    }
+                }
+                *d = v;
+            }
+        }
     }
 }

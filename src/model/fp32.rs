@@ -1,9 +1,19 @@
-//! The float forward pass, with fast kernels and an optional hook that sees every activation
-//! tensor that the int8 model quantizes (for calibration).
+//! The float forward pass on the kernel table's f32 GEMM, with an optional hook that sees every
+//! activation tensor the int8 model quantizes (for calibration).
+//!
+//! A batch is walked so that activations stay in cache: the convolutional part runs one image
+//! at a time (its tensors fit in L1/L2), writing each image's flattened features into a chunk
+//! of [`CHUNK`] rows; the linear layers then run once per chunk, as a GEMM with the images as
+//! its pixels, so their weights (1.6 MB for the shipped model's fc1) are read once per chunk
+//! instead of once per image.
 
 use super::{conv_shape, Layer, Model, Shape};
-use crate::kernels::{fp32, ConvShape, Scratch};
+use crate::kernels::fp32::{self as kf, PackedF32};
+use crate::kernels::{self, table, ConvPlan, ConvShape, F32Kernel};
 use crate::{bail, Result};
+
+/// Images per chunk of the batched (linear) part.
+pub const CHUNK: usize = 16;
 
 /// One step of a forward pass. A ReLU right after a conv or linear layer is fused into it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,6 +28,9 @@ pub enum Step {
         relu: bool,
         n_in: usize,
         n_out: usize,
+        /// The NCHW shape flattened into this layer's input, when its weights absorb the
+        /// NHWC → NCHW reordering.
+        from: Option<Shape>,
     },
     Relu {
         len: usize,
@@ -27,13 +40,26 @@ pub enum Step {
         h: usize,
         w: usize,
     },
-    Flatten,
+    /// `transpose`: the NCHW shape to reorder into PyTorch's flattening order (when no linear
+    /// layer absorbs it).
+    Flatten {
+        transpose: Option<Shape>,
+    },
 }
 
 impl Step {
     /// Does this step produce a new activation tensor that gets its own quantization parameters?
     pub fn is_point(&self) -> bool {
         matches!(self, Step::Conv { .. } | Step::Linear { .. })
+    }
+    /// A short name for the timing breakdown.
+    pub fn label(&self, model: &Model) -> String {
+        match self {
+            Step::Conv { layer, .. } | Step::Linear { layer, .. } => model.layers[*layer].name().to_string(),
+            Step::Relu { .. } => "relu".into(),
+            Step::MaxPool { .. } => "maxpool".into(),
+            Step::Flatten { .. } => "flatten".into(),
+        }
     }
 }
 
@@ -43,6 +69,7 @@ pub fn plan(model: &Model) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
     let mut s: Shape = model.input;
     let mut i = 0;
+    let mut flattened: Option<(usize, Shape)> = None;
     while i < model.layers.len() {
         let fused = matches!(model.layers.get(i + 1), Some(Layer::Relu));
         let step = match &model.layers[i] {
@@ -56,6 +83,8 @@ pub fn plan(model: &Model) -> Result<Vec<Step>> {
                 relu: fused,
                 n_in: l.n_in,
                 n_out: l.n_out,
+                // The reordering is absorbed by this layer's weights.
+                from: flattened.take().map(|(_, f)| f),
             },
             Layer::Relu => Step::Relu {
                 len: s.iter().product(),
@@ -65,17 +94,34 @@ pub fn plan(model: &Model) -> Result<Vec<Step>> {
                 h: s[1],
                 w: s[2],
             },
-            Layer::Flatten => Step::Flatten,
+            Layer::Flatten => Step::Flatten { transpose: None },
         };
+        if let Step::Flatten { .. } = step {
+            if let Some((at, f)) = flattened.take() {
+                steps[at] = Step::Flatten { transpose: Some(f) };
+            }
+            if s[1] * s[2] > 1 && s[0] > 1 {
+                flattened = Some((steps.len(), s));
+            }
+        } else if !matches!(step, Step::Relu { .. } | Step::Linear { .. }) {
+            // A conv or pool reads the flattened vector as channels: reorder it for real.
+            if let Some((at, f)) = flattened.take() {
+                steps[at] = Step::Flatten { transpose: Some(f) };
+            }
+        }
         let skip = if step.is_point() && fused { 2 } else { 1 };
         s = shapes[i + skip - 1];
         steps.push(step);
         i += skip;
     }
+    if let Some((at, f)) = flattened {
+        steps[at] = Step::Flatten { transpose: Some(f) };
+    }
     Ok(steps)
 }
 
-/// Weights for one forward pass, by layer index (empty for layers without weights).
+/// Weights for one forward pass, by layer index (empty for layers without weights), in
+/// PyTorch layouts.
 pub type Weights<'a> = Vec<(&'a [f32], &'a [f32])>;
 
 pub fn model_weights(model: &Model) -> Weights<'_> {
@@ -90,95 +136,270 @@ pub fn model_weights(model: &Model) -> Weights<'_> {
         .collect()
 }
 
-/// Buffers of a float forward pass: two ping-pong activation buffers and kernel scratch.
+/// A step ready for the kernels: conv plans and packed weights.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Conv {
+        plan: ConvPlan,
+        w: PackedF32,
+        relu: bool,
+    },
+    Linear {
+        w: PackedF32,
+        relu: bool,
+        n_in: usize,
+        n_out: usize,
+        rows: Vec<u32>,
+    },
+    Relu {
+        len: usize,
+    },
+    MaxPool {
+        c: usize,
+        h: usize,
+        w: usize,
+    },
+    Flatten {
+        transpose: Option<Shape>,
+    },
+}
+
+/// A float model packed for the kernels (packing the 1.6 MB fc1 takes longer than running it,
+/// so a handle keeps one).
+#[derive(Debug, Clone)]
+pub struct Net {
+    pub steps: Vec<Step>,
+    pub ops: Vec<Op>,
+    pub input: Shape,
+    pub input_len: usize,
+    pub output_len: usize,
+    /// Index of the first linear op: ops before it run per image, from it on per chunk.
+    pub split: usize,
+}
+
+impl Net {
+    pub fn new(model: &Model) -> Result<Net> {
+        Net::with_weights(model, &model_weights(model))
+    }
+
+    /// With other weights in the model's layouts (the simulated path's dequantized ones).
+    pub fn with_weights(model: &Model, weights: &Weights) -> Result<Net> {
+        Ok(Net::build(plan(model)?, weights, model.input, model.output_len()))
+    }
+
+    /// From planned steps and weights by layer index.
+    pub fn build(steps: Vec<Step>, weights: &Weights, input: Shape, output_len: usize) -> Net {
+        let ops = steps
+            .iter()
+            .map(|st| match *st {
+                Step::Conv { layer, relu, shape } => {
+                    let plan = kf::conv_plan(shape);
+                    let (w, b) = weights[layer];
+                    Op::Conv {
+                        w: PackedF32::conv(w, b, &plan),
+                        plan,
+                        relu,
+                    }
+                }
+                Step::Linear {
+                    layer,
+                    relu,
+                    n_in,
+                    n_out,
+                    from,
+                } => {
+                    let (w, b) = weights[layer];
+                    Op::Linear {
+                        w: PackedF32::linear(w, b, n_out, n_in, from),
+                        relu,
+                        n_in,
+                        n_out,
+                        rows: kernels::rows(CHUNK, n_in),
+                    }
+                }
+                Step::Relu { len } => Op::Relu { len },
+                Step::MaxPool { c, h, w } => Op::MaxPool { c, h, w },
+                Step::Flatten { transpose } => Op::Flatten { transpose },
+            })
+            .collect::<Vec<_>>();
+        let split = ops
+            .iter()
+            .position(|o| matches!(o, Op::Linear { .. }))
+            .unwrap_or(ops.len());
+        Net {
+            steps,
+            ops,
+            input,
+            input_len: input.iter().product(),
+            output_len,
+            split,
+        }
+    }
+
+    /// `n` images (NCHW, `n × input_len`) → `n × output_len` scores, with the table's kernel.
+    pub fn forward(&self, x: &[f32], n: usize, sc: &mut Fp32Scratch, out: &mut [f32]) {
+        self.run(table::fp32(), x, n, sc, out, &mut |_, _| {}, None);
+    }
+
+    /// As `forward` with an explicit kernel, a hook that sees every point's activations
+    /// (`hook(point, values)`, points numbered from 1 in step order) and an optional clock
+    /// that adds each step's time to `sc.step_ms` (index 0: input layout, then one per op).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        kern: F32Kernel,
+        x: &[f32],
+        n: usize,
+        sc: &mut Fp32Scratch,
+        out: &mut [f32],
+        hook: &mut dyn FnMut(usize, &[f32]),
+        clock: Option<&dyn Fn() -> f64>,
+    ) {
+        sc.step_ms.resize(self.ops.len() + 1, 0.0);
+        let points_before_split = self.ops[..self.split]
+            .iter()
+            .filter(|o| matches!(o, Op::Conv { .. }))
+            .count();
+        let mut start = 0;
+        while start < n {
+            let nb = CHUNK.min(n - start);
+            // (1) per image, up to the first linear layer.
+            let mut row_len = 0;
+            for i in 0..nb {
+                let img = &x[(start + i) * self.input_len..][..self.input_len];
+                let mut t = clock.map(|c| c());
+                let [c, h, w] = self.input;
+                let a = kernels::grow(&mut sc.a, self.input_len);
+                kernels::nchw_to_nhwc(img, c, h, w, a);
+                lap(clock, &mut t, &mut sc.step_ms[0]);
+                let mut len = self.input_len;
+                let mut point = 0;
+                for (k, op) in self.ops[..self.split].iter().enumerate() {
+                    len = image_op(kern, op, len, sc);
+                    if let Op::Conv { .. } = op {
+                        point += 1;
+                        hook(point, &sc.a[..len]);
+                    }
+                    lap(clock, &mut t, &mut sc.step_ms[k + 1]);
+                }
+                row_len = len;
+                let rows = kernels::grow(&mut sc.rows_a, nb * len);
+                rows[i * len..][..len].copy_from_slice(&sc.a[..len]);
+            }
+            // (2) the rest per chunk: linear layers as one GEMM over the chunk's images.
+            let mut len = row_len;
+            let mut point = points_before_split;
+            for (k, op) in self.ops.iter().enumerate().skip(self.split) {
+                let mut t = clock.map(|c| c());
+                match op {
+                    Op::Linear {
+                        w,
+                        relu,
+                        n_in,
+                        n_out,
+                        rows,
+                    } => {
+                        let o = kernels::grow(&mut sc.rows_b, nb * n_out);
+                        kf::igemm(kern, nb, 1, *n_in, &sc.rows_a[..nb * n_in], rows, w, *relu, o);
+                        std::mem::swap(&mut sc.rows_a, &mut sc.rows_b);
+                        len = *n_out;
+                        point += 1;
+                        hook(point, &sc.rows_a[..nb * len]);
+                    }
+                    Op::Relu { len: l } => sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = v.max(0.0)),
+                    _ => {
+                        // Any other op after a linear layer: one row at a time.
+                        let mut next = vec![];
+                        for i in 0..nb {
+                            let a = kernels::grow(&mut sc.a, len);
+                            a.copy_from_slice(&sc.rows_a[i * len..][..len]);
+                            let l = image_op(kern, op, len, sc);
+                            next.extend_from_slice(&sc.a[..l]);
+                        }
+                        len = next.len() / nb;
+                        sc.rows_a = next;
+                    }
+                }
+                lap(clock, &mut t, &mut sc.step_ms[k + 1]);
+            }
+            out[start * self.output_len..][..nb * self.output_len].copy_from_slice(&sc.rows_a[..nb * len]);
+            start += nb;
+        }
+    }
+}
+
+fn lap(clock: Option<&dyn Fn() -> f64>, t: &mut Option<f64>, acc: &mut f64) {
+    if let (Some(c), Some(t0)) = (clock, t.as_mut()) {
+        let now = c();
+        *acc += now - *t0;
+        *t0 = now;
+    }
+}
+
+/// Runs `op` on the image in `sc.a` (`len` values); leaves the result in `sc.a`, returns its length.
+fn image_op(kern: F32Kernel, op: &Op, len: usize, sc: &mut Fp32Scratch) -> usize {
+    let Fp32Scratch { a, b, stage, .. } = sc;
+    match op {
+        Op::Conv { plan, w, relu } => {
+            let n = plan.shape.m * plan.shape.p();
+            let stage = kernels::grow(stage, plan.input_buffer_len());
+            let o = kernels::grow(b, n);
+            kf::conv2d(kern, plan, &a[..plan.shape.input_len()], w, *relu, stage, o);
+            std::mem::swap(a, b);
+            n
+        }
+        Op::Linear {
+            w,
+            relu,
+            n_in,
+            n_out,
+            rows,
+        } => {
+            let o = kernels::grow(b, *n_out);
+            kf::igemm(kern, 1, 1, *n_in, &a[..*n_in], &rows[..1], w, *relu, o);
+            std::mem::swap(a, b);
+            *n_out
+        }
+        Op::Relu { len: l } => {
+            a[..*l].iter_mut().for_each(|v| *v = v.max(0.0));
+            *l
+        }
+        Op::MaxPool { c, h, w } => {
+            let n = c * (h / 2) * (w / 2);
+            let o = kernels::grow(b, n);
+            kf::maxpool2(*c, *h, *w, &a[..c * h * w], o);
+            std::mem::swap(a, b);
+            n
+        }
+        Op::Flatten { transpose } => {
+            if let Some([c, h, w]) = *transpose {
+                let o = kernels::grow(b, len);
+                kernels::nhwc_to_nchw(&a[..len], c, h, w, o);
+                std::mem::swap(a, b);
+            }
+            len
+        }
+    }
+}
+
+/// Buffers of a float forward pass, kept across calls: ping-pong activations, the conv's
+/// staging buffer, the chunk's rows, and the per-step times of a timed run.
 #[derive(Default, Debug)]
 pub struct Fp32Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
-    pub kernels: Scratch,
-}
-
-/// Runs one image `x` through `steps`; calls `hook(point, activation)` after every conv/linear
-/// step (points are numbered from 1; 0 is the input, which the caller sees already). Returns
-/// the output vector.
-pub fn forward_image<'s>(
-    steps: &[Step],
-    weights: &Weights,
-    x: &[f32],
-    sc: &'s mut Fp32Scratch,
-    hook: &mut dyn FnMut(usize, &[f32]),
-) -> &'s [f32] {
-    let Fp32Scratch { a, b, kernels } = sc;
-    a.clear();
-    a.extend_from_slice(x);
-    let mut len = x.len();
-    let mut point = 0;
-    for step in steps {
-        match *step {
-            Step::Conv { layer, relu, shape } => {
-                let (w, bias) = weights[layer];
-                len = shape.m * shape.p();
-                grow(b, len);
-                let col = kernels.col_f32(shape.taps() * shape.pp());
-                fp32::conv2d(&shape, &a[..], w, bias, relu, col, &mut b[..len]);
-                std::mem::swap(a, b);
-            }
-            Step::Linear {
-                layer,
-                relu,
-                n_in,
-                n_out,
-            } => {
-                let (w, bias) = weights[layer];
-                grow(b, n_out);
-                fp32::linear(n_in, n_out, &a[..n_in], w, bias, &mut b[..n_out]);
-                if relu {
-                    b[..n_out].iter_mut().for_each(|v| *v = v.max(0.0));
-                }
-                len = n_out;
-                std::mem::swap(a, b);
-            }
-            Step::Relu { len: n } => a[..n].iter_mut().for_each(|v| *v = v.max(0.0)),
-            Step::MaxPool { c, h, w } => {
-                len = c * (h / 2) * (w / 2);
-                grow(b, len);
-                fp32::maxpool2(c, h, w, &a[..c * h * w], &mut b[..len]);
-                std::mem::swap(a, b);
-            }
-            Step::Flatten => {}
-        }
-        if step.is_point() {
-            point += 1;
-            hook(point, &a[..len]);
-        }
-    }
-    &a[..len]
-}
-
-fn grow(v: &mut Vec<f32>, n: usize) {
-    if v.len() < n {
-        v.resize(n, 0.0);
-    }
+    stage: Vec<f32>,
+    rows_a: Vec<f32>,
+    rows_b: Vec<f32>,
+    pub step_ms: Vec<f64>,
 }
 
 /// FP32 forward of a batch: `x` holds `n` images; returns `n × outputs` values.
 pub fn forward(model: &Model, x: &[f32], n: usize) -> Result<Vec<f32>> {
-    let steps = plan(model)?;
-    let weights = model_weights(model);
-    let (inp, outp) = (model.input_len(), model.output_len());
-    check_batch(x, n, inp)?;
-    let mut out = vec![0.0; n * outp];
-    let mut sc = Fp32Scratch::default();
-    for i in 0..n {
-        let y = forward_image(
-            &steps,
-            &weights,
-            &x[i * inp..][..inp],
-            &mut sc,
-            &mut |_, _| {},
-        );
-        out[i * outp..][..outp].copy_from_slice(y);
-    }
+    let net = Net::new(model)?;
+    check_batch(x, n, net.input_len)?;
+    let mut out = vec![0.0; n * net.output_len];
+    net.forward(x, n, &mut Fp32Scratch::default(), &mut out);
     Ok(out)
 }
 

@@ -16,10 +16,10 @@
 //! The *simulated* path is the course module's: weights quantized then dequantized back to
 //! float on every call, float conv, float activations. It is here to be compared, not used.
 
-use super::fp32::{self, forward_image, plan, Fp32Scratch, Step, Weights};
-use super::{Layer, Model};
-use crate::kernels::int8::{self as k8, Requant};
-use crate::kernels::{round_up, ConvShape, Scratch};
+use super::fp32::{self, plan, Fp32Scratch, Net, Step, Weights, CHUNK};
+use super::{Layer, Model, Shape};
+use crate::kernels::int8::{self as k8, PackedI8, Requant};
+use crate::kernels::{self, table, ConvPlan, ConvShape, Int8Kernel};
 use crate::quant::calibrate::{range_from_histogram, Method, SymHistogram};
 use crate::quant::linear::{dequantize_value, quantize_value};
 use crate::quant::params::compute_scale_zp;
@@ -36,26 +36,27 @@ pub struct Calibration {
 }
 
 pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
-    let steps = plan(model)?;
-    let weights = fp32::model_weights(model);
-    let inp = model.input_len();
+    let net = Net::new(model)?;
+    let inp = net.input_len;
     fp32::check_batch(x, n, inp)?;
-    let npoints = 1 + steps.iter().filter(|s| s.is_point()).count();
+    let npoints = 1 + net.steps.iter().filter(|s| s.is_point()).count();
     let mut points = vec![SymHistogram::default(); npoints];
     let mut sc = Fp32Scratch::default();
+    let mut out = vec![0.0; net.output_len];
     let mut overflow = None;
     for i in 0..n {
         let img = &x[i * inp..][..inp];
         points[0].observe(img);
-        forward_image(&steps, &weights, img, &mut sc, &mut |p, act| {
+        net.run(table::fp32(), img, 1, &mut sc, &mut out, &mut |p, act| {
             if overflow.is_none() && act.iter().any(|v| !v.is_finite()) {
                 overflow = Some(p);
             }
             points[p].observe(act)
-        });
+        }, None);
         if let Some(p) = overflow {
             // Point p is the output of the p-th conv/linear step.
-            let layer = steps
+            let layer = net
+                .steps
                 .iter()
                 .filter_map(|s| match s {
                     Step::Conv { layer, .. } | Step::Linear { layer, .. } => Some(*layer),
@@ -147,25 +148,49 @@ pub struct QLayer {
     /// Conv geometry (for linear: c = n_in, m = n_out, 1×1 on a 1×1 input).
     pub shape: ConvShape,
     pub is_linear: bool,
-    /// `[m, taps]` int8 weights and their per-channel scales (repeated when per tensor).
+    /// `[m, taps]` int8 weights (PyTorch order) and their per-channel scales (repeated when
+    /// per tensor).
     pub w_q: Vec<i8>,
     pub w_scale: Vec<f32>,
     pub per_channel: bool,
     pub bias_q: Vec<i32>,
     pub x: ActParams,
     pub y: ActParams,
-    // Ready for the kernels:
-    w_packed: Vec<i16>,
-    bias_folded: Vec<i32>,
     rq: Requant,
+    /// Linear: the NCHW shape flattened into the input (its weights absorb the reordering).
+    from: Option<Shape>,
+    // Ready for the kernels:
+    plan: Option<ConvPlan>,
+    rows: Vec<u32>,
+    /// Always `Some` once built.
+    packed: Option<PackedI8>,
+}
+
+impl QLayer {
+    fn pack(&self, kernel: Int8Kernel) -> PackedI8 {
+        match &self.plan {
+            Some(plan) => PackedI8::conv(kernel, &self.w_q, &self.bias_q, plan, self.x.zero_point, &self.rq),
+            None => PackedI8::linear(
+                kernel,
+                &self.w_q,
+                &self.bias_q,
+                self.shape.m,
+                self.shape.c,
+                self.from,
+                self.x.zero_point,
+                &self.rq,
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub enum QStep {
     Layer(Box<QLayer>),
+    /// On the uint8 offset values: `u = max(u, z + 128)`.
     Relu { len: usize, zero_point: i32 },
     MaxPool { c: usize, h: usize, w: usize },
-    Flatten,
+    Flatten { transpose: Option<Shape> },
 }
 
 #[derive(Debug, Clone)]
@@ -174,14 +199,18 @@ pub struct QModel {
     pub input: ActParams,
     pub output: ActParams,
     pub steps: Vec<QStep>,
+    pub input_shape: Shape,
     pub input_len: usize,
     pub output_len: usize,
+    /// The int8 GEMM entry the layers are packed for.
+    kernel: Int8Kernel,
+    /// Index of the first linear step: steps before it run per image, from it on per chunk.
+    split: usize,
     fp32_steps: Vec<Step>,
     fp32_bias: Vec<Vec<f32>>,
     /// Float weights of the layers in `config.skip`, for the simulated path.
     fp32_skipped: Vec<Vec<f32>>,
 }
-
 /// Symmetric weight quantization: `s[m] = max|w[m, ·]| / qmax` (ORT's compute_scale_zp with a
 /// symmetric narrow grid), `z = 0`, `q = clamp(round_half_even(w / s[m]), −qmax, qmax)`.
 pub fn quantize_weights(
@@ -275,7 +304,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                     &c.name,
                     relu,
                     shape,
-                    false,
+                    None,
                     &c.weight,
                     &c.bias,
                     cur,
@@ -290,6 +319,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                 relu,
                 n_in,
                 n_out,
+                from,
             } => {
                 let Layer::Linear(l) = &model.layers[layer] else {
                     unreachable!("plan gives linear steps for linear layers")
@@ -309,7 +339,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                     &l.name,
                     relu,
                     shape,
-                    true,
+                    Some(from),
                     &l.weight,
                     &l.bias,
                     cur,
@@ -324,14 +354,21 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                 zero_point: cur.zero_point,
             },
             Step::MaxPool { c, h, w } => QStep::MaxPool { c, h, w },
-            Step::Flatten => QStep::Flatten,
+            Step::Flatten { transpose } => QStep::Flatten { transpose },
         });
     }
+    let split = qsteps
+        .iter()
+        .position(|s| matches!(s, QStep::Layer(l) if l.is_linear))
+        .unwrap_or(qsteps.len());
     Ok(QModel {
         config: config.clone(),
         input,
         output: cur,
         steps: qsteps,
+        input_shape: model.input,
+        kernel: table::int8(),
+        split,
         input_len: model.input_len(),
         output_len: model.output_len(),
         fp32_steps: steps,
@@ -346,7 +383,7 @@ fn quant_layer(
     name: &str,
     relu: bool,
     shape: ConvShape,
-    is_linear: bool,
+    linear: Option<Option<Shape>>,
     w: &[f32],
     b: &[f32],
     x: ActParams,
@@ -361,13 +398,6 @@ fn quant_layer(
         &Grid::new(Dtype::Int8, abits, config.act_scheme)?,
     )?;
     let bias_q = quantize_bias(b, x.scale, &w_scale);
-    let taps = shape.taps();
-    let bias_folded = k8::fold_bias(&bias_q, &w_q, shape.m, taps, x.zero_point);
-    let w_packed = if is_linear {
-        k8::pack_linear(&w_q, shape.m, taps)
-    } else {
-        k8::pack_weights(&w_q, shape.m, taps)
-    };
     let multiplier = w_scale
         .iter()
         .map(|&sw| crate::kernels::reference::multiplier(x.scale, sw, y.scale))
@@ -383,105 +413,201 @@ fn quant_layer(
         lo,
         hi: y.qmax,
     };
-    Ok(QLayer {
+    let plan = if linear.is_none() { Some(k8::conv_plan(shape)) } else { None };
+    let mut q = QLayer {
         layer,
         name: name.to_string(),
         relu,
         weight_bits: wbits,
         act_bits: abits,
         shape,
-        is_linear,
+        is_linear: linear.is_some(),
         w_q,
         w_scale,
         per_channel: config.per_channel,
         bias_q,
         x,
         y,
-        w_packed,
-        bias_folded,
         rq,
-    })
+        from: linear.flatten(),
+        plan,
+        rows: if linear.is_some() { kernels::rows(CHUNK, shape.c) } else { vec![] },
+        packed: None,
+    };
+    q.packed = Some(q.pack(table::int8()));
+    Ok(q)
 }
 
-/// Buffers of an int8 forward pass.
+/// Buffers of an int8 forward pass, kept across calls (the timing loop holds one).
 #[derive(Default, Debug)]
 pub struct QScratch {
-    a: Vec<i8>,
-    b: Vec<i8>,
-    acc: Vec<i32>,
-    kernels: Scratch,
+    a: Vec<u8>,
+    b: Vec<u8>,
+    stage: Vec<u8>,
+    wide: Vec<i16>,
+    rows_a: Vec<u8>,
+    rows_b: Vec<u8>,
+    q_out: Vec<i8>,
     fp32: Fp32Scratch,
     dequantized: Vec<Vec<f32>>,
+    /// Per-step times of a timed run: quantize input, one per step, dequantize output.
+    pub step_ms: Vec<f64>,
+}
+
+fn lap(clock: Option<&dyn Fn() -> f64>, t: &mut Option<f64>, acc: &mut f64) {
+    if let (Some(c), Some(t0)) = (clock, t.as_mut()) {
+        let now = c();
+        *acc += now - *t0;
+        *t0 = now;
+    }
 }
 
 impl QModel {
-    /// One image through the integer pipeline; returns the int8 outputs.
-    pub fn forward_image_q<'s>(&self, x: &[f32], sc: &'s mut QScratch) -> &'s [i8] {
-        let QScratch {
-            a, b, acc, kernels, ..
-        } = sc;
-        let i = self.input;
-        a.clear();
-        a.extend(
-            x.iter()
-                .map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax) as i8),
-        );
-        let mut len = x.len();
-        for step in &self.steps {
-            match step {
-                QStep::Layer(l) => {
-                    let s = &l.shape;
-                    len = s.m * s.p();
-                    if b.len() < len {
-                        b.resize(len, 0);
-                    }
-                    if l.is_linear {
-                        let x16 = kernels.col_i16(round_up(s.c, 8));
-                        if acc.len() < s.m {
-                            acc.resize(s.m, 0);
-                        }
-                        k8::linear(
-                            s.c,
-                            s.m,
-                            &a[..s.c],
-                            &l.w_packed,
-                            &l.bias_folded,
-                            &l.rq,
-                            x16,
-                            &mut acc[..s.m],
-                            &mut b[..len],
-                        );
-                    } else {
-                        let col = kernels.col_i16(s.tap_pairs() * 2 * s.pp());
-                        k8::conv2d(
-                            s,
-                            &a[..s.c * s.h * s.w],
-                            l.x.zero_point as i8,
-                            &l.w_packed,
-                            &l.bias_folded,
-                            &l.rq,
-                            col,
-                            &mut b[..len],
-                        );
-                    }
-                    std::mem::swap(a, b);
-                }
-                QStep::Relu { len: n, zero_point } => {
-                    let z = *zero_point as i8;
-                    a[..*n].iter_mut().for_each(|v| *v = (*v).max(z));
-                }
-                QStep::MaxPool { c, h, w } => {
-                    len = c * (h / 2) * (w / 2);
-                    if b.len() < len {
-                        b.resize(len, 0);
-                    }
-                    k8::maxpool2(*c, *h, *w, &a[..c * h * w], &mut b[..len]);
-                    std::mem::swap(a, b);
-                }
-                QStep::Flatten => {}
+    /// The int8 GEMM entry the layers are packed for.
+    pub fn kernel(&self) -> Int8Kernel {
+        self.kernel
+    }
+
+    /// Packs every layer for `kernel` (the table entries differ in weight layout).
+    pub fn repack(&mut self, kernel: Int8Kernel) {
+        if kernel == self.kernel {
+            return;
+        }
+        for s in &mut self.steps {
+            if let QStep::Layer(l) = s {
+                l.packed = Some(l.pack(kernel));
             }
         }
-        &a[..len]
+        self.kernel = kernel;
+    }
+
+    /// Runs `op` on the image in `sc.a` (`len` values); leaves the result in `sc.a`.
+    fn image_step(step: &QStep, len: usize, sc: &mut QScratch) -> usize {
+        let QScratch {
+            a, b, stage, wide, ..
+        } = sc;
+        match step {
+            QStep::Layer(l) => {
+                let w = l.packed.as_ref().expect("packed when built");
+                let s = &l.shape;
+                match &l.plan {
+                    Some(plan) => {
+                        let n = s.m * s.p();
+                        let st = kernels::grow(stage, plan.input_buffer_len());
+                        let o = kernels::grow(b, n);
+                        k8::conv2d(plan, &a[..s.input_len()], l.x.zero_point, w, st, wide, o);
+                        std::mem::swap(a, b);
+                        n
+                    }
+                    None => {
+                        // A linear layer on one row: pad the row to whole groups of 4.
+                        let kc = k8::stride(s.c);
+                        let a = kernels::grow(a, kc);
+                        let o = kernels::grow(b, s.m);
+                        k8::igemm(1, 1, kc, a, &l.rows[..1], w, wide, o);
+                        std::mem::swap(&mut sc.a, &mut sc.b);
+                        s.m
+                    }
+                }
+            }
+            QStep::Relu { len: n, zero_point } => {
+                let z = (*zero_point + 128) as u8;
+                a[..*n].iter_mut().for_each(|v| *v = (*v).max(z));
+                *n
+            }
+            QStep::MaxPool { c, h, w } => {
+                let n = c * (h / 2) * (w / 2);
+                let o = kernels::grow(b, n);
+                k8::maxpool2(*c, *h, *w, &a[..c * h * w], o);
+                std::mem::swap(a, b);
+                n
+            }
+            QStep::Flatten { transpose } => {
+                if let Some([c, h, w]) = *transpose {
+                    let o = kernels::grow(b, len);
+                    kernels::nhwc_to_nchw(&a[..len], c, h, w, o);
+                    std::mem::swap(a, b);
+                }
+                len
+            }
+        }
+    }
+
+    /// `n` images through the integer pipeline into `sc.q_out` (`n × outputs` int8 values).
+    /// With a clock, adds each stage's time to `sc.step_ms` (quantize input, every step,
+    /// dequantize output).
+    pub fn run(&self, x: &[f32], n: usize, sc: &mut QScratch, clock: Option<&dyn Fn() -> f64>) {
+        sc.step_ms.resize(self.steps.len() + 2, 0.0);
+        let i = self.input;
+        let [c, h, w] = self.input_shape;
+        let outp = self.output_len;
+        kernels::grow(&mut sc.q_out, n * outp);
+        let mut start = 0;
+        while start < n {
+            let nb = CHUNK.min(n - start);
+            // (1) per image, up to the first linear layer.
+            let mut row_len = 0;
+            for img in 0..nb {
+                let mut t = clock.map(|c| c());
+                let xi = &x[(start + img) * self.input_len..][..self.input_len];
+                let tmp = kernels::grow(&mut sc.b, self.input_len);
+                k8::quantize_u8(xi, i.scale, i.zero_point, i.qmin, i.qmax, tmp);
+                let a = kernels::grow(&mut sc.a, self.input_len);
+                if c == 1 {
+                    a.copy_from_slice(tmp);
+                } else {
+                    kernels::nchw_to_nhwc(tmp, c, h, w, a);
+                }
+                lap(clock, &mut t, &mut sc.step_ms[0]);
+                let mut len = self.input_len;
+                for (k, step) in self.steps[..self.split].iter().enumerate() {
+                    len = Self::image_step(step, len, sc);
+                    lap(clock, &mut t, &mut sc.step_ms[k + 1]);
+                }
+                row_len = len;
+                // Rows are contiguous; 4 bytes of slack let the last row be read in groups of 4.
+                let rows = kernels::grow(&mut sc.rows_a, nb * len + 4);
+                rows[img * len..][..len].copy_from_slice(&sc.a[..len]);
+            }
+            // (2) the rest per chunk: linear layers as one GEMM over the chunk's images.
+            let mut len = row_len;
+            for (k, step) in self.steps.iter().enumerate().skip(self.split) {
+                let mut t = clock.map(|c| c());
+                match step {
+                    QStep::Layer(l) if l.is_linear => {
+                        let w = l.packed.as_ref().expect("packed when built");
+                        let (n_in, n_out) = (l.shape.c, l.shape.m);
+                        let kc = k8::stride(n_in);
+                        let o = kernels::grow(&mut sc.rows_b, nb * n_out + 4);
+                        k8::igemm(nb, 1, kc, &sc.rows_a[..(nb - 1) * n_in + kc], &l.rows, w, &mut sc.wide, o);
+                        std::mem::swap(&mut sc.rows_a, &mut sc.rows_b);
+                        len = n_out;
+                    }
+                    QStep::Relu { len: l, zero_point } => {
+                        let z = (*zero_point + 128) as u8;
+                        sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = (*v).max(z));
+                    }
+                    _ => {
+                        // Any other step after a linear layer: one row at a time.
+                        let mut next = vec![];
+                        for r in 0..nb {
+                            let row = sc.rows_a[r * len..][..len].to_vec();
+                            kernels::grow(&mut sc.a, len).copy_from_slice(&row);
+                            let l = Self::image_step(step, len, sc);
+                            next.extend_from_slice(&sc.a[..l]);
+                        }
+                        len = next.len() / nb;
+                        next.extend_from_slice(&[0; 4]);
+                        sc.rows_a = next;
+                    }
+                }
+                lap(clock, &mut t, &mut sc.step_ms[k + 1]);
+            }
+            for (d, &u) in sc.q_out[start * outp..][..nb * outp].iter_mut().zip(&sc.rows_a[..nb * len]) {
+                *d = (u ^ 0x80) as i8;
+            }
+            start += nb;
+        }
     }
 
     /// True INT8 forward of a batch; the int8 outputs dequantized to float.
@@ -493,17 +619,22 @@ impl QModel {
         Ok(out)
     }
 
-    /// As `forward`, with caller-held buffers (the benchmark's inner loop).
+    /// As `forward`, with caller-held buffers (the timing loop).
     pub fn forward_into(&self, x: &[f32], n: usize, sc: &mut QScratch, out: &mut [f32]) {
+        self.forward_timed(x, n, sc, out, None);
+    }
+
+    /// As `forward_into`; a clock adds the time of each stage to `sc.step_ms`.
+    pub fn forward_timed(&self, x: &[f32], n: usize, sc: &mut QScratch, out: &mut [f32], clock: Option<&dyn Fn() -> f64>) {
+        self.run(x, n, sc, clock);
+        let t = clock.map(|c| c());
         let o = self.output;
-        for i in 0..n {
-            let q = self.forward_image_q(&x[i * self.input_len..][..self.input_len], sc);
-            for (d, &v) in out[i * self.output_len..][..self.output_len]
-                .iter_mut()
-                .zip(q)
-            {
-                *d = dequantize_value(v as i32, o.scale, o.zero_point);
-            }
+        for (d, &q) in out[..n * self.output_len].iter_mut().zip(&sc.q_out) {
+            *d = dequantize_value(q as i32, o.scale, o.zero_point);
+        }
+        if let (Some(c), Some(t0)) = (clock, t) {
+            let last = sc.step_ms.len() - 1;
+            sc.step_ms[last] += c() - t0;
         }
     }
 
@@ -511,13 +642,24 @@ impl QModel {
     pub fn forward_int8(&self, x: &[f32], n: usize) -> Result<Vec<i8>> {
         fp32::check_batch(x, n, self.input_len)?;
         let mut sc = QScratch::default();
-        let mut out = Vec::with_capacity(n * self.output_len);
-        for i in 0..n {
-            out.extend_from_slice(
-                self.forward_image_q(&x[i * self.input_len..][..self.input_len], &mut sc),
-            );
+        self.run(x, n, &mut sc, None);
+        sc.q_out.truncate(n * self.output_len);
+        Ok(sc.q_out)
+    }
+
+    /// Names of the timed stages of `run`: the input, every step, the output.
+    pub fn step_labels(&self) -> Vec<String> {
+        let mut v = vec!["quantize input".to_string()];
+        for s in &self.steps {
+            v.push(match s {
+                QStep::Layer(l) => l.name.clone(),
+                QStep::Relu { .. } => "relu".into(),
+                QStep::MaxPool { .. } => "maxpool".into(),
+                QStep::Flatten { .. } => "flatten".into(),
+            });
         }
-        Ok(out)
+        v.push("dequantize output".into());
+        v
     }
 
     /// The course module's simulated path: dequantize every weight back to float (each call),
@@ -553,16 +695,9 @@ impl QModel {
         let weights: Weights = (0..nl)
             .map(|i| (&sc.dequantized[i][..], &self.fp32_bias[i][..]))
             .collect();
-        for i in 0..n {
-            let y = forward_image(
-                &self.fp32_steps,
-                &weights,
-                &x[i * self.input_len..][..self.input_len],
-                &mut sc.fp32,
-                &mut |_, _| {},
-            );
-            out[i * self.output_len..][..self.output_len].copy_from_slice(y);
-        }
+        // Packing the dequantized weights is part of the path's cost, as in the course module.
+        let net = Net::build(self.fp32_steps.clone(), &weights, self.input_shape, self.output_len);
+        net.forward(x, n, &mut sc.fp32, out);
     }
 
     pub fn layers(&self) -> impl Iterator<Item = &QLayer> {
