@@ -33,8 +33,10 @@ build: vendor
 	node scripts/precache.mjs
 
 vendor:
+	@test -d node_modules/uplot -a -d node_modules/wasm-feature-detect || { echo "node_modules is missing: run 'make setup' (or 'make demo', which runs it)" >&2; exit 1; }
 	@mkdir -p www/vendor
 	@cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css www/vendor/
+	@cp node_modules/wasm-feature-detect/dist/esm/index.js www/vendor/wasm-feature-detect.js
 
 serve:
 	node scripts/serve.mjs --port $(PORT)

@@ -62,17 +62,27 @@ function renderTable(r) {
     `${(m.timerResolutionMs.medianMs * 1000).toFixed(1)} us (min ${(m.timerResolutionMs.minMs * 1000).toFixed(1)} us), ` +
     `${r.config.macsPerImage.toLocaleString('en')} MACs/image`);
   lines.push('');
-  lines.push(`${pad('path', 24, true)}${pad('batch', 6)}${pad('median ms/img', 15)}${pad('p10 - p90 ms/img', 21)}` +
-    `${pad('GMAC/s', 9)}${pad('runs', 8)}${pad('acc(64)', 9)}`);
+  lines.push(`build ${r.build}; relaxed dot probe: ${r.kernels.probe.dot} (${r.kernels.probe.dotSamples.join(', ')}): ${r.kernels.probe.describe}; ` +
+    `chosen int8 ${r.kernels.int8.chosen}, fp32 ${r.kernels.fp32.chosen}; int8 entries identical on ${r.int8Identity.digits} digits: ${r.int8Identity.identical}`);
+  lines.push('instruction peaks (GMAC/s): ' + r.peaks.map((p) => `${p.name} ${p.gmacPerS.toFixed(1)}`).join(', '));
+  lines.push('');
+  lines.push(`${pad('path', 28, true)}${pad('batch', 6)}${pad('median ms/img', 15)}${pad('p10 - p90 ms/img', 21)}` +
+    `${pad('GMAC/s', 9)}${pad('% peak', 8)}${pad('runs', 8)}${pad('acc(64)', 9)}`);
   for (const c of r.cells) {
-    lines.push(`${pad(c.label, 24, true)}${pad(c.batch, 6)}${pad(f(c.medianMsPerImage), 15)}` +
-      `${pad(`${f(c.p10MsPerImage)} - ${f(c.p90MsPerImage)}`, 21)}${pad(c.gmacPerS.toFixed(2), 9)}${pad(c.runs, 8)}` +
+    lines.push(`${pad(c.label, 28, true)}${pad(c.batch, 6)}${pad(f(c.medianMsPerImage), 15)}` +
+      `${pad(`${f(c.p10MsPerImage)} - ${f(c.p90MsPerImage)}`, 21)}${pad(c.gmacPerS.toFixed(2), 9)}` +
+      `${pad(c.shareOfPeak ? `${(c.shareOfPeak * 100).toFixed(0)}%` : '', 8)}${pad(c.runs, 8)}` +
       `${pad(`${(r.checks[c.path].accuracy * 100).toFixed(1)}%`, 9)}`);
+  }
+  lines.push('');
+  lines.push('per-step time, us per image (inside wasm, profiled runs):');
+  for (const c of r.cells.filter((c) => c.steps?.length && c.batch === 64)) {
+    lines.push(`  ${pad(c.label, 26, true)} ${c.steps.map((s) => `${s.name} ${s.usPerImage.toFixed(1)}`).join(' | ')}`);
   }
   lines.push('');
   lines.push('speedups (x = median time of the second / median time of the first; > 1: first is faster)');
   for (const s of r.speedups) {
-    lines.push(`  batch ${pad(s.batch, 2)}  ${pad(`${s.faster} over ${s.than}`, 28, true)} ${pad(s.speedup.toFixed(2), 6)}x   ${s.what}`);
+    lines.push(`  batch ${pad(s.batch, 2)}  ${pad(`${s.faster} over ${s.than}`, 34, true)} ${pad(s.speedup.toFixed(2), 6)}x   ${s.what}`);
   }
   lines.push('');
   lines.push(`ort-web INT8 model: ${r.ortInt8.format}`);
@@ -125,13 +135,28 @@ function summariseProfile(lines, { batches, runsPerBatch }) {
   };
 }
 
+const TFJS_FILES = [['@tensorflow/tfjs/dist', 'tf.min.js'], ['@tensorflow/tfjs-backend-wasm/dist', 'tf-backend-wasm.min.js'],
+  ['@tensorflow/tfjs-backend-wasm/dist', 'tfjs-backend-wasm-simd.wasm'], ['@tensorflow/tfjs-backend-wasm/dist', 'tfjs-backend-wasm.wasm']];
+
+async function vendorTfjs() {
+  const dst = path.join(www, 'vendor', 'tfjs');
+  await mkdir(dst, { recursive: true });
+  for (const [dir, f] of TFJS_FILES) {
+    const src = path.join(repo, 'node_modules', dir, f);
+    await need(src, 'run `npm install` (@tensorflow/tfjs and tfjs-backend-wasm are devDependencies)');
+    await copyFile(src, path.join(dst, f));
+  }
+}
+
 async function main() {
   if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; use --quick and/or --json-only`);
   await need(path.join(www, 'pkg', 'quantlab.js'), 'run `make build` first');
+  await need(path.join(www, 'pkg-relaxed', 'quantlab.js'), 'run `make build` first');
   for (const m of ['baseline-cnn.onnx', 'baseline-cnn.int8.onnx']) {
     await need(path.join(www, 'models', m), 'run scripts/onnx/export.py (see its docstring)');
   }
   await vendorOrt();
+  await vendorTfjs();
 
   const server = createServer({ rootDir: www, isolation: true });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

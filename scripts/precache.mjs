@@ -9,8 +9,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Not part of the page: the benchmark, onnxruntime-web (bench only), type declarations, ONNX files. */
-export const EXCLUDE = [/^bench\//, /^vendor\/ort\//, /^precache\.json$/, /^sw\.js$/, /\.d\.ts$/, /\.onnx$/, /(^|\/)\./, /^pkg-/, /\.map$/];
+/** Not part of the page: the benchmark and its peers (onnxruntime-web, tfjs), type declarations, ONNX files, half-built packages. */
+export const EXCLUDE = [/^bench\//, /^vendor\/(ort|tfjs)\//, /^precache\.json$/, /^sw\.js$/, /\.d\.ts$/, /\.onnx$/, /(^|\/)\./, /^pkg[^/]*\.(tmp|old)\//, /\.map$/];
 
 /** Every file under `root` the page may need, as sorted '/'-separated relative paths. */
 export async function pageFiles(root) {

@@ -241,10 +241,14 @@ pub fn conv2d(
 }
 
 
-/// A conv plan for the f32 kernels (direct when `C` is a multiple of 4, else unpadded im2col
-/// rows).
+/// A conv plan for the f32 kernels: direct when `C` is a multiple of 4; with fewer channels a
+/// tap is too short a run to pay for its pointer, so im2col rows of exactly `K` values.
 pub fn conv_plan(s: ConvShape) -> ConvPlan {
-    ConvPlan::new(s, 1)
+    if s.c % 4 == 0 {
+        ConvPlan::new(s, 1)
+    } else {
+        ConvPlan::im2col(s, 1)
+    }
 }
 
 /// 2×2 max-pool of NHWC floats.

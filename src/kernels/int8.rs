@@ -220,6 +220,7 @@ mod simd {
     use core::arch::wasm32::*;
 
     pub const DOT16: u8 = 0;
+    #[allow(dead_code)]
     pub const USDOT: u8 = 1;
     pub const SPLIT: u8 = 2;
 
@@ -237,6 +238,7 @@ mod simd {
     ) {
         let k = w.k;
         let mut acc = [[[i32x4_splat(0); 2]; T]; R];
+        #[allow(unused_mut)]
         let mut hi = [[[i32x4_splat(0); 2]; T]; R];
         for t in 0..T {
             let b = w.bias.as_ptr().add((t0 + t) * NR);
@@ -310,13 +312,16 @@ mod simd {
                 }
             }
         }
-        // q = clamp(rint(float32(acc)·M) + z, lo, hi), as reference::requantize, in saturating
-        // steps: rint is exact, trunc_sat saturates at i32, narrowing saturates at i16, adding z
-        // saturates at i16, narrowing saturates at i8, then [lo, hi]. Each step is monotone and
-        // only clips values already beyond the final bounds, so the result is the same. Then
-        // the uint8 offset: u = q ^ 0x80.
-        let zy = i16x8_splat(w.zero_point as i16);
-        let (lo, hi8) = (i8x16_splat(w.lo as i8), i8x16_splat(w.hi as i8));
+        // q = clamp(rint(float32(acc)·M) + z, lo, hi), as reference::requantize, with
+        // XNNPACK's "fp32 magic" rounding instead of nearest + trunc_sat (several instructions
+        // each in V8): clamp v = float32(acc)·M to [lo − z, hi − z] first (rint commutes with
+        // a clamp to integers), then v + 1.5·2^23 rounds to an integer half to even in the
+        // float's low mantissa bits, since |v| <= 255 < 2^22; subtracting the magic's bits
+        // leaves rint(v) as an int32. Then + z, saturating narrows (no-ops in range), and the
+        // uint8 offset u = q ^ 0x80.
+        let (lo_f, hi_f) = (f32x4_splat((w.lo - w.zero_point) as f32), f32x4_splat((w.hi - w.zero_point) as f32));
+        let magic = f32x4_splat(12_582_912.0);
+        let unmagic = i32x4_splat(12_582_912.0f32.to_bits() as i32 - w.zero_point);
         let flip = u8x16_splat(0x80);
         for t in 0..T {
             let m0 = (t0 + t) * NR;
@@ -324,10 +329,12 @@ mod simd {
             let mp = w.multiplier.as_ptr().add(m0);
             let (m_lo, m_hi) = (v128_load(mp as *const v128), v128_load(mp.add(4) as *const v128));
             for r in 0..R {
-                let q0 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(f32x4_convert_i32x4(acc[r][t][0]), m_lo)));
-                let q1 = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(f32x4_convert_i32x4(acc[r][t][1]), m_hi)));
-                let q16 = i16x8_add_sat(i16x8_narrow_i32x4(q0, q1), zy);
-                let q8 = i8x16_min(i8x16_max(i8x16_narrow_i16x8(q16, q16), lo), hi8);
+                let rq = |a: v128, m: v128| {
+                    let v = f32x4_pmin(f32x4_pmax(f32x4_mul(f32x4_convert_i32x4(a), m), lo_f), hi_f);
+                    i32x4_sub(f32x4_add(v, magic), unmagic)
+                };
+                let q16 = i16x8_narrow_i32x4(rq(acc[r][t][0], m_lo), rq(acc[r][t][1], m_hi));
+                let q8 = i8x16_narrow_i16x8(q16, q16);
                 let u = v128_xor(q8, flip);
                 let o = out.add(r * w.m + m0);
                 if n == NR {

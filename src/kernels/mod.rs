@@ -26,6 +26,7 @@ pub mod fp32;
 // into structs would only move the list.
 #[allow(clippy::too_many_arguments)]
 pub mod int8;
+pub mod peak;
 pub mod probe;
 #[allow(clippy::too_many_arguments)]
 pub mod reference;
@@ -91,12 +92,11 @@ pub struct ConvPlan {
 }
 
 impl ConvPlan {
-    /// Direct when `C` is a multiple of 4 (whole 32-bit groups for the 8-bit dot; for f32 a
-    /// tap of fewer channels is too short a run to pay for its pointer). `align`: im2col rows
-    /// are padded to this many taps (4 for the 8-bit dot, 1 for f32).
+    /// `align`: the taps the microkernel consumes at once (4 for the 8-bit dot, 1 for f32).
+    /// Direct when `C` is a multiple of it, else im2col rows padded to it.
     pub fn new(s: ConvShape, align: usize) -> ConvPlan {
         let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
-        let direct = s.c % 4 == 0;
+        let direct = s.c % align == 0;
         if direct {
             let zero = (s.h * s.w * s.c) as u32;
             let mut ind = Vec::with_capacity(oh * ow * k * k);
@@ -125,14 +125,19 @@ impl ConvPlan {
                 ind,
             }
         } else {
-            let kc = round_up(s.taps(), align);
-            ConvPlan {
-                shape: s,
-                direct,
-                ks: 1,
-                kc,
-                ind: (0..oh * ow).map(|p| (p * kc) as u32).collect(),
-            }
+            ConvPlan::im2col(s, align)
+        }
+    }
+
+    /// im2col rows of `K` taps padded to `align`, one indirection entry per pixel.
+    pub fn im2col(s: ConvShape, align: usize) -> ConvPlan {
+        let kc = round_up(s.taps(), align);
+        ConvPlan {
+            shape: s,
+            direct: false,
+            ks: 1,
+            kc,
+            ind: (0..s.p()).map(|p| (p * kc) as u32).collect(),
         }
     }
 
@@ -157,24 +162,33 @@ impl ConvPlan {
             return;
         }
         let (oh, ow, k, c) = (s.out_h(), s.out_w(), s.k, s.c);
+        let pad = s.pad as isize;
+        // Element by element: with C < 4 a slice copy per tap would cost a call per value.
         for i in 0..oh {
             for j in 0..ow {
                 let row = &mut buf[(i * ow + j) * self.kc..][..self.kc];
                 let mut t = 0;
                 for u in 0..k {
+                    let y = (i + u) as isize - pad;
+                    let inside_y = y >= 0 && (y as usize) < s.h;
                     for v in 0..k {
-                        let y = (i + u) as isize - s.pad as isize;
-                        let xx = (j + v) as isize - s.pad as isize;
-                        if y < 0 || xx < 0 || y as usize >= s.h || xx as usize >= s.w {
-                            row[t..t + c].fill(zero);
-                        } else {
+                        let xx = (j + v) as isize - pad;
+                        if inside_y && xx >= 0 && (xx as usize) < s.w {
                             let at = (y as usize * s.w + xx as usize) * c;
-                            row[t..t + c].copy_from_slice(&x[at..at + c]);
+                            for ch in 0..c {
+                                row[t + ch] = x[at + ch];
+                            }
+                        } else {
+                            for ch in 0..c {
+                                row[t + ch] = zero;
+                            }
                         }
                         t += c;
                     }
                 }
-                row[t..].fill(zero);
+                for r in &mut row[t..] {
+                    *r = zero;
+                }
             }
         }
     }

@@ -163,9 +163,21 @@ impl F32Kernel {
 static INT8: AtomicU8 = AtomicU8::new(0);
 static FP32: AtomicU8 = AtomicU8::new(0);
 
+/// The fastest exact entry for what the probe saw, as XNNPACK picks by its hardware config:
+/// `usdot` where the relaxed dot is one exact uint8 × int8 instruction (16 multiply-adds);
+/// `split` where it is one signed instruction (ARM `sdot`: two per 16 multiply-adds); `dot16`
+/// where it is emulated (x86 without AVX-VNNI: `pmaddubsw` + `pmaddwd` + `paddd`, three
+/// instructions per relaxed dot, so the split's two dots cost six against dot16's four).
 pub fn best_int8() -> Int8Kernel {
-    Int8Kernel::ALL
-        .into_iter()
+    let order: &[Int8Kernel] = match probe::get().dot {
+        DotBehaviour::Usdot => &[Int8Kernel::Usdot],
+        DotBehaviour::Sdot => &[Int8Kernel::Split],
+        _ => &[],
+    };
+    order
+        .iter()
+        .chain(&[Int8Kernel::Dot16, Int8Kernel::Split, Int8Kernel::Portable])
+        .copied()
         .find(|k| k.usable())
         .unwrap_or(Int8Kernel::Portable)
 }

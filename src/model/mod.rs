@@ -12,6 +12,7 @@ pub mod file;
 pub mod fp32;
 pub mod int8;
 pub mod report;
+pub mod timing;
 
 use crate::kernels::ConvShape;
 use crate::{bail, Result};

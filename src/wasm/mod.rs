@@ -9,11 +9,14 @@ use crate::quant::{Dtype, QuantParams, Scheme};
 use crate::{bail, Error, Result};
 
 mod convert;
+mod kernels;
 mod model;
 mod ops;
+mod timing;
 
 use convert::*;
 use js_sys::{Float32Array, Int32Array, Int8Array, Object, Uint8Array};
+pub use kernels::*;
 pub use model::*;
 pub use ops::*;
 use wasm_bindgen::prelude::*;

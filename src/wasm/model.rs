@@ -77,6 +77,8 @@ impl Digits {
 #[wasm_bindgen]
 pub struct Model {
     inner: CoreModel,
+    /// The float model packed for the kernels, built once.
+    net: fp32::Net,
     calibration: Option<Calibration>,
     /// Preprocessed test images and float predictions, cached by `evaluate`.
     eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
@@ -84,20 +86,21 @@ pub struct Model {
     note: Option<String>,
 }
 
-fn wrap(inner: CoreModel) -> Model {
-    Model {
+fn wrap(inner: CoreModel) -> Result<Model> {
+    Ok(Model {
+        net: fp32::Net::new(&inner)?,
         inner,
         calibration: None,
         eval_cache: None,
         note: None,
-    }
+    })
 }
 
 #[wasm_bindgen]
 impl Model {
     /// The shipped model (the course module's CNN trained on MNIST), built into the module.
     pub fn baseline() -> JsResult<Model> {
-        Ok(wrap(CoreModel::baseline()?))
+        Ok(wrap(CoreModel::baseline()?)?)
     }
     /// A model from `.safetensors` bytes with the layer list in `__metadata__`.
     #[wasm_bindgen(js_name = fromSafetensors)]
@@ -105,7 +108,7 @@ impl Model {
         let (model, note) = file::load_with_note(bytes)?;
         Ok(Model {
             note,
-            ..wrap(model)
+            ..wrap(model)?
         })
     }
     /// When the file had no layer list: how it was inferred (else undefined).
@@ -161,7 +164,16 @@ impl Model {
     }
     /// FP32 forward of `n` images (`x` holds `n × C·H·W` floats); returns `n × outputs` scores.
     pub fn forward(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
-        Ok(Float32Array::from(&fp32::forward(&self.inner, x, n)?[..]))
+        Ok(Float32Array::from(&self.fp32(x, n)?[..]))
+    }
+    /// Times the FP32 forward pass inside the module: `samples` samples of `reps` calls each on
+    /// the same `n` images, scratch buffers held across calls, then `profileRuns` calls with a
+    /// clock around every step. See `timing::Timing` for the result.
+    #[wasm_bindgen(js_name = timeForward)]
+    pub fn time_forward(&self, x: &[f32], n: usize, samples: usize, reps: usize, profile_runs: Option<usize>) -> JsResult<JsValue> {
+        fp32::check_batch(x, n, self.net.input_len)?;
+        let t = super::timing::time_fp32(&self.net, &self.inner, x, n, samples, reps, profile_runs.unwrap_or(0))?;
+        Ok(serde_wasm_bindgen::to_value(&t)?)
     }
     /// Runs the float model on calibration images and keeps a histogram of every tensor the
     /// int8 model will quantize. Needed once before `quantize`.
@@ -217,15 +229,16 @@ impl Model {
     /// digit set and cached.
     pub fn evaluate(
         &mut self,
-        q: &QuantizedModel,
+        q: &mut QuantizedModel,
         digits: &Digits,
         mode: Option<String>,
     ) -> JsResult<Object> {
         let path = eval::Path::parse(mode.as_deref())?;
+        q.ready();
         let n = digits.inner.len();
         if self.eval_cache.as_ref().map(|c| c.0) != Some(digits.id) {
             let x = eval::images(&self.inner, &digits.inner)?;
-            let fp = fp32::forward(&self.inner, &x, n)?;
+            let fp = self.fp32(&x, n)?;
             self.eval_cache = Some((digits.id, x, fp));
         }
         let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
@@ -261,7 +274,7 @@ impl Model {
         mode: Option<String>,
     ) -> JsResult<Object> {
         let path = eval::Path::parse(mode.as_deref())?;
-        let fp = fp32::forward(&self.inner, x, n)?;
+        let fp = self.fp32(x, n)?;
         let ql = eval::logits(&q.inner, path, x, n)?;
         let classes = self.inner.output_len();
         let e = Evaluation::from_logits(&vec![0; n], &fp, &ql, classes);
@@ -279,6 +292,15 @@ impl Model {
             _ => Err(Error::new("index", format!("layer {index} has no weights")).into()),
         }
     }
+    /// The float bias of layer `index` (`[M]` or `[out]`).
+    #[wasm_bindgen(js_name = layerBias)]
+    pub fn layer_bias(&self, index: usize) -> JsResult<Float32Array> {
+        match self.inner.layers.get(index) {
+            Some(crate::model::Layer::Conv2d(c)) => Ok(Float32Array::from(&c.bias[..])),
+            Some(crate::model::Layer::Linear(l)) => Ok(Float32Array::from(&l.bias[..])),
+            _ => Err(Error::new("index", format!("layer {index} has no bias")).into()),
+        }
+    }
     /// A drawing (`ink`: width × height values in [0, 1], 1 = ink) preprocessed like MNIST
     /// (bounding box scaled into 20×20, centred by mass in 28×28) and placed on the model's
     /// input canvas. Returns one input image.
@@ -294,6 +316,15 @@ impl Model {
         let mut x = vec![0.0; self.inner.input_len()];
         crate::model::digits::preprocess(&px, 28, 28, self.inner.input, &mut x)?;
         Ok(Float32Array::from(&x[..]))
+    }
+}
+
+impl Model {
+    fn fp32(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
+        fp32::check_batch(x, n, self.net.input_len)?;
+        let mut out = vec![0.0; n * self.net.output_len];
+        self.net.forward(x, n, &mut fp32::Fp32Scratch::default(), &mut out);
+        Ok(out)
     }
 }
 
@@ -391,19 +422,28 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
 /// An integer-only INT8 model (and the course module's simulated path, for comparison).
 #[wasm_bindgen]
 pub struct QuantizedModel {
-    inner: QModel,
+    pub(super) inner: QModel,
+}
+
+impl QuantizedModel {
+    /// Repacks the weights when `useKernels` chose another int8 entry since they were packed.
+    pub(super) fn ready(&mut self) {
+        self.inner.repack(crate::kernels::table::int8());
+    }
 }
 
 #[wasm_bindgen]
 impl QuantizedModel {
     /// True INT8 forward: int8 × int8 → int32, requantized between layers; returns the
     /// dequantized outputs (`n × outputs`).
-    pub fn forward(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+    pub fn forward(&mut self, x: &[f32], n: usize) -> JsResult<Float32Array> {
+        self.ready();
         Ok(Float32Array::from(&self.inner.forward(x, n)?[..]))
     }
     /// The raw int8 outputs of the integer pipeline.
     #[wasm_bindgen(js_name = forwardInt8)]
-    pub fn forward_int8(&self, x: &[f32], n: usize) -> JsResult<Int8Array> {
+    pub fn forward_int8(&mut self, x: &[f32], n: usize) -> JsResult<Int8Array> {
+        self.ready();
         let v = self.inner.forward_int8(x, n)?;
         Ok(Int8Array::from(&v[..]))
     }
@@ -412,6 +452,22 @@ impl QuantizedModel {
     #[wasm_bindgen(js_name = forwardSimulated)]
     pub fn forward_simulated(&self, x: &[f32], n: usize) -> JsResult<Float32Array> {
         Ok(Float32Array::from(&self.inner.forward_simulated(x, n)?[..]))
+    }
+    /// Times the true INT8 (`mode` "int8", default) or simulated forward pass inside the
+    /// module, as `Model.timeForward`; the int8 breakdown has the input quantization, every
+    /// step and the output dequantization.
+    #[wasm_bindgen(js_name = timeForward)]
+    pub fn time_forward(&mut self, x: &[f32], n: usize, samples: usize, reps: usize, profile_runs: Option<usize>, mode: Option<String>) -> JsResult<JsValue> {
+        self.ready();
+        let path = eval::Path::parse(mode.as_deref())?;
+        fp32::check_batch(x, n, self.inner.input_len)?;
+        let t = super::timing::time_quantized(&self.inner, path, x, n, samples, reps, profile_runs.unwrap_or(0))?;
+        Ok(serde_wasm_bindgen::to_value(&t)?)
+    }
+    /// The int8 GEMM entry this model's weights are packed for.
+    #[wasm_bindgen(getter)]
+    pub fn kernel(&self) -> String {
+        self.inner.kernel().name().to_string()
     }
     /// Output scale and zero point and the input's, `{ input: {scale, zeroPoint}, output: {...} }`.
     pub fn io(&self) -> JsResult<Object> {

@@ -11,7 +11,7 @@
 // (k = 1 whenever a single call is long enough). Per-image times are sample / (k * batch).
 // Inputs are real test digits (digits-test.bin 0..63, preprocessed by quantlab), created once;
 // every call returns a fresh output array, for both libraries.
-import init, { Digits, Model, version } from '../pkg/quantlab.js';
+import { loadCore, preferredBuild } from '../js/wasm-build.js';
 
 const ORT_DIR = new URL('../vendor/ort/', import.meta.url).href;
 const BATCHES = [1, 64];
@@ -119,7 +119,11 @@ async function run({ quick }) {
     : { warmupCalls: 5, warmupTime: 0.3, minSamples: 30, minTime: 2 };
 
   progress('loading quantlab');
-  await init();
+  const { api, build } = await loadCore(preferredBuild(self.location.href));
+  const { Digits, Model, version } = api;
+  const kernels = api.kernelInfo();
+  progress('instruction-throughput micro-benchmark');
+  const peaks = api.peakThroughput(quick ? 50000 : 400000);
   const tick = timerResolution();
   const tickMs = Math.max(tick.medianMs, 0.001);
 
@@ -153,18 +157,51 @@ async function run({ quick }) {
   const ortFp32 = await ort.InferenceSession.create(fp32Onnx, sessionOptions);
   const ortInt8 = await ort.InferenceSession.create(int8Onnx, sessionOptions);
 
+  const inWasm = (label, setKernels, time) => ({ label, inWasm: true, setKernels, time });
   const paths = [
-    { id: 'ql-fp32', label: 'quantlab FP32', lib: 'quantlab', precision: 'fp32',
-      make: (x, n) => () => model.forward(x, n) },
-    { id: 'ql-int8-sim', label: 'quantlab INT8 simulated', lib: 'quantlab', precision: 'int8-simulated',
+    ...kernels.fp32.available.map((k) => ({ id: `ql-fp32-${k}`, lib: 'quantlab', precision: 'fp32', kernel: k,
+      ...inWasm(`quantlab FP32 ${k}`, { fp32: k }, (x, n, s, r, p) => model.timeForward(x, n, s, r, p)),
+      make: (x, n) => () => model.forward(x, n) })),
+    ...kernels.int8.available.map((k) => ({ id: `ql-int8-${k}`, lib: 'quantlab', precision: 'int8', kernel: k,
+      ...inWasm(`quantlab INT8 ${k}`, { int8: k }, (x, n, s, r, p) => q.timeForward(x, n, s, r, p, 'int8')),
+      make: (x, n) => () => q.forward(x, n) })),
+    { id: 'ql-int8-sim', lib: 'quantlab', precision: 'int8-simulated',
+      ...inWasm('quantlab INT8 simulated', { fp32: 'auto' }, (x, n, s, r) => q.timeForward(x, n, s, r, 0, 'simulated')),
       make: (x, n) => () => q.forwardSimulated(x, n) },
-    { id: 'ql-int8', label: 'quantlab INT8', lib: 'quantlab', precision: 'int8',
+    { id: 'ql-fp32-js', label: 'quantlab FP32 (JS call)', lib: 'quantlab', precision: 'fp32', kernel: kernels.fp32.best,
+      make: (x, n) => () => model.forward(x, n) },
+    { id: 'ql-int8-js', label: 'quantlab INT8 (JS call)', lib: 'quantlab', precision: 'int8', kernel: kernels.int8.best,
       make: (x, n) => () => q.forward(x, n) },
     { id: 'ort-fp32', label: 'ort-web FP32', lib: 'onnxruntime-web', precision: 'fp32', isAsync: true,
       make: (x, n) => ortCall(ortFp32, x, n) },
     { id: 'ort-int8', label: 'ort-web INT8', lib: 'onnxruntime-web', precision: 'int8', isAsync: true,
       make: (x, n) => ortCall(ortInt8, x, n) },
+    { id: 'tfjs-fp32', label: 'tfjs-wasm FP32', lib: 'tfjs-wasm', precision: 'fp32', tfjs: true },
   ];
+  // tfjs-wasm runs in its own (classic) worker on quantlab's weights.
+  const tfLayers = summary.layers.map((l, i) => {
+    const prev = i === 0 ? summary.input : summary.layers[i - 1].outputShape;
+    if (l.kind === 'conv2d') {
+      const w = model.layerWeights(i);
+      const [m, c] = [l.outputShape[0], prev[0]];
+      const k = Math.round(Math.sqrt(w.length / (m * c)));
+      return { kind: l.kind, m, c, k, pad: (l.outputShape[1] - prev[1] + k - 1) / 2, weight: w, bias: biasOf(i, m, w) };
+    }
+    if (l.kind === 'linear') {
+      const w = model.layerWeights(i);
+      const before = summary.layers[i - 1]?.kind === 'flatten' ? (i > 1 ? summary.layers[i - 2].outputShape : summary.input) : null;
+      return { kind: l.kind, nOut: l.outputShape[0], nIn: w.length / l.outputShape[0], from: before && before[1] * before[2] > 1 ? before : null, weight: w, bias: biasOf(i, l.outputShape[0], w) };
+    }
+    return { kind: l.kind };
+  });
+  function biasOf(i) {
+    return model.layerBias(i);
+  }
+  const tfWorker = new Worker(new URL('./tfjs-worker.js', import.meta.url));
+  const tfRun = (x, n) => new Promise((resolve, reject) => {
+    tfWorker.onmessage = (e) => (e.data.error ? reject(new Error(`tfjs-wasm: ${e.data.error}`)) : resolve(e.data));
+    tfWorker.postMessage({ x, n, layers: tfLayers, input: summary.input, cfg, tickMs });
+  });
   function ortCall(session, x, n) {
     const feeds = { input: new ort.Tensor('float32', x, [n, ...summary.input]) };
     return async () => (await session.run(feeds)).logits.data;
@@ -175,8 +212,11 @@ async function run({ quick }) {
   const refPred = argmaxes(reference, maxBatch, classes);
   const refInt8 = q.forward(xAll, maxBatch);
   const checks = {};
+  let tfVersion = null;
   for (const p of paths) {
-    const y = await p.make(xAll, maxBatch)();
+    if (p.setKernels) api.useKernels(p.setKernels);
+    const y = p.tfjs ? (await tfRun(xAll, maxBatch)).logits : await p.make(xAll, maxBatch)();
+    api.useKernels({ int8: 'auto', fp32: 'auto' });
     const pred = argmaxes(y, maxBatch, classes);
     checks[p.id] = {
       accuracy: pred.filter((c, i) => c === labels[i]).length / maxBatch,
@@ -185,35 +225,78 @@ async function run({ quick }) {
       maxAbsLogitDiffVsQuantlabInt8: maxAbsDiff(y, refInt8),
     };
   }
+  // Every int8 entry gives the same int8 logits on all test digits.
+  const xTest = test.images(model, 0, test.length);
+  let int8Identity = { digits: test.length, entries: kernels.int8.available, identical: true };
+  let first = null;
+  for (const k of kernels.int8.available) {
+    api.useKernels({ int8: k });
+    const y = q.forwardInt8(xTest, test.length).join(',');
+    if (first === null) first = y; else if (y !== first) int8Identity = { ...int8Identity, identical: false, differs: k };
+  }
+  api.useKernels({ int8: 'auto', fp32: 'auto' });
+  const peakOf = (p) => {
+    const by = (name) => peaks.find((e) => e.name === name)?.gmacPerS;
+    if (p.precision === 'fp32') return p.kernel === 'madd' ? by('f32 relaxed_madd') : p.kernel === 'muladd' ? by('f32 mul+add') : null;
+    if (p.precision === 'int8') return p.kernel === 'usdot' ? by('int8 relaxed dot') : p.kernel === 'split' ? by('int8 relaxed dot') / 2 : p.kernel === 'dot16' ? by('int8 dot16') : null;
+    return null;
+  };
 
   const cells = [];
   for (const n of BATCHES) {
     const x = xAll.slice(0, n * inputLen);
     for (const p of paths) {
       progress(`timing ${p.label}, batch ${n}`);
-      const m = await measure(p.make(x, n), !!p.isAsync, cfg, tickMs);
+      let m;
+      let steps = [];
+      if (p.tfjs) {
+        const r = await tfRun(x, n);
+        tfVersion = r.version;
+        m = { ...r, runs: r.samples * r.callsPerSample, seconds: null };
+      } else if (p.inWasm) {
+        api.useKernels(p.setKernels);
+        // Inside the module: reps per sample so a sample spans >= 100 timer steps, samples for
+        // >= minTime seconds; then profiled runs for the per-step breakdown.
+        const probe = p.time(x, n, 3, 1, 0);
+        const reps = Math.min(10000, Math.max(1, Math.ceil((100 * tickMs) / Math.max(probe.medianMs, 1e-3))));
+        const samples = Math.min(10000, Math.max(cfg.minSamples, Math.ceil((cfg.minTime * 1000) / (reps * probe.medianMs))));
+        const t = p.time(x, n, samples, reps, quick ? 3 : 20);
+        api.useKernels({ int8: 'auto', fp32: 'auto' });
+        m = { median: t.medianMs, p10: t.p10Ms, p90: t.p90Ms, runs: samples * reps, samples, callsPerSample: reps, seconds: null };
+        steps = t.steps.map((s) => ({ name: s.name, usPerImage: (s.ms / n) * 1000 }));
+      } else {
+        m = await measure(p.make(x, n), !!p.isAsync, cfg, tickMs);
+      }
       const perImage = (v) => v / n;
       const median = perImage(m.median);
+      const gmac = macs / (median * 1e-3) / 1e9;
+      const peak = peakOf(p);
       cells.push({
-        path: p.id, label: p.label, library: p.lib, precision: p.precision, batch: n,
+        path: p.id, label: p.label, library: p.lib, precision: p.precision, kernel: p.kernel ?? null, batch: n,
+        timing: p.inWasm ? 'inside wasm' : 'JS call',
         medianMsPerImage: median, p10MsPerImage: perImage(m.p10), p90MsPerImage: perImage(m.p90),
         medianMsPerCall: m.median,
         runs: m.runs, samples: m.samples, callsPerSample: m.callsPerSample, seconds: m.seconds,
-        gmacPerS: macs / (median * 1e-3) / 1e9,
+        gmacPerS: gmac, peakGmacPerS: peak, shareOfPeak: peak ? gmac / peak : null, steps,
       });
     }
   }
+  tfWorker.terminate();
 
   const med = (id, n) => cells.find((c) => c.path === id && c.batch === n).medianMsPerImage;
   // speedup of A over B = median time of B / median time of A (> 1: A is faster).
   const speedups = [];
   const add = (what, a, b, n) => speedups.push({ what, faster: a, than: b, batch: n, speedup: med(b, n) / med(a, n) });
+  const best8 = `ql-int8-${kernels.int8.best}`;
+  const best32 = `ql-fp32-${kernels.fp32.best}`;
+  const fasterPeer = (n) => (med('tfjs-fp32', n) < med('ort-fp32', n) ? 'tfjs-fp32' : 'ort-fp32');
   for (const n of BATCHES) {
-    add('int8 vs fp32 (quantlab, true int8)', 'ql-int8', 'ql-fp32', n);
-    add('int8 vs fp32 (quantlab, simulated int8)', 'ql-int8-sim', 'ql-fp32', n);
-    add('int8 vs fp32 (ort-web)', 'ort-int8', 'ort-fp32', n);
-    add('ours vs ort (fp32)', 'ql-fp32', 'ort-fp32', n);
-    add('ours vs ort (int8)', 'ql-int8', 'ort-int8', n);
+    add(`int8 (${kernels.int8.best}) vs fp32 (${kernels.fp32.best}), quantlab`, best8, best32, n);
+    for (const k of kernels.int8.available) if (k !== kernels.int8.best) add(`int8 ${k} vs fp32 (${kernels.fp32.best})`, `ql-int8-${k}`, best32, n);
+    add('int8 simulated vs fp32, quantlab', 'ql-int8-sim', best32, n);
+    add('ours vs the faster peer (fp32)', best32, fasterPeer(n), n);
+    add('ours vs ort-web (int8)', best8, 'ort-int8', n);
+    add('int8 vs fp32, ort-web', 'ort-int8', 'ort-fp32', n);
   }
 
   progress('profiling the ort-web INT8 session');
@@ -231,7 +314,11 @@ async function run({ quick }) {
       crossOriginIsolated: self.crossOriginIsolated,
       timerResolutionMs: tick,
     },
-    versions: { quantlab: version(), onnxruntimeWeb: ort.env.versions?.web ?? null },
+    versions: { quantlab: version(), onnxruntimeWeb: ort.env.versions?.web ?? null, tfjs: tfVersion },
+    build,
+    kernels: { probe: kernels.probe, int8: { chosen: kernels.int8.best, available: kernels.int8.available }, fp32: { chosen: kernels.fp32.best, available: kernels.fp32.available } },
+    peaks,
+    int8Identity,
     config: {
       quick: !!quick, ...cfg, batches: BATCHES,
       input: summary.input, macsPerImage: macs, params: summary.params,

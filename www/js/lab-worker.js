@@ -16,10 +16,12 @@
 // moving the bits does not restart the sweep, which does not depend on them. The background tasks
 // (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
 // starts at once while someone is moving the controls.
-import init, * as q from '../pkg/quantlab.js';
+import { loadCore, preferredBuild } from './wasm-build.js';
 import { QLAYERS, SWEEP_BITS, quantConfig, evalKey, sensKey, sweepKey, quantile, setModelLayers } from './lab-state.js';
 import { mulberry32 } from './tensors.js';
 
+/** The wasm module's exports, once loaded (js/wasm-build.js picks the build). */
+let q;
 const THUMBS = 40;
 const PRIORITY = { eval: 3, timing: 2, sens: 1, sweep: 0 };
 /**
@@ -102,11 +104,12 @@ async function fetchBytes(rel) {
 async function start() {
   if (paused) await new Promise((r) => resume.push(r)); // hidden from the start: load nothing yet
   const t0 = now();
-  const [, calibBytes, testBytes] = await Promise.all([
-    init(),
+  const [core, calibBytes, testBytes] = await Promise.all([
+    loadCore(preferredBuild(self.location.href)),
     fetchBytes('../data/digits-calib.bin'),
     fetchBytes('../data/digits-test.bin'),
   ]);
+  q = core.api;
   const tLoad = now();
   model = q.Model.baseline();
   calib = q.Digits.fromBytes(calibBytes);

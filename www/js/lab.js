@@ -380,7 +380,10 @@ export class Lab {
   }
 
   startWorker() {
-    this.worker = new Worker(new URL('./lab-worker.js', import.meta.url), { type: 'module' });
+    // The worker loads the same build as the page (js/wasm-build.js).
+    const workerUrl = new URL('./lab-worker.js', import.meta.url);
+    workerUrl.searchParams.set('build', document.documentElement.dataset.build ?? 'simd128');
+    this.worker = new Worker(workerUrl, { type: 'module' });
     this.worker.onmessage = (e) => this.onMessage(e.data);
     this.worker.onerror = (e) => {
       this.alert(`the lab's worker failed: ${e.message ?? 'unknown error'}`);

@@ -1,11 +1,15 @@
 // Wiring: load the wasm core, start each section of the app, report readiness for tests.
-import init, * as api from '../pkg/quantlab.js';
+import { loadCore, preferredBuild } from './wasm-build.js';
 import { Explorer } from './explorer.js';
 import { Lab } from './lab.js';
 import { LectureTools } from './lecture.js';
 
+let api;
+let build;
+
 async function main() {
-  await init();
+  ({ api, build } = await loadCore(preferredBuild(location.href)));
+  document.documentElement.dataset.build = build;
   document.getElementById('wasm-version').textContent = `v${api.version()}`;
   document.getElementById('timer-note').textContent = crossOriginIsolated
     ? 'timer resolution about 5 µs (cross-origin isolated)'
