@@ -13,8 +13,10 @@ test: setup-test build
 	cargo test
 	@echo "== wasm boundary tests in headless Chromium =="
 	CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
-	@echo "== SIMD128 kernels against the reference, as wasm in Node =="
+	@echo "== kernel table, SIMD128 build's entries (dot16, muladd) against the reference, as wasm in Node =="
 	cargo test --target wasm32-unknown-unknown --test kernels
+	@echo "== kernel table, relaxed build's entries (split, usdot where the probe allows, madd) in headless Chromium =="
+	CHROMEDRIVER=/usr/bin/chromedriver RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo test --target wasm32-unknown-unknown --target-dir target/wasm-test-relaxed --test kernels
 	@echo "== trainer gradient check =="
 	cargo test --release --manifest-path tools/train/Cargo.toml
 	@echo "== Node API tests (www/pkg) =="
@@ -45,7 +47,7 @@ serve:
 dist: build
 	node scripts/dist.mjs
 
-## make bench: FP32 vs simulated INT8 vs true INT8 (and onnxruntime-web) in headless Chromium
+## make bench: every kernel-table entry, simulated INT8, onnxruntime-web and tfjs-wasm in headless Chromium (JSON on stdout, table on stderr)
 bench: setup-test build
 	node scripts/bench.mjs
 

@@ -22,6 +22,8 @@ import { mulberry32 } from './tensors.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build). */
 let q;
+/** The instruction-throughput micro-benchmark, run with the first timing. */
+let peaks = null;
 const THUMBS = 40;
 const PRIORITY = { eval: 3, timing: 2, sens: 1, sweep: 0 };
 /**
@@ -131,6 +133,7 @@ async function start() {
     testCount: test.length,
     calibCount: calib.length,
     timer,
+    kernels: q.kernelInfo(),
     ms: { load: tLoad - t0, calibrate: tCalib - tLoad, fp32Eval: tFp32 - tCalib },
   });
   kick();
@@ -430,45 +433,55 @@ function* timingJob(cfg, r, key) {
   const qm = model.quantize(cfg);
   try {
     const x = inputsFor(batch);
+    // `r.int8`: 'auto' (the probe's choice) or one table entry; 'all' times every available
+    // int8 entry side by side. The loops run inside wasm (timeForward): compute only, scratch
+    // held; the JS-call figure (copies into and out of wasm memory included) is timed here.
+    const info = q.kernelInfo();
+    const chosen = r.int8 && r.int8 !== 'all' && r.int8 !== 'auto' ? r.int8 : info.int8.best;
+    const extra = r.int8 === 'all' ? info.int8.available.filter((k) => k !== chosen && k !== 'portable') : [];
     const paths = [
-      { id: 'fp32', run: () => model.forward(x, batch) },
-      { id: 'simulated', run: () => qm.forwardSimulated(x, batch) },
-      { id: 'int8', run: () => qm.forward(x, batch) },
+      { id: 'fp32', kernels: { fp32: 'auto' }, time: (s, k, p) => model.timeForward(x, batch, s, k, p), call: () => model.forward(x, batch) },
+      { id: 'simulated', kernels: { fp32: 'auto' }, time: (s, k) => qm.timeForward(x, batch, s, k, 0, 'simulated') },
+      { id: 'int8', kernels: { int8: chosen }, time: (s, k, p) => qm.timeForward(x, batch, s, k, p, 'int8'), call: () => qm.forward(x, batch) },
+      ...extra.map((k) => ({ id: `int8:${k}`, kernels: { int8: k }, time: (s, n, p) => qm.timeForward(x, batch, s, n, p, 'int8') })),
     ];
-    yield { done: 0, total: samples + 1, label: 'warming up' };
-    let fastest = Infinity;
-    for (const p of paths) {
-      p.run();
-      const t0 = now();
-      p.run();
-      fastest = Math.min(fastest, now() - t0);
-      p.samples = [];
-    }
+    const total = paths.length * 2 + 1;
+    yield { done: 0, total, label: 'warming up' };
     const targetMs = Math.max(4, 100 * timer.resolutionMs);
-    const reps = Math.max(1, Math.ceil(targetMs / Math.max(fastest, timer.resolutionMs)));
-    for (let i = 0; i < samples; i++) {
-      yield { done: i + 1, total: samples + 1, label: `sample ${i + 1} of ${samples}` };
-      for (let k = 0; k < paths.length; k++) {
-        const p = paths[(i + k) % paths.length];
+    const results = [];
+    let step = 0;
+    for (const p of paths) {
+      q.useKernels(p.kernels);
+      const probe = p.time(2, 1, 0);
+      const reps = Math.max(1, Math.min(10000, Math.ceil(targetMs / Math.max(probe.medianMs, timer.resolutionMs))));
+      yield { done: ++step, total, label: `${p.id}: ${samples} runs` };
+      const t = p.time(samples, reps, 10);
+      let jsCall = null;
+      if (p.call) {
+        p.call();
         const t0 = now();
-        for (let j = 0; j < reps; j++) p.run();
-        p.samples.push((now() - t0) / reps / batch);
+        for (let j = 0; j < reps; j++) p.call();
+        jsCall = (now() - t0) / reps / batch;
       }
-    }
-    const macs = summary.macs;
-    const results = paths.map((p) => {
-      const median = quantile(p.samples, 0.5);
-      return {
+      yield { done: ++step, total, label: `${p.id} done` };
+      results.push({
         id: p.id,
-        medianMs: median,
-        p10Ms: quantile(p.samples, 0.1),
-        p90Ms: quantile(p.samples, 0.9),
-        gmacs: macs / (median / 1000) / 1e9,
-      };
-    });
+        kernel: t.kernel,
+        medianMs: t.medianMs / batch,
+        p10Ms: t.p10Ms / batch,
+        p90Ms: t.p90Ms / batch,
+        gmacs: t.gmacPerS,
+        reps,
+        jsCallMs: jsCall,
+        steps: t.steps.map((s) => ({ name: s.name, ms: s.ms / batch })),
+      });
+    }
+    q.useKernels({ int8: 'auto', fp32: 'auto' });
     timingRequest = null;
-    post({ type: 'timing', key, runId: r.runId, batch, samples, reps, timer, macs, results });
+    if (!peaks) peaks = q.peakThroughput(200000);
+    post({ type: 'timing', key, runId: r.runId, batch, samples, reps: results[0].reps, timer, macs: summary.macs, results, kernels: info, peaks });
   } finally {
+    q.useKernels({ int8: 'auto', fp32: 'auto' });
     qm.free();
   }
 }

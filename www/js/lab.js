@@ -30,6 +30,8 @@ const METHOD_NOTES = {
 const METHOD_LABEL = { minmax: 'min-max', percentile: 'percentile', mse: 'MSE', entropy: 'entropy' };
 const PATH_LABEL = { fp32: 'FP32', simulated: 'Simulated INT8', int8: 'True INT8' };
 const PATH_COLOR = { fp32: COLORS.fp32, simulated: WONLY, int8: COLORS.int8 };
+const pathLabel = (id) => PATH_LABEL[id] ?? `True INT8, ${id.split(':')[1]}`;
+const pathColor = (id) => PATH_COLOR[id] ?? COLORS.int8;
 
 const pct = (v) => `${(v * 100).toFixed(1)} %`;
 const pct2 = (v) => `${(v * 100).toFixed(2)} %`;
@@ -419,6 +421,8 @@ export class Lab {
     this.timer = m.timer;
     this.$('lab-status').textContent = `worker ready: data ${m.ms.load.toFixed(0)} ms, calibration on ${m.calibCount} digits ${m.ms.calibrate.toFixed(0)} ms, FP32 logits of ${thousands(m.testCount)} digits ${m.ms.fp32Eval.toFixed(0)} ms`;
     this.drawTimerNote();
+    this.kernels = m.kernels;
+    this.drawKernelNote();
     if (!this.debug.timing) {
       this.$('lab-timing').innerHTML = `<p class="hbar-note">Not run yet: a quick run takes a few seconds and the page stays usable meanwhile. ${this.timerText[0].toUpperCase()}${this.timerText.slice(1)}.</p>`;
     }
@@ -689,7 +693,8 @@ export class Lab {
     const batch = Number(this.$('lab-batch').value);
     const samples = Number(this.$('lab-samples').value);
     this.timingStartedAt = performance.now();
-    this.worker.postMessage({ type: 'timing', runId: this.timingRun, batch, samples });
+    const int8 = this.$('lab-int8-kernel').value;
+    this.worker.postMessage({ type: 'timing', runId: this.timingRun, batch, samples, int8 });
     this.onProgress({ task: 'timing', done: 0, total: 1, label: this.debug.workerReady ? 'queued' : 'waiting for the worker' });
   }
 
@@ -707,20 +712,73 @@ export class Lab {
       const lo = (r.p10Ms / maxP90) * 100;
       const hi = (r.p90Ms / maxP90) * 100;
       const vs = r.id === 'fp32' ? 'reference' : r.medianMs < f ? `${(f / r.medianMs).toFixed(2)}× faster` : `${(r.medianMs / f).toFixed(2)}× slower`;
-      return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" data-css="color:${PATH_COLOR[r.id]}">${PATH_LABEL[r.id]}</span>` +
-        `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${PATH_COLOR[r.id]}"></span>` +
+      return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" data-css="color:${pathColor(r.id)}">${pathLabel(r.id)}</span>` +
+        `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${pathColor(r.id)}"></span>` +
         `<span class="hbar-whisker" data-css="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
         `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
-        `<span class="hbar-sub">p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s · ${vs}</span></div>`;
-    }).join('') + '<p class="hbar-note">Bar: median time per image; whisker: 10th to 90th percentile of the runs.</p>';
+        `<span class="hbar-sub"><code>${r.kernel}</code> · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s · ${vs}` +
+        `${r.jsCallMs ? ` · as a JS call, copies included: ${msPerImage(r.jsCallMs)}` : ''}</span></div>`;
+    }).join('') + '<p class="hbar-note">Bar: median time per image inside the module; whisker: 10th to 90th percentile of the runs.</p>';
     applyCss(this.$('lab-timing'));
+    this.kernels = m.kernels;
+    this.drawKernelNote();
+    this.drawSteps(m);
     this.drawWhy(m, byId);
+  }
+
+  /** Which build and kernel-table entries run here, and what the probe saw. */
+  drawKernelNote() {
+    const k = this.kernels;
+    if (!k) return;
+    const sel = this.$('lab-int8-kernel');
+    if (sel.options.length === 2) {
+      for (const name of k.int8.available) sel.add(new Option(`${name}${name === k.int8.best ? ' (chosen)' : ''}`, name), sel.options[1]);
+    }
+    const probe = k.build === 'relaxed'
+      ? `the probe ran the relaxed dot on test vectors and saw (${k.probe.dotSamples.join(', ')}): it ${k.probe.describe}`
+      : 'this browser has no relaxed SIMD, so no probe ran';
+    this.$('lab-kernel-note').innerHTML = `Build <strong>${k.build}</strong>: ${probe}. ` +
+      `INT8 runs <code>${k.int8.entries.find((e) => e.name === k.int8.best).entry}</code>, FP32 <code>${k.fp32.entries.find((e) => e.name === k.fp32.best).entry}</code>.`;
+  }
+
+  /** Per-step time per image of the FP32 and chosen INT8 runs. */
+  drawSteps(m) {
+    const rows = m.results.filter((r) => r.steps?.length && (r.id === 'fp32' || r.id === 'int8'));
+    const t = this.$('lab-timing-steps');
+    if (!rows.length) { t.innerHTML = ''; return; }
+    const names = [...new Set(rows.flatMap((r) => r.steps.map((s) => s.name)))];
+    const cell = (r, n) => { const s = r.steps.find((x) => x.name === n); return s ? msPerImage(s.ms) : '–'; };
+    t.innerHTML = `<caption>Where the time goes (per image, profiled runs)</caption><thead><tr><th scope="col">step</th>${rows.map((r) => `<th scope="col" class="num">${pathLabel(r.id)}</th>`).join('')}</tr></thead>` +
+      `<tbody>${names.map((n) => `<tr><th scope="row">${n}</th>${rows.map((r) => `<td class="num">${cell(r, n)}</td>`).join('')}</tr>`).join('')}</tbody>`;
   }
 
   drawTimerNote() {
     const t = this.timer;
     if (!t) return;
     this.timerText = `${t.isolated ? 'cross-origin isolated' : 'not cross-origin isolated'}: timer steps of about ${(t.resolutionMs * 1000).toFixed(t.resolutionMs < 0.01 ? 1 : 0)} µs`;
+  }
+
+  /** Multiply-adds per instruction of the entries that ran, and what this machine reaches. */
+  instructionsWhy(m, byId) {
+    const k = m.kernels;
+    const peak = (name) => m.peaks?.find((p) => p.name === name)?.gmacPerS;
+    const f = (v) => (v ? `${v.toFixed(1)} GMAC/s` : 'not measured');
+    const i8 = k.int8.entries.find((e) => e.entry === byId.int8.kernel) ?? k.int8.entries.find((e) => e.name === k.int8.best);
+    const f32 = k.fp32.entries.find((e) => e.entry === byId.fp32.kernel) ?? k.fp32.entries.find((e) => e.name === k.fp32.best);
+    const parts = [
+      `FP32 ran <code>${f32.instruction}</code>, ${f32.macsPerInstruction} multiply-adds per instruction (this machine's loop of it: ${f(peak(f32.name === 'madd' ? 'f32 relaxed_madd' : 'f32 mul+add'))}).`,
+      `INT8 ran <code>${i8.instruction}</code>, ${i8.macsPerInstruction} per instruction (${f(peak(i8.name === 'dot16' ? 'int8 dot16' : 'int8 relaxed dot'))}${i8.name === 'split' ? ', two per 16 multiply-adds' : ''}).`,
+    ];
+    if (k.build === 'relaxed' && k.probe.dot !== 'usdot') {
+      parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe}, so it is exact only on 7-bit operands: ` +
+        `<code>split</code> needs two of them per 16 multiply-adds${k.probe.dot === 'other' ? ', and this engine builds each from three x86 instructions (no AVX-VNNI), so <code>dot16</code> is faster' : ''}.`);
+    } else if (k.probe.dot === 'usdot') {
+      parts.push('Here the relaxed dot reads its second operand as unsigned without saturating (one <code>vpdpbusd</code>): an exact uint8 × int8 dot of 16 multiply-adds.');
+    } else {
+      parts.push('This browser has no relaxed SIMD, so the widest exact integer dot is <code>i32x4.dot_i16x8_s</code>.');
+    }
+    parts.push('Quantizing the input, requantizing and pooling do not shrink with the dot.');
+    return parts.join(' ');
   }
 
   /** The "why", from the measured numbers and the model's sizes. */
@@ -740,7 +798,7 @@ export class Lab {
     this.$('lab-why').innerHTML = '<h3 class="subhead">Why</h3><ul>' +
       `<li><strong>Measured:</strong> true INT8 ran ${speed} (${msPerImage(i8)} vs ${msPerImage(f)} per image, batch ${m.batch}).</li>` +
       `<li><strong>Bytes moved:</strong> ${weightBytes}; per image about ${thousands(actElems)} activations, ${kib(actElems * 4)} as float32 and ${kib(actElems)} as int8. Weights this small fit in a typical CPU's L2 cache either way, so fewer bytes help less here than in a large model.</li>` +
-      '<li><strong>SIMD width:</strong> WebAssembly SIMD multiplies 4 floats per <code>f32x4</code> instruction (plus an add). For int8 the exact instruction is <code>i32x4.dot_i16x8_s</code>: 8 multiply-adds at once, after widening int8 to int16. So the matrix multiply can be at most about 2× faster, and im2col, max-pooling and requantization do not shrink.</li>' +
+      `<li><strong>Instructions:</strong> ${this.instructionsWhy(m, byId)}</li>` +
       `<li><strong>Simulated INT8</strong> (the course module's path) turns all ${thousands(this.summary.params)} weights back into floats on every call and then runs the same float kernels: ${simVs}. Quantizing only the storage saves memory, not time.</li>` +
       `<li><strong>Timer:</strong> ${this.timerText ?? 'unknown'}; each run timed ${m.reps} forward call${m.reps > 1 ? 's' : ''} in a row, so a run spans many timer steps.</li></ul>`;
   }
