@@ -106,7 +106,7 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
     let calib = q::Digits::from_bytes(include_bytes!("../www/data/digits-calib.bin")).unwrap();
     let test = q::Digits::from_bytes(include_bytes!("../www/data/digits-test.bin")).unwrap();
     model.calibrate(&calib, None).unwrap();
-    let qm = model
+    let mut qm = model
         .quantize(opts(&[
             ("weightBits", 8.into()),
             ("actBits", 8.into()),

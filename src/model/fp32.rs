@@ -4,7 +4,7 @@
 //! A batch is walked so that activations stay in cache: the convolutional part runs one image
 //! at a time (its tensors fit in L1/L2), writing each image's flattened features into a chunk
 //! of [`CHUNK`] rows; the linear layers then run once per chunk, as a GEMM with the images as
-//! its pixels, so their weights (1.6 MB for the shipped model's fc1) are read once per chunk
+//! its pixels, so their weights are read once per chunk
 //! instead of once per image.
 
 use super::{conv_shape, Layer, Model, Shape};
@@ -164,7 +164,7 @@ pub enum Op {
     },
 }
 
-/// A float model packed for the kernels (packing the 1.6 MB fc1 takes longer than running it,
+/// A float model packed for the kernels (packing takes longer than a batch-1 forward pass,
 /// so a handle keeps one).
 #[derive(Debug, Clone)]
 pub struct Net {
