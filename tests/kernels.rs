@@ -73,7 +73,10 @@ fn fp32_conv_matches_reference() {
             refk::conv2d_f32(&s, &x, &w, &b, &mut want);
             for relu in [false, true] {
                 let got = fp32::conv2d_nchw(kern, &s, &x, &w, &b, relu);
-                let want: Vec<f32> = want.iter().map(|&v| if relu { v.max(0.0) } else { v }).collect();
+                let want: Vec<f32> = want
+                    .iter()
+                    .map(|&v| if relu { v.max(0.0) } else { v })
+                    .collect();
                 assert_eq!(got, want, "{} {s:?} relu={relu}", kern.entry());
             }
         }
@@ -84,7 +87,9 @@ fn requant(rng: &mut Rng, m: usize, relu: bool) -> Requant {
     let zy = rng.int(-128, 127);
     // Multipliers so that outputs spread over the range, some saturating.
     Requant {
-        multiplier: (0..m).map(|_| 1.0 / (50.0 + rng.int(0, 3000) as f32)).collect(),
+        multiplier: (0..m)
+            .map(|_| 1.0 / (50.0 + rng.int(0, 3000) as f32))
+            .collect(),
         zero_point: zy,
         lo: if relu { zy.max(-128) } else { -128 },
         hi: 127,
@@ -96,8 +101,12 @@ fn int8_conv_matches_reference_bit_for_bit() {
     for kern in int8_entries() {
         let mut rng = Rng(2);
         for s in shapes() {
-            let x: Vec<i8> = (0..s.input_len()).map(|_| rng.int(-128, 127) as i8).collect();
-            let w: Vec<i8> = (0..s.m * s.taps()).map(|_| rng.int(-127, 127) as i8).collect();
+            let x: Vec<i8> = (0..s.input_len())
+                .map(|_| rng.int(-128, 127) as i8)
+                .collect();
+            let w: Vec<i8> = (0..s.m * s.taps())
+                .map(|_| rng.int(-127, 127) as i8)
+                .collect();
             let b: Vec<i32> = (0..s.m).map(|_| rng.int(-5000, 5000)).collect();
             // Extremes of the zero point too: the padding value u = z + 128 is then 0 or 255.
             let zx = [rng.int(-128, 127), -128, 127][rng.int(0, 2) as usize];
@@ -110,7 +119,10 @@ fn int8_conv_matches_reference_bit_for_bit() {
                 let want: Vec<i8> = acc
                     .iter()
                     .enumerate()
-                    .map(|(i, &a)| refk::requantize(a, rq.multiplier[i / s.p()], rq.zero_point, rq.lo, rq.hi) as i8)
+                    .map(|(i, &a)| {
+                        refk::requantize(a, rq.multiplier[i / s.p()], rq.zero_point, rq.lo, rq.hi)
+                            as i8
+                    })
                     .collect();
                 let got = int8::conv2d_nchw(kern, &s, &x, zx, &w, &b, &rq);
                 assert_eq!(got, want, "{} {s:?} zx={zx} relu={relu}", kern.entry());
@@ -125,15 +137,30 @@ fn int8_extreme_operands_are_exact() {
     // saturating dot would clip. Output multiplier tiny so nothing saturates at requantization.
     for kern in int8_entries() {
         for wv in [127i8, -127] {
-            let s = ConvShape { c: 32, h: 5, w: 5, m: 8, k: 3, pad: 1 };
+            let s = ConvShape {
+                c: 32,
+                h: 5,
+                w: 5,
+                m: 8,
+                k: 3,
+                pad: 1,
+            };
             let x = vec![127i8; s.input_len()];
             let w = vec![wv; s.m * s.taps()];
-            let rq = Requant { multiplier: vec![1.0 / 65536.0; 8], zero_point: 0, lo: -128, hi: 127 };
+            let rq = Requant {
+                multiplier: vec![1.0 / 65536.0; 8],
+                zero_point: 0,
+                lo: -128,
+                hi: 127,
+            };
             let xi: Vec<i32> = x.iter().map(|&v| v as i32).collect();
             let wi: Vec<i32> = w.iter().map(|&v| v as i32).collect();
             let mut acc = vec![0; s.m * s.p()];
             refk::conv2d_acc_i32(&s, &xi, -128, &wi, &[0; 8], &[0; 8], &mut acc);
-            let want: Vec<i8> = acc.iter().map(|&a| refk::requantize(a, rq.multiplier[0], 0, -128, 127) as i8).collect();
+            let want: Vec<i8> = acc
+                .iter()
+                .map(|&a| refk::requantize(a, rq.multiplier[0], 0, -128, 127) as i8)
+                .collect();
             let got = int8::conv2d_nchw(kern, &s, &x, -128, &w, &[0; 8], &rq);
             assert_eq!(got, want, "{} weights {wv}", kern.entry());
         }
@@ -150,7 +177,16 @@ fn requantize_rounds_half_to_even_and_saturates() {
     assert_eq!(refk::requantize(-100, 1.0, -128, -128, 127), -128); // fused ReLU floor at z_y
 }
 
-const LINEAR: [(usize, usize); 8] = [(1, 1), (7, 3), (8, 10), (9, 2), (33, 5), (2304, 10), (100, 17), (64, 40)];
+const LINEAR: [(usize, usize); 8] = [
+    (1, 1),
+    (7, 3),
+    (8, 10),
+    (9, 2),
+    (33, 5),
+    (2304, 10),
+    (100, 17),
+    (64, 40),
+];
 
 #[test]
 fn linear_matches_reference() {
@@ -170,16 +206,28 @@ fn linear_matches_reference() {
             }
 
             let xq: Vec<i8> = (0..n * n_in).map(|_| rng.int(-128, 127) as i8).collect();
-            let wq: Vec<i8> = (0..n_in * n_out).map(|_| rng.int(-127, 127) as i8).collect();
+            let wq: Vec<i8> = (0..n_in * n_out)
+                .map(|_| rng.int(-127, 127) as i8)
+                .collect();
             let bq: Vec<i32> = (0..n_out).map(|_| rng.int(-999, 999)).collect();
             let zx = rng.int(-128, 127);
             // Reference in ONNX MatMul layout: a [n, n_in] x w^T [n_in, n_out].
-            let wt: Vec<i32> = (0..n_in * n_out).map(|i| wq[(i % n_out) * n_in + i / n_out] as i32).collect();
+            let wt: Vec<i32> = (0..n_in * n_out)
+                .map(|i| wq[(i % n_out) * n_in + i / n_out] as i32)
+                .collect();
             let mut acc = vec![0; n * n_out];
             let xi: Vec<i32> = xq.iter().map(|&v| v as i32).collect();
             refk::matmul_acc_i32(n, n_in, n_out, &xi, zx, &wt, &vec![0; n_out], &bq, &mut acc);
-            let rq = Requant { multiplier: vec![0.01; n_out], zero_point: 3, lo: -128, hi: 127 };
-            let want: Vec<i8> = acc.iter().map(|&a| refk::requantize(a, 0.01, 3, -128, 127) as i8).collect();
+            let rq = Requant {
+                multiplier: vec![0.01; n_out],
+                zero_point: 3,
+                lo: -128,
+                hi: 127,
+            };
+            let want: Vec<i8> = acc
+                .iter()
+                .map(|&a| refk::requantize(a, 0.01, 3, -128, 127) as i8)
+                .collect();
             for kern in table::available_int8() {
                 let got = int8::linear_rows(kern, n, n_in, n_out, &xq, zx, &wq, &bq, &rq);
                 assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
@@ -204,7 +252,11 @@ fn maxpools_match_reference() {
         int8::maxpool2(c, h, w, &xn, &mut got);
         let mut back = vec![0u8; n];
         quantlab::kernels::nhwc_to_nchw(&got, c, h / 2, w / 2, &mut back);
-        assert_eq!(back.iter().map(|&u| (u ^ 0x80) as i8).collect::<Vec<_>>(), want, "int8 {c}x{h}x{w}");
+        assert_eq!(
+            back.iter().map(|&u| (u ^ 0x80) as i8).collect::<Vec<_>>(),
+            want,
+            "int8 {c}x{h}x{w}"
+        );
 
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let mut wf = vec![0f32; n];
@@ -231,7 +283,12 @@ fn input_quantization_matches_quantize_value() {
             _ => rng.int(-4000, 4000) as f32 / 97.0,
         })
         .collect();
-    for (zp, qmin, qmax) in [(0, -128, 127), (-128, -128, 127), (17, -8, 7), (127, -128, 127)] {
+    for (zp, qmin, qmax) in [
+        (0, -128, 127),
+        (-128, -128, 127),
+        (17, -8, 7),
+        (127, -128, 127),
+    ] {
         let mut got = vec![0u8; x.len()];
         int8::quantize_u8(&x, s, zp, qmin, qmax, &mut got);
         let want: Vec<u8> = x

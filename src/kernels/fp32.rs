@@ -43,9 +43,20 @@ impl PackedF32 {
         PackedF32::new(&rows, bias, plan.shape.m, k)
     }
     /// Linear weights `[n_out, n_in]`; `from` the NCHW shape flattened into the input, if any.
-    pub fn linear(w: &[f32], bias: &[f32], n_out: usize, n_in: usize, from: Option<[usize; 3]>) -> PackedF32 {
+    pub fn linear(
+        w: &[f32],
+        bias: &[f32],
+        n_out: usize,
+        n_in: usize,
+        from: Option<[usize; 3]>,
+    ) -> PackedF32 {
         match from {
-            Some(f) => PackedF32::new(&super::linear_nhwc_order(w, n_out, f, n_in), bias, n_out, n_in),
+            Some(f) => PackedF32::new(
+                &super::linear_nhwc_order(w, n_out, f, n_in),
+                bias,
+                n_out,
+                n_in,
+            ),
             None => PackedF32::new(w, bias, n_out, n_in),
         }
     }
@@ -64,7 +75,11 @@ pub fn igemm(
     relu: bool,
     out: &mut [f32],
 ) {
-    assert!(ks * kc == w.k, "indirection ({ks} x {kc}) does not match the packed K {}", w.k);
+    assert!(
+        ks * kc == w.k,
+        "indirection ({ks} x {kc}) does not match the packed K {}",
+        w.k
+    );
     assert!(ind.len() >= p * ks && out.len() >= p * w.m);
     let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
     assert!(top <= a.len(), "indirection reads past the input");
@@ -142,7 +157,10 @@ mod simd {
         let mut acc = [[[f32x4_splat(0.0); 2]; T]; R];
         for t in 0..T {
             let b = w.bias.as_ptr().add((t0 + t) * NR);
-            let (b0, b1) = (v128_load(b as *const v128), v128_load(b.add(4) as *const v128));
+            let (b0, b1) = (
+                v128_load(b as *const v128),
+                v128_load(b.add(4) as *const v128),
+            );
             for r in acc.iter_mut() {
                 r[t] = [b0, b1];
             }
@@ -152,7 +170,8 @@ mod simd {
         for s in 0..ks {
             let ap: [*const f32; R] = core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
             for c in 0..kc {
-                let x: [v128; R] = core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
+                let x: [v128; R] =
+                    core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
                 for t in 0..T {
                     let wp = wbase[t].add(off);
                     let w0 = v128_load(wp as *const v128);
@@ -206,7 +225,16 @@ mod simd {
         for t in 0..tiles {
             let mut px = 0;
             while px < full {
-                tile::<{ crate::kernels::MR }, 1, FMA>(ap, &ind[px * ks..], ks, kc, w, t, relu, op.add(px * w.m));
+                tile::<{ crate::kernels::MR }, 1, FMA>(
+                    ap,
+                    &ind[px * ks..],
+                    ks,
+                    kc,
+                    w,
+                    t,
+                    relu,
+                    op.add(px * w.m),
+                );
                 px += crate::kernels::MR;
             }
         }
@@ -237,9 +265,18 @@ pub fn conv2d(
 ) {
     let stage = &mut stage[..plan.input_buffer_len()];
     plan.stage(x, 0.0, stage);
-    igemm(kern, plan.shape.p(), plan.ks, plan.kc, stage, &plan.ind, w, relu, out);
+    igemm(
+        kern,
+        plan.shape.p(),
+        plan.ks,
+        plan.kc,
+        stage,
+        &plan.ind,
+        w,
+        relu,
+        out,
+    );
 }
-
 
 /// A conv plan for the f32 kernels: direct when `C` is a multiple of 4; with fewer channels a
 /// tap is too short a run to pay for its pointer, so im2col rows of exactly `K` values.
@@ -266,7 +303,10 @@ pub fn maxpool2(c: usize, h: usize, w: usize, x: &[f32], out: &mut [f32]) {
                     unsafe {
                         let l = |o: usize| v128_load(x.as_ptr().add(o + ch) as *const v128);
                         // pmax (b < a ? a : b) keeps the first operand on ties, like the reference.
-                        let v = f32x4_pmax(f32x4_pmax(l(p), l(p + c)), f32x4_pmax(l(p + w * c), l(p + w * c + c)));
+                        let v = f32x4_pmax(
+                            f32x4_pmax(l(p), l(p + c)),
+                            f32x4_pmax(l(p + w * c), l(p + w * c + c)),
+                        );
                         v128_store(out.as_mut_ptr().add((i * ow + j) * c + ch) as *mut v128, v);
                     }
                 }
@@ -278,7 +318,14 @@ pub fn maxpool2(c: usize, h: usize, w: usize, x: &[f32], out: &mut [f32]) {
 }
 
 /// One conv on NCHW tensors with PyTorch weights (for tests): pack, NHWC, run, back.
-pub fn conv2d_nchw(kern: F32Kernel, s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+pub fn conv2d_nchw(
+    kern: F32Kernel,
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+) -> Vec<f32> {
     let plan = conv_plan(*s);
     let packed = PackedF32::conv(w, b, &plan);
     let mut xn = vec![0.0; s.input_len()];
@@ -292,9 +339,28 @@ pub fn conv2d_nchw(kern: F32Kernel, s: &ConvShape, x: &[f32], w: &[f32], b: &[f3
 }
 
 /// A linear layer over `n` rows `x [n, n_in]` with PyTorch weights `[n_out, n_in]` (for tests).
-pub fn linear_rows(kern: F32Kernel, n: usize, n_in: usize, n_out: usize, x: &[f32], w: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+pub fn linear_rows(
+    kern: F32Kernel,
+    n: usize,
+    n_in: usize,
+    n_out: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+) -> Vec<f32> {
     let packed = PackedF32::linear(w, b, n_out, n_in, None);
     let mut out = vec![f32::NAN; n * n_out];
-    igemm(kern, n, 1, n_in, &x[..n * n_in], &super::rows(n, n_in), &packed, relu, &mut out);
+    igemm(
+        kern,
+        n,
+        1,
+        n_in,
+        &x[..n * n_in],
+        &super::rows(n, n_in),
+        &packed,
+        relu,
+        &mut out,
+    );
     out
 }

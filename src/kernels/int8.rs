@@ -57,7 +57,15 @@ pub struct PackedI8 {
 impl PackedI8 {
     /// `rows`: `[M][K]` int8 weights in the GEMM's tap order (K a multiple of 4, zero-padded);
     /// `bias`: the int32 bias `b_q`; `zx`: the input zero point.
-    pub fn new(kernel: Int8Kernel, rows: &[i8], bias: &[i32], m: usize, k: usize, zx: i32, rq: &Requant) -> PackedI8 {
+    pub fn new(
+        kernel: Int8Kernel,
+        rows: &[i8],
+        bias: &[i32],
+        m: usize,
+        k: usize,
+        zx: i32,
+        rq: &Requant,
+    ) -> PackedI8 {
         assert!(k % 4 == 0, "K must be a multiple of 4");
         let tiles = m.div_ceil(NR);
         let (mut w8, mut w16) = (vec![], vec![]);
@@ -99,7 +107,14 @@ impl PackedI8 {
         }
     }
     /// A conv's int8 weights `[M, C, k, k]` for `plan`.
-    pub fn conv(kernel: Int8Kernel, w: &[i8], bias: &[i32], plan: &ConvPlan, zx: i32, rq: &Requant) -> PackedI8 {
+    pub fn conv(
+        kernel: Int8Kernel,
+        w: &[i8],
+        bias: &[i32],
+        plan: &ConvPlan,
+        zx: i32,
+        rq: &Requant,
+    ) -> PackedI8 {
         let k = plan.ks * plan.kc;
         let rows = super::weights_tap_order(w, &plan.shape, k);
         PackedI8::new(kernel, &rows, bias, plan.shape.m, k, zx, rq)
@@ -154,7 +169,11 @@ pub fn igemm(
     wide: &mut Vec<i16>,
     out: &mut [u8],
 ) {
-    assert!(ks * kc == w.k && kc % 4 == 0, "indirection ({ks} x {kc}) does not match the packed K {}", w.k);
+    assert!(
+        ks * kc == w.k && kc % 4 == 0,
+        "indirection ({ks} x {kc}) does not match the packed K {}",
+        w.k
+    );
     assert!(ind.len() >= p * ks && out.len() >= p * w.m);
     let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
     assert!(top <= a.len(), "indirection reads past the input");
@@ -164,13 +183,33 @@ pub fn igemm(
         Int8Kernel::Dot16 => unsafe {
             let wide = super::grow(wide, top);
             widen(&a[..top], wide);
-            simd::driver::<{ simd::DOT16 }, { crate::kernels::MR }>(p, ks, kc, wide.as_ptr() as *const u8, ind, w, out)
+            simd::driver::<{ simd::DOT16 }, { crate::kernels::MR }>(
+                p,
+                ks,
+                kc,
+                wide.as_ptr() as *const u8,
+                ind,
+                w,
+                out,
+            )
         },
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Int8Kernel::Usdot => unsafe { simd::driver::<{ simd::USDOT }, { crate::kernels::MR }>(p, ks, kc, a.as_ptr(), ind, w, out) },
+        Int8Kernel::Usdot => unsafe {
+            simd::driver::<{ simd::USDOT }, { crate::kernels::MR }>(
+                p,
+                ks,
+                kc,
+                a.as_ptr(),
+                ind,
+                w,
+                out,
+            )
+        },
         // Two accumulator sets per tile: half the pixels keep the registers at 8 + operands.
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Int8Kernel::Split => unsafe { simd::driver::<{ simd::SPLIT }, 2>(p, ks, kc, a.as_ptr(), ind, w, out) },
+        Int8Kernel::Split => unsafe {
+            simd::driver::<{ simd::SPLIT }, 2>(p, ks, kc, a.as_ptr(), ind, w, out)
+        },
         #[allow(unreachable_patterns)]
         other => {
             let _ = wide;
@@ -242,21 +281,26 @@ mod simd {
         let mut hi = [[[i32x4_splat(0); 2]; T]; R];
         for t in 0..T {
             let b = w.bias.as_ptr().add((t0 + t) * NR);
-            let (b0, b1) = (v128_load(b as *const v128), v128_load(b.add(4) as *const v128));
+            let (b0, b1) = (
+                v128_load(b as *const v128),
+                v128_load(b.add(4) as *const v128),
+            );
             for r in acc.iter_mut() {
                 r[t] = [b0, b1];
             }
         }
         if K == DOT16 {
             // Bytes of the i16 buffer: element e is at 2e.
-            let wbase: [*const i16; T] = core::array::from_fn(|t| w.w16.as_ptr().add((t0 + t) * k * NR));
+            let wbase: [*const i16; T] =
+                core::array::from_fn(|t| w.w16.as_ptr().add((t0 + t) * k * NR));
             let mut off = 0;
             for s in 0..ks {
                 let ap: [*const i16; R] =
                     core::array::from_fn(|r| (a as *const i16).add(ind[r * ks + s] as usize));
                 let mut c = 0;
                 while c < kc {
-                    let x: [v128; R] = core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
+                    let x: [v128; R] =
+                        core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
                     for t in 0..T {
                         let wp = wbase[t].add(off);
                         let w0 = v128_load(wp as *const v128);
@@ -273,27 +317,36 @@ mod simd {
         } else {
             #[cfg(target_feature = "relaxed-simd")]
             {
-                let wbase: [*const i8; T] = core::array::from_fn(|t| w.w8.as_ptr().add((t0 + t) * k * NR));
+                let wbase: [*const i8; T] =
+                    core::array::from_fn(|t| w.w8.as_ptr().add((t0 + t) * k * NR));
                 let (low7, mut off) = (u8x16_splat(0x7f), 0);
                 for s in 0..ks {
-                    let ap: [*const u8; R] = core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
+                    let ap: [*const u8; R] =
+                        core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
                     let mut c = 0;
                     while c < kc {
-                        let x: [v128; R] = core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
+                        let x: [v128; R] =
+                            core::array::from_fn(|r| v128_load32_splat(ap[r].add(c) as *const u32));
                         for t in 0..T {
                             let wp = wbase[t].add(off);
                             let w0 = v128_load(wp as *const v128);
                             let w1 = v128_load(wp.add(16) as *const v128);
                             for r in 0..R {
                                 if K == USDOT {
-                                    acc[r][t][0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, x[r], acc[r][t][0]);
-                                    acc[r][t][1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, x[r], acc[r][t][1]);
+                                    acc[r][t][0] =
+                                        i32x4_relaxed_dot_i8x16_i7x16_add(w0, x[r], acc[r][t][0]);
+                                    acc[r][t][1] =
+                                        i32x4_relaxed_dot_i8x16_i7x16_add(w1, x[r], acc[r][t][1]);
                                 } else {
                                     let (lo, h) = (v128_and(x[r], low7), u8x16_shr(x[r], 7));
-                                    acc[r][t][0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, lo, acc[r][t][0]);
-                                    acc[r][t][1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, lo, acc[r][t][1]);
-                                    hi[r][t][0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, h, hi[r][t][0]);
-                                    hi[r][t][1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, h, hi[r][t][1]);
+                                    acc[r][t][0] =
+                                        i32x4_relaxed_dot_i8x16_i7x16_add(w0, lo, acc[r][t][0]);
+                                    acc[r][t][1] =
+                                        i32x4_relaxed_dot_i8x16_i7x16_add(w1, lo, acc[r][t][1]);
+                                    hi[r][t][0] =
+                                        i32x4_relaxed_dot_i8x16_i7x16_add(w0, h, hi[r][t][0]);
+                                    hi[r][t][1] =
+                                        i32x4_relaxed_dot_i8x16_i7x16_add(w1, h, hi[r][t][1]);
                                 }
                             }
                         }
@@ -319,7 +372,10 @@ mod simd {
         // float's low mantissa bits, since |v| <= 255 < 2^22; subtracting the magic's bits
         // leaves rint(v) as an int32. Then + z, saturating narrows (no-ops in range), and the
         // uint8 offset u = q ^ 0x80.
-        let (lo_f, hi_f) = (f32x4_splat((w.lo - w.zero_point) as f32), f32x4_splat((w.hi - w.zero_point) as f32));
+        let (lo_f, hi_f) = (
+            f32x4_splat((w.lo - w.zero_point) as f32),
+            f32x4_splat((w.hi - w.zero_point) as f32),
+        );
         let magic = f32x4_splat(12_582_912.0);
         let unmagic = i32x4_splat(12_582_912.0f32.to_bits() as i32 - w.zero_point);
         let flip = u8x16_splat(0x80);
@@ -327,10 +383,14 @@ mod simd {
             let m0 = (t0 + t) * NR;
             let n = NR.min(w.m - m0);
             let mp = w.multiplier.as_ptr().add(m0);
-            let (m_lo, m_hi) = (v128_load(mp as *const v128), v128_load(mp.add(4) as *const v128));
+            let (m_lo, m_hi) = (
+                v128_load(mp as *const v128),
+                v128_load(mp.add(4) as *const v128),
+            );
             for r in 0..R {
                 let rq = |a: v128, m: v128| {
-                    let v = f32x4_pmin(f32x4_pmax(f32x4_mul(f32x4_convert_i32x4(a), m), lo_f), hi_f);
+                    let v =
+                        f32x4_pmin(f32x4_pmax(f32x4_mul(f32x4_convert_i32x4(a), m), lo_f), hi_f);
                     i32x4_sub(f32x4_add(v, magic), unmagic)
                 };
                 let q16 = i16x8_narrow_i32x4(rq(acc[r][t][0], m_lo), rq(acc[r][t][1], m_hi));
@@ -403,7 +463,16 @@ pub fn conv2d(
 ) {
     let stage = &mut stage[..plan.input_buffer_len()];
     plan.stage(x, (zx + 128) as u8, stage);
-    igemm(plan.shape.p(), plan.ks, plan.kc, stage, &plan.ind, w, wide, out);
+    igemm(
+        plan.shape.p(),
+        plan.ks,
+        plan.kc,
+        stage,
+        &plan.ind,
+        w,
+        wide,
+        out,
+    );
 }
 
 /// `u = q + 128` for `q = saturate(round_half_even(x / s) + z)` (QuantizeLinear to int8).
@@ -435,7 +504,8 @@ pub fn quantize_u8(x: &[f32], scale: f32, zero_point: i32, qmin: i32, qmax: i32,
         }
     }
     for j in i..n {
-        out[j] = (crate::quant::linear::quantize_value(x[j], scale, zero_point, qmin, qmax) + 128) as u8;
+        out[j] =
+            (crate::quant::linear::quantize_value(x[j], scale, zero_point, qmin, qmax) + 128) as u8;
     }
 }
 
@@ -453,7 +523,10 @@ pub fn maxpool2(c: usize, h: usize, w: usize, x: &[u8], out: &mut [u8]) {
                     // SAFETY: every offset is below h·w·c (asserted above).
                     unsafe {
                         let l = |o: usize| v128_load(x.as_ptr().add(o + ch) as *const v128);
-                        let v = u8x16_max(u8x16_max(l(p), l(p + c)), u8x16_max(l(p + w * c), l(p + w * c + c)));
+                        let v = u8x16_max(
+                            u8x16_max(l(p), l(p + c)),
+                            u8x16_max(l(p + w * c), l(p + w * c + c)),
+                        );
                         v128_store(out.as_mut_ptr().add((i * ow + j) * c + ch) as *mut v128, v);
                     }
                 }
@@ -467,7 +540,15 @@ pub fn maxpool2(c: usize, h: usize, w: usize, x: &[u8], out: &mut [u8]) {
 /// One conv the way the model runs it, on NCHW int8 tensors: pack for `kernel`, move to the
 /// uint8 offset and NHWC, run, and back. For tests and the ONNX ops; the model keeps its
 /// tensors in the kernels' layout between layers.
-pub fn conv2d_nchw(kernel: Int8Kernel, s: &ConvShape, x: &[i8], zx: i32, w: &[i8], bias: &[i32], rq: &Requant) -> Vec<i8> {
+pub fn conv2d_nchw(
+    kernel: Int8Kernel,
+    s: &ConvShape,
+    x: &[i8],
+    zx: i32,
+    w: &[i8],
+    bias: &[i32],
+    rq: &Requant,
+) -> Vec<i8> {
     let plan = conv_plan(*s);
     let packed = PackedI8::conv(kernel, w, bias, &plan, zx, rq);
     let u: Vec<u8> = x.iter().map(|&v| (v as u8) ^ 0x80).collect();
@@ -482,12 +563,31 @@ pub fn conv2d_nchw(kernel: Int8Kernel, s: &ConvShape, x: &[i8], zx: i32, w: &[i8
 }
 
 /// A linear layer over `n` rows `x [n, n_in]` (int8) with PyTorch weights `[n_out, n_in]`.
-pub fn linear_rows(kernel: Int8Kernel, n: usize, n_in: usize, n_out: usize, x: &[i8], zx: i32, w: &[i8], bias: &[i32], rq: &Requant) -> Vec<i8> {
+pub fn linear_rows(
+    kernel: Int8Kernel,
+    n: usize,
+    n_in: usize,
+    n_out: usize,
+    x: &[i8],
+    zx: i32,
+    w: &[i8],
+    bias: &[i32],
+    rq: &Requant,
+) -> Vec<i8> {
     let packed = PackedI8::linear(kernel, w, bias, n_out, n_in, None, zx, rq);
     let kc = stride(n_in);
     let mut a: Vec<u8> = x[..n * n_in].iter().map(|&v| (v as u8) ^ 0x80).collect();
     a.extend_from_slice(&[0x33; 4]);
     let mut out = vec![0x55u8; n * n_out];
-    igemm(n, 1, kc, &a[..(n - 1) * n_in + kc], &super::rows(n, n_in), &packed, &mut vec![], &mut out);
+    igemm(
+        n,
+        1,
+        kc,
+        &a[..(n - 1) * n_in + kc],
+        &super::rows(n, n_in),
+        &packed,
+        &mut vec![],
+        &mut out,
+    );
     out.iter().map(|&u| (u ^ 0x80) as i8).collect()
 }

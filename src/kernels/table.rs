@@ -101,8 +101,7 @@ impl Int8Kernel {
     /// non-saturating relaxed dot; `split` keeps the unsigned operand in 0..127, where every
     /// engine's relaxed dot is exact.
     pub fn usable(self) -> bool {
-        self.compiled()
-            && (self != Int8Kernel::Usdot || probe::get().dot == DotBehaviour::Usdot)
+        self.compiled() && (self != Int8Kernel::Usdot || probe::get().dot == DotBehaviour::Usdot)
     }
     /// Reads the activations as uint8 one relaxed dot at a time (`usdot`), or in two 7-bit
     /// planes (`split`); both share the packed layout with `portable`. `dot16` widens to i16.

@@ -55,7 +55,9 @@ impl Step {
     /// A short name for the timing breakdown.
     pub fn label(&self, model: &Model) -> String {
         match self {
-            Step::Conv { layer, .. } | Step::Linear { layer, .. } => model.layers[*layer].name().to_string(),
+            Step::Conv { layer, .. } | Step::Linear { layer, .. } => {
+                model.layers[*layer].name().to_string()
+            }
             Step::Relu { .. } => "relu".into(),
             Step::MaxPool { .. } => "maxpool".into(),
             Step::Flatten { .. } => "flatten".into(),
@@ -184,7 +186,12 @@ impl Net {
 
     /// With other weights in the model's layouts (the simulated path's dequantized ones).
     pub fn with_weights(model: &Model, weights: &Weights) -> Result<Net> {
-        Ok(Net::build(plan(model)?, weights, model.input, model.output_len()))
+        Ok(Net::build(
+            plan(model)?,
+            weights,
+            model.input,
+            model.output_len(),
+        ))
     }
 
     /// From planned steps and weights by layer index.
@@ -300,13 +307,25 @@ impl Net {
                         rows,
                     } => {
                         let o = kernels::grow(&mut sc.rows_b, nb * n_out);
-                        kf::igemm(kern, nb, 1, *n_in, &sc.rows_a[..nb * n_in], rows, w, *relu, o);
+                        kf::igemm(
+                            kern,
+                            nb,
+                            1,
+                            *n_in,
+                            &sc.rows_a[..nb * n_in],
+                            rows,
+                            w,
+                            *relu,
+                            o,
+                        );
                         std::mem::swap(&mut sc.rows_a, &mut sc.rows_b);
                         len = *n_out;
                         point += 1;
                         hook(point, &sc.rows_a[..nb * len]);
                     }
-                    Op::Relu { len: l } => sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = v.max(0.0)),
+                    Op::Relu { len: l } => {
+                        sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = v.max(0.0))
+                    }
                     _ => {
                         // Any other op after a linear layer: one row at a time.
                         let mut next = vec![];
@@ -322,7 +341,8 @@ impl Net {
                 }
                 lap(clock, &mut t, &mut sc.step_ms[k + 1]);
             }
-            out[start * self.output_len..][..nb * self.output_len].copy_from_slice(&sc.rows_a[..nb * len]);
+            out[start * self.output_len..][..nb * self.output_len]
+                .copy_from_slice(&sc.rows_a[..nb * len]);
             start += nb;
         }
     }

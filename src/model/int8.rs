@@ -47,12 +47,20 @@ pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
     for i in 0..n {
         let img = &x[i * inp..][..inp];
         points[0].observe(img);
-        net.run(table::fp32(), img, 1, &mut sc, &mut out, &mut |p, act| {
-            if overflow.is_none() && act.iter().any(|v| !v.is_finite()) {
-                overflow = Some(p);
-            }
-            points[p].observe(act)
-        }, None);
+        net.run(
+            table::fp32(),
+            img,
+            1,
+            &mut sc,
+            &mut out,
+            &mut |p, act| {
+                if overflow.is_none() && act.iter().any(|v| !v.is_finite()) {
+                    overflow = Some(p);
+                }
+                points[p].observe(act)
+            },
+            None,
+        );
         if let Some(p) = overflow {
             // Point p is the output of the p-th conv/linear step.
             let layer = net
@@ -169,7 +177,14 @@ pub struct QLayer {
 impl QLayer {
     fn pack(&self, kernel: Int8Kernel) -> PackedI8 {
         match &self.plan {
-            Some(plan) => PackedI8::conv(kernel, &self.w_q, &self.bias_q, plan, self.x.zero_point, &self.rq),
+            Some(plan) => PackedI8::conv(
+                kernel,
+                &self.w_q,
+                &self.bias_q,
+                plan,
+                self.x.zero_point,
+                &self.rq,
+            ),
             None => PackedI8::linear(
                 kernel,
                 &self.w_q,
@@ -188,9 +203,18 @@ impl QLayer {
 pub enum QStep {
     Layer(Box<QLayer>),
     /// On the uint8 offset values: `u = max(u, z + 128)`.
-    Relu { len: usize, zero_point: i32 },
-    MaxPool { c: usize, h: usize, w: usize },
-    Flatten { transpose: Option<Shape> },
+    Relu {
+        len: usize,
+        zero_point: i32,
+    },
+    MaxPool {
+        c: usize,
+        h: usize,
+        w: usize,
+    },
+    Flatten {
+        transpose: Option<Shape>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -413,7 +437,11 @@ fn quant_layer(
         lo,
         hi: y.qmax,
     };
-    let plan = if linear.is_none() { Some(k8::conv_plan(shape)) } else { None };
+    let plan = if linear.is_none() {
+        Some(k8::conv_plan(shape))
+    } else {
+        None
+    };
     let mut q = QLayer {
         layer,
         name: name.to_string(),
@@ -431,7 +459,11 @@ fn quant_layer(
         rq,
         from: linear.flatten(),
         plan,
-        rows: if linear.is_some() { kernels::rows(CHUNK, shape.c) } else { vec![] },
+        rows: if linear.is_some() {
+            kernels::rows(CHUNK, shape.c)
+        } else {
+            vec![]
+        },
         packed: None,
     };
     q.packed = Some(q.pack(table::int8()));
@@ -579,13 +611,24 @@ impl QModel {
                         let (n_in, n_out) = (l.shape.c, l.shape.m);
                         let kc = k8::stride(n_in);
                         let o = kernels::grow(&mut sc.rows_b, nb * n_out + 4);
-                        k8::igemm(nb, 1, kc, &sc.rows_a[..(nb - 1) * n_in + kc], &l.rows, w, &mut sc.wide, o);
+                        k8::igemm(
+                            nb,
+                            1,
+                            kc,
+                            &sc.rows_a[..(nb - 1) * n_in + kc],
+                            &l.rows,
+                            w,
+                            &mut sc.wide,
+                            o,
+                        );
                         std::mem::swap(&mut sc.rows_a, &mut sc.rows_b);
                         len = n_out;
                     }
                     QStep::Relu { len: l, zero_point } => {
                         let z = (*zero_point + 128) as u8;
-                        sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = (*v).max(z));
+                        sc.rows_a[..nb * l]
+                            .iter_mut()
+                            .for_each(|v| *v = (*v).max(z));
                     }
                     _ => {
                         // Any other step after a linear layer: one row at a time.
@@ -603,7 +646,10 @@ impl QModel {
                 }
                 lap(clock, &mut t, &mut sc.step_ms[k + 1]);
             }
-            for (d, &u) in sc.q_out[start * outp..][..nb * outp].iter_mut().zip(&sc.rows_a[..nb * len]) {
+            for (d, &u) in sc.q_out[start * outp..][..nb * outp]
+                .iter_mut()
+                .zip(&sc.rows_a[..nb * len])
+            {
                 *d = (u ^ 0x80) as i8;
             }
             start += nb;
@@ -625,7 +671,14 @@ impl QModel {
     }
 
     /// As `forward_into`; a clock adds the time of each stage to `sc.step_ms`.
-    pub fn forward_timed(&self, x: &[f32], n: usize, sc: &mut QScratch, out: &mut [f32], clock: Option<&dyn Fn() -> f64>) {
+    pub fn forward_timed(
+        &self,
+        x: &[f32],
+        n: usize,
+        sc: &mut QScratch,
+        out: &mut [f32],
+        clock: Option<&dyn Fn() -> f64>,
+    ) {
         self.run(x, n, sc, clock);
         let t = clock.map(|c| c());
         let o = self.output;
@@ -696,7 +749,12 @@ impl QModel {
             .map(|i| (&sc.dequantized[i][..], &self.fp32_bias[i][..]))
             .collect();
         // Packing the dequantized weights is part of the path's cost, as in the course module.
-        let net = Net::build(self.fp32_steps.clone(), &weights, self.input_shape, self.output_len);
+        let net = Net::build(
+            self.fp32_steps.clone(),
+            &weights,
+            self.input_shape,
+            self.output_len,
+        );
         net.forward(x, n, &mut sc.fp32, out);
     }
 

@@ -55,7 +55,10 @@ fn check(samples: usize, reps: usize, profile_runs: usize) -> Result<()> {
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (i.floor() as usize, (i.ceil() as usize).min(sorted.len() - 1));
+    let (lo, hi) = (
+        i.floor() as usize,
+        (i.ceil() as usize).min(sorted.len() - 1),
+    );
     sorted[lo] + (sorted[hi] - sorted[lo]) * (i - lo as f64)
 }
 
@@ -92,13 +95,21 @@ fn finish(
             names
                 .into_iter()
                 .zip(step_ms)
-                .map(|(name, &ms)| StepTime { name, ms: ms / profile_runs as f64 })
+                .map(|(name, &ms)| StepTime {
+                    name,
+                    ms: ms / profile_runs as f64,
+                })
                 .collect()
         },
     }
 }
 
-fn sample(samples: usize, reps: usize, clock: &dyn Fn() -> f64, call: &mut dyn FnMut()) -> Vec<f64> {
+fn sample(
+    samples: usize,
+    reps: usize,
+    clock: &dyn Fn() -> f64,
+    call: &mut dyn FnMut(),
+) -> Vec<f64> {
     call(); // warm: scratch buffers grow to size once
     (0..samples)
         .map(|_| {
@@ -135,7 +146,17 @@ pub fn time_fp32(
     }
     let mut names = vec!["input layout".to_string()];
     names.extend(net.steps.iter().map(|s| s.label(model)));
-    Ok(finish("fp32", kern.entry(), n, reps, times, model.macs(), names, &sc.step_ms, profile_runs))
+    Ok(finish(
+        "fp32",
+        kern.entry(),
+        n,
+        reps,
+        times,
+        model.macs(),
+        names,
+        &sc.step_ms,
+        profile_runs,
+    ))
 }
 
 pub fn time_quantized(
@@ -149,21 +170,48 @@ pub fn time_quantized(
     clock: &dyn Fn() -> f64,
 ) -> Result<Timing> {
     check(samples, reps, profile_runs)?;
-    let macs: usize = q.layers().map(|l| l.shape.m * l.shape.p() * l.shape.taps()).sum();
+    let macs: usize = q
+        .layers()
+        .map(|l| l.shape.m * l.shape.p() * l.shape.taps())
+        .sum();
     let mut sc = QScratch::default();
     let mut out = vec![0.0; n * q.output_len];
     Ok(match path {
         Path::Int8 => {
-            let times = sample(samples, reps, clock, &mut || q.forward_into(x, n, &mut sc, &mut out));
+            let times = sample(samples, reps, clock, &mut || {
+                q.forward_into(x, n, &mut sc, &mut out)
+            });
             sc.step_ms.iter_mut().for_each(|v| *v = 0.0);
             for _ in 0..profile_runs {
                 q.forward_timed(x, n, &mut sc, &mut out, Some(clock));
             }
-            finish("int8", q.kernel().entry(), n, reps, times, macs, q.step_labels(), &sc.step_ms, profile_runs)
+            finish(
+                "int8",
+                q.kernel().entry(),
+                n,
+                reps,
+                times,
+                macs,
+                q.step_labels(),
+                &sc.step_ms,
+                profile_runs,
+            )
         }
         Path::Simulated => {
-            let times = sample(samples, reps, clock, &mut || q.forward_simulated_into(x, n, &mut sc, &mut out));
-            finish("simulated", table::fp32().entry(), n, reps, times, macs, vec![], &[], 0)
+            let times = sample(samples, reps, clock, &mut || {
+                q.forward_simulated_into(x, n, &mut sc, &mut out)
+            });
+            finish(
+                "simulated",
+                table::fp32().entry(),
+                n,
+                reps,
+                times,
+                macs,
+                vec![],
+                &[],
+                0,
+            )
         }
     })
 }

@@ -117,8 +117,15 @@ pub fn use_kernels(choice: JsValue) -> JsResult<JsValue> {
 pub fn peak_throughput(iterations: Option<usize>) -> JsResult<JsValue> {
     let n = iterations.unwrap_or(200_000);
     if !(1..=100_000_000).contains(&n) {
-        return Err(crate::Error::new("iterations", format!("must be from 1 to 100000000, found {n}")).into());
+        return Err(crate::Error::new(
+            "iterations",
+            format!("must be from 1 to 100000000, found {n}"),
+        )
+        .into());
     }
     let p = super::timing::performance()?;
-    Ok(serde_wasm_bindgen::to_value(&crate::kernels::peak::run(n, &|| p.now()))?)
+    Ok(serde_wasm_bindgen::to_value(&crate::kernels::peak::run(
+        n,
+        &|| p.now(),
+    ))?)
 }

@@ -170,9 +170,24 @@ impl Model {
     /// the same `n` images, scratch buffers held across calls, then `profileRuns` calls with a
     /// clock around every step. See `timing::Timing` for the result.
     #[wasm_bindgen(js_name = timeForward)]
-    pub fn time_forward(&self, x: &[f32], n: usize, samples: usize, reps: usize, profile_runs: Option<usize>) -> JsResult<JsValue> {
+    pub fn time_forward(
+        &self,
+        x: &[f32],
+        n: usize,
+        samples: usize,
+        reps: usize,
+        profile_runs: Option<usize>,
+    ) -> JsResult<JsValue> {
         fp32::check_batch(x, n, self.net.input_len)?;
-        let t = super::timing::time_fp32(&self.net, &self.inner, x, n, samples, reps, profile_runs.unwrap_or(0))?;
+        let t = super::timing::time_fp32(
+            &self.net,
+            &self.inner,
+            x,
+            n,
+            samples,
+            reps,
+            profile_runs.unwrap_or(0),
+        )?;
         Ok(serde_wasm_bindgen::to_value(&t)?)
     }
     /// Runs the float model on calibration images and keeps a histogram of every tensor the
@@ -323,7 +338,8 @@ impl Model {
     fn fp32(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
         fp32::check_batch(x, n, self.net.input_len)?;
         let mut out = vec![0.0; n * self.net.output_len];
-        self.net.forward(x, n, &mut fp32::Fp32Scratch::default(), &mut out);
+        self.net
+            .forward(x, n, &mut fp32::Fp32Scratch::default(), &mut out);
         Ok(out)
     }
 }
@@ -457,11 +473,27 @@ impl QuantizedModel {
     /// module, as `Model.timeForward`; the int8 breakdown has the input quantization, every
     /// step and the output dequantization.
     #[wasm_bindgen(js_name = timeForward)]
-    pub fn time_forward(&mut self, x: &[f32], n: usize, samples: usize, reps: usize, profile_runs: Option<usize>, mode: Option<String>) -> JsResult<JsValue> {
+    pub fn time_forward(
+        &mut self,
+        x: &[f32],
+        n: usize,
+        samples: usize,
+        reps: usize,
+        profile_runs: Option<usize>,
+        mode: Option<String>,
+    ) -> JsResult<JsValue> {
         self.ready();
         let path = eval::Path::parse(mode.as_deref())?;
         fp32::check_batch(x, n, self.inner.input_len)?;
-        let t = super::timing::time_quantized(&self.inner, path, x, n, samples, reps, profile_runs.unwrap_or(0))?;
+        let t = super::timing::time_quantized(
+            &self.inner,
+            path,
+            x,
+            n,
+            samples,
+            reps,
+            profile_runs.unwrap_or(0),
+        )?;
         Ok(serde_wasm_bindgen::to_value(&t)?)
     }
     /// The int8 GEMM entry this model's weights are packed for.

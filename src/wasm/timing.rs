@@ -16,12 +16,28 @@ pub(super) fn performance() -> Result<web_sys::Performance> {
         .ok_or_else(|| Error::new("timing", "this JS environment has no performance.now()"))
 }
 
-pub fn time_fp32(net: &Net, model: &Model, x: &[f32], n: usize, samples: usize, reps: usize, profile: usize) -> Result<Timing> {
+pub fn time_fp32(
+    net: &Net,
+    model: &Model,
+    x: &[f32],
+    n: usize,
+    samples: usize,
+    reps: usize,
+    profile: usize,
+) -> Result<Timing> {
     let p = performance()?;
     timing::time_fp32(net, model, x, n, samples, reps, profile, &|| p.now())
 }
 
-pub fn time_quantized(q: &QModel, path: Path, x: &[f32], n: usize, samples: usize, reps: usize, profile: usize) -> Result<Timing> {
+pub fn time_quantized(
+    q: &QModel,
+    path: Path,
+    x: &[f32],
+    n: usize,
+    samples: usize,
+    reps: usize,
+    profile: usize,
+) -> Result<Timing> {
     let p = performance()?;
     timing::time_quantized(q, path, x, n, samples, reps, profile, &|| p.now())
 }
