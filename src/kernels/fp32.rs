@@ -24,17 +24,12 @@ pub struct PackedF32 {
 impl PackedF32 {
     /// `rows`: `[M][K]` in the GEMM's tap order.
     pub fn new(rows: &[f32], bias: &[f32], m: usize, k: usize) -> PackedF32 {
-        let tiles = m.div_ceil(NR);
-        let mut w = vec![0.0; tiles * k * NR];
-        for r in 0..m {
-            let (t, ch) = (r / NR, r % NR);
-            for kk in 0..k {
-                w[(t * k + kk) * NR + ch] = rows[r * k + kk];
-            }
+        PackedF32 {
+            m,
+            k,
+            w: super::pack_tiles(rows, m, k, 1),
+            bias: super::pad_tiles(bias, m),
         }
-        let mut b = vec![0.0; tiles * NR];
-        b[..m].copy_from_slice(&bias[..m]);
-        PackedF32 { m, k, w, bias: b }
     }
     /// A conv's PyTorch weights `[M, C, k, k]` for `plan`.
     pub fn conv(w: &[f32], bias: &[f32], plan: &ConvPlan) -> PackedF32 {
@@ -50,15 +45,8 @@ impl PackedF32 {
         n_in: usize,
         from: Option<[usize; 3]>,
     ) -> PackedF32 {
-        match from {
-            Some(f) => PackedF32::new(
-                &super::linear_nhwc_order(w, n_out, f, n_in),
-                bias,
-                n_out,
-                n_in,
-            ),
-            None => PackedF32::new(w, bias, n_out, n_in),
-        }
+        let rows = super::linear_gemm_order(w, n_out, n_in, from, n_in);
+        PackedF32::new(&rows, bias, n_out, n_in)
     }
 }
 
@@ -75,14 +63,7 @@ pub fn igemm(
     relu: bool,
     out: &mut [f32],
 ) {
-    assert!(
-        ks * kc == w.k,
-        "indirection ({ks} x {kc}) does not match the packed K {}",
-        w.k
-    );
-    assert!(ind.len() >= p * ks && out.len() >= p * w.m);
-    let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
-    assert!(top <= a.len(), "indirection reads past the input");
+    super::check_indirection(p, ks, kc, w.k, w.m, ind, a.len(), out.len());
     match kern {
         F32Kernel::Portable => portable(p, ks, kc, a, ind, w, relu, out),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -278,14 +259,9 @@ pub fn conv2d(
     );
 }
 
-/// A conv plan for the f32 kernels: direct when `C` is a multiple of 4; with fewer channels a
-/// tap is too short a run to pay for its pointer, so im2col rows of exactly `K` values.
+/// A conv plan for the f32 kernels (im2col rows, when not direct, of exactly `K` values).
 pub fn conv_plan(s: ConvShape) -> ConvPlan {
-    if s.c % 4 == 0 {
-        ConvPlan::new(s, 1)
-    } else {
-        ConvPlan::im2col(s, 1)
-    }
+    ConvPlan::new(s, 1)
 }
 
 /// 2×2 max-pool of NHWC floats.

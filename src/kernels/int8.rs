@@ -67,32 +67,22 @@ impl PackedI8 {
         rq: &Requant,
     ) -> PackedI8 {
         assert!(k % 4 == 0, "K must be a multiple of 4");
-        let tiles = m.div_ceil(NR);
-        let (mut w8, mut w16) = (vec![], vec![]);
-        if kernel.packs_i16() {
-            w16 = vec![0i16; tiles * k * NR];
-            for r in 0..m {
-                let (t, ch) = (r / NR, r % NR);
-                for kk in 0..k {
-                    w16[((t * k / 2 + kk / 2) * NR + ch) * 2 + kk % 2] = rows[r * k + kk] as i16;
-                }
-            }
+        let (w8, w16) = if kernel.packs_i16() {
+            let wide: Vec<i16> = rows.iter().map(|&v| v as i16).collect();
+            (vec![], super::pack_tiles(&wide, m, k, 2))
         } else {
-            w8 = vec![0i8; tiles * k * NR];
-            for r in 0..m {
-                let (t, ch) = (r / NR, r % NR);
-                for kk in 0..k {
-                    w8[((t * k / 4 + kk / 4) * NR + ch) * 4 + kk % 4] = rows[r * k + kk];
-                }
-            }
-        }
-        let mut b = vec![0i32; tiles * NR];
-        let mut mult = vec![0f32; tiles * NR];
-        for r in 0..m {
-            let sum: i32 = rows[r * k..][..k].iter().map(|&v| v as i32).sum();
-            b[r] = bias[r].wrapping_sub((zx + 128).wrapping_mul(sum));
-            mult[r] = rq.multiplier[r];
-        }
+            (super::pack_tiles(rows, m, k, 4), vec![])
+        };
+        let folded: Vec<i32> = (0..m)
+            .map(|r| {
+                let sum: i32 = rows[r * k..][..k].iter().map(|&v| v as i32).sum();
+                bias[r].wrapping_sub((zx + 128).wrapping_mul(sum))
+            })
+            .collect();
+        let (b, mult) = (
+            super::pad_tiles(&folded, m),
+            super::pad_tiles(&rq.multiplier, m),
+        );
         PackedI8 {
             kernel,
             m,
@@ -131,16 +121,7 @@ impl PackedI8 {
         rq: &Requant,
     ) -> PackedI8 {
         let kp = stride(n_in);
-        let rows = match from {
-            Some(f) => super::linear_nhwc_order(w, n_out, f, kp),
-            None => {
-                let mut r = vec![0i8; n_out * kp];
-                for m in 0..n_out {
-                    r[m * kp..][..n_in].copy_from_slice(&w[m * n_in..][..n_in]);
-                }
-                r
-            }
-        };
+        let rows = super::linear_gemm_order(w, n_out, n_in, from, kp);
         PackedI8::new(kernel, &rows, bias, n_out, kp, zx, rq)
     }
 }
@@ -169,14 +150,8 @@ pub fn igemm(
     wide: &mut Vec<i16>,
     out: &mut [u8],
 ) {
-    assert!(
-        ks * kc == w.k && kc % 4 == 0,
-        "indirection ({ks} x {kc}) does not match the packed K {}",
-        w.k
-    );
-    assert!(ind.len() >= p * ks && out.len() >= p * w.m);
-    let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
-    assert!(top <= a.len(), "indirection reads past the input");
+    assert!(kc % 4 == 0, "runs of {kc} values are not whole groups of 4");
+    let top = super::check_indirection(p, ks, kc, w.k, w.m, ind, a.len(), out.len());
     match w.kernel {
         Int8Kernel::Portable => portable(p, ks, kc, a, ind, w, out),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -212,7 +187,7 @@ pub fn igemm(
         },
         #[allow(unreachable_patterns)]
         other => {
-            let _ = wide;
+            let _ = (wide, top);
             panic!("int8 kernel {} is not in this build", other.name())
         }
     }
@@ -244,9 +219,9 @@ fn portable(p: usize, ks: usize, kc: usize, a: &[u8], ind: &[u32], w: &PackedI8,
                     }
                 }
             }
-            for l in 0..n {
+            for (l, &a) in acc.iter().enumerate().take(n) {
                 let m = t * NR + l;
-                let q = requantize(acc[l], w.multiplier[m], w.zero_point, w.lo, w.hi);
+                let q = requantize(a, w.multiplier[m], w.zero_point, w.lo, w.hi);
                 out[px * w.m + m] = (q + 128) as u8;
             }
         }

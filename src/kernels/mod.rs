@@ -21,6 +21,7 @@
 //!
 //! Kernels never allocate: callers hand in scratch buffers.
 
+#[allow(clippy::too_many_arguments)]
 pub mod fp32;
 // Kernels take ONNX's arguments one by one (data, scales, zero points, shapes); bundling them
 // into structs would only move the list.
@@ -92,11 +93,13 @@ pub struct ConvPlan {
 }
 
 impl ConvPlan {
-    /// `align`: the taps the microkernel consumes at once (4 for the 8-bit dot, 1 for f32).
-    /// Direct when `C` is a multiple of it, else im2col rows padded to it.
+    /// Direct when `C` is a multiple of 4: whole 32-bit groups for the 8-bit dot, and for f32
+    /// a tap of fewer channels is too short a run to pay for its pointer. Otherwise im2col rows
+    /// padded to `align` taps (what the microkernel consumes at once: 4 for the 8-bit dot, 1
+    /// for f32).
     pub fn new(s: ConvShape, align: usize) -> ConvPlan {
         let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
-        let direct = s.c % align == 0;
+        let direct = s.c % 4 == 0;
         if direct {
             let zero = (s.h * s.w * s.c) as u32;
             let mut ind = Vec::with_capacity(oh * ow * k * k);
@@ -175,6 +178,7 @@ impl ConvPlan {
                         let xx = (j + v) as isize - pad;
                         if inside_y && xx >= 0 && (xx as usize) < s.w {
                             let at = (y as usize * s.w + xx as usize) * c;
+                            #[allow(clippy::manual_memcpy)]
                             for ch in 0..c {
                                 row[t + ch] = x[at + ch];
                             }
@@ -211,17 +215,17 @@ pub fn weights_tap_order<T: Copy + Default>(w: &[T], s: &ConvShape, kp: usize) -
     out
 }
 
-/// Linear weights `[n_out, n_in]` whose input is the flattened NCHW tensor `[c, h, w]`,
-/// reordered for an NHWC input: column `(i·w + j)·c + ch` takes PyTorch's `ch·h·w + i·w + j`,
-/// and rows padded with zeros to `kp`.
-pub fn linear_nhwc_order<T: Copy + Default>(
+/// Linear weights `[n_out, n_in]` in the GEMM's column order, rows padded with zeros to `kp`.
+/// When the input is the flattened NCHW tensor `from = [c, h, w]` (the kernels keep it NHWC),
+/// column `(i·w + j)·c + ch` takes PyTorch's `ch·h·w + i·w + j`.
+pub fn linear_gemm_order<T: Copy + Default>(
     w: &[T],
     n_out: usize,
-    from: [usize; 3],
+    n_in: usize,
+    from: Option<[usize; 3]>,
     kp: usize,
 ) -> Vec<T> {
-    let [c, h, ww] = from;
-    let n_in = c * h * ww;
+    let [c, h, ww] = from.unwrap_or([n_in, 1, 1]);
     let mut out = vec![T::default(); n_out * kp];
     for m in 0..n_out {
         for ch in 0..c {
@@ -233,6 +237,50 @@ pub fn linear_nhwc_order<T: Copy + Default>(
         }
     }
     out
+}
+
+/// `rows [M][K]` tiled for the GEMM: `[⌈M/8⌉][K/g][8][g]`, `g` taps of one channel side by
+/// side (`g` = 1 for f32, 2 for `dot_i16x8`, 4 for the 8-bit dot); channels past `M` are zero.
+pub fn pack_tiles<T: Copy + Default>(rows: &[T], m: usize, k: usize, g: usize) -> Vec<T> {
+    let mut w = vec![T::default(); m.div_ceil(NR) * k * NR];
+    for r in 0..m {
+        let (t, ch) = (r / NR, r % NR);
+        for kk in 0..k {
+            w[((t * k / g + kk / g) * NR + ch) * g + kk % g] = rows[r * k + kk];
+        }
+    }
+    w
+}
+
+/// A per-channel vector padded to whole tiles of 8 (with zeros).
+pub fn pad_tiles<T: Copy + Default>(v: &[T], m: usize) -> Vec<T> {
+    let mut out = vec![T::default(); m.div_ceil(NR) * NR];
+    out[..m].copy_from_slice(&v[..m]);
+    out
+}
+
+/// Checks an indirection list before the unsafe microkernels read through it: `p` pixels of
+/// `ks` runs of `kc` values matching the packed `K`, every run inside `a_len`, `out_len >= p·m`.
+/// Returns the end of the furthest run.
+#[allow(clippy::too_many_arguments)]
+pub fn check_indirection(
+    p: usize,
+    ks: usize,
+    kc: usize,
+    k: usize,
+    m: usize,
+    ind: &[u32],
+    a_len: usize,
+    out_len: usize,
+) -> usize {
+    assert!(
+        ks * kc == k,
+        "indirection ({ks} x {kc}) does not match the packed K {k}"
+    );
+    assert!(ind.len() >= p * ks && out_len >= p * m);
+    let top = ind[..p * ks].iter().max().map_or(0, |&v| v as usize + kc);
+    assert!(top <= a_len, "indirection reads past the input");
+    top
 }
 
 /// NCHW `[c, h, w]` → NHWC `[h, w, c]`.

@@ -250,7 +250,7 @@ impl Net {
 
     /// As `forward` with an explicit kernel, a hook that sees every point's activations
     /// (`hook(point, values)`, points numbered from 1 in step order) and an optional clock
-    /// that adds each step's time to `sc.step_ms` (index 0: input layout, then one per op).
+    /// that leaves this call's time of each step in `sc.step_ms` (index 0: input layout, then one per op).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
@@ -262,6 +262,7 @@ impl Net {
         hook: &mut dyn FnMut(usize, &[f32]),
         clock: Option<&dyn Fn() -> f64>,
     ) {
+        sc.step_ms.clear();
         sc.step_ms.resize(self.ops.len() + 1, 0.0);
         let points_before_split = self.ops[..self.split]
             .iter()

@@ -566,9 +566,10 @@ impl QModel {
     }
 
     /// `n` images through the integer pipeline into `sc.q_out` (`n × outputs` int8 values).
-    /// With a clock, adds each stage's time to `sc.step_ms` (quantize input, every step,
+    /// With a clock, leaves this call's time of each stage in `sc.step_ms` (quantize input, every step,
     /// dequantize output).
     pub fn run(&self, x: &[f32], n: usize, sc: &mut QScratch, clock: Option<&dyn Fn() -> f64>) {
+        sc.step_ms.clear();
         sc.step_ms.resize(self.steps.len() + 2, 0.0);
         let i = self.input;
         let [c, h, w] = self.input_shape;
@@ -670,7 +671,7 @@ impl QModel {
         self.forward_timed(x, n, sc, out, None);
     }
 
-    /// As `forward_into`; a clock adds the time of each stage to `sc.step_ms`.
+    /// As `forward_into`; a clock leaves the time of each stage in `sc.step_ms`.
     pub fn forward_timed(
         &self,
         x: &[f32],

@@ -62,17 +62,58 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (i - lo as f64)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A clock in milliseconds (`performance.now()` in a browser).
+pub type Clock<'a> = &'a dyn Fn() -> f64;
+
+/// What to time: `samples` samples of `reps` consecutive calls on `n` images `x`, then
+/// `profile_runs` calls with a clock around every step.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub x: &'a [f32],
+    pub n: usize,
+    pub samples: usize,
+    pub reps: usize,
+    pub profile_runs: usize,
+}
+
+/// Times `run` as `r` asks. `run(None)` is one plain call; `run(Some(clock))` one call with the
+/// clock around its steps, returning that call's per-step times (or `None` if the path has no
+/// breakdown). Returns the per-call samples and the mean time of each step.
+fn measure(
+    r: &Request,
+    clock: &dyn Fn() -> f64,
+    run: &mut dyn FnMut(Option<Clock>) -> Option<Vec<f64>>,
+) -> (Vec<f64>, Vec<f64>) {
+    run(None); // warm: scratch buffers grow to size once
+    let samples = (0..r.samples)
+        .map(|_| {
+            let t = clock();
+            for _ in 0..r.reps {
+                run(None);
+            }
+            (clock() - t) / r.reps as f64
+        })
+        .collect();
+    let mut steps: Vec<f64> = vec![];
+    for _ in 0..r.profile_runs {
+        if let Some(s) = run(Some(clock)) {
+            steps.resize(s.len(), 0.0);
+            steps
+                .iter_mut()
+                .zip(&s)
+                .for_each(|(a, b)| *a += b / r.profile_runs as f64);
+        }
+    }
+    (samples, steps)
+}
+
 fn finish(
     path: &'static str,
     kernel: &'static str,
-    batch: usize,
-    reps: usize,
-    samples_ms: Vec<f64>,
+    r: &Request,
+    (samples_ms, step_ms): (Vec<f64>, Vec<f64>),
     macs: usize,
     names: Vec<String>,
-    step_ms: &[f64],
-    profile_runs: usize,
 ) -> Timing {
     let mut s = samples_ms.clone();
     s.sort_by(f64::total_cmp);
@@ -81,137 +122,63 @@ fn finish(
         path,
         kernel,
         build: table::BUILD,
-        batch,
-        reps,
+        batch: r.n,
+        reps: r.reps,
         median_ms: median,
         p10_ms: quantile(&s, 0.1),
         p90_ms: quantile(&s, 0.9),
         samples_ms,
         macs_per_image: macs,
-        gmac_per_s: (macs * batch) as f64 / (median * 1e-3) / 1e9,
-        steps: if profile_runs == 0 {
-            vec![]
-        } else {
-            names
-                .into_iter()
-                .zip(step_ms)
-                .map(|(name, &ms)| StepTime {
-                    name,
-                    ms: ms / profile_runs as f64,
-                })
-                .collect()
-        },
+        gmac_per_s: (macs * r.n) as f64 / (median * 1e-3) / 1e9,
+        steps: names
+            .into_iter()
+            .zip(step_ms)
+            .map(|(name, ms)| StepTime { name, ms })
+            .collect(),
     }
 }
 
-fn sample(
-    samples: usize,
-    reps: usize,
-    clock: &dyn Fn() -> f64,
-    call: &mut dyn FnMut(),
-) -> Vec<f64> {
-    call(); // warm: scratch buffers grow to size once
-    (0..samples)
-        .map(|_| {
-            let t = clock();
-            for _ in 0..reps {
-                call();
-            }
-            (clock() - t) / reps as f64
-        })
-        .collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn time_fp32(
-    net: &Net,
-    model: &Model,
-    x: &[f32],
-    n: usize,
-    samples: usize,
-    reps: usize,
-    profile_runs: usize,
-    clock: &dyn Fn() -> f64,
-) -> Result<Timing> {
-    check(samples, reps, profile_runs)?;
+pub fn time_fp32(net: &Net, model: &Model, r: &Request, clock: &dyn Fn() -> f64) -> Result<Timing> {
+    check(r.samples, r.reps, r.profile_runs)?;
     let kern = table::fp32();
     let mut sc = Fp32Scratch::default();
-    let mut out = vec![0.0; n * net.output_len];
-    let times = sample(samples, reps, clock, &mut || {
-        net.run(kern, x, n, &mut sc, &mut out, &mut |_, _| {}, None)
+    let mut out = vec![0.0; r.n * net.output_len];
+    let m = measure(r, clock, &mut |c| {
+        net.run(kern, r.x, r.n, &mut sc, &mut out, &mut |_, _| {}, c);
+        c.map(|_| sc.step_ms.clone())
     });
-    sc.step_ms.iter_mut().for_each(|v| *v = 0.0);
-    for _ in 0..profile_runs {
-        net.run(kern, x, n, &mut sc, &mut out, &mut |_, _| {}, Some(clock));
-    }
     let mut names = vec!["input layout".to_string()];
     names.extend(net.steps.iter().map(|s| s.label(model)));
-    Ok(finish(
-        "fp32",
-        kern.entry(),
-        n,
-        reps,
-        times,
-        model.macs(),
-        names,
-        &sc.step_ms,
-        profile_runs,
-    ))
+    Ok(finish("fp32", kern.entry(), r, m, model.macs(), names))
 }
 
 pub fn time_quantized(
     q: &QModel,
     path: Path,
-    x: &[f32],
-    n: usize,
-    samples: usize,
-    reps: usize,
-    profile_runs: usize,
+    r: &Request,
     clock: &dyn Fn() -> f64,
 ) -> Result<Timing> {
-    check(samples, reps, profile_runs)?;
+    check(r.samples, r.reps, r.profile_runs)?;
     let macs: usize = q
         .layers()
         .map(|l| l.shape.m * l.shape.p() * l.shape.taps())
         .sum();
     let mut sc = QScratch::default();
-    let mut out = vec![0.0; n * q.output_len];
+    let mut out = vec![0.0; r.n * q.output_len];
     Ok(match path {
         Path::Int8 => {
-            let times = sample(samples, reps, clock, &mut || {
-                q.forward_into(x, n, &mut sc, &mut out)
+            let m = measure(r, clock, &mut |c| {
+                q.forward_timed(r.x, r.n, &mut sc, &mut out, c);
+                c.map(|_| sc.step_ms.clone())
             });
-            sc.step_ms.iter_mut().for_each(|v| *v = 0.0);
-            for _ in 0..profile_runs {
-                q.forward_timed(x, n, &mut sc, &mut out, Some(clock));
-            }
-            finish(
-                "int8",
-                q.kernel().entry(),
-                n,
-                reps,
-                times,
-                macs,
-                q.step_labels(),
-                &sc.step_ms,
-                profile_runs,
-            )
+            finish("int8", q.kernel().entry(), r, m, macs, q.step_labels())
         }
         Path::Simulated => {
-            let times = sample(samples, reps, clock, &mut || {
-                q.forward_simulated_into(x, n, &mut sc, &mut out)
+            let m = measure(r, clock, &mut |_| {
+                q.forward_simulated_into(r.x, r.n, &mut sc, &mut out);
+                None
             });
-            finish(
-                "simulated",
-                table::fp32().entry(),
-                n,
-                reps,
-                times,
-                macs,
-                vec![],
-                &[],
-                0,
-            )
+            finish("simulated", table::fp32().entry(), r, m, macs, vec![])
         }
     })
 }

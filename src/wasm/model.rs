@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::model::digits::Digits as CoreDigits;
 use crate::model::eval::{self, Evaluation};
 use crate::model::int8::{self as qm, Calibration, QModel, QuantConfig};
+use crate::model::timing::Request;
 use crate::model::{file, fp32, report, Model as CoreModel};
 
 pub(super) type JsResult<T> = std::result::Result<T, JsError>;
@@ -179,15 +180,14 @@ impl Model {
         profile_runs: Option<usize>,
     ) -> JsResult<JsValue> {
         fp32::check_batch(x, n, self.net.input_len)?;
-        let t = super::timing::time_fp32(
-            &self.net,
-            &self.inner,
+        let r = Request {
             x,
             n,
             samples,
             reps,
-            profile_runs.unwrap_or(0),
-        )?;
+            profile_runs: profile_runs.unwrap_or(0),
+        };
+        let t = super::timing::time_fp32(&self.net, &self.inner, &r)?;
         Ok(serde_wasm_bindgen::to_value(&t)?)
     }
     /// Runs the float model on calibration images and keeps a histogram of every tensor the
@@ -485,15 +485,14 @@ impl QuantizedModel {
         self.ready();
         let path = eval::Path::parse(mode.as_deref())?;
         fp32::check_batch(x, n, self.inner.input_len)?;
-        let t = super::timing::time_quantized(
-            &self.inner,
-            path,
+        let r = Request {
             x,
             n,
             samples,
             reps,
-            profile_runs.unwrap_or(0),
-        )?;
+            profile_runs: profile_runs.unwrap_or(0),
+        };
+        let t = super::timing::time_quantized(&self.inner, path, &r)?;
         Ok(serde_wasm_bindgen::to_value(&t)?)
     }
     /// The int8 GEMM entry this model's weights are packed for.

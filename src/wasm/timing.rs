@@ -4,7 +4,7 @@
 use crate::model::eval::Path;
 use crate::model::fp32::Net;
 use crate::model::int8::QModel;
-use crate::model::timing::{self, Timing};
+use crate::model::timing::{self, Request, Timing};
 use crate::model::Model;
 use crate::{Error, Result};
 use wasm_bindgen::JsCast;
@@ -16,28 +16,12 @@ pub(super) fn performance() -> Result<web_sys::Performance> {
         .ok_or_else(|| Error::new("timing", "this JS environment has no performance.now()"))
 }
 
-pub fn time_fp32(
-    net: &Net,
-    model: &Model,
-    x: &[f32],
-    n: usize,
-    samples: usize,
-    reps: usize,
-    profile: usize,
-) -> Result<Timing> {
+pub fn time_fp32(net: &Net, model: &Model, r: &Request) -> Result<Timing> {
     let p = performance()?;
-    timing::time_fp32(net, model, x, n, samples, reps, profile, &|| p.now())
+    timing::time_fp32(net, model, r, &|| p.now())
 }
 
-pub fn time_quantized(
-    q: &QModel,
-    path: Path,
-    x: &[f32],
-    n: usize,
-    samples: usize,
-    reps: usize,
-    profile: usize,
-) -> Result<Timing> {
+pub fn time_quantized(q: &QModel, path: Path, r: &Request) -> Result<Timing> {
     let p = performance()?;
-    timing::time_quantized(q, path, x, n, samples, reps, profile, &|| p.now())
+    timing::time_quantized(q, path, r, &|| p.now())
 }
