@@ -20,7 +20,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use quantlab::kernels::int8::{self, Requant};
 use quantlab::kernels::probe::{self, DotBehaviour};
 use quantlab::kernels::reference as refk;
-use quantlab::kernels::{fp32, table, ConvShape, F32Kernel, Int8Kernel};
+use quantlab::kernels::{fp32, table, ConvShape, Entry, F32Kernel, Int8Kernel};
 
 fn shapes() -> Vec<ConvShape> {
     let mut v = vec![];
@@ -47,7 +47,7 @@ fn shapes() -> Vec<ConvShape> {
 
 /// What this build and engine can run, with a line saying so (the suite's log names them).
 fn int8_entries() -> Vec<Int8Kernel> {
-    let v = table::available_int8();
+    let v = table::available::<Int8Kernel>();
     println!(
         "build {}: int8 entries {:?}; probe {:?}",
         table::BUILD,
@@ -57,13 +57,9 @@ fn int8_entries() -> Vec<Int8Kernel> {
     v
 }
 
-fn fp32_entries() -> Vec<F32Kernel> {
-    table::available_fp32()
-}
-
 #[test]
 fn fp32_conv_matches_reference() {
-    for kern in fp32_entries() {
+    for kern in table::available::<F32Kernel>() {
         let mut rng = Rng(1);
         for s in shapes() {
             let x: Vec<f32> = (0..s.input_len()).map(|_| rng.f32_int(-8, 8)).collect();
@@ -200,7 +196,7 @@ fn linear_matches_reference() {
             for i in 0..n {
                 refk::linear_f32(n_in, n_out, &x[i * n_in..], &w, &b, &mut want[i * n_out..]);
             }
-            for kern in fp32_entries() {
+            for kern in table::available::<F32Kernel>() {
                 let got = fp32::linear_rows(kern, n, n_in, n_out, &x, &w, &b, false);
                 assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
             }
@@ -228,7 +224,7 @@ fn linear_matches_reference() {
                 .iter()
                 .map(|&a| refk::requantize(a, 0.01, 3, -128, 127) as i8)
                 .collect();
-            for kern in table::available_int8() {
+            for kern in table::available::<Int8Kernel>() {
                 let got = int8::linear_rows(kern, n, n_in, n_out, &xq, zx, &wq, &bq, &rq);
                 assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
             }
@@ -323,6 +319,9 @@ fn the_table_selects_and_refuses_by_name() {
         assert!(e.to_string().contains("'usdot'"), "{e}");
     }
     let (i, f) = table::select(Some("auto"), Some("auto")).unwrap();
-    assert_eq!((i, f), (table::best_int8(), table::best_fp32()));
-    assert!(table::available_int8().contains(&i) && table::available_fp32().contains(&f));
+    assert_eq!((i, f), (Int8Kernel::best(), F32Kernel::best()));
+    assert!(
+        table::available::<Int8Kernel>().contains(&i)
+            && table::available::<F32Kernel>().contains(&f)
+    );
 }

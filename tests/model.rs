@@ -301,3 +301,56 @@ fn int8_outputs_snapshot() {
         "int8 outputs changed; if intended, rerun with UPDATE_GOLDEN=1"
     );
 }
+
+#[test]
+fn timing_loops_report_samples_steps_and_bad_arguments() {
+    use quantlab::model::eval::Path;
+    use quantlab::model::timing::{time_fp32, time_quantized, Request};
+    // A clock that advances 0.5 ms per reading: every figure is then a count of readings.
+    let t = std::cell::Cell::new(0.0);
+    let clock = || {
+        t.set(t.get() + 0.5);
+        t.get()
+    };
+    let m = model();
+    let q = quantized(&QuantConfig::default());
+    let x = images(&m, test_digits()).unwrap();
+    let r = Request {
+        x: &x[..4 * 1024],
+        n: 4,
+        samples: 5,
+        reps: 2,
+        profile_runs: 3,
+    };
+    let ti = time_quantized(&q, Path::Int8, &r, &clock).unwrap();
+    assert_eq!(
+        ti.samples_ms,
+        vec![0.25; 5],
+        "one reading before and after each sample of 2 calls"
+    );
+    assert_eq!(
+        ti.steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        q.step_labels()
+    );
+    assert!(ti.steps.iter().all(|s| s.ms > 0.0), "{:?}", ti.steps);
+    assert_eq!((ti.path, ti.batch, ti.reps), ("int8", 4, 2));
+    let net = fp32::Net::new(&m).unwrap();
+    let tf = time_fp32(&net, &m, &r, &clock).unwrap();
+    assert_eq!((tf.path, tf.steps.len()), ("fp32", net.steps.len() + 1));
+    let ts = time_quantized(&q, Path::Simulated, &r, &clock).unwrap();
+    assert!(ts.steps.is_empty());
+    for (bad, what) in [
+        (Request { samples: 0, ..r }, "samples"),
+        (Request { reps: 10_001, ..r }, "reps"),
+        (
+            Request {
+                profile_runs: 10_001,
+                ..r
+            },
+            "profileRuns",
+        ),
+    ] {
+        let e = time_fp32(&net, &m, &bad, &clock).unwrap_err();
+        assert!(e.to_string().starts_with(what), "{e}");
+    }
+}

@@ -10,7 +10,7 @@
 //! batch-1 linear layer still has 8 independent accumulators; (3) taps `s`; (4) values `c`:
 //! each pixel's input value broadcast (`v128.load32_splat`) against 8 weights.
 
-use super::{ConvPlan, ConvShape, F32Kernel, NR};
+use super::{ConvPlan, ConvShape, Entry, F32Kernel, NR};
 
 /// Weights tiled for the GEMM: `[⌈M/8⌉][K][8]` (channels past `M` are zero), bias `[⌈M/8⌉·8]`.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,7 +24,7 @@
 //! * `portable`: scalar loops over the same packed bytes (native builds).
 
 use super::reference::requantize;
-use super::{round_up, ConvPlan, ConvShape, Int8Kernel, NR};
+use super::{round_up, ConvPlan, ConvShape, Entry, Int8Kernel, NR};
 
 /// Requantization of one layer's output: per output channel multiplier
 /// `M[m] = float32(s_x·s_w[m]) / s_y`, output zero point and clamp bounds (`lo = max(qmin, z_y)`

@@ -33,7 +33,7 @@ pub mod probe;
 pub mod reference;
 pub mod table;
 
-pub use table::{F32Kernel, Int8Kernel};
+pub use table::{Entry, F32Kernel, Int8Kernel};
 
 /// Output channels per microkernel tile (two 4-lane vectors).
 pub const NR: usize = 8;

@@ -138,7 +138,8 @@ pub fn model_weights(model: &Model) -> Weights<'_> {
         .collect()
 }
 
-/// A step ready for the kernels: conv plans and packed weights.
+/// A step ready for the kernels: conv plans and packed weights; steps without weights as
+/// they are.
 #[derive(Debug, Clone)]
 pub enum Op {
     Conv {
@@ -153,17 +154,7 @@ pub enum Op {
         n_out: usize,
         rows: Vec<u32>,
     },
-    Relu {
-        len: usize,
-    },
-    MaxPool {
-        c: usize,
-        h: usize,
-        w: usize,
-    },
-    Flatten {
-        transpose: Option<Shape>,
-    },
+    Plain(Step),
 }
 
 /// A float model packed for the kernels (packing takes longer than a batch-1 forward pass,
@@ -224,9 +215,7 @@ impl Net {
                         rows: kernels::rows(CHUNK, n_in),
                     }
                 }
-                Step::Relu { len } => Op::Relu { len },
-                Step::MaxPool { c, h, w } => Op::MaxPool { c, h, w },
-                Step::Flatten { transpose } => Op::Flatten { transpose },
+                plain => Op::Plain(plain),
             })
             .collect::<Vec<_>>();
         let split = ops
@@ -324,7 +313,7 @@ impl Net {
                         point += 1;
                         hook(point, &sc.rows_a[..nb * len]);
                     }
-                    Op::Relu { len: l } => {
+                    Op::Plain(Step::Relu { len: l }) => {
                         sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = v.max(0.0))
                     }
                     _ => {
@@ -349,7 +338,7 @@ impl Net {
     }
 }
 
-fn lap(clock: Option<&dyn Fn() -> f64>, t: &mut Option<f64>, acc: &mut f64) {
+pub(super) fn lap(clock: Option<&dyn Fn() -> f64>, t: &mut Option<f64>, acc: &mut f64) {
     if let (Some(c), Some(t0)) = (clock, t.as_mut()) {
         let now = c();
         *acc += now - *t0;
@@ -381,18 +370,21 @@ fn image_op(kern: F32Kernel, op: &Op, len: usize, sc: &mut Fp32Scratch) -> usize
             std::mem::swap(a, b);
             *n_out
         }
-        Op::Relu { len: l } => {
+        Op::Plain(Step::Relu { len: l }) => {
             a[..*l].iter_mut().for_each(|v| *v = v.max(0.0));
             *l
         }
-        Op::MaxPool { c, h, w } => {
+        Op::Plain(Step::MaxPool { c, h, w }) => {
             let n = c * (h / 2) * (w / 2);
             let o = kernels::grow(b, n);
             kf::maxpool2(*c, *h, *w, &a[..c * h * w], o);
             std::mem::swap(a, b);
             n
         }
-        Op::Flatten { transpose } => {
+        Op::Plain(Step::Conv { .. } | Step::Linear { .. }) => {
+            unreachable!("Net::build turns conv and linear steps into Op::Conv and Op::Linear")
+        }
+        Op::Plain(Step::Flatten { transpose }) => {
             if let Some([c, h, w]) = *transpose {
                 let o = kernels::grow(b, len);
                 kernels::nhwc_to_nchw(&a[..len], c, h, w, o);

@@ -16,7 +16,7 @@
 //! The *simulated* path is the course module's: weights quantized then dequantized back to
 //! float on every call, float conv, float activations. It is here to be compared, not used.
 
-use super::fp32::{self, plan, Fp32Scratch, Net, Step, Weights, CHUNK};
+use super::fp32::{self, lap, plan, Fp32Scratch, Net, Step, Weights, CHUNK};
 use super::{Layer, Model, Shape};
 use crate::kernels::int8::{self as k8, PackedI8, Requant};
 use crate::kernels::{self, table, ConvPlan, ConvShape, Int8Kernel};
@@ -484,14 +484,6 @@ pub struct QScratch {
     dequantized: Vec<Vec<f32>>,
     /// Per-step times of a timed run: quantize input, one per step, dequantize output.
     pub step_ms: Vec<f64>,
-}
-
-fn lap(clock: Option<&dyn Fn() -> f64>, t: &mut Option<f64>, acc: &mut f64) {
-    if let (Some(c), Some(t0)) = (clock, t.as_mut()) {
-        let now = c();
-        *acc += now - *t0;
-        *t0 = now;
-    }
 }
 
 impl QModel {

@@ -7,7 +7,7 @@ use super::eval::Path;
 use super::fp32::{Fp32Scratch, Net};
 use super::int8::{QModel, QScratch};
 use super::Model;
-use crate::kernels::table;
+use crate::kernels::{table, Entry};
 use crate::{bail, Result};
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -1,7 +1,7 @@
 //! The kernel table from JS: what this build and engine have, and a switch.
 
 use crate::kernels::probe;
-use crate::kernels::table::{self, F32Kernel, Int8Kernel};
+use crate::kernels::table::{self, Entry, F32Kernel, Int8Kernel};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -10,7 +10,7 @@ use super::model::JsResult;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Entry {
+struct EntryInfo {
     name: &'static str,
     entry: &'static str,
     instruction: &'static str,
@@ -25,7 +25,7 @@ struct Part {
     chosen: &'static str,
     best: &'static str,
     available: Vec<&'static str>,
-    entries: Vec<Entry>,
+    entries: Vec<EntryInfo>,
 }
 
 #[derive(Serialize)]
@@ -48,6 +48,25 @@ struct Info {
     fp32: Part,
 }
 
+fn part<E: Entry>() -> Part {
+    Part {
+        chosen: table::current::<E>().name(),
+        best: E::best().name(),
+        available: table::available::<E>().iter().map(|k| k.name()).collect(),
+        entries: E::ALL
+            .iter()
+            .map(|&k| EntryInfo {
+                name: k.name(),
+                entry: k.entry(),
+                instruction: k.instruction(),
+                macs_per_instruction: k.macs_per_instruction(),
+                compiled: k.compiled(),
+                usable: k.usable(),
+            })
+            .collect(),
+    }
+}
+
 fn info() -> Info {
     let p = probe::get();
     Info {
@@ -58,38 +77,8 @@ fn info() -> Info {
             dot_samples: p.dot_samples,
             madd_fused: p.madd_fused,
         },
-        int8: Part {
-            chosen: table::int8().name(),
-            best: table::best_int8().name(),
-            available: table::available_int8().iter().map(|k| k.name()).collect(),
-            entries: Int8Kernel::ALL
-                .iter()
-                .map(|&k| Entry {
-                    name: k.name(),
-                    entry: k.entry(),
-                    instruction: k.instruction(),
-                    macs_per_instruction: k.macs_per_instruction() as f32,
-                    compiled: k.compiled(),
-                    usable: k.usable(),
-                })
-                .collect(),
-        },
-        fp32: Part {
-            chosen: table::fp32().name(),
-            best: table::best_fp32().name(),
-            available: table::available_fp32().iter().map(|k| k.name()).collect(),
-            entries: F32Kernel::ALL
-                .iter()
-                .map(|&k| Entry {
-                    name: k.name(),
-                    entry: k.entry(),
-                    instruction: k.instruction(),
-                    macs_per_instruction: k.macs_per_instruction(),
-                    compiled: k.compiled(),
-                    usable: k.usable(),
-                })
-                .collect(),
-        },
+        int8: part::<Int8Kernel>(),
+        fp32: part::<F32Kernel>(),
     }
 }
 

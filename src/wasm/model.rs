@@ -498,7 +498,7 @@ impl QuantizedModel {
     /// The int8 GEMM entry this model's weights are packed for.
     #[wasm_bindgen(getter)]
     pub fn kernel(&self) -> String {
-        self.inner.kernel().name().to_string()
+        crate::kernels::Entry::name(self.inner.kernel()).to_string()
     }
     /// Output scale and zero point and the input's, `{ input: {scale, zeroPoint}, output: {...} }`.
     pub fn io(&self) -> JsResult<Object> {

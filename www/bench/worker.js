@@ -185,18 +185,15 @@ async function run({ quick }) {
       const w = model.layerWeights(i);
       const [m, c] = [l.outputShape[0], prev[0]];
       const k = Math.round(Math.sqrt(w.length / (m * c)));
-      return { kind: l.kind, m, c, k, pad: (l.outputShape[1] - prev[1] + k - 1) / 2, weight: w, bias: biasOf(i, m, w) };
+      return { kind: l.kind, m, c, k, pad: (l.outputShape[1] - prev[1] + k - 1) / 2, weight: w, bias: model.layerBias(i) };
     }
     if (l.kind === 'linear') {
       const w = model.layerWeights(i);
       const before = summary.layers[i - 1]?.kind === 'flatten' ? (i > 1 ? summary.layers[i - 2].outputShape : summary.input) : null;
-      return { kind: l.kind, nOut: l.outputShape[0], nIn: w.length / l.outputShape[0], from: before && before[1] * before[2] > 1 ? before : null, weight: w, bias: biasOf(i, l.outputShape[0], w) };
+      return { kind: l.kind, nOut: l.outputShape[0], nIn: w.length / l.outputShape[0], from: before && before[1] * before[2] > 1 ? before : null, weight: w, bias: model.layerBias(i) };
     }
     return { kind: l.kind };
   });
-  function biasOf(i) {
-    return model.layerBias(i);
-  }
   const tfWorker = new Worker(new URL('./tfjs-worker.js', import.meta.url));
   const tfRun = (x, n) => new Promise((resolve, reject) => {
     tfWorker.onmessage = (e) => (e.data.error ? reject(new Error(`tfjs-wasm: ${e.data.error}`)) : resolve(e.data));

@@ -476,7 +476,6 @@ function* timingJob(cfg, r, key) {
         steps: t.steps.map((s) => ({ name: s.name, ms: s.ms / batch })),
       });
     }
-    q.useKernels({ int8: 'auto', fp32: 'auto' });
     timingRequest = null;
     if (!peaks) peaks = q.peakThroughput(200000);
     post({ type: 'timing', key, runId: r.runId, batch, samples, reps: results[0].reps, timer, macs: summary.macs, results, kernels: info, peaks });
