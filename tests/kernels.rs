@@ -1,6 +1,6 @@
 //! Every kernel-table entry the engine can run, against the plain reference, on one sweep of
 //! shapes (odd sizes, padding 0 and 1, 1-channel input, channel counts off the 4 and 8 tiles,
-//! direct and im2col convs, batches off the 4-pixel tile). Integer entries must match bit for
+//! runs of k·C values off the 4-tap step, batches off the 4-pixel tile). Integer entries must match bit for
 //! bit; float entries exactly too, since the inputs are small integers (every product and sum
 //! is exact in float32, fused or not). Outputs are pre-filled with sentinels so stray or
 //! missing writes show.

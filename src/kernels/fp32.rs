@@ -34,7 +34,7 @@ impl PackedF32 {
     /// A conv's PyTorch weights `[M, C, k, k]` for `plan`.
     pub fn conv(w: &[f32], bias: &[f32], plan: &ConvPlan) -> PackedF32 {
         let k = plan.ks * plan.kc;
-        let rows = super::weights_tap_order(w, &plan.shape, k);
+        let rows = super::weights_tap_order(w, &plan.shape, plan.kc);
         PackedF32::new(&rows, bias, plan.shape.m, k)
     }
     /// Linear weights `[n_out, n_in]`; `from` the NCHW shape flattened into the input, if any.
@@ -259,7 +259,7 @@ pub fn conv2d(
     );
 }
 
-/// A conv plan for the f32 kernels (im2col rows, when not direct, of exactly `K` values).
+/// A conv plan for the f32 kernels: runs of exactly `k·C` values.
 pub fn conv_plan(s: ConvShape) -> ConvPlan {
     ConvPlan::new(s, 1)
 }

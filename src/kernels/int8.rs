@@ -106,7 +106,7 @@ impl PackedI8 {
         rq: &Requant,
     ) -> PackedI8 {
         let k = plan.ks * plan.kc;
-        let rows = super::weights_tap_order(w, &plan.shape, k);
+        let rows = super::weights_tap_order(w, &plan.shape, plan.kc);
         PackedI8::new(kernel, &rows, bias, plan.shape.m, k, zx, rq)
     }
     /// Linear int8 weights `[n_out, n_in]`; `from`: the NCHW shape flattened into the input.
@@ -131,8 +131,7 @@ pub fn stride(len: usize) -> usize {
     round_up(len, 4)
 }
 
-/// A conv plan for the 8-bit kernels (direct when `C` is a multiple of 4, else im2col rows
-/// padded to 4 taps).
+/// A conv plan for the 8-bit kernels: runs of whole groups of 4 taps.
 pub fn conv_plan(s: ConvShape) -> ConvPlan {
     ConvPlan::new(s, 4)
 }

@@ -8,16 +8,14 @@
 //! is then `C` contiguous values the microkernel can broadcast without an im2col copy:
 //!
 //! * activations `[H, W, C]` per image; a flat vector is `[1, 1, n]`.
-//! * conv weights are repacked from PyTorch's `[M, C, kH, kW]` into tap order `(u, v, c)` and
-//!   tiled by [`NR`] = 8 output channels: `[M/8][K][8]` for f32, `[M/8][K/4][8][4]` for the
+//! * conv weights are repacked from PyTorch's `[M, C, kH, kW]` into tap order `(u, v, c)`
+//!   (each kernel row padded to `kc`) and tiled by [`NR`] = 8 output channels: `[M/8][K][8]` for f32, `[M/8][K/4][8][4]` for the
 //!   8-bit dot (four taps of one channel side by side, what one 32-bit lane of
 //!   `relaxed_dot_i8x16_i7x16` sums), `[M/8][K/2][8][2]` i16 for `dot_i16x8`.
 //! * the microkernel computes [`MR`] pixels × 8 channels: for every pixel an *indirection*
-//!   list (XNNPACK's IGEMM) holds, for each of the `ks` kernel taps `(u, v)`, the offset of the
-//!   `kc` input values it reads; taps in the padding point at a row of zero points. When `C` is
-//!   not a multiple of 4 (the first conv, `C = 1`), the input is first copied into im2col rows
-//!   of `K = kH·kW·C` values (padded to 4) and each pixel has one entry (`ks = 1, kc = K`).
-//!   Linear layers are the same GEMM with the images of a batch as the pixels.
+//!   list (XNNPACK's IGEMM) holds, for each of the `ks = k` kernel rows, the offset of the
+//!   `kc` contiguous input values it reads in a zero-point-padded copy of the image (see
+//!   [`ConvPlan`]). Linear layers are the same GEMM with the images of a batch as the pixels.
 //!
 //! Kernels never allocate: callers hand in scratch buffers.
 
@@ -76,138 +74,80 @@ impl ConvShape {
     }
 }
 
-/// How a conv reads its input: straight from the NHWC tensor through an indirection list
-/// (`direct`), or from im2col rows.
+/// How a conv reads its input: from a copy of the NHWC image padded on every side with
+/// `pad` pixels of the zero point, `Hp × Wp × C` (`Hp = H + 2·pad`, `Wp = W + 2·pad`). In it
+/// the `k·C` values under one kernel row `u` of output pixel `(i, j)` are contiguous, from
+/// `((i + u)·Wp + j)·C`: so each pixel's indirection list has `ks = k` entries of `kc` values,
+/// `kc = k·C` rounded up to the microkernel's step (the values past `k·C` belong to the next
+/// pixel and meet zero weights). Staging costs one pass over the input, not the `P·k²·C` of
+/// an im2col copy, whatever `C` is (the first conv has `C = 1`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvPlan {
     pub shape: ConvShape,
-    /// Reads the NHWC input directly (`C` a multiple of `align`).
-    pub direct: bool,
-    /// Kernel taps per pixel in the indirection list (`k·k` direct, 1 for im2col).
+    /// Kernel rows per pixel (`k`).
     pub ks: usize,
-    /// Values read per tap (`C` direct, the padded row length for im2col).
+    /// Values read per kernel row: `k·C` rounded up to `align`.
     pub kc: usize,
-    /// `[P][ks]` offsets into the input buffer (direct: the NHWC image followed by one row of
-    /// `kc` zero points at offset `H·W·C`; im2col: the rows).
+    /// `[P][ks]` offsets into the padded image.
     pub ind: Vec<u32>,
 }
 
 impl ConvPlan {
-    /// Direct when `C` is a multiple of 4: whole 32-bit groups for the 8-bit dot, and for f32
-    /// a tap of fewer channels is too short a run to pay for its pointer. Otherwise im2col rows
-    /// padded to `align` taps (what the microkernel consumes at once: 4 for the 8-bit dot, 1
-    /// for f32).
+    /// `align`: the taps the microkernel consumes at once (4 for the 8-bit dot, 1 for f32).
     pub fn new(s: ConvShape, align: usize) -> ConvPlan {
         let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
-        let direct = s.c % 4 == 0;
-        if direct {
-            let zero = (s.h * s.w * s.c) as u32;
-            let mut ind = Vec::with_capacity(oh * ow * k * k);
-            for i in 0..oh {
-                for j in 0..ow {
-                    for u in 0..k {
-                        for v in 0..k {
-                            let y = (i + u) as isize - s.pad as isize;
-                            let x = (j + v) as isize - s.pad as isize;
-                            ind.push(
-                                if y < 0 || x < 0 || y as usize >= s.h || x as usize >= s.w {
-                                    zero
-                                } else {
-                                    ((y as usize * s.w + x as usize) * s.c) as u32
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-            ConvPlan {
-                shape: s,
-                direct,
-                ks: k * k,
-                kc: s.c,
-                ind,
-            }
-        } else {
-            ConvPlan::im2col(s, align)
-        }
-    }
-
-    /// im2col rows of `K` taps padded to `align`, one indirection entry per pixel.
-    pub fn im2col(s: ConvShape, align: usize) -> ConvPlan {
-        let kc = round_up(s.taps(), align);
-        ConvPlan {
-            shape: s,
-            direct: false,
-            ks: 1,
-            kc,
-            ind: (0..s.p()).map(|p| (p * kc) as u32).collect(),
-        }
-    }
-
-    /// Elements of the buffer the kernel reads: the image plus the zero row, or the im2col rows.
-    pub fn input_buffer_len(&self) -> usize {
-        if self.direct {
-            self.shape.input_len() + self.kc
-        } else {
-            self.shape.p() * self.kc
-        }
-    }
-
-    /// Copies the NHWC image `x` into `buf` as this plan reads it: after it the zero row
-    /// (`direct`), or im2col rows in tap order `(u, v, c)` with `zero` in the padding and in
-    /// the row's tail up to `kc`.
-    pub fn stage<T: Copy>(&self, x: &[T], zero: T, buf: &mut [T]) {
-        let s = &self.shape;
-        if self.direct {
-            let n = s.input_len();
-            buf[..n].copy_from_slice(&x[..n]);
-            buf[n..n + self.kc].fill(zero);
-            return;
-        }
-        let (oh, ow, k, c) = (s.out_h(), s.out_w(), s.k, s.c);
-        let pad = s.pad as isize;
-        // Element by element: with C < 4 a slice copy per tap would cost a call per value.
+        let wp = s.w + 2 * s.pad;
+        let mut ind = Vec::with_capacity(oh * ow * k);
         for i in 0..oh {
             for j in 0..ow {
-                let row = &mut buf[(i * ow + j) * self.kc..][..self.kc];
-                let mut t = 0;
                 for u in 0..k {
-                    let y = (i + u) as isize - pad;
-                    let inside_y = y >= 0 && (y as usize) < s.h;
-                    for v in 0..k {
-                        let xx = (j + v) as isize - pad;
-                        if inside_y && xx >= 0 && (xx as usize) < s.w {
-                            let at = (y as usize * s.w + xx as usize) * c;
-                            #[allow(clippy::manual_memcpy)]
-                            for ch in 0..c {
-                                row[t + ch] = x[at + ch];
-                            }
-                        } else {
-                            for ch in 0..c {
-                                row[t + ch] = zero;
-                            }
-                        }
-                        t += c;
-                    }
-                }
-                for r in &mut row[t..] {
-                    *r = zero;
+                    ind.push((((i + u) * wp + j) * s.c) as u32);
                 }
             }
         }
+        ConvPlan {
+            shape: s,
+            ks: k,
+            kc: round_up(k * s.c, align),
+            ind,
+        }
+    }
+
+    /// Elements of the staged input: the padded image and the tail the last run reads past it.
+    pub fn input_buffer_len(&self) -> usize {
+        let s = &self.shape;
+        (s.h + 2 * s.pad) * (s.w + 2 * s.pad) * s.c + self.kc - s.k * s.c
+    }
+
+    /// Copies the NHWC image `x` into `buf` padded with `zero` (the zero point), as the
+    /// indirection list reads it.
+    pub fn stage<T: Copy>(&self, x: &[T], zero: T, buf: &mut [T]) {
+        let s = &self.shape;
+        let (c, pad) = (s.c, s.pad);
+        let row = (s.w + 2 * pad) * c;
+        let buf = &mut buf[..self.input_buffer_len()];
+        buf[..pad * row].fill(zero);
+        for y in 0..s.h {
+            let r = &mut buf[(pad + y) * row..][..row];
+            r[..pad * c].fill(zero);
+            r[pad * c..][..s.w * c].copy_from_slice(&x[y * s.w * c..][..s.w * c]);
+            r[(pad + s.w) * c..].fill(zero);
+        }
+        buf[(pad + s.h) * row..].fill(zero);
     }
 }
 
-/// `[M, C, k, k]` (PyTorch OIHW) → `[M, K]` in tap order `(u, v, c)`, each row padded with
-/// zeros to `kp` values.
-pub fn weights_tap_order<T: Copy + Default>(w: &[T], s: &ConvShape, kp: usize) -> Vec<T> {
+/// `[M, C, k, k]` (PyTorch OIHW) → `[M, k·kc]` in the plan's tap order: kernel row `u`
+/// occupies `kc` values, `(v, c)` at `u·kc + v·C + c`, the rest of the row zero.
+pub fn weights_tap_order<T: Copy + Default>(w: &[T], s: &ConvShape, kc: usize) -> Vec<T> {
     let (c, k) = (s.c, s.k);
+    let kp = k * kc;
     let mut out = vec![T::default(); s.m * kp];
     for m in 0..s.m {
         for ch in 0..c {
             for u in 0..k {
                 for v in 0..k {
-                    out[m * kp + (u * k + v) * c + ch] = w[((m * c + ch) * k + u) * k + v];
+                    out[m * kp + u * kc + v * c + ch] = w[((m * c + ch) * k + u) * k + v];
                 }
             }
         }
