@@ -1,8 +1,7 @@
 //! Instruction-throughput micro-benchmark: how many multiply-adds per second the engine's
 //! inner-loop instructions reach on this machine, the ceiling each GEMM entry is measured
-//! against. Each loop keeps 12 independent accumulators (enough to cover the latency of two
-//! pipelines) and feeds every result into the next step of its chain, so the compiler can
-//! neither fold the loop into a multiplication nor drop it; operands pass `black_box`.
+//! against. Each loop is the microkernel's inner step (4 operands loaded, 8 accumulators),
+//! written so the compiler can neither fold it into a multiplication nor drop it.
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,132 +39,132 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
             gmac_per_s: instructions as f64 * macs as f64 / (ms * 1e-3) / 1e9,
         });
     };
-    // Twelve named accumulators (an array of them is kept in memory by the compiler).
-    macro_rules! chains {
-        ($iterations:expr, $init:expr, |$v:ident| $step:expr) => {{
-            let (mut c0, mut c1, mut c2, mut c3, mut c4, mut c5) =
-                ($init, $init, $init, $init, $init, $init);
-            let (mut c6, mut c7, mut c8, mut c9, mut c10, mut c11) =
-                ($init, $init, $init, $init, $init, $init);
+    // The GEMM's inner step without its weight loads: each iteration loads the next 4
+    // operands of a table the compiler cannot see into, and applies the instruction
+    // to 2 fixed vectors × 4 operands into 8 named accumulators (an array of them would live
+    // in memory), as the 4 × 8 microkernel does. All 8 (vector, operand) pairs differ, so
+    // nothing is shared or folded.
+    macro_rules! step8 {
+        ($iterations:expr, $init:expr, $xs:expr, $w0:expr, $w1:expr, |$acc:ident, $w:ident, $x:ident| $op:expr) => {{
+            let (w0, w1) = (black_box($w0), black_box($w1));
+            let xs: [v128; 4] = $xs;
+            let (mut a0, mut a1, mut a2, mut a3) = ($init, $init, $init, $init);
+            let (mut a4, mut a5, mut a6, mut a7) = ($init, $init, $init, $init);
             for _ in 0..$iterations {
-                c0 = {
-                    let $v = c0;
-                    $step
+                let p = black_box(xs.as_ptr());
+                let (x0, x1, x2, x3) = unsafe {
+                    (
+                        v128_load(p),
+                        v128_load(p.add(1)),
+                        v128_load(p.add(2)),
+                        v128_load(p.add(3)),
+                    )
                 };
-                c1 = {
-                    let $v = c1;
-                    $step
-                };
-                c2 = {
-                    let $v = c2;
-                    $step
-                };
-                c3 = {
-                    let $v = c3;
-                    $step
-                };
-                c4 = {
-                    let $v = c4;
-                    $step
-                };
-                c5 = {
-                    let $v = c5;
-                    $step
-                };
-                c6 = {
-                    let $v = c6;
-                    $step
-                };
-                c7 = {
-                    let $v = c7;
-                    $step
-                };
-                c8 = {
-                    let $v = c8;
-                    $step
-                };
-                c9 = {
-                    let $v = c9;
-                    $step
-                };
-                c10 = {
-                    let $v = c10;
-                    $step
-                };
-                c11 = {
-                    let $v = c11;
-                    $step
-                };
+                let f = |$acc: v128, $w: v128, $x: v128| $op;
+                a0 = f(a0, w0, x0);
+                a1 = f(a1, w1, x0);
+                a2 = f(a2, w0, x1);
+                a3 = f(a3, w1, x1);
+                a4 = f(a4, w0, x2);
+                a5 = f(a5, w1, x2);
+                a6 = f(a6, w0, x3);
+                a7 = f(a7, w1, x3);
             }
-            [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11]
+            [a0, a1, a2, a3, a4, a5, a6, a7]
                 .iter()
                 .fold(i32x4_splat(0), |s, &v| v128_xor(s, v))
         }};
     }
+    let fx = [
+        f32x4_splat(1.0),
+        f32x4_splat(0.5),
+        f32x4_splat(0.25),
+        f32x4_splat(2.0),
+    ];
+    let ix = [
+        i16x8_splat(3),
+        i16x8_splat(-5),
+        i16x8_splat(7),
+        i16x8_splat(1),
+    ];
+    #[cfg(target_feature = "relaxed-simd")]
+    let bx = [
+        u8x16_splat(3),
+        u8x16_splat(100),
+        u8x16_splat(7),
+        u8x16_splat(127),
+    ];
     #[inline(never)]
-    fn muladd(iterations: usize) -> v128 {
-        let (a, b) = (
-            black_box(f32x4_splat(1.000_000_1)),
-            black_box(f32x4_splat(1e-7)),
-        );
-        chains!(iterations, f32x4_splat(1.0), |v| f32x4_add(
-            f32x4_mul(v, a),
-            b
-        ))
+    fn muladd(n: usize, xs: [v128; 4]) -> v128 {
+        step8!(
+            n,
+            f32x4_splat(0.0),
+            xs,
+            f32x4_splat(1e-3),
+            f32x4_splat(2e-3),
+            |a, w, x| f32x4_add(a, f32x4_mul(w, x))
+        )
     }
-    time("f32 mul+add", "f32x4.mul + f32x4.add", 2.0, 24, &mut || {
-        muladd(iterations)
+    time("f32 mul+add", "f32x4.mul + f32x4.add", 2.0, 16, &mut || {
+        muladd(iterations, fx)
     });
     #[cfg(target_feature = "relaxed-simd")]
     #[inline(never)]
-    fn madd(iterations: usize) -> v128 {
-        let (a, b) = (
-            black_box(f32x4_splat(1.000_000_1)),
-            black_box(f32x4_splat(1e-7)),
-        );
-        chains!(iterations, f32x4_splat(1.0), |v| f32x4_relaxed_madd(
-            v, a, b
-        ))
+    fn madd(n: usize, xs: [v128; 4]) -> v128 {
+        step8!(
+            n,
+            f32x4_splat(0.0),
+            xs,
+            f32x4_splat(1e-3),
+            f32x4_splat(2e-3),
+            |a, w, x| f32x4_relaxed_madd(w, x, a)
+        )
     }
     #[cfg(target_feature = "relaxed-simd")]
     time(
         "f32 relaxed_madd",
         "f32x4.relaxed_madd",
         4.0,
-        12,
-        &mut || madd(iterations),
+        8,
+        &mut || madd(iterations, fx),
     );
     #[inline(never)]
-    fn dot16(iterations: usize) -> v128 {
-        let a = black_box(i16x8_splat(3));
-        // The accumulator is the next step's operand: a chain LLVM cannot shortcut.
-        chains!(iterations, i32x4_splat(1), |v| i32x4_add(
-            v,
-            i32x4_dot_i16x8(a, v)
-        ))
+    fn dot16(n: usize, xs: [v128; 4]) -> v128 {
+        step8!(
+            n,
+            i32x4_splat(0),
+            xs,
+            i16x8_splat(3),
+            i16x8_splat(-2),
+            |a, w, x| i32x4_add(a, i32x4_dot_i16x8(w, x))
+        )
     }
     time(
         "int8 dot16",
         "i32x4.dot_i16x8_s + i32x4.add",
         4.0,
-        24,
-        &mut || dot16(iterations),
+        16,
+        &mut || dot16(iterations, ix),
     );
     #[cfg(target_feature = "relaxed-simd")]
     #[inline(never)]
-    fn rdot(iterations: usize) -> v128 {
-        let (a, b) = (black_box(i8x16_splat(3)), black_box(i8x16_splat(5)));
-        chains!(iterations, i32x4_splat(1), |v| {
-            i32x4_relaxed_dot_i8x16_i7x16_add(a, b, v)
-        })
+    fn rdot(n: usize, xs: [v128; 4]) -> v128 {
+        step8!(
+            n,
+            i32x4_splat(0),
+            xs,
+            i8x16_splat(3),
+            i8x16_splat(-2),
+            |a, w, x| i32x4_relaxed_dot_i8x16_i7x16_add(w, x, a)
+        )
     }
     #[cfg(target_feature = "relaxed-simd")]
     time(
         "int8 relaxed dot",
         "i32x4.relaxed_dot_i8x16_i7x16_add_s",
         16.0,
-        12,
-        &mut || rdot(iterations),
+        8,
+        &mut || rdot(iterations, bx),
     );
     out
 }
