@@ -19,11 +19,16 @@
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { QLAYERS, SWEEP_BITS, quantConfig, evalKey, sensKey, sweepKey, quantile, setModelLayers } from './lab-state.js';
 import { mulberry32 } from './tensors.js';
+import { weightsOnly, weightsAndActivations } from './sweep-point.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build). */
 let q;
 /** The instruction-throughput micro-benchmark, run with the first timing. */
 let peaks = null;
+/** The running sweep's state, shared with the helper worker (see sweepJob). */
+let sweep = null;
+/** `{ worker, gen, busy }`: the sweep's helper on a second core, or null. */
+let helper = null;
 const THUMBS = 40;
 const PRIORITY = { eval: 3, timing: 2, sens: 1, sweep: 0 };
 /**
@@ -106,6 +111,7 @@ async function fetchBytes(rel) {
 async function start() {
   if (paused) await new Promise((r) => resume.push(r)); // hidden from the start: load nothing yet
   const t0 = now();
+  startHelper(null); // loads its own copy meanwhile, on the other core
   const [core, calibBytes, testBytes] = await Promise.all([
     loadCore(preferredBuild(self.location.href)),
     fetchBytes('../data/digits-calib.bin'),
@@ -376,43 +382,94 @@ function* sensJob(s, key) {
  * activations (true int8), accuracy and logit SQNR; and the model size with the weights packed
  * at that many bits.
  */
+/**
+ * The sweep over SWEEP_BITS, shared with the helper worker on the second core when there is
+ * one: this worker takes bit widths from the front of `todo` (two scheduler steps each), the
+ * helper from the back (a whole bit width per message), and whichever finishes the last one
+ * posts the complete sweep. On one core the same loop does all of them.
+ */
 function* sweepJob(s, key) {
-  const perChannel = s.granularity === 'channel';
-  const base = { perChannel, method: s.method, actScheme: s.scheme };
+  const base = { perChannel: s.granularity === 'channel', method: s.method, actScheme: s.scheme };
   if (s.method === 'percentile') base.percentile = s.percentile;
-  const points = [];
-  const total = SWEEP_BITS.length * 2;
-  const t0 = now();
-  for (const [i, bits] of SWEEP_BITS.entries()) {
-    yield { done: 2 * i, total, label: `${bits} bits, weights only` };
-    const point = { bits };
-    let qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
-    try {
-      const e = model.evaluate(qm, test, 'simulated');
-      const rep = model.report(qm, 4, 0);
-      Object.assign(point, {
-        fp32Accuracy: e.fp32Accuracy,
-        wAccuracy: e.int8Accuracy,
-        wAgreement: e.agreement,
-        wSqnrDb: e.logitSqnrDb,
-        bytesFp32: rep.bytesFp32,
-        bytesInt8: rep.bytesInt8,
-        bytesPacked: rep.layers.reduce((sum, l) => sum + l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked, 0),
-        weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
-      });
-    } finally {
-      qm.free();
+  sweep = { key, base, todo: [...SWEEP_BITS], points: new Map(), t0: now(), localDone: false };
+  yield* sweepSteps(sweep);
+}
+
+function* sweepSteps(st) {
+  let done = false;
+  try {
+    while (st.todo.length) {
+      const bits = st.todo.shift();
+      feedHelper();
+      yield { done: st.points.size, total: SWEEP_BITS.length, label: `${bits} bits, weights only` };
+      const point = weightsOnly(model, test, st.base, bits);
+      yield { done: st.points.size, total: SWEEP_BITS.length, label: `${bits} bits, weights + activations` };
+      st.points.set(bits, { ...point, ...weightsAndActivations(model, test, st.base, bits) });
+      postSweep(st);
     }
-    yield { done: 2 * i + 1, total, label: `${bits} bits, weights + activations` };
-    qm = model.quantize({ ...base, weightBits: bits, actBits: bits });
-    try {
-      const e = model.evaluate(qm, test, 'int8');
-      Object.assign(point, { waAccuracy: e.int8Accuracy, waAgreement: e.agreement, waSqnrDb: e.logitSqnrDb });
-    } finally {
-      qm.free();
+    done = true;
+    st.localDone = true;
+  } finally {
+    if (!done && sweep === st) sweep = null; // cancelled: drop what the helper still sends
+  }
+}
+
+function postSweep(st) {
+  const points = SWEEP_BITS.filter((b) => st.points.has(b)).map((b) => st.points.get(b));
+  post({ type: 'sweep', key: st.key, points, complete: points.length === SWEEP_BITS.length, ms: now() - st.t0 });
+}
+
+/** The helper worker, started with the model where the machine has a second core. */
+function startHelper(bytes) {
+  if ((navigator.hardwareConcurrency ?? 1) < 2) return;
+  try {
+    if (!helper) {
+      const url = new URL('./sweep-helper.js', import.meta.url);
+      url.searchParams.set('build', preferredBuild(self.location.href) ?? 'simd128');
+      helper = { worker: new Worker(url, { type: 'module' }), gen: 0, busy: false };
+      helper.worker.onmessage = onHelper;
+      helper.worker.onerror = () => dropHelper();
     }
-    points.push(point);
-    post({ type: 'sweep', key, points, complete: points.length === SWEEP_BITS.length, ms: now() - t0 });
+    helper.gen++;
+    helper.busy = false;
+    helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null });
+  } catch {
+    helper = null;
+  }
+}
+
+function feedHelper() {
+  if (!helper || helper.busy || !sweep || !sweep.todo.length || paused) return;
+  helper.busy = true;
+  helper.worker.postMessage({ type: 'point', gen: helper.gen, key: sweep.key, base: sweep.base, bits: sweep.todo.pop() });
+}
+
+function onHelper(e) {
+  const m = e.data;
+  if (!helper || m.gen !== helper.gen) return;
+  helper.busy = false;
+  const st = sweep && sweep.key === m.key ? sweep : null;
+  if (m.type === 'error') {
+    dropHelper(st, m.bits);
+    return;
+  }
+  if (st) {
+    st.points.set(m.bits, m.point);
+    postSweep(st);
+  }
+  feedHelper();
+}
+
+/** Without the helper from now on; a bit width it held goes back to this worker. */
+function dropHelper(st = sweep, bits = null) {
+  helper?.worker.terminate();
+  helper = null;
+  if (!st || bits === null || st.points.has(bits)) return;
+  st.todo.push(bits);
+  if (st.localDone) {
+    st.localDone = false;
+    tasks.set('sweep', { name: 'sweep', key: st.key, prio: PRIORITY.sweep, iter: sweepSteps(st) });
+    kick();
   }
 }
 
@@ -576,6 +633,7 @@ function loadModel(m) {
     summary = s;
     modelInfo = info;
     setModelLayers(s);
+    if (info.digits) startHelper(m.bytes);
     post({
       type: 'model',
       id: m.id,
