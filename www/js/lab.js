@@ -746,7 +746,9 @@ export class Lab {
     const rows = m.results.filter((r) => r.steps?.length && (r.id === 'fp32' || r.id === 'int8'));
     const t = this.$('lab-timing-steps');
     if (!rows.length) { t.innerHTML = ''; return; }
-    const names = [...new Set(rows.flatMap((r) => r.steps.map((s) => s.name)))];
+    // Rows in pipeline order: each name at its earliest position in either run (input first).
+    const at = (n) => Math.min(...rows.map((r) => { const i = r.steps.findIndex((x) => x.name === n); return i < 0 ? Infinity : i; }));
+    const names = [...new Set(rows.flatMap((r) => r.steps.map((s) => s.name)))].sort((a, b) => at(a) - at(b));
     const cell = (r, n) => { const s = r.steps.find((x) => x.name === n); return s ? msPerImage(s.ms) : '–'; };
     t.innerHTML = `<caption>Where the time goes (per image, profiled runs)</caption><thead><tr><th scope="col">step</th>${rows.map((r) => `<th scope="col" class="num">${pathLabel(r.id)}</th>`).join('')}</tr></thead>` +
       `<tbody>${names.map((n) => `<tr><th scope="row">${n}</th>${rows.map((r) => `<td class="num">${cell(r, n)}</td>`).join('')}</tr>`).join('')}</tbody>`;
