@@ -137,7 +137,9 @@ test('embed: snippets in a course page on another origin, driven through postMes
     // Scrolled out of the course page's view, the embeds do no work; back in view, they catch up.
     const historyBefore = await page.evaluate(() => history.length);
     await page.evaluate(() => document.getElementById('end').scrollIntoView());
-    await f1.waitForFunction(() => window.__quantlab.lab.visible === false);
+    // Poll on a timer: Chromium stops animation frames in a cross-origin iframe scrolled out of
+    // view, so waitForFunction's default (requestAnimationFrame) polling would never look again.
+    await f1.waitForFunction(() => window.__quantlab.lab.visible === false, null, { polling: 100 });
     await send(1, { type: 'quantlab:set', id: 'w3', state: { lab: { weightBits: 3 } } });
     await waitMsg(1, 'quantlab:state', '(d) => d.id === "w3"');
     await page.waitForTimeout(2500);

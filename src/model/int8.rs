@@ -170,32 +170,40 @@ pub struct QLayer {
     // Ready for the kernels:
     plan: Option<ConvPlan>,
     rows: Vec<u32>,
-    /// Always `Some` once built.
-    packed: Option<PackedI8>,
+    packed: PackedI8,
 }
 
 impl QLayer {
     fn pack(&self, kernel: Int8Kernel) -> PackedI8 {
-        match &self.plan {
-            Some(plan) => PackedI8::conv(
-                kernel,
-                &self.w_q,
-                &self.bias_q,
-                plan,
-                self.x.zero_point,
-                &self.rq,
-            ),
-            None => PackedI8::linear(
-                kernel,
-                &self.w_q,
-                &self.bias_q,
-                self.shape.m,
-                self.shape.c,
-                self.from,
-                self.x.zero_point,
-                &self.rq,
-            ),
-        }
+        pack_layer(
+            kernel,
+            &self.w_q,
+            &self.bias_q,
+            self.plan.as_ref(),
+            self.shape,
+            self.from,
+            self.x.zero_point,
+            &self.rq,
+        )
+    }
+}
+
+/// A layer's weights packed for `kernel`: a conv for its plan, a linear layer (`plan` None)
+/// with the NCHW shape `from` flattened into its input.
+#[allow(clippy::too_many_arguments)]
+fn pack_layer(
+    kernel: Int8Kernel,
+    w_q: &[i8],
+    bias_q: &[i32],
+    plan: Option<&ConvPlan>,
+    shape: ConvShape,
+    from: Option<Shape>,
+    zx: i32,
+    rq: &Requant,
+) -> PackedI8 {
+    match plan {
+        Some(plan) => PackedI8::conv(kernel, w_q, bias_q, plan, zx, rq),
+        None => PackedI8::linear(kernel, w_q, bias_q, shape.m, shape.c, from, zx, rq),
     }
 }
 
@@ -442,7 +450,18 @@ fn quant_layer(
     } else {
         None
     };
-    let mut q = QLayer {
+    let from = linear.flatten();
+    let packed = pack_layer(
+        table::int8(),
+        &w_q,
+        &bias_q,
+        plan.as_ref(),
+        shape,
+        from,
+        x.zero_point,
+        &rq,
+    );
+    Ok(QLayer {
         layer,
         name: name.to_string(),
         relu,
@@ -457,17 +476,15 @@ fn quant_layer(
         x,
         y,
         rq,
-        from: linear.flatten(),
+        from,
         plan,
         rows: if linear.is_some() {
             kernels::rows(CHUNK, shape.c)
         } else {
             vec![]
         },
-        packed: None,
-    };
-    q.packed = Some(q.pack(table::int8()));
-    Ok(q)
+        packed,
+    })
 }
 
 /// Buffers of an int8 forward pass, kept across calls (the timing loop holds one).
@@ -499,7 +516,7 @@ impl QModel {
         }
         for s in &mut self.steps {
             if let QStep::Layer(l) = s {
-                l.packed = Some(l.pack(kernel));
+                l.packed = l.pack(kernel);
             }
         }
         self.kernel = kernel;
@@ -512,7 +529,7 @@ impl QModel {
         } = sc;
         match step {
             QStep::Layer(l) => {
-                let w = l.packed.as_ref().expect("packed when built");
+                let w = &l.packed;
                 let s = &l.shape;
                 match &l.plan {
                     Some(plan) => {
@@ -600,7 +617,7 @@ impl QModel {
                 let mut t = clock.map(|c| c());
                 match step {
                     QStep::Layer(l) if l.is_linear => {
-                        let w = l.packed.as_ref().expect("packed when built");
+                        let w = &l.packed;
                         let (n_in, n_out) = (l.shape.c, l.shape.m);
                         let kc = k8::stride(n_in);
                         let o = kernels::grow(&mut sc.rows_b, nb * n_out + 4);
