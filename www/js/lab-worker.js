@@ -94,6 +94,8 @@ const HANDLERS = {
     paused = !m.visible;
     if (paused) return;
     for (const r of resume.splice(0)) r();
+    if (sweep?.points.size) postSweep(sweep); // what the helper finished while out of view
+    feedHelper();
     kick();
   },
   timing: (m) => {
@@ -455,7 +457,8 @@ function onHelper(e) {
   }
   if (st) {
     st.points.set(m.bits, m.point);
-    postSweep(st);
+    // Out of view nothing is posted (the page does no work there); it goes out on return.
+    if (!paused) postSweep(st);
   }
   feedHelper();
 }
