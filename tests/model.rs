@@ -2,6 +2,7 @@
 //! against a reference integer pipeline (bit for bit), and accuracy on the 2,000 test digits.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
 use quantlab::kernels::{reference as r, ConvShape};
 use quantlab::model::digits::Digits;
 use quantlab::model::eval::{images, predict_fp32, predict_int8, Evaluation};
@@ -272,22 +273,27 @@ fn simulated_path_equals_float_model_with_dequantized_weights() {
 }
 
 /// The int8 logits of the first 100 test digits (8-bit per-channel min-max) are a snapshot in
-/// `tests/golden/int8_baseline.json`; `tests/node/model.test.mjs` checks that the wasm build
-/// gives the same bytes. `UPDATE_GOLDEN=1 cargo test --test model` rewrites it.
+/// `tests/golden/int8_baseline.json`, with the FNV-1a 64 hash of the int8 logits of all 2,000;
+/// `tests/node/model.test.mjs` (SIMD128 build) and `tests/web.rs` (both builds, in Chromium)
+/// check that every int8 kernel-table entry gives the same bytes. `UPDATE_GOLDEN=1 cargo test
+/// --test model` rewrites it.
 #[test]
 fn int8_outputs_snapshot() {
     let q = quantized(&QuantConfig::default());
-    let x = images(&model(), test_digits()).unwrap();
+    let d = test_digits();
+    let x = images(&model(), d).unwrap();
     let n = 100;
     let got: Vec<i8> = q.forward_int8(&x[..n * 1024], n).unwrap();
+    let all = q.forward_int8(&x, d.len()).unwrap();
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/golden/int8_baseline.json"
     );
     let json = serde_json::json!({
-        "how": "cargo test --test model int8_outputs_snapshot with UPDATE_GOLDEN=1: int8 logits of test digits 0..100, baseline model, 8-bit per-channel min-max, calibrated on www/data/digits-calib.bin",
+        "how": "cargo test --test model int8_outputs_snapshot with UPDATE_GOLDEN=1: int8 logits of test digits 0..100, and the FNV-1a 64 hash (hex) of the int8 logits of all test digits as bytes; baseline model, 8-bit per-channel min-max, calibrated on www/data/digits-calib.bin",
         "images": n,
         "int8": got,
+        "all": { "images": d.len(), "fnv1a64": common::fnv1a64_hex(&all) },
     });
     if std::env::var("UPDATE_GOLDEN").is_ok() {
         std::fs::write(path, serde_json::to_string(&json).unwrap() + "\n").unwrap();
@@ -297,7 +303,8 @@ fn int8_outputs_snapshot() {
     )
     .unwrap();
     assert_eq!(
-        want["int8"], json["int8"],
+        (&want["int8"], &want["all"]),
+        (&json["int8"], &json["all"]),
         "int8 outputs changed; if intended, rerun with UPDATE_GOLDEN=1"
     );
 }

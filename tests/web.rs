@@ -5,6 +5,8 @@
 
 use js_sys::{Array, Float32Array, Int32Array, Int8Array, Object, Reflect, Uint8Array};
 use quantlab::wasm_api as q;
+
+mod common;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -116,21 +118,29 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
     let snap: serde_json::Value =
         serde_json::from_str(include_str!("golden/int8_baseline.json")).unwrap();
     let n = snap["images"].as_u64().unwrap() as usize;
-    let x = test.images(&model, 0, n).unwrap().to_vec();
-    let got: Vec<i64> = qm
-        .forward_int8(&x, n)
-        .unwrap()
-        .to_vec()
-        .into_iter()
-        .map(i64::from)
-        .collect();
-    let want: Vec<i64> = snap["int8"]
+    let want: Vec<i8> = snap["int8"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v.as_i64().unwrap())
+        .map(|v| v.as_i64().unwrap() as i8)
         .collect();
-    assert_eq!(got, want);
+    // Every int8 entry of this build (and engine) against the native snapshot: the first 100
+    // digits value by value, all 2,000 by hash. `make test` runs this for both builds.
+    let all = test.length();
+    let x = test.images(&model, 0, all).unwrap().to_vec();
+    for entry in quantlab::kernels::table::available::<quantlab::kernels::Int8Kernel>() {
+        let name = quantlab::kernels::Entry::name(entry);
+        q::use_kernels(opts(&[("int8", name.into())])).unwrap();
+        let got = qm.forward_int8(&x, all).unwrap().to_vec();
+        assert_eq!(&got[..want.len()], &want[..], "{name}");
+        assert_eq!(
+            common::fnv1a64_hex(&got),
+            snap["all"]["fnv1a64"].as_str().unwrap(),
+            "{name} on all {all} digits"
+        );
+    }
+    q::use_kernels(opts(&[("int8", "auto".into())])).unwrap();
+    let x = &x[..n * 1024];
     // An error keeps the model usable.
     assert!(model.quantize(opts(&[("weightBits", 1.into())])).is_err());
     assert_eq!(model.forward(&x[..1024], 1).unwrap().length(), 10);

@@ -59,3 +59,11 @@ impl Rng {
         self.int(lo, hi) as f32
     }
 }
+
+/// FNV-1a 64 of int8 values as bytes, as hex: the snapshot of all test digits' int8 logits.
+pub fn fnv1a64_hex(v: &[i8]) -> String {
+    let h = v.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u8 as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}

@@ -26,11 +26,27 @@ test('the baseline model has the course module layers', () => {
   assert.equal(calib.length, 512);
 });
 
-test('true INT8 logits equal the native build bit for bit', async () => {
+/** FNV-1a 64 of int8 values as bytes, hex (as tests/common/mod.rs computes it natively). */
+function fnv1a64(v) {
+  let h = 0xcbf29ce484222325n;
+  for (const b of v) h = ((h ^ BigInt(b & 0xff)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
+
+test('true INT8 logits equal the native build bit for bit, on every int8 kernel entry and all test digits', async () => {
   const snap = JSON.parse(await readFile(new URL('tests/golden/int8_baseline.json', root), 'utf8'));
   const qm = model.quantize({ weightBits: 8, actBits: 8, perChannel: true, method: 'minmax' });
-  const got = qm.forwardInt8(testSet.images(model, 0, snap.images), snap.images);
-  assert.deepEqual([...got], snap.int8);
+  const x = testSet.images(model, 0, testSet.length);
+  try {
+    for (const k of q.kernelInfo().int8.available) {
+      q.useKernels({ int8: k });
+      const got = qm.forwardInt8(x, testSet.length);
+      assert.deepEqual([...got.slice(0, snap.int8.length)], snap.int8, k);
+      assert.equal(fnv1a64(got), snap.all.fnv1a64, `${k} on all ${snap.all.images} digits`);
+    }
+  } finally {
+    q.useKernels({ int8: 'auto' });
+  }
 });
 
 test('evaluation: accuracy, agreement and flipped digits', () => {
