@@ -10,8 +10,19 @@ pub struct Peak {
     pub instruction: &'static str,
     /// Multiply-adds per instruction, every instruction of the step counted (as the table does).
     pub macs_per_instruction: f32,
+    /// The kernel-table entries whose inner step this is, each with its ceiling
+    /// `gmac_per_s · entry's multiply-adds per instruction / macs_per_instruction` (half the
+    /// relaxed dot's for `split`, which needs two of them per 16 multiply-adds).
+    pub entries: Vec<EntryPeak>,
     pub instructions: u64,
     pub ms: f64,
+    pub gmac_per_s: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryPeak {
+    pub entry: &'static str,
     pub gmac_per_s: f64,
 }
 
@@ -20,7 +31,12 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
     use core::arch::wasm32::*;
     use core::hint::black_box;
     let mut out = vec![];
-    let mut time = |name, instruction, macs: f32, per_iter: u64, f: &mut dyn FnMut() -> v128| {
+    let mut time = |name,
+                    instruction,
+                    entries: &'static [&'static str],
+                    macs: f32,
+                    per_iter: u64,
+                    f: &mut dyn FnMut() -> v128| {
         // V8 runs a function's first calls in its baseline compiler and swaps in the optimized
         // code later: keep the fastest of 16 calls.
         let mut ms = f64::INFINITY;
@@ -30,13 +46,23 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
             ms = ms.min(clock() - t);
         }
         let instructions = per_iter * iterations as u64;
+        let gmac_per_s = instructions as f64 * macs as f64 / (ms * 1e-3) / 1e9;
+        let entries = entries
+            .iter()
+            .filter_map(|&e| super::table::macs_per_instruction(e).map(|m| (e, m)))
+            .map(|(entry, m)| EntryPeak {
+                entry,
+                gmac_per_s: gmac_per_s * m as f64 / macs as f64,
+            })
+            .collect();
         out.push(Peak {
             name,
             instruction,
             macs_per_instruction: macs,
+            entries,
             instructions,
             ms,
-            gmac_per_s: instructions as f64 * macs as f64 / (ms * 1e-3) / 1e9,
+            gmac_per_s,
         });
     };
     // The GEMM's inner step without its weight loads: each iteration loads the next 4
@@ -105,9 +131,14 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
             |a, w, x| f32x4_add(a, f32x4_mul(w, x))
         )
     }
-    time("f32 mul+add", "f32x4.mul + f32x4.add", 2.0, 16, &mut || {
-        muladd(iterations, fx)
-    });
+    time(
+        "f32 mul+add",
+        "f32x4.mul + f32x4.add",
+        &["gemm_f32_muladd"],
+        2.0,
+        16,
+        &mut || muladd(iterations, fx),
+    );
     #[cfg(target_feature = "relaxed-simd")]
     #[inline(never)]
     fn madd(n: usize, xs: [v128; 4]) -> v128 {
@@ -124,6 +155,7 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
     time(
         "f32 relaxed_madd",
         "f32x4.relaxed_madd",
+        &["gemm_f32_madd"],
         4.0,
         8,
         &mut || madd(iterations, fx),
@@ -142,6 +174,7 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
     time(
         "int8 dot16",
         "i32x4.dot_i16x8_s + i32x4.add",
+        &["gemm_int8_dot16"],
         4.0,
         16,
         &mut || dot16(iterations, ix),
@@ -162,6 +195,7 @@ pub fn run(iterations: usize, clock: &dyn Fn() -> f64) -> Vec<Peak> {
     time(
         "int8 relaxed dot",
         "i32x4.relaxed_dot_i8x16_i7x16_add_s",
+        &["gemm_int8_usdot", "gemm_int8_split"],
         16.0,
         8,
         &mut || rdot(iterations, bx),

@@ -285,3 +285,14 @@ pub fn select(int8: Option<&str>, fp32: Option<&str>) -> Result<(Int8Kernel, F32
     store(f);
     Ok((i, f))
 }
+
+/// Multiply-adds per instruction of the entry named `entry` (`gemm_int8_dot16`, ...).
+pub fn macs_per_instruction(entry: &str) -> Option<f32> {
+    fn find<E: Entry>(entry: &str) -> Option<f32> {
+        E::ALL
+            .iter()
+            .find(|k| k.entry() == entry)
+            .map(|k| k.macs_per_instruction())
+    }
+    find::<Int8Kernel>(entry).or_else(|| find::<F32Kernel>(entry))
+}

@@ -232,12 +232,10 @@ async function run({ quick }) {
     if (first === null) first = y; else if (y !== first) int8Identity = { ...int8Identity, identical: false, differs: k };
   }
   api.useKernels({ int8: 'auto', fp32: 'auto' });
-  const peakOf = (p) => {
-    const by = (name) => peaks.find((e) => e.name === name)?.gmacPerS;
-    if (p.precision === 'fp32') return p.kernel === 'madd' ? by('f32 relaxed_madd') : p.kernel === 'muladd' ? by('f32 mul+add') : null;
-    if (p.precision === 'int8') return p.kernel === 'usdot' ? by('int8 relaxed dot') : p.kernel === 'split' ? by('int8 relaxed dot') / 2 : p.kernel === 'dot16' ? by('int8 dot16') : null;
-    return null;
-  };
+  // Each entry's ceiling on this machine, as peakThroughput() reports it.
+  const ceilings = Object.fromEntries(peaks.flatMap((p) => p.entries.map((e) => [e.entry, e.gmacPerS])));
+  const entryOf = (p) => (p.kernel ? (kernels[p.precision]?.entries.find((e) => e.name === p.kernel)?.entry ?? null) : null);
+  const peakOf = (p) => ceilings[entryOf(p)] ?? null;
 
   const cells = [];
   for (const n of BATCHES) {

@@ -716,7 +716,8 @@ export class Lab {
         `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${pathColor(r.id)}"></span>` +
         `<span class="hbar-whisker" data-css="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
         `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
-        `<span class="hbar-sub"><code>${r.kernel}</code> · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s · ${vs}` +
+        `<span class="hbar-sub"><code>${r.kernel}</code> · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s` +
+        `${this.ceiling(m, r.kernel) && r.id !== 'simulated' ? ` (${Math.round((100 * r.gmacs) / this.ceiling(m, r.kernel))}% of this machine's ceiling for it)` : ''} · ${vs}` +
         `${r.jsCallMs ? ` · as a JS call, copies included: ${msPerImage(r.jsCallMs)}` : ''}</span></div>`;
     }).join('') + '<p class="hbar-note">Bar: median time per image inside the module; whisker: 10th to 90th percentile of the runs.</p>';
     applyCss(this.$('lab-timing'));
@@ -760,16 +761,20 @@ export class Lab {
     this.timerText = `${t.isolated ? 'cross-origin isolated' : 'not cross-origin isolated'}: timer steps of about ${(t.resolutionMs * 1000).toFixed(t.resolutionMs < 0.01 ? 1 : 0)} µs`;
   }
 
+  /** The instruction-throughput ceiling of table entry `entry` (GMAC/s), from the micro-benchmark. */
+  ceiling(m, entry) {
+    return m.peaks?.flatMap((p) => p.entries).find((e) => e.entry === entry)?.gmacPerS ?? null;
+  }
+
   /** Multiply-adds per instruction of the entries that ran, and what this machine reaches. */
   instructionsWhy(m, byId) {
     const k = m.kernels;
-    const peak = (name) => m.peaks?.find((p) => p.name === name)?.gmacPerS;
     const f = (v) => (v ? `${v.toFixed(1)} GMAC/s` : 'not measured');
-    const i8 = k.int8.entries.find((e) => e.entry === byId.int8.kernel) ?? k.int8.entries.find((e) => e.name === k.int8.best);
-    const f32 = k.fp32.entries.find((e) => e.entry === byId.fp32.kernel) ?? k.fp32.entries.find((e) => e.name === k.fp32.best);
+    const i8 = k.int8.entries.find((e) => e.entry === byId.int8.kernel);
+    const f32 = k.fp32.entries.find((e) => e.entry === byId.fp32.kernel);
     const parts = [
-      `FP32 ran <code>${f32.instruction}</code>, ${f32.macsPerInstruction} multiply-adds per instruction (this machine's loop of it: ${f(peak(f32.name === 'madd' ? 'f32 relaxed_madd' : 'f32 mul+add'))}).`,
-      `INT8 ran <code>${i8.instruction}</code>, ${i8.macsPerInstruction} per instruction (${f(peak(i8.name === 'dot16' ? 'int8 dot16' : 'int8 relaxed dot'))}${i8.name === 'split' ? ', two per 16 multiply-adds' : ''}).`,
+      `FP32 ran <code>${f32.instruction}</code>, ${f32.macsPerInstruction} multiply-adds per instruction (this machine's ceiling for it: ${f(this.ceiling(m, f32.entry))}).`,
+      `INT8 ran <code>${i8.instruction}</code>, ${i8.macsPerInstruction} per instruction (ceiling ${f(this.ceiling(m, i8.entry))}).`,
     ];
     if (k.build === 'relaxed' && k.probe.dot !== 'usdot') {
       parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe}, so it is exact only on 7-bit operands: ` +
