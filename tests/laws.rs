@@ -259,3 +259,13 @@ fn batching_does_not_change_minmax() {
     x.chunks(7).for_each(|c| b.observe(c));
     assert_eq!(a.range(&g), b.range(&g));
 }
+
+#[test]
+fn zero_fraction_counts_the_values_that_round_to_the_zero_point() {
+    use quantlab::api::analyze_quantization;
+    // 2-bit symmetric: q in [-1, 1] with s = 1, so |x| < 0.5 rounds to 0 (0.5 ties to even: 0).
+    let opts = QuantOptions::new(Dtype::Int8, 2, Scheme::Symmetric, Method::MinMax).unwrap();
+    let x = [0.0, 0.2, -0.4, 0.5, 0.6, -1.0, 3.0, -0.7];
+    let a = analyze_quantization(&x, &opts, Some(QuantParams::per_tensor(1.0, 0)), 8, 0).unwrap();
+    assert_eq!(a.zero_fraction, 4.0 / 8.0);
+}

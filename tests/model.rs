@@ -13,7 +13,7 @@ use quantlab::quant::linear::quantize_value;
 use std::sync::OnceLock;
 
 fn model() -> Model {
-    Model::baseline().unwrap()
+    common::baseline()
 }
 fn test_digits() -> &'static Digits {
     static D: OnceLock<Digits> = OnceLock::new();
@@ -360,4 +360,34 @@ fn timing_loops_report_samples_steps_and_bad_arguments() {
         let e = time_fp32(&net, &m, &bad, &clock).unwrap_err();
         assert!(e.to_string().starts_with(what), "{e}");
     }
+}
+
+#[test]
+fn confusions_count_each_flip_once_most_frequent_first() {
+    use quantlab::model::eval::confusions;
+    let fp32 = [1, 7, 7, 3, 7, 2];
+    let int8 = [1, 1, 1, 8, 1, 2];
+    let flipped = [1, 2, 3, 4];
+    assert_eq!(
+        confusions(&flipped, &fp32, &int8),
+        vec![(7, 1, 3), (3, 8, 1)]
+    );
+    assert!(confusions(&[], &fp32, &int8).is_empty());
+}
+
+/// The lab evaluates growing prefixes of the test digits (Model.evaluate's `limit`), so a float
+/// image's logits must not depend on which batch it was in.
+#[test]
+fn fp32_logits_do_not_depend_on_the_batch() {
+    let m = model();
+    let x = images(&m, test_digits()).unwrap();
+    let n = 300;
+    let len = m.input_len();
+    let whole = fp32::forward(&m, &x[..n * len], n).unwrap();
+    let mut parts = Vec::new();
+    for (a, b) in [(0, 250), (250, 257), (257, 300)] {
+        parts.extend(fp32::forward(&m, &x[a * len..b * len], b - a).unwrap());
+    }
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&whole), bits(&parts));
 }

@@ -3,8 +3,8 @@
 //! with a message holding the expected words.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
 use quantlab::model::file::load_with_note;
-use quantlab::model::Model;
 
 fn manifest() -> serde_json::Value {
     serde_json::from_str(
@@ -24,7 +24,7 @@ fn read(rel: &str) -> Vec<u8> {
 #[test]
 fn good_files_load() {
     let m = manifest();
-    let baseline = Model::baseline().unwrap();
+    let baseline = common::baseline();
     for g in m["good"].as_array().unwrap() {
         let file = g["file"].as_str().unwrap();
         let (model, note) = load_with_note(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));

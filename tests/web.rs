@@ -104,7 +104,7 @@ fn rust_errors_arrive_as_js_errors_naming_the_argument() {
 
 #[wasm_bindgen_test]
 fn model_api_in_chromium_gives_the_native_int8_outputs() {
-    let mut model = q::Model::baseline().unwrap();
+    let mut model = q::Model::from_safetensors(common::BASELINE).unwrap();
     let calib = q::Digits::from_bytes(include_bytes!("../www/data/digits-calib.bin")).unwrap();
     let test = q::Digits::from_bytes(include_bytes!("../www/data/digits-test.bin")).unwrap();
     model.calibrate(&calib, None).unwrap();
@@ -140,6 +140,30 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
         );
     }
     q::use_kernels(opts(&[("int8", "auto".into())])).unwrap();
+    // The provisional evaluation (the lab's live figure) is the full one on a prefix.
+    let get = |o: &Object, k: &str| Reflect::get(o, &k.into()).unwrap();
+    let full = model.evaluate(&mut qm, &test, None, None).unwrap();
+    let part = model.evaluate(&mut qm, &test, None, Some(250)).unwrap();
+    assert_eq!(get(&part, "count").as_f64(), Some(250.0));
+    let pred = |o: &Object| {
+        get(o, "int8Pred")
+            .dyn_into::<Uint8Array>()
+            .unwrap()
+            .to_vec()
+    };
+    assert_eq!(pred(&part)[..], pred(&full)[..250]);
+    let flipped: u32 = Array::from(&get(&full, "confusions"))
+        .iter()
+        .map(|row| Array::from(&row).get(2).as_f64().unwrap() as u32)
+        .sum();
+    assert_eq!(
+        flipped,
+        get(&full, "flipped")
+            .dyn_into::<js_sys::Uint32Array>()
+            .unwrap()
+            .length()
+    );
+    assert!(model.evaluate(&mut qm, &test, None, Some(0)).is_err());
     let x = &x[..n * 1024];
     // An error keeps the model usable.
     assert!(model.quantize(opts(&[("weightBits", 1.into())])).is_err());

@@ -155,3 +155,17 @@ impl Evaluation {
         self.agree as f64 / self.count.max(1) as f64
     }
 }
+
+/// How the flipped digits flipped: `(fp32 class, quantized class, count)`, most frequent first
+/// (ties by class), so the page can say "most 7s became 1s".
+pub fn confusions(flipped: &[u32], fp32: &[u8], quantized: &[u8]) -> Vec<(u8, u8, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for &i in flipped {
+        *counts
+            .entry((fp32[i as usize], quantized[i as usize]))
+            .or_insert(0) += 1;
+    }
+    let mut v: Vec<_> = counts.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    v.sort_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    v
+}

@@ -240,9 +240,4 @@ impl Model {
         }
         total
     }
-
-    /// The shipped model: the course module's BaselineCNN trained on MNIST (`make train`).
-    pub fn baseline() -> Result<Model> {
-        file::load(include_bytes!("../../www/models/baseline-cnn.safetensors"))
-    }
 }

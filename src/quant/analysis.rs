@@ -69,6 +69,8 @@ pub struct Analysis {
     pub sqnr_db: f64,
     /// Fraction of values whose `round(x/s) + z` fell outside `[qmin, qmax]`.
     pub clipped_fraction: f64,
+    /// Share of values quantized to the zero point: they come back as exactly 0 ("pruned").
+    pub zero_fraction: f64,
     /// Per-channel SQNR when per-axis (empty otherwise).
     pub channel_sqnr_db: Vec<f64>,
     pub bytes_float: usize,
@@ -100,7 +102,7 @@ pub fn analyze(
     let (mut sum_x2, mut sum_round, mut sum_clip) = (0f64, 0f64, 0f64);
     let mut ch_x2 = vec![0f64; nch];
     let mut ch_e2 = vec![0f64; nch];
-    let (mut clipped, mut max_err) = (0usize, 0f32);
+    let (mut clipped, mut zeros, mut max_err) = (0usize, 0usize, 0f32);
     let (mut dmin, mut dmax) = (f32::INFINITY, f32::NEG_INFINITY);
     let mut errors = Vec::with_capacity(x.len());
     for (i, &v) in x.iter().enumerate() {
@@ -108,6 +110,7 @@ pub fn analyze(
         let (s, z) = (params.scale[c], params.zero_point[c]);
         let r = (v / s).round_ties_even() + z as f32;
         let q = quantize_value(v, s, z, qmin, qmax);
+        zeros += usize::from(q == z);
         let e = v - dequantize_value(q, s, z);
         let e2 = (e as f64) * (e as f64);
         if r < qmin as f32 || r > qmax as f32 {
@@ -166,6 +169,7 @@ pub fn analyze(
         max_abs_error: max_err,
         sqnr_db: sqnr(sum_x2, sum_round + sum_clip),
         clipped_fraction: clipped as f64 / nf,
+        zero_fraction: zeros as f64 / nf,
         channel_sqnr_db: if nch > 1 {
             ch_x2
                 .iter()

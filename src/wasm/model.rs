@@ -81,7 +81,8 @@ pub struct Model {
     /// The float model packed for the kernels, built once.
     net: fp32::Net,
     calibration: Option<Calibration>,
-    /// Preprocessed test images and float predictions, cached by `evaluate`.
+    /// Preprocessed test images and the float logits of the first of them, cached by
+    /// `evaluate` (grown as longer prefixes are evaluated).
     eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
     /// How the layer list was found when the file did not list it.
     note: Option<String>,
@@ -99,10 +100,6 @@ fn wrap(inner: CoreModel) -> Result<Model> {
 
 #[wasm_bindgen]
 impl Model {
-    /// The shipped model (the course module's CNN trained on MNIST), built into the module.
-    pub fn baseline() -> JsResult<Model> {
-        Ok(wrap(CoreModel::baseline()?)?)
-    }
     /// A model from `.safetensors` bytes with the layer list in `__metadata__`.
     #[wasm_bindgen(js_name = fromSafetensors)]
     pub fn from_safetensors(bytes: &[u8]) -> JsResult<Model> {
@@ -214,6 +211,7 @@ impl Model {
         let config = quant_config(&config)?;
         Ok(QuantizedModel {
             inner: qm::quantize_model(&self.inner, cal, &config)?,
+            eval_logits: None,
         })
     }
     /// Per-layer report of `q` (sizes, weight statistics and histograms, activation ranges).
@@ -241,25 +239,56 @@ impl Model {
     /// FP32 and quantized accuracy on `digits`, agreement, flipped indices, both predictions
     /// and the SQNR of the quantized logits. `mode`: "int8" (true integer path, default) or
     /// "simulated" (weights quantized, float activations). Float logits are computed once per
-    /// digit set and cached.
+    /// digit set and cached. `limit`: evaluate only the first `limit` digits (the lab's
+    /// provisional figure while a slider moves); the whole set when absent. The quantized logits
+    /// are kept in `q`, so evaluating prefixes of growing `limit` costs one whole evaluation in
+    /// all: the lab evaluates in steps and stays responsive between them.
     pub fn evaluate(
         &mut self,
         q: &mut QuantizedModel,
         digits: &Digits,
         mode: Option<String>,
+        limit: Option<usize>,
     ) -> JsResult<Object> {
         let path = eval::Path::parse(mode.as_deref())?;
+        let all = digits.inner.len();
+        let n = match limit {
+            Some(0) => return Err(Error::new("limit", "must be at least 1").into()),
+            Some(l) => l.min(all),
+            None => all,
+        };
         q.ready();
-        let n = digits.inner.len();
+        let classes = self.inner.output_len();
+        let len = self.inner.input_len();
         if self.eval_cache.as_ref().map(|c| c.0) != Some(digits.id) {
             let x = eval::images(&self.inner, &digits.inner)?;
-            let fp = self.fp32(&x, n)?;
-            self.eval_cache = Some((digits.id, x, fp));
+            self.eval_cache = Some((digits.id, x, Vec::with_capacity(all * classes)));
+        }
+        // Float logits of the digits this prefix adds. Per image they do not depend on the batch:
+        // the linear layers' GEMM gives each image its own rows, with the same order of sums.
+        let have = self.eval_cache.as_ref().map_or(0, |c| c.2.len() / classes);
+        if have < n {
+            let x = &self.eval_cache.as_ref().expect("filled above").1;
+            let more = self.fp32(&x[have * len..n * len], n - have)?;
+            self.eval_cache
+                .as_mut()
+                .expect("filled above")
+                .2
+                .extend_from_slice(&more);
         }
         let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
-        let ql = eval::logits(&q.inner, path, x, n)?;
-        let classes = self.inner.output_len();
-        let e = Evaluation::from_logits(&digits.inner.labels, fp, &ql, classes);
+        if q.eval_logits.as_ref().map(|c| (c.0, c.1)) != Some((digits.id, path)) {
+            q.eval_logits = Some((digits.id, path, Vec::with_capacity(all * classes)));
+        }
+        let (_, _, ql) = q.eval_logits.as_mut().expect("set above");
+        let have = ql.len() / classes;
+        if have < n {
+            let more = eval::logits(&q.inner, path, &x[have * len..n * len], n - have)?;
+            ql.extend_from_slice(&more);
+        }
+        let ql = &ql[..n * classes];
+        let fp = &fp[..n * classes];
+        let e = Evaluation::from_logits(&digits.inner.labels[..n], fp, ql, classes);
         let out = Object::new();
         set(&out, "count", &(e.count as u32).into())?;
         set(&out, "fp32Accuracy", &e.fp32_accuracy().into())?;
@@ -267,16 +296,19 @@ impl Model {
         set(&out, "agreement", &e.agreement().into())?;
         set(&out, "logitSqnrDb", &e.logit_sqnr_db.into())?;
         set(&out, "flipped", &js_sys::Uint32Array::from(&e.flipped[..]))?;
-        set(
-            &out,
-            "fp32Pred",
-            &Uint8Array::from(&eval::predictions(fp, classes)[..]),
-        )?;
-        set(
-            &out,
-            "int8Pred",
-            &Uint8Array::from(&eval::predictions(&ql, classes)[..]),
-        )?;
+        let (fp_pred, q_pred) = (
+            eval::predictions(fp, classes),
+            eval::predictions(ql, classes),
+        );
+        // [[fp32 class, quantized class, count], ...], most frequent first.
+        let confusions = js_sys::Array::new();
+        for (a, b, c) in eval::confusions(&e.flipped, &fp_pred, &q_pred) {
+            let row = js_sys::Array::of3(&a.into(), &b.into(), &(c as u32).into());
+            confusions.push(&row);
+        }
+        set(&out, "confusions", &confusions)?;
+        set(&out, "fp32Pred", &Uint8Array::from(&fp_pred[..]))?;
+        set(&out, "int8Pred", &Uint8Array::from(&q_pred[..]))?;
         Ok(out)
     }
     /// FP32 against quantized outputs on any inputs (`x`: `n` preprocessed images), for models
@@ -439,6 +471,9 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
 #[wasm_bindgen]
 pub struct QuantizedModel {
     pub(super) inner: QModel,
+    /// Quantized logits of the first digits of one set along one path, kept by `evaluate` so a
+    /// longer prefix computes only the digits it adds: `(digits id, path, logits)`.
+    eval_logits: Option<(u32, eval::Path, Vec<f32>)>,
 }
 
 impl QuantizedModel {

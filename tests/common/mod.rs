@@ -2,6 +2,15 @@
 #![allow(dead_code)]
 
 use quantlab::quant::Dtype;
+
+/// The shipped model's file (the page fetches it from `www/models/`; the module holds no model).
+pub const BASELINE: &[u8] = include_bytes!("../../www/models/baseline-cnn.safetensors");
+
+/// The shipped model: the course module's BaselineCNN trained on MNIST (`make train`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn baseline() -> quantlab::model::Model {
+    quantlab::model::file::load(BASELINE).unwrap()
+}
 use serde_json::Value;
 
 pub fn f32s(v: &Value) -> Vec<f32> {

@@ -20,7 +20,7 @@ test('kernelInfo names the build, the probe and the table entries', () => {
 });
 
 test('useKernels switches entries, refuses unknown and unavailable ones, and every int8 entry agrees', async () => {
-  const model = q.Model.baseline();
+  const model = q.Model.fromSafetensors(await readFile(new URL('../../www/models/baseline-cnn.safetensors', import.meta.url)));
   const digits = q.Digits.fromBytes(await readFile(new URL('../../www/data/digits-test.bin', import.meta.url)));
   model.calibrate(digits, 64);
   const qm = model.quantize({});
@@ -46,7 +46,7 @@ test('useKernels switches entries, refuses unknown and unavailable ones, and eve
 });
 
 test('timeForward times inside the module and checks its arguments', async () => {
-  const model = q.Model.baseline();
+  const model = q.Model.fromSafetensors(await readFile(new URL('../../www/models/baseline-cnn.safetensors', import.meta.url)));
   const digits = q.Digits.fromBytes(await readFile(new URL('../../www/data/digits-test.bin', import.meta.url)));
   model.calibrate(digits, 32);
   const qm = model.quantize({});

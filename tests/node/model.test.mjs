@@ -11,7 +11,7 @@ let model, calib, testSet;
 
 before(async () => {
   await init({ module_or_path: await bytes('www/pkg/quantlab_bg.wasm') });
-  model = q.Model.baseline();
+  model = q.Model.fromSafetensors(await bytes('www/models/baseline-cnn.safetensors'));
   calib = q.Digits.fromBytes(await bytes('www/data/digits-calib.bin'));
   testSet = q.Digits.fromBytes(await bytes('www/data/digits-test.bin'));
   model.calibrate(calib);

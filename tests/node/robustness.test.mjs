@@ -11,7 +11,7 @@ let wasm, model, calib, testSet, goodFile;
 
 before(async () => {
   wasm = await init({ module_or_path: await bytes('www/pkg/quantlab_bg.wasm') });
-  model = q.Model.baseline();
+  model = q.Model.fromSafetensors(await bytes('www/models/baseline-cnn.safetensors'));
   calib = q.Digits.fromBytes(await bytes('www/data/digits-calib.bin'));
   testSet = q.Digits.fromBytes(await bytes('www/data/digits-test.bin'));
   goodFile = await bytes('tests/models/good/tiny.safetensors');

@@ -127,7 +127,7 @@ async function run({ quick }) {
   const tick = timerResolution();
   const tickMs = Math.max(tick.medianMs, 0.001);
 
-  const model = Model.baseline();
+  const model = Model.fromSafetensors(await fetchBytes('../models/baseline-cnn.safetensors'));
   const summary = model.summary();
   const macs = summary.macs;
   const classes = summary.layers[summary.layers.length - 1].outputShape[0];

@@ -1,6 +1,11 @@
 // Small uPlot wrappers. Each chart is created once; `update()` swaps its data with `setData()`
 // inside `batch()`, so it is drawn synchronously (and the redraw time measured after it is real).
 // Charts only draw what they are given: no quantization math here.
+//
+// Text and marks have one size on the page and a larger one in presenter mode (chartScale()).
+// uPlot reads fonts and axis sizes once, when it is created, so each chart keeps the function
+// that makes its options from the scale and is created again, with its data, when the scale
+// changes (refreshCharts() after a change of mode, or a resize in presenter mode).
 import uPlot from '../vendor/uPlot.esm.js';
 
 /** Okabe-Ito colours (colour-blind safe) with fixed meanings across the app. */
@@ -13,8 +18,18 @@ export const COLORS = {
   ink: '#1f2328',
 };
 
-const AXIS_FONT = '14px system-ui, -apple-system, "Segoe UI", sans-serif';
-const LABEL_FONT = '600 14px system-ui, -apple-system, "Segoe UI", sans-serif';
+const FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", sans-serif';
+
+/**
+ * How much larger than on the page chart text and marks are drawn: 1, or in presenter mode (html.present)
+ * in step with the screen's height, so that 14 px axis text is 21 px on a 1080-line projector
+ * (readable from the back of a hall) and never below 17 px. In tenths, so a small resize does not
+ * re-create the charts.
+ */
+export function chartScale() {
+  if (typeof document === 'undefined' || !document.documentElement.classList.contains('present')) return 1;
+  return Math.min(1.8, Math.max(1.25, Math.round(window.innerHeight / 72) / 10));
+}
 
 /**
  * Axis, grid and label colours follow the page's theme (modes.css: light or dark): read from the
@@ -29,15 +44,24 @@ function readTheme() {
     : { ink, grid: 'rgba(0,0,0,0.07)', ticks: 'rgba(0,0,0,0.25)' });
 }
 
-function axis(label, extra = {}) {
+/**
+ * An axis at scale `k`: fonts, the label's and the tick labels' room (`size`) and the least room
+ * between ticks (`space`; uPlot's defaults are 50 px along x, 30 px up y) grow with it. uPlot finds
+ * "Npx" in a font by whole numbers only, so font sizes are rounded.
+ */
+function axis(k, label, { size, space, ...extra } = {}) {
+  const px = (n) => Math.round(n * k);
   return {
     label,
     stroke: () => THEME.ink,
-    font: AXIS_FONT,
-    labelFont: LABEL_FONT,
-    labelSize: 22,
+    font: `${px(14)}px ${FONT_FAMILY}`,
+    labelFont: `600 ${px(14)}px ${FONT_FAMILY}`,
+    labelSize: px(22),
+    gap: px(5),
+    ...(size !== undefined ? { size: px(size) } : {}),
+    ...(space !== undefined ? { space: px(space) } : {}),
     grid: { stroke: () => THEME.grid, width: 1 },
-    ticks: { stroke: () => THEME.ticks, width: 1, size: 5 },
+    ticks: { stroke: () => THEME.ticks, width: 1, size: px(5) },
     ...extra,
   };
 }
@@ -83,12 +107,12 @@ function vline(u, x, { color, width = 1, dash = [], alpha = 1 }) {
   ctx.restore();
 }
 
-/** A small text tag at the top of the plot next to real value `x`. */
-function tag(u, x, text, color, side) {
+/** A small text tag at the top of the plot next to real value `x` (`k`: the chart's scale). */
+function tag(u, x, text, color, side, k) {
   const ctx = u.ctx;
   const px = u.valToPos(x, 'x', true);
   ctx.save();
-  ctx.font = `600 ${12 * dpr()}px system-ui, sans-serif`;
+  ctx.font = `600 ${Math.round(12 * k * dpr())}px system-ui, sans-serif`;
   ctx.fillStyle = color;
   ctx.textBaseline = 'top';
   ctx.textAlign = side < 0 ? 'right' : 'left';
@@ -98,38 +122,82 @@ function tag(u, x, text, color, side) {
 
 const CHARTS = new Set();
 
-/** Re-reads the theme and re-fits every chart (after a change of theme or of presenter mode). */
+/**
+ * Re-reads the theme and re-fits every chart (after a change of theme or of presenter mode);
+ * a chart whose scale changed is created again.
+ */
 export function refreshCharts() {
   readTheme();
-  for (const c of CHARTS) c.fit(true);
+  for (const c of CHARTS) {
+    // A chart whose owner destroyed it and removed its element (model-file.js does) is let go.
+    if (!c.el.isConnected || !c.u.root.isConnected) {
+      c.resize.disconnect();
+      CHARTS.delete(c);
+      continue;
+    }
+    c.fit(true);
+  }
+}
+
+/** What each chart is drawn at, for tests and bug reports: its element, scale, size and fonts. */
+export function chartsInfo() {
+  return [...CHARTS].filter((c) => c.el.isConnected).map((c) => ({
+    id: c.el.id, scale: c.scale, width: c.u.width, height: c.u.height,
+    // uPlot keeps each axis font as [font, device px, CSS px].
+    axisFontPx: c.u.axes.map((a) => a.font[2]),
+    labelFontPx: c.u.axes.map((a) => a.labelFont[2]),
+  }));
 }
 
 if (typeof window !== 'undefined') {
   window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', () => refreshCharts());
 }
 
-/** Base class: creates the uPlot once, keeps its width in step with the container. */
+/**
+ * Base class: creates the uPlot, keeps its size in step with the container. `options(k)` gives
+ * the uPlot options at scale `k` (chartScale()); `height` is the chart's height on the page.
+ */
 class Chart {
-  constructor(el, opts, data, height) {
+  constructor(el, options, data, height) {
     if (!CHARTS.size) readTheme();
     this.el = el;
     this.height = height;
-    this.u = new uPlot({ ...opts, width: Math.max(200, el.clientWidth), height: this.heightFor(el.clientWidth) }, data, el);
+    this.options = options;
+    this.create(data);
     this.resize = new ResizeObserver(() => this.fit(false));
     this.resize.observe(el);
     CHARTS.add(this);
   }
 
+  create(data) {
+    this.scale = chartScale();
+    const width = Math.max(200, this.el.clientWidth);
+    this.u = new uPlot({ ...this.options(this.scale), width, height: this.heightFor(width) }, data, this.el);
+  }
+
   fit(redraw) {
+    if (chartScale() !== this.scale) {
+      // uPlot has no way to change its fonts: a new one, with the data of the old.
+      const data = this.u.data;
+      this.u.destroy();
+      this.create(data);
+      return;
+    }
     const w = Math.max(200, this.el.clientWidth);
     const h = this.heightFor(w);
     if (w !== this.u.width || h !== this.u.height) this.u.setSize({ width: w, height: h });
     else if (redraw) this.u.redraw(false);
   }
 
-  /** Presenter mode (html.present) draws charts taller, up to about half the screen. */
+  /**
+   * Presenter mode (html.present) draws charts to fill the scene: modes.css gives each scene's
+   * charts a height in `--chart-height` (a registered length, so it reads back in px); without one,
+   * up to about half the screen.
+   */
   heightFor(width) {
     if (document.documentElement.classList.contains('present')) {
+      const css = parseFloat(getComputedStyle(this.el).getPropertyValue('--chart-height'));
+      if (css > 0) return Math.round(css);
       return Math.max(this.height, Math.min(Math.round(window.innerHeight * 0.46), Math.round(width * 0.62), 560));
     }
     return width < 420 ? Math.round(this.height * 0.85) : this.height;
@@ -148,7 +216,7 @@ class Chart {
 export class HistogramChart extends Chart {
   constructor(el, { color, xLabel, yLabel = 'count', height = 260, yValues = null }) {
     const self = { markers: null };
-    const opts = {
+    const options = (k) => ({
       legend: { show: false },
       cursor: { show: false },
       padding: [14, 12, 0, 4],
@@ -156,7 +224,7 @@ export class HistogramChart extends Chart {
         x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
         y: { range: (_u, _min, max) => [0, self.yMax ?? Math.max(1, max) * 1.1] },
       },
-      axes: [axis(xLabel, { values: tickValues, size: 34 }), axis(yLabel, { size: 52, ...(yValues ? { values: yValues } : {}) })],
+      axes: [axis(k, xLabel, { values: tickValues, size: 34, space: 50 }), axis(k, yLabel, { size: 52, space: 30, ...(yValues ? { values: yValues } : {}) })],
       series: [
         {},
         {
@@ -167,9 +235,9 @@ export class HistogramChart extends Chart {
           points: { show: false },
         },
       ],
-      hooks: { draw: [(u) => this.drawMarkers(u)] },
-    };
-    super(el, opts, [[0], [0]], height);
+      hooks: { draw: [(u) => this.drawMarkers(u, k)] },
+    });
+    super(el, options, [[0], [0]], height);
     this.self = self;
     /** Stride used when drawing the grid (1 = every point), for captions. */
     this.gridStride = 1;
@@ -197,18 +265,18 @@ export class HistogramChart extends Chart {
     this.setData([xs, counts]);
   }
 
-  drawMarkers(u) {
+  drawMarkers(u, k) {
     const tall = this.self.tall;
     if (tall) {
       const ctx = u.ctx;
       ctx.save();
-      ctx.font = `600 ${13 * dpr()}px system-ui, sans-serif`;
+      ctx.font = `600 ${Math.round(13 * k * dpr())}px system-ui, sans-serif`;
       ctx.fillStyle = THEME.ink;
       ctx.textBaseline = 'top';
       const px = u.valToPos(tall.x, 'x', true);
       const right = px > u.bbox.left + u.bbox.width * 0.7;
       ctx.textAlign = right ? 'right' : 'left';
-      ctx.fillText(`↑ ${tall.count} (bar cut)`, px + (right ? -6 : 6) * dpr(), u.bbox.top + 20 * dpr());
+      ctx.fillText(`↑ ${tall.count} (bar cut)`, px + (right ? -6 : 6) * dpr(), u.bbox.top + 20 * k * dpr());
       ctx.restore();
     }
     const m = this.self.markers;
@@ -227,8 +295,8 @@ export class HistogramChart extends Chart {
     }
     vline(u, m.clipLow, { color: COLORS.clip, width: 2.5, dash: [6, 4] });
     vline(u, m.clipHigh, { color: COLORS.clip, width: 2.5, dash: [6, 4] });
-    tag(u, m.clipLow, 'clipLow', COLORS.clip, 1);
-    tag(u, m.clipHigh, 'clipHigh', COLORS.clip, -1);
+    tag(u, m.clipLow, 'clipLow', COLORS.clip, 1, k);
+    tag(u, m.clipHigh, 'clipHigh', COLORS.clip, -1, k);
   }
 }
 
@@ -236,7 +304,7 @@ export class HistogramChart extends Chart {
 export class MappingChart extends Chart {
   constructor(el, { height = 260 } = {}) {
     const self = { clip: null };
-    const opts = {
+    const options = (k) => ({
       legend: { show: false },
       cursor: { show: false },
       padding: [14, 12, 0, 4],
@@ -244,11 +312,11 @@ export class MappingChart extends Chart {
         x: { time: false, range: () => [self.lo ?? 0, self.hi ?? 1] },
         y: { range: () => [self.lo ?? 0, self.hi ?? 1] },
       },
-      axes: [axis('x (float32)', { values: tickValues, size: 34 }), axis('x̂ = s·(q − z)', { values: tickValues, size: 56 })],
+      axes: [axis(k, 'x (float32)', { values: tickValues, size: 34, space: 50 }), axis(k, 'x̂ = s·(q − z)', { values: tickValues, size: 56, space: 30 })],
       series: [
         {},
-        { stroke: COLORS.fp32, width: 1.5, dash: [6, 5], points: { show: false } },
-        { stroke: COLORS.int8, width: 2.5, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } },
+        { stroke: COLORS.fp32, width: 1.5 * k, dash: [6, 5], points: { show: false } },
+        { stroke: COLORS.int8, width: 2.5 * k, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } },
       ],
       hooks: {
         draw: [
@@ -259,8 +327,8 @@ export class MappingChart extends Chart {
           },
         ],
       },
-    };
-    super(el, opts, [[0], [0], [0]], height);
+    });
+    super(el, options, [[0], [0], [0]], height);
     this.self = self;
   }
 
@@ -275,7 +343,7 @@ export class MappingChart extends Chart {
 export class ChannelChart extends Chart {
   constructor(el, { height = 240 } = {}) {
     const self = { selected: -1 };
-    const opts = {
+    const options = (k) => ({
       legend: { show: false },
       cursor: { show: false },
       padding: [14, 8, 0, 4],
@@ -285,9 +353,9 @@ export class ChannelChart extends Chart {
         s: { distr: 3, log: 10 },
       },
       axes: [
-        axis('output channel', { size: 34, incrs: [1, 2, 4, 8, 16, 32], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
-        axis('SQNR (dB)', { scale: 'db', size: 52 }),
-        axis('scale s', { scale: 's', side: 1, size: 70, grid: { show: false }, values: tickValues, stroke: COLORS.int8 }),
+        axis(k, 'output channel', { size: 34, incrs: [1, 2, 4, 8, 16, 32], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis(k, 'SQNR (dB)', { scale: 'db', size: 52, space: 30 }),
+        axis(k, 'scale s', { scale: 's', side: 1, size: 70, space: 30, grid: { show: false }, values: tickValues, stroke: COLORS.int8 }),
       ],
       series: [
         {},
@@ -299,7 +367,7 @@ export class ChannelChart extends Chart {
           paths: uPlot.paths.bars({ size: [0.7, 60], align: 0 }),
           points: { show: false },
         },
-        { scale: 's', stroke: COLORS.int8, width: 0, paths: () => null, points: { show: true, size: 9, fill: COLORS.int8, stroke: COLORS.int8 } },
+        { scale: 's', stroke: COLORS.int8, width: 0, paths: () => null, points: { show: true, size: 9 * k, fill: COLORS.int8, stroke: COLORS.int8 } },
       ],
       hooks: {
         drawClear: [
@@ -314,8 +382,8 @@ export class ChannelChart extends Chart {
           },
         ],
       },
-    };
-    super(el, opts, [[0], [0], [1]], height);
+    });
+    super(el, options, [[0], [0], [1]], height);
     this.self = self;
   }
 
@@ -333,7 +401,7 @@ export class ChannelChart extends Chart {
  */
 export class LineChart extends Chart {
   constructor(el, { xs, series, xLabel, yLabel, yRange, yValues = tickValues, height = 220 }) {
-    const opts = {
+    const options = (k) => ({
       legend: { show: false },
       cursor: { show: false },
       padding: [14, 12, 0, 4],
@@ -342,21 +410,21 @@ export class LineChart extends Chart {
         y: { range: (_u, min, max) => yRange(min ?? 0, max ?? 1) },
       },
       axes: [
-        axis(xLabel, { size: 34, space: 22, incrs: [1, 2], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
-        axis(yLabel, { size: 54, values: yValues }),
+        axis(k, xLabel, { size: 34, space: 22, incrs: [1, 2], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis(k, yLabel, { size: 54, space: 30, values: yValues }),
       ],
       series: [
         {},
         ...series.map((s) => ({
           stroke: s.color,
-          width: s.width ?? 2.5,
-          dash: s.dash,
+          width: (s.width ?? 2.5) * k,
+          dash: s.dash?.map((d) => d * k),
           spanGaps: false,
-          points: { show: s.points ?? true, size: 8, width: 2, fill: s.fill ?? s.color, stroke: s.color },
+          points: { show: s.points ?? true, size: 8 * k, width: 2 * k, fill: s.fill ?? s.color, stroke: s.color },
         })),
       ],
-    };
-    super(el, opts, [xs, ...series.map(() => xs.map(() => null))], height);
+    });
+    super(el, options, [xs, ...series.map(() => xs.map(() => null))], height);
     this.xs = xs;
   }
 
@@ -364,4 +432,26 @@ export class LineChart extends Chart {
   update(columns) {
     this.setData([this.xs, ...columns]);
   }
+}
+
+const BY_ELEMENT = new WeakMap();
+
+/**
+ * The chart drawn in `el`: made by `make()` the first time, or again when `key` changes (a chart
+ * with another number of series). Views render data into the page and keep no chart of their
+ * own; the chart lives with its element.
+ */
+export function chartFor(el, make, key = '') {
+  let c = BY_ELEMENT.get(el);
+  if (c && c.key !== key) {
+    c.chart.resize.disconnect();
+    c.chart.u.destroy();
+    CHARTS.delete(c.chart);
+    c = null;
+  }
+  if (!c) {
+    c = { key, chart: make() };
+    BY_ELEMENT.set(el, c);
+  }
+  return c.chart;
 }

@@ -47,6 +47,10 @@ export class Explorer {
       channels: new ChannelChart(this.$('chart-channels')),
     };
     this.form.addEventListener('input', () => this.schedule());
+    this.$('bar-bits').addEventListener('input', (e) => {
+      this.$('bits').value = e.target.value;
+      this.schedule();
+    });
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.$('reseed').addEventListener('click', () => {
       this.$('seed').value = String(Math.floor(Math.random() * 1e6));
@@ -107,6 +111,9 @@ export class Explorer {
     this.$('channel').disabled = !hasChannels || gran.value !== 'channel';
     this.$('percentile').disabled = this.$('method').value !== 'percentile';
     this.$('bits-out').value = this.$('bits').value;
+    // The phone's sticky bar mirrors the bits.
+    this.$('bar-bits').value = this.$('bits').value;
+    this.$('bar-bits-out').value = this.$('bits').value;
     this.$('tensor-note').textContent = spec.note;
     this.$('method-note').textContent = METHOD_NOTES[this.$('method').value] ?? '';
   }
@@ -238,6 +245,7 @@ export class Explorer {
 
   drawKeyStats(a, s) {
     this.$('k-sqnr').textContent = fmt.db(a.sqnrDb);
+    this.$('bar-sqnr').textContent = fmt.db(a.sqnrDb);
     this.$('k-maxerr').textContent = fmt.num(a.maxAbsError);
     this.$('k-maxerr-sub').textContent = a.scale.length > 1 ? 'largest move of any value' : `half a step: s/2 = ${fmt.num(s / 2)}`;
     this.$('k-clipped').textContent = fmt.percent(a.clippedFraction);
@@ -303,8 +311,9 @@ export class Explorer {
     const sorted = [...this.history].sort((x, y) => x - y);
     const median = sorted[Math.floor(sorted.length / 2)];
     Object.assign(this.debug, { lastRedrawMs: redrawMs, lastWorkMs: workMs, medianRedrawMs: median, redraws: this.debug.redraws + 1 });
-    this.$('redraw-ms').textContent = `redraw ${redrawMs.toFixed(1)} ms (compute + draw ${workMs.toFixed(1)} ms)`;
-    this.$('redraw-ms').title = `From the input event to the charts drawn, median of the last ${this.history.length}: ${median.toFixed(2)} ms`;
+    // In the footer: how fast the page answers is part of what it shows, but not a control.
+    document.getElementById('redraw-ms').textContent = `explorer redraw ${redrawMs.toFixed(1)} ms (compute + draw ${workMs.toFixed(1)} ms) ·`;
+    document.getElementById('redraw-ms').title = `From the input event to the charts drawn, median of the last ${this.history.length}: ${median.toFixed(2)} ms`;
   }
 }
 

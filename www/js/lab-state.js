@@ -3,26 +3,21 @@
 // same task keys from one settings object.
 
 /**
- * The layers the model quantizes (conv and linear), by layer index: the shipped model's until
- * setModelLayers() is called for a model loaded from a file (a live binding: importers see it).
+ * The layers a model quantizes (conv and linear) from its `Model.summary()`: `[{index, name}]`.
+ * The page's controller and the worker each derive their own list from the model they hold.
  */
-export let QLAYERS = Object.freeze([
-  { index: 0, name: 'conv1' },
-  { index: 3, name: 'conv2' },
-  { index: 7, name: 'fc' },
-]);
-
-/** Makes QLAYERS the conv and linear layers of `summary` (Model.summary()); returns them. */
-export function setModelLayers(summary) {
-  QLAYERS = Object.freeze(summary.layers
+export function quantizedLayers(summary) {
+  return Object.freeze(summary.layers
     .filter((l) => l.kind === 'conv2d' || l.kind === 'linear')
     // nn.Sequential names are positions ("0", "3"): say what the layer is.
     .map((l) => ({ index: l.index, name: /^\d+$/.test(l.name) ? `${l.name} (${l.kind === 'linear' ? 'linear' : 'conv'})` : l.name })));
-  return QLAYERS;
 }
 
 /** The layer the detail views show first: the shipped model's conv2, else the second quantized layer. */
-export const defaultLayer = () => (QLAYERS[1] ?? QLAYERS[0]).index;
+export const defaultLayer = (layers) => (layers[1] ?? layers[0]).index;
+
+/** How many test digits the provisional accuracy uses while a setting moves (then all of them). */
+export const PROVISIONAL_DIGITS = 250;
 
 export const SWEEP_BITS = Object.freeze([8, 7, 6, 5, 4, 3, 2]);
 
@@ -52,11 +47,12 @@ export function bitsFor(s, index) {
   return { w: o.w ?? s.weightBits, a: o.a ?? s.actBits };
 }
 
+/** The layers with their own bits (mixed precision), by index, in order. */
+const overridden = (s) => Object.keys(s.overrides).map(Number).sort((a, b) => a - b)
+  .filter((index) => s.overrides[index] && (s.overrides[index].w != null || s.overrides[index].a != null));
+
 /** Whether any layer has its own bits (mixed precision). */
-export const hasOverrides = (s) => QLAYERS.some(({ index }) => {
-  const o = s.overrides[index];
-  return o && (o.w != null || o.a != null);
-});
+export const hasOverrides = (s) => overridden(s).length > 0;
 
 /** The config for `model.quantize` (see README: "The model"). */
 export function quantConfig(s, patch = {}) {
@@ -69,12 +65,9 @@ export function quantConfig(s, patch = {}) {
     layerBits: [],
   };
   if (s.method === 'percentile') cfg.percentile = s.percentile;
-  for (const { index } of QLAYERS) {
-    const o = s.overrides[index];
-    if (o && (o.w != null || o.a != null)) {
-      const b = bitsFor(s, index);
-      cfg.layerBits.push({ layer: index, weightBits: b.w, actBits: b.a });
-    }
+  for (const index of overridden(s)) {
+    const b = bitsFor(s, index);
+    cfg.layerBits.push({ layer: index, weightBits: b.w, actBits: b.a });
   }
   return { ...cfg, ...patch };
 }

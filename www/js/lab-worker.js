@@ -4,22 +4,29 @@
 // Protocol (messages are plain objects with a `type`):
 //   page -> worker  init | settings {gen, settings} | draw {id, ink, width, height} | clear
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
-//                   | visible {visible}  (out of view: the scheduler pauses)
-//   worker -> page  ready | report {gen} | progress {task, key} | eval {key} | sens {key}
-//                   | sweep {key, points, complete, mode?} | timing {key} | predict {id, gen} | error
+//                   | digit {index} | visible {visible}  (out of view: the scheduler pauses)
+//   worker -> page  ready | report {gen, report, methods} | progress {task, key}
+//                   | eval {key, provisional} | sens {key} | sweep {key, points, complete, mode}
+//                   | timing {key} | predict {id, gen} | digit {index, label, pixels} | error
 //                   | model {id, summary, digits} | model-error {id, name, message}
+//
+// Reports and evaluations go to the page as the core returns them: the page draws them and
+// computes nothing again.
 //
 // Long work runs as generator "tasks" (eval, timing, sens, sweep). A scheduler runs one step of
 // the highest-priority task per macrotask (setTimeout 0), so messages get through between steps.
+// A new setting is answered in two steps: at once a provisional accuracy on the first
+// PROVISIONAL_DIGITS test digits (about a tenth of the work, so a moving slider is followed within
+// a frame budget), then the eval task's figure on all of them.
 // A task carries a key made of the settings it depends on (lab-state.js): a new setting replaces
 // only the tasks whose key changed (the old generator is closed, freeing its wasm objects), so
 // moving the bits does not restart the sweep, which does not depend on them. The background tasks
 // (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { QLAYERS, SWEEP_BITS, quantConfig, evalKey, sensKey, sweepKey, quantile, setModelLayers } from './lab-state.js';
-import { mulberry32 } from './tensors.js';
-import { weightsOnly, weightsAndActivations } from './sweep-point.js';
+import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, quantizedLayers } from './lab-state.js';
+import { weightsOnly, weightsAndActivations, evaluateInSteps, randomSet, randomInputs, TIMING_SEED, EVAL_CHUNK } from './sweep-point.js';
+import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build). */
 let q;
@@ -41,9 +48,14 @@ const QUIET_MS = 600;
 let model = null;
 let test = null;
 let calib = null; // kept: a model loaded later is calibrated on it too
+let shippedBytes = null; // the shipped model's file, for "Back to the shipped model"
 let started = null; // start()'s promise
 let labels = null;
 let summary = null;
+/** The current model's quantized layers (lab-state.js quantizedLayers). */
+let layers = [];
+/** What the sweep measures on: the test digits, or random inputs for another model (sweep-point.js). */
+let sweepSet = null;
 let timer = null;
 let settings = null;
 let pending = null; // latest {gen, settings} not yet applied
@@ -84,11 +96,21 @@ const HANDLERS = {
   },
   draw: (m) => {
     if (!model || !modelInfo.digits) return;
-    drawing = { id: m.id, x: model.inputFromDrawing(m.ink, m.width, m.height) };
+    drawing = { id: m.id, x: model.inputFromDrawing(m.ink, m.width, m.height), source: null };
     predict();
   },
   clear: () => {
     drawing = null;
+  },
+  // A test digit for the drawing pad (the keyboard's way to give it an input).
+  // The model classifies the digit itself (as the accuracy view did), not a redrawing of it.
+  digit: (m) => {
+    if (!test || !modelInfo.digits) return;
+    const index = Math.max(0, Math.min(test.length - 1, Math.trunc(m.index)));
+    const pixels = test.pixels(index);
+    post({ type: 'digit', id: m.id, index, label: labels[index], pixels }, [pixels.buffer]);
+    drawing = { id: m.id, x: test.images(model, index, 1), source: { index, label: labels[index] } };
+    predict();
   },
   visible: (m) => {
     paused = !m.visible;
@@ -104,36 +126,32 @@ const HANDLERS = {
   },
 };
 
-async function fetchBytes(rel) {
-  const res = await fetch(new URL(rel, import.meta.url));
-  if (!res.ok) throw new Error(`${rel}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
+const here = (rel) => new URL(rel, import.meta.url);
 
 async function start() {
   if (paused) await new Promise((r) => resume.push(r)); // hidden from the start: load nothing yet
   const t0 = now();
   startHelper(null); // loads its own copy meanwhile, on the other core
-  const [core, calibBytes, testBytes] = await Promise.all([
+  const [core, modelBytes, calibBytes, testBytes] = await Promise.all([
     loadCore(preferredBuild(self.location.href)),
-    fetchBytes('../data/digits-calib.bin'),
-    fetchBytes('../data/digits-test.bin'),
+    baselineBytes(),
+    fetchBytes(here('../data/digits-calib.bin')),
+    fetchBytes(here('../data/digits-test.bin')),
   ]);
   q = core.api;
   const tLoad = now();
-  model = q.Model.baseline();
+  shippedBytes = modelBytes;
+  model = q.Model.fromSafetensors(modelBytes);
   calib = q.Digits.fromBytes(calibBytes);
   test = q.Digits.fromBytes(testBytes);
   labels = test.labels();
   model.calibrate(calib);
   const tCalib = now();
-  // The first evaluation on a digit set computes and caches the FP32 logits; do it now, so every
-  // later evaluation only runs the quantized model.
-  const qm = model.quantize({});
-  model.evaluate(qm, test);
-  qm.free();
-  const tFp32 = now();
+  // The FP32 logits of the test digits are computed by the evaluations that need them, a prefix
+  // at a time (Model.evaluate), so the first (provisional) accuracy waits for 250 digits only.
   summary = model.summary();
+  layers = quantizedLayers(summary);
+  sweepSet = { kind: 'digits', test };
   timer = measureTimer();
   post({
     type: 'ready',
@@ -142,7 +160,7 @@ async function start() {
     calibCount: calib.length,
     timer,
     kernels: q.kernelInfo(),
-    ms: { load: tLoad - t0, calibrate: tCalib - tLoad, fp32Eval: tFp32 - tCalib },
+    ms: { load: tLoad - t0, calibrate: tCalib - tLoad },
   });
   kick();
 }
@@ -225,52 +243,53 @@ function applySettings() {
   const cfg = quantConfig(m.settings);
   const qm = model.quantize(cfg); // throws (config.*) on a bad setting: nothing below changes
   const tq = now();
-  const rep = model.report(qm, 64, 0);
-  const methods = compareMethods(m.settings);
+  const key = evalKey(m.settings);
+  const fresh = key !== (settings && evalKey(settings));
   current?.qm.free();
   current = { qm, gen: m.gen };
   settings = m.settings;
-  post({ type: 'report', gen: m.gen, report: slimReport(rep), methods, ms: { quantize: tq - t0, total: now() - t0 } });
+  // First the figure someone moving a slider waits for: accuracy on a prefix of the digits.
+  if (fresh && modelInfo.digits) post(evalMessage(key, model.evaluate(qm, test, 'int8', PROVISIONAL_DIGITS), now() - tq, true));
+  const tp = now();
+  const report = model.report(qm, 64, 0);
+  const methods = compareMethods(m.settings);
+  post({ type: 'report', gen: m.gen, report, methods, ms: { quantize: tq - t0, provisional: tp - tq, total: now() - t0 } });
   predict();
   const s = settings;
   if (!modelInfo.digits) {
     noDigitsTasks(s);
   } else {
-    setTask('eval', evalKey(s), () => evalJob(cfg, evalKey(s)));
+    setTask('eval', key, () => evalJob(key));
     setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
-    setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
   }
+  setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
   if (timingRequest) startTiming();
 }
 
-/** The report without the per-layer weight histograms and grids (the page computes those itself). */
-function slimReport(r) {
+/** An `eval` message: the core's evaluation with the first THUMBS flipped digits' pictures. */
+function evalMessage(key, e, ms, provisional) {
+  const flipped = Array.from(e.flipped.slice(0, THUMBS), (i) => ({
+    index: i,
+    label: labels[i],
+    fp32: e.fp32Pred[i],
+    int8: e.int8Pred[i],
+    pixels: test.pixels(i),
+  }));
   return {
-    bytesFp32: r.bytesFp32,
-    bytesInt8: r.bytesInt8,
-    compression: r.compression,
-    params: r.params,
-    macs: r.macs,
-    calibrationImages: r.calibrationImages,
-    layers: r.layers.map((l) => ({
-      index: l.index,
-      name: l.name,
-      kind: l.kind,
-      weightShape: l.weightShape,
-      params: l.params,
-      macs: l.macs,
-      weightBits: l.weightBits,
-      actBits: l.actBits,
-      perChannel: l.perChannel,
-      relu: l.relu,
-      bytesFp32: l.bytesFp32,
-      bytesInt8: l.bytesInt8,
-      // int8 storage minus the weights' int8 bytes plus their packed size at `weightBits`.
-      bytesPacked: l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked,
-      weightSqnrDb: l.weight.sqnrDb,
-      input: l.input,
-      output: l.output,
-    })),
+    type: 'eval',
+    key,
+    ms,
+    provisional,
+    result: {
+      count: e.count,
+      fp32Accuracy: e.fp32Accuracy,
+      int8Accuracy: e.int8Accuracy,
+      agreement: e.agreement,
+      logitSqnrDb: e.logitSqnrDb,
+      flippedCount: e.flipped.length,
+      confusions: e.confusions,
+      flipped,
+    },
   };
 }
 
@@ -319,43 +338,36 @@ function predict() {
   const fp32 = q.softmax(model.forward(drawing.x, 1), 10);
   const int8 = q.softmax(current.qm.forward(drawing.x, 1), 10);
   const input = drawing.x.slice();
-  post({ type: 'predict', id: drawing.id, gen: current.gen, fp32, int8, input, ms: now() - t0 }, [input.buffer]);
+  post({ type: 'predict', id: drawing.id, gen: current.gen, fp32, int8, input, source: drawing.source, ms: now() - t0 }, [input.buffer]);
 }
 
 // ---- long jobs (generators: each `yield` is a point where new messages get through) ------------
 
-function* evalJob(cfg, key) {
-  yield { done: 0, total: 1, label: 'evaluating 2,000 digits' };
-  const qm = model.quantize(cfg);
-  let e;
-  const t0 = now();
-  try {
-    e = model.evaluate(qm, test);
-  } finally {
-    qm.free();
+/**
+ * The full evaluation of the current quantized model, continuing from the provisional prefix
+ * (the core keeps the logits computed so far). Settings with the same evaluation key (another
+ * percentile while the method is min-max) replace `current` but not this task: each step reads
+ * the current model, which gives the same numbers.
+ */
+function* evalJob(key) {
+  let ms = 0;
+  const steps = (function* () {
+    for (let n = PROVISIONAL_DIGITS; ; n = Math.min(test.length, n + EVAL_CHUNK)) {
+      const t0 = now();
+      const e = model.evaluate(current.qm, test, 'int8', n);
+      ms += now() - t0;
+      if (n >= test.length) return e;
+      yield n;
+    }
+  })();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) {
+      post(evalMessage(key, r.value, ms, false));
+      return;
+    }
+    yield { done: r.value, total: test.length, label: `${r.value.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')} digits` };
   }
-  const ms = now() - t0;
-  const flipped = Array.from(e.flipped.slice(0, THUMBS), (i) => ({
-    index: i,
-    label: labels[i],
-    fp32: e.fp32Pred[i],
-    int8: e.int8Pred[i],
-    pixels: test.pixels(i),
-  }));
-  post({
-    type: 'eval',
-    key,
-    ms,
-    result: {
-      count: e.count,
-      fp32Accuracy: e.fp32Accuracy,
-      int8Accuracy: e.int8Accuracy,
-      agreement: e.agreement,
-      logitSqnrDb: e.logitSqnrDb,
-      flippedCount: e.flipped.length,
-      flipped,
-    },
-  });
 }
 
 /** Accuracy with only one layer's weights quantized (simulated path, the others kept in float). */
@@ -363,14 +375,14 @@ function* sensJob(s, key) {
   const bits = s.weightBits;
   const perChannel = s.granularity === 'channel';
   const rows = [];
-  const cases = [...QLAYERS.map((l) => ({ name: l.name, only: l.index })), { name: QLAYERS.length === 3 ? 'all three' : `all ${QLAYERS.length}`, only: null }];
+  const cases = [...layers.map((l) => ({ name: l.name, only: l.index })), { name: layers.length === 3 ? 'all three' : `all ${layers.length}`, only: null }];
   const t0 = now();
   for (const [i, c] of cases.entries()) {
     yield { done: i, total: cases.length, label: `${c.name} at ${bits} bits` };
-    const skip = c.only === null ? [] : QLAYERS.filter((l) => l.index !== c.only).map((l) => l.index);
+    const skip = c.only === null ? [] : layers.filter((l) => l.index !== c.only).map((l) => l.index);
     const qm = model.quantize({ weightBits: bits, actBits: 8, perChannel, skip });
     try {
-      const e = model.evaluate(qm, test, 'simulated');
+      const e = yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` }));
       rows.push({ name: c.name, layer: c.only, accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, logitSqnrDb: e.logitSqnrDb });
     } finally {
       qm.free();
@@ -381,10 +393,8 @@ function* sensJob(s, key) {
 
 /**
  * For 8 down to 2 bits: weights only (simulated path: float activations) and weights +
- * activations (true int8), accuracy and logit SQNR; and the model size with the weights packed
- * at that many bits.
- */
-/**
+ * activations (true int8), accuracy (or, without digits, agreement with FP32 on random inputs)
+ * and logit SQNR; and the model size with the weights packed at that many bits.
  * The sweep over SWEEP_BITS, shared with the helper worker on the second core when there is
  * one: this worker takes bit widths from the front of `todo` (two scheduler steps each), the
  * helper from the back (a whole bit width per message), and whichever finishes the last one
@@ -404,9 +414,11 @@ function* sweepSteps(st) {
       const bits = st.todo.shift();
       feedHelper();
       yield { done: st.points.size, total: SWEEP_BITS.length, label: `${bits} bits, weights only` };
-      const point = weightsOnly(model, test, st.base, bits);
+      const progress = (label) => () => ({ done: st.points.size, total: SWEEP_BITS.length, label });
+      const point = yield* labelled(weightsOnly(model, sweepSet, st.base, bits), progress(`${bits} bits, weights only`));
       yield { done: st.points.size, total: SWEEP_BITS.length, label: `${bits} bits, weights + activations` };
-      st.points.set(bits, { ...point, ...weightsAndActivations(model, test, st.base, bits) });
+      const wa = yield* labelled(weightsAndActivations(model, sweepSet, st.base, bits), progress(`${bits} bits, weights + activations`));
+      st.points.set(bits, { ...point, ...wa });
       postSweep(st);
     }
     done = true;
@@ -416,9 +428,25 @@ function* sweepSteps(st) {
   }
 }
 
+/** Runs generator `g`, turning each value it yields into a progress message with `progress`. */
+function* labelled(g, progress) {
+  try {
+    for (;;) {
+      const r = g.next();
+      if (r.done) return r.value;
+      yield progress(r.value);
+    }
+  } finally {
+    g.return(); // cancelled: closes `g` too, so its wasm objects are freed
+  }
+}
+
 function postSweep(st) {
   const points = SWEEP_BITS.filter((b) => st.points.has(b)).map((b) => st.points.get(b));
-  post({ type: 'sweep', key: st.key, points, complete: points.length === SWEEP_BITS.length, ms: now() - st.t0 });
+  post({
+    type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points,
+    complete: points.length === SWEEP_BITS.length, ms: now() - st.t0,
+  });
 }
 
 /** The helper worker, started with the model where the machine has a second core. */
@@ -555,35 +583,8 @@ function* timingJob(cfg, r, key) {
 // compares FP32 and quantized outputs on the timing inputs (model.compare: logit SQNR and arg-max
 // agreement instead of accuracy) and shows each layer's weight SQNR (the wasm report).
 
-const CALIB_SEED = 20240601;
-const TIMING_SEED = 7;
-const RANDOM_FLOATS = 1 << 21; // at most 8 MB of random calibration images
-
 /** What the page can show for the current model: `digits` or why not. */
 let modelInfo = { digits: true, reason: null, inputs: 'digits' };
-
-const numel = (shape) => shape.reduce((a, b) => a * b, 1);
-
-function digitsInfo(s) {
-  const [c, h, w] = s.input;
-  const digits = c === 1 && h === w && (h === 28 || h === 32) && s.outputs === 10;
-  return digits
-    ? { digits: true, reason: null, inputs: 'digits' }
-    : {
-      digits: false,
-      inputs: 'random',
-      reason: `this model takes ${c}×${h}×${w} inputs and gives ${s.outputs} outputs, but the test digits need ` +
-        '1×28×28 or 1×32×32 inputs and 10 outputs',
-    };
-}
-
-/** `n` seeded random images of `shape`, uniform in [0, 1). */
-function randomInputs(shape, n, seed) {
-  const rand = mulberry32(seed);
-  const x = new Float32Array(n * numel(shape));
-  for (let i = 0; i < x.length; i++) x[i] = rand();
-  return x;
-}
 
 /** `n` inputs for timing: test digits, or seeded random images for other models. */
 function inputsFor(n) {
@@ -601,25 +602,12 @@ function loadModel(m) {
   const t0 = now();
   let next = null;
   try {
-    next = m.bytes ? q.Model.fromSafetensors(new Uint8Array(m.bytes)) : q.Model.baseline();
+    next = q.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : shippedBytes);
     const s = next.summary();
     const info = digitsInfo(s);
     const tLoad = now();
-    let calibCount;
-    if (info.digits) {
-      next.calibrate(calib);
-      calibCount = calib.length;
-      const qm = next.quantize({}); // and cache the FP32 logits of the test digits, as start() does
-      try {
-        next.evaluate(qm, test);
-      } finally {
-        qm.free();
-      }
-    } else {
-      calibCount = Math.max(1, Math.min(256, Math.floor(RANDOM_FLOATS / numel(s.input))));
-      next.calibrateImages(randomInputs(s.input, calibCount, CALIB_SEED), calibCount);
-      next.quantize({}).free(); // fails here, not after the swap, if this model cannot be quantized
-    }
+    const calibCount = calibrate(next, s, calib);
+    next.quantize({}).free(); // fails here, not after the swap, if this model cannot be quantized
     const tCalib = now();
     // Nothing failed: replace the model and drop everything computed for the old one.
     for (const t of tasks.values()) t.iter.return();
@@ -634,9 +622,10 @@ function loadModel(m) {
     model = next;
     next = null;
     summary = s;
+    layers = quantizedLayers(s);
     modelInfo = info;
-    setModelLayers(s);
-    if (info.digits) startHelper(m.bytes);
+    sweepSet = info.digits ? { kind: 'digits', test } : randomSet(s.input);
+    startHelper(m.bytes ?? shippedBytes);
     post({
       type: 'model',
       id: m.id,
@@ -654,7 +643,7 @@ function loadModel(m) {
   }
 }
 
-/** Without digits: no accuracy or sensitivity (the page says why); the sweep on random inputs. */
+/** Without digits: no accuracy or sensitivity (the page says why); the sweep runs on random inputs. */
 function noDigitsTasks(s) {
   for (const name of ['eval', 'sens']) {
     tasks.get(name)?.iter.return();
@@ -662,55 +651,5 @@ function noDigitsTasks(s) {
   }
   post({ type: 'eval', key: evalKey(s), unavailable: modelInfo.reason });
   post({ type: 'sens', key: sensKey(s), unavailable: modelInfo.reason, rows: [], complete: true });
-  setTask('sweep', sweepKey(s), () => randomSweepJob(s, sweepKey(s)));
-}
-
-/** How many random inputs the sweep compares FP32 and quantized outputs on: up to 64, as at most RANDOM_FLOATS floats. */
-const sweepInputCount = (shape) => Math.max(1, Math.min(64, Math.floor(RANDOM_FLOATS / numel(shape))));
-
-/**
- * For 8 down to 2 bits, as sweepJob but on seeded random inputs (the timing inputs: TIMING_SEED)
- * instead of test digits: model.compare() gives the logit SQNR and the arg-max agreement with
- * FP32, weights only (simulated path) and weights + activations (true int8); the report gives
- * each layer's weight SQNR and the packed model size.
- */
-function* randomSweepJob(s, key) {
-  const base = { perChannel: s.granularity === 'channel', method: s.method, actScheme: s.scheme };
-  if (s.method === 'percentile') base.percentile = s.percentile;
-  const n = sweepInputCount(summary.input);
-  const x = randomInputs(summary.input, n, TIMING_SEED);
-  const points = [];
-  const total = SWEEP_BITS.length * 2;
-  const t0 = now();
-  for (const [i, bits] of SWEEP_BITS.entries()) {
-    yield { done: 2 * i, total, label: `${bits} bits, weights only` };
-    const point = { bits };
-    let qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
-    try {
-      const c = model.compare(qm, x, n, 'simulated');
-      const rep = model.report(qm, 4, 0);
-      Object.assign(point, {
-        wAgreement: c.agreement,
-        wSqnrDb: c.logitSqnrDb,
-        bytesFp32: rep.bytesFp32,
-        bytesInt8: rep.bytesInt8,
-        bytesPacked: rep.layers.reduce((sum, l) => sum + l.bytesInt8 - l.weight.bytesInt8 + l.weight.bytesPacked, 0),
-        weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
-        layers: rep.layers.map((l) => l.index),
-      });
-    } finally {
-      qm.free();
-    }
-    yield { done: 2 * i + 1, total, label: `${bits} bits, weights + activations` };
-    qm = model.quantize({ ...base, weightBits: bits, actBits: bits });
-    try {
-      const c = model.compare(qm, x, n, 'int8');
-      Object.assign(point, { waAgreement: c.agreement, waSqnrDb: c.logitSqnrDb });
-    } finally {
-      qm.free();
-    }
-    points.push(point);
-    post({ type: 'sweep', key, mode: 'random', inputs: n, points, complete: points.length === SWEEP_BITS.length, ms: now() - t0 });
-  }
 }
 // ==== end: bring your own model ==================================================================

@@ -1,14 +1,24 @@
 // Wiring: load the wasm core, start each section of the app, report readiness for tests.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { Explorer } from './explorer.js';
-import { Lab } from './lab.js';
+import { Lab } from './lab/controller.js';
+import { baselineBytes } from './lab-model.js';
 import { LectureTools } from './lecture.js';
+import { Guide } from './guide.js';
 
 let api;
 let build;
+/** The shipped model's file, fetched while the module loads (null if that failed: the lab says why). */
+let modelBytes = null;
+let modelError = null;
 
 async function main() {
-  ({ api, build } = await loadCore(preferredBuild(location.href)));
+  const [core, bytes] = await Promise.all([
+    loadCore(preferredBuild(location.href)),
+    baselineBytes().catch((err) => { modelError = err; return null; }),
+  ]);
+  ({ api, build } = core);
+  modelBytes = bytes;
   document.documentElement.dataset.build = build;
   document.getElementById('wasm-version').textContent = `v${api.version()}`;
   document.getElementById('timer-note').textContent = crossOriginIsolated
@@ -22,8 +32,14 @@ async function main() {
   explorer.start();
   const lab = startLab(lecture);
   trackSections();
+  trackHeader();
   lecture.start({ explorer, lab });
   window.__quantlab.lecture = lecture.debug;
+  if (!lecture.mode.ui.embed) {
+    const guide = new Guide({ explorer, lab, url: lecture.url });
+    guide.start();
+    window.__quantlab.guide = guide.debug;
+  }
   // Ready once the first frame has drawn every view.
   await new Promise((resolve) => {
     // (An embed of a lab view hides the explorer, which then draws nothing: ready at once.)
@@ -31,6 +47,14 @@ async function main() {
     poll();
   });
   document.documentElement.dataset.ready = 'true';
+}
+
+/** The sticky header's height, for what sticks below it (the phone's bits bars, style.css). */
+function trackHeader() {
+  const header = document.querySelector('.app-header');
+  const set = () => document.documentElement.style.setProperty('--header-h', `${header.offsetHeight}px`);
+  new ResizeObserver(set).observe(header);
+  set();
 }
 
 /** Marks the nav link of the section in view. */
@@ -52,7 +76,8 @@ function trackSections() {
 function startLab(lecture) {
   const root = document.getElementById('lab');
   try {
-    const lab = new Lab(root, api);
+    if (!modelBytes) throw new Error(`the shipped model did not load (${modelError?.message ?? 'unknown error'})`);
+    const lab = new Lab(root, api, modelBytes);
     window.__quantlab.lab = lab.debug;
     if (lecture.holdsLab()) lab.setVisible(false); // an embed without the lab: its worker waits
     lab.start();

@@ -1,34 +1,36 @@
 // The lab's second core: a worker that computes whole bit widths of the sweep (js/sweep-point.js)
-// for js/lab-worker.js, on its own copy of the model, calibrated on the same digits, so its
-// numbers are the ones the lab worker would compute. It loads the same build as its parent.
+// for js/lab-worker.js, on its own copy of the model, calibrated the same way (js/lab-model.js),
+// so its numbers are the ones the lab worker would compute. It loads the same build as its parent.
 //
 // Protocol: { type: 'model', gen, bytes } (bytes null: the shipped model), then
 // { type: 'point', gen, key, base, bits } -> { type: 'point', gen, key, bits, point } or
 // { type: 'error', gen, key, bits, message }. Requests of an older model generation are dropped.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { weightsOnly, weightsAndActivations } from './sweep-point.js';
+import { weightsOnly, weightsAndActivations, randomSet, run } from './sweep-point.js';
+import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
 let api = null;
 let data = null;
 let model = null;
+let set = null;
 let gen = 0;
 let ready = Promise.resolve();
 
-async function bytes(rel) {
-  const res = await fetch(new URL(rel, import.meta.url));
-  if (!res.ok) throw new Error(`${rel}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
 async function setup(m) {
   if (!api) {
-    const [core, c, t] = await Promise.all([loadCore(preferredBuild(self.location.href)), bytes('../data/digits-calib.bin'), bytes('../data/digits-test.bin')]);
+    const [core, c, t] = await Promise.all([
+      loadCore(preferredBuild(self.location.href)),
+      fetchBytes(new URL('../data/digits-calib.bin', import.meta.url)),
+      fetchBytes(new URL('../data/digits-test.bin', import.meta.url)),
+    ]);
     api = core.api;
     data = { calib: api.Digits.fromBytes(c), test: api.Digits.fromBytes(t) };
   }
   model?.free();
-  model = m.bytes ? api.Model.fromSafetensors(new Uint8Array(m.bytes)) : api.Model.baseline();
-  model.calibrate(data.calib);
+  model = api.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : await baselineBytes());
+  const summary = model.summary();
+  calibrate(model, summary, data.calib);
+  set = digitsInfo(summary).digits ? { kind: 'digits', test: data.test } : randomSet(summary.input);
 }
 
 self.onmessage = async (e) => {
@@ -41,7 +43,7 @@ self.onmessage = async (e) => {
   try {
     await ready;
     if (m.gen !== gen) return;
-    const point = { ...weightsOnly(model, data.test, m.base, m.bits), ...weightsAndActivations(model, data.test, m.base, m.bits) };
+    const point = { ...run(weightsOnly(model, set, m.base, m.bits)), ...run(weightsAndActivations(model, set, m.base, m.bits)) };
     self.postMessage({ type: 'point', gen: m.gen, key: m.key, bits: m.bits, point });
   } catch (err) {
     self.postMessage({ type: 'error', gen: m.gen, key: m.key, bits: m.bits, message: err?.message ?? String(err) });

@@ -5,7 +5,7 @@
 //
 // Explorer keys are bare (state.js, unchanged since the first links were shared); lab keys start
 // with `lab.`; the rest (`present`, `scenes`, `scene`, `embed`, `controls`, `hide`, `theme`,
-// `origin`, `at`) choose how the page is shown. Only values that differ from the defaults are
+// `origin`, `at`) choose how the page is shown; `guide=N` is the guided path's step (guide.js). Only values that differ from the defaults are
 // written. A bare word is a flag (`#present`); a bare section id (`#lab`) is a link to it.
 //
 // History: a discrete change (a select, a button, a slider released or stepped by a key) pushes
@@ -116,15 +116,16 @@ export function parseHash(hash) {
   const raw = String(hash).replace(/^#/, '');
   const params = new URLSearchParams(raw);
   const flags = new Set(raw.split('&').filter((p) => p && !p.includes('=')).map(decodeURIComponent));
-  return { explorer: parseExplorer(`#${raw}`), lab: parseLab(params), ui: parseUi(params, flags) };
+  return { explorer: parseExplorer(`#${raw}`), lab: parseLab(params), ui: parseUi(params, flags), guide: int(params.get('guide') ?? '', 1, 99) ?? 0 };
 }
 
 // Values are written readably: only the characters that would break the hash are escaped.
 const enc = (v) => String(v).replace(/[%&=#+\s]/g, (c) => encodeURIComponent(c));
 
 /** The hash for `{explorer, lab, ui}`, defaults left out; '' when everything is default. */
-export function toHash({ explorer, lab, ui }) {
+export function toHash({ explorer, lab, ui, guide = 0 }) {
   const parts = [];
+  if (guide) parts.push(`guide=${guide}`);
   const u = { ...UI_DEFAULTS, ...ui };
   if (u.embed) parts.push(`embed=${enc(u.embed)}`);
   if (u.controls !== 'shown') parts.push(`controls=${u.controls}`);
@@ -180,7 +181,7 @@ export class UrlSync {
   }
 
   start() {
-    const controls = (e) => e.target instanceof Element && e.target.closest('main, .pm-bar') && !e.target.closest('.share-panel');
+    const controls = (e) => e.target instanceof Element && e.target.closest('main, .pm-bar, .guide, .guide-start') && !e.target.closest('.share-panel');
     // A gesture is identified by its control, not by timing: a slow frame cannot split a drag
     // into two entries, nor merge two controls' changes into one.
     const begin = (target) => {
@@ -210,7 +211,7 @@ export class UrlSync {
   /** The state now: each section's own, or what the URL gave it before its first frame. */
   current() {
     const get = (name) => this.sources[name]?.get() ?? this.initial[name];
-    return { explorer: get('explorer'), lab: get('lab'), ui: get('ui') };
+    return { explorer: get('explorer'), lab: get('lab'), ui: get('ui'), guide: get('guide') };
   }
 
   hash() {
@@ -221,7 +222,9 @@ export class UrlSync {
   link(uiPatch = {}) {
     this.flush();
     const s = this.current();
-    return `${location.origin}${location.pathname}${location.search}${toHash({ ...s, ui: { ...s.ui, ...uiPatch } })}`;
+    // An embed or a presentation is one view: the guided path's step stays out of its link.
+    const guide = uiPatch.embed || uiPatch.present ? 0 : s.guide;
+    return `${location.origin}${location.pathname}${location.search}${toHash({ ...s, guide, ui: { ...s.ui, ...uiPatch } })}`;
   }
 
   /** Called after any section redrew: writes the URL if the state changed. */
@@ -229,6 +232,9 @@ export class UrlSync {
     const hash = this.hash();
     if (hash === this.written && !this.pending) return;
     if (this.userEdit && !this.embedded) {
+      // The previous gesture's last state goes into its own entry first (a quick second gesture
+      // must not leave the first entry with a state from before its frame).
+      if (this.pending !== null && this.pending !== this.written) this.write(this.pending, 'replace');
       this.pending = null;
       clearTimeout(this.timer);
       this.timer = 0;
@@ -278,7 +284,7 @@ export class UrlSync {
     this.gestureEnded = true;
     const state = parseHash(location.hash);
     this.debug.restores++;
-    for (const name of ['ui', 'explorer', 'lab']) this.sources[name]?.set(state[name]);
+    for (const name of ['ui', 'explorer', 'lab', 'guide']) this.sources[name]?.set(state[name]);
   }
 }
 

@@ -1,0 +1,50 @@
+// What the lab's page, worker and sweep helper share about a model: where the shipped one comes
+// from, whether the test digits fit it, and how it is calibrated, so all three hold the same
+// calibrated model and compute the same numbers.
+import { randomInputs } from './sweep-point.js';
+
+/** The shipped model's file: fetched from our own folder (precached), not built into the wasm. */
+export const BASELINE_URL = new URL('../models/baseline-cnn.safetensors', import.meta.url);
+
+/** Bytes of a file next to the page, or an Error naming it. */
+export async function fetchBytes(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${new URL(url).pathname}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** The shipped model's bytes. */
+export const baselineBytes = () => fetchBytes(BASELINE_URL);
+
+const CALIB_SEED = 20240601;
+const numel = (shape) => shape.reduce((a, b) => a * b, 1);
+/** At most 8 MB of random calibration images. */
+const RANDOM_CALIB_FLOATS = 1 << 21;
+
+/** Whether the test digits fit a model (`summary`: Model.summary()), and if not, why. */
+export function digitsInfo(summary) {
+  const [c, h, w] = summary.input;
+  const digits = c === 1 && h === w && (h === 28 || h === 32) && summary.outputs === 10;
+  return digits
+    ? { digits: true, reason: null, inputs: 'digits' }
+    : {
+      digits: false,
+      inputs: 'random',
+      reason: `this model takes ${c}×${h}×${w} inputs and gives ${summary.outputs} outputs, but the test digits need ` +
+        '1×28×28 or 1×32×32 inputs and 10 outputs',
+    };
+}
+
+/**
+ * Calibrates `model` as the lab does: on the calibration digits when they fit, else on seeded
+ * random images in [0, 1]. Returns how many images it saw.
+ */
+export function calibrate(model, summary, calibDigits) {
+  if (digitsInfo(summary).digits) {
+    model.calibrate(calibDigits);
+    return calibDigits.length;
+  }
+  const n = Math.max(1, Math.min(256, Math.floor(RANDOM_CALIB_FLOATS / numel(summary.input))));
+  model.calibrateImages(randomInputs(summary.input, n, CALIB_SEED), n);
+  return n;
+}

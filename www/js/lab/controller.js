@@ -1,0 +1,747 @@
+// The "CNN lab" section's controller: it alone owns the settings, the worker and its messages,
+// and the model swap; the views (this folder) render the data it gives them and keep no state.
+//
+// Two places compute. The page's own wasm instance (the same module the explorer uses) analyses
+// the selected layer's weights with analyzeQuantization, so moving a bits slider redraws the
+// weight histograms inside the frame that follows the input event. Everything else (quantize,
+// report, evaluation, sweep, sensitivity, timing, drawing predictions) runs in js/lab-worker.js;
+// its answers carry the settings generation or task key they were computed for, and answers for
+// settings that are no longer current are dropped. A new setting is answered first by a
+// provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
+import { notifyState } from '../url-state.js';
+import {
+  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows, quantizedLayers, defaultLayer,
+} from '../lab-state.js';
+import { digitsInfo } from '../lab-model.js';
+import * as keystats from './keystats.js';
+import * as overview from './overview.js';
+import * as weights from './weights.js';
+import * as activations from './activations.js';
+import * as accuracy from './accuracy.js';
+import * as sensitivity from './sensitivity.js';
+import * as sweep from './sweep.js';
+import * as timing from './timing.js';
+import * as drawing from './drawing.js';
+import * as production from './production.js';
+import * as modelFile from './model-file.js';
+import { Pad } from './pad.js';
+import { Latest } from './latest.js';
+import { thousands } from './text.js';
+
+const MAX_BINS = 72;
+const binsFor = (n) => Math.max(12, Math.min(MAX_BINS, Math.round(2 * Math.sqrt(n))));
+const HISTORY = 30;
+
+const METHOD_NOTES = {
+  minmax: 'Clip range = the largest value seen in calibration: nothing clips, but rare large values stretch the grid.',
+  percentile: 'Keeps the given percentile of |x| and clips the rest (ONNX Runtime uses 99.999 %).',
+  mse: 'Tries narrower ranges and keeps the one with the least mean squared error.',
+  entropy: 'Keeps the range whose quantized histogram loses the least information (KL divergence), as TensorRT does.',
+};
+const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress' };
+
+export class Lab {
+  /**
+   * `root`: the section element; `api`: the wasm module's exports (initialised); `modelBytes`:
+   * the shipped model's file (js/lab-model.js), fetched while the module loaded.
+   */
+  constructor(root, api, modelBytes) {
+    this.root = root;
+    this.api = api;
+    this.$ = (id) => root.querySelector(`#${id}`);
+    this.form = this.$('lab-controls');
+    this.gen = 0;
+    this.sentKey = null;
+    this.state = null;
+    this.pendingT0 = null;
+    this.history = [];
+    this.weightCache = new Map();
+    this.timingRun = 0;
+    this.loadId = 0;
+    this.pendingModel = null; // {id, name, model, t0}: the page's copy while the worker loads its own
+    this.data = {}; // the newest answer per view, for the current settings
+    this.texts = { title: this.$('lab-title').textContent, lede: root.querySelector('.section-head .lede').textContent };
+    this.debug = {
+      ready: false, workerReady: false, lastRedrawMs: null, medianRedrawMs: null, redraws: 0,
+      lastEvalMs: null, evalLatencyMs: null, provisionalLatencyMs: null, evals: 0, provisionals: 0, reports: 0, predictions: 0, errors: 0,
+      state: null, weights: null, report: null, eval: null, sens: null, sweep: null, timing: null,
+      predict: null, worker: null, alerts: [], status: [], computing: false,
+      // What the current settings need (`want`) and what is on screen (`have`), per view.
+      want: {}, have: {},
+      modelFile: { name: null, shipped: true, digits: true, note: null, loads: 0, errors: [], busy: false },
+    };
+    this.shippedBytes = modelBytes;
+    this.setModel(api.Model.fromSafetensors(modelBytes), { name: null, shipped: true, note: null, digits: true, reason: null });
+  }
+
+  start() {
+    this.writeForm(DEFAULTS);
+    drawing.build(this.root);
+    this.form.addEventListener('input', () => this.schedule());
+    this.form.addEventListener('submit', (e) => e.preventDefault());
+    this.$('lab-reset-overrides').addEventListener('click', () => {
+      for (const sel of this.form.querySelectorAll('.override')) sel.value = '';
+      this.schedule();
+    });
+    this.$('lab-run-timing').addEventListener('click', () => this.runTiming());
+    // The phone's sticky bar: the same bits, next to the INT8 accuracy.
+    for (const [bar, control] of [['lab-bar-wbits', 'lab-wbits'], ['lab-bar-abits', 'lab-abits']]) {
+      this.$(bar).addEventListener('input', (e) => {
+        this.$(control).value = e.target.value;
+        this.schedule();
+      });
+    }
+    this.pad = new Pad(this.$('lab-draw'), () => this.sendDrawing());
+    this.draws = new Latest((id, make) => this.worker.postMessage(make(id)));
+    this.$('lab-draw-clear').addEventListener('click', () => this.clearDrawing());
+    this.$('lab-draw-load').addEventListener('click', () => this.loadDigit(Number(this.$('lab-draw-index').value)));
+    this.$('lab-draw-index').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        this.loadDigit(Number(e.target.value));
+      }
+    });
+    // A flipped digit's button loads it into the pad (keyboard and pointer alike).
+    this.$('lab-flipped').addEventListener('click', (e) => {
+      const b = e.target.closest('button.thumb');
+      if (b) this.loadDigit(Number(b.dataset.index), { scroll: true });
+    });
+    modelFile.wire(this.root, { onFile: (file, note) => this.loadFile(file, note), onReset: () => this.backToShipped() });
+    this.startWorker();
+    this.schedule();
+  }
+
+  // ---- the model the page holds ---------------------------------------------------------------
+
+  /** Makes `model` the page's: its layers, the controls that list them, the model panel. */
+  setModel(model, info) {
+    this.model?.free();
+    this.model = model;
+    this.summary = model.summary();
+    this.layers = quantizedLayers(this.summary);
+    this.info = info;
+    this.weightCache.clear();
+    this.buildLayerControls();
+    modelFile.render(this.root, { summary: this.summary, layers: this.layers, texts: this.texts, ...info });
+  }
+
+  // ---- controls -------------------------------------------------------------------------------
+
+  /** The layer picker and the per-layer bit overrides: one entry per quantized layer. */
+  buildLayerControls() {
+    const layerSel = this.$('lab-layer');
+    layerSel.replaceChildren();
+    for (const { index, name } of this.layers) {
+      const l = this.summary.layers[index];
+      const opt = new Option(name, String(index));
+      opt.title = l.kind === 'linear' ? 'fully connected' : 'convolution';
+      layerSel.add(opt);
+    }
+    const bitsOptions = () => [new Option('–', ''), ...[8, 7, 6, 5, 4, 3, 2].map((b) => new Option(String(b), String(b)))];
+    const grid = this.$('lab-overrides');
+    grid.replaceChildren();
+    const head = document.createElement('div');
+    head.className = 'ov-head';
+    head.innerHTML = '<span></span><span>weights</span><span>activations</span>';
+    grid.append(head);
+    for (const { index, name } of this.layers) {
+      const row = document.createElement('div');
+      row.className = 'ov-row';
+      const label = document.createElement('span');
+      label.className = 'ov-name';
+      label.textContent = name;
+      row.append(label);
+      for (const which of ['w', 'a']) {
+        const sel = document.createElement('select');
+        sel.id = `lab-ov-${which}-${index}`;
+        sel.className = 'override';
+        sel.setAttribute('aria-label', `${name} ${which === 'w' ? 'weight' : 'activation'} bits`);
+        sel.append(...bitsOptions());
+        row.append(sel);
+      }
+      grid.append(row);
+    }
+  }
+
+  writeForm(s) {
+    this.$('lab-wbits').value = String(s.weightBits);
+    this.$('lab-abits').value = String(s.actBits);
+    this.$('lab-scheme').value = s.scheme;
+    this.$('lab-granularity').value = s.granularity;
+    this.$('lab-method').value = s.method;
+    this.$('lab-percentile').value = String(s.percentile);
+    this.$('lab-layer').value = String(s.layer);
+    this.syncChannelOptions(s.layer);
+    this.$('lab-channel').value = String(s.channel);
+    for (const { index } of this.layers) {
+      const o = s.overrides[index] ?? {};
+      this.$(`lab-ov-w-${index}`).value = o.w == null ? '' : String(o.w);
+      this.$(`lab-ov-a-${index}`).value = o.a == null ? '' : String(o.a);
+    }
+    this.syncControls();
+  }
+
+  readForm() {
+    const v = (id) => this.$(id).value;
+    const overrides = {};
+    for (const { index } of this.layers) {
+      const w = v(`lab-ov-w-${index}`);
+      const a = v(`lab-ov-a-${index}`);
+      if (w || a) overrides[index] = { w: w ? Number(w) : null, a: a ? Number(a) : null };
+    }
+    return withSettings(DEFAULTS, {
+      weightBits: Number(v('lab-wbits')),
+      actBits: Number(v('lab-abits')),
+      scheme: v('lab-scheme'),
+      granularity: v('lab-granularity'),
+      method: v('lab-method'),
+      percentile: v('lab-percentile') === '' ? NaN : Number(v('lab-percentile')),
+      layer: Number(v('lab-layer')),
+      channel: Number(v('lab-channel')) || 0,
+      overrides,
+    });
+  }
+
+  /** Sets some settings (the guided path, the embed API) as if the controls had been moved. */
+  apply(patch) {
+    this.writeForm(withSettings(this.state ?? this.readForm(), patch));
+    this.schedule();
+  }
+
+  channelsOf(layer) {
+    return this.summary.layers[layer].outputShape[0];
+  }
+
+  syncChannelOptions(layer) {
+    const sel = this.$('lab-channel');
+    const m = this.channelsOf(layer);
+    if (sel.options.length === m) return;
+    const keep = Number(sel.value) || 0;
+    sel.replaceChildren(...Array.from({ length: m }, (_, c) => new Option(String(c), String(c))));
+    sel.value = String(keep < m ? keep : 0);
+    this.$('lab-channel-count').textContent = `(of ${m})`;
+  }
+
+  syncControls() {
+    this.syncChannelOptions(Number(this.$('lab-layer').value));
+    const method = this.$('lab-method').value;
+    this.$('lab-percentile').disabled = method !== 'percentile';
+    this.$('lab-channel').disabled = this.$('lab-granularity').value !== 'channel';
+    this.$('lab-wbits-out').value = this.$('lab-wbits').value;
+    this.$('lab-abits-out').value = this.$('lab-abits').value;
+    this.$('lab-method-note').textContent = METHOD_NOTES[method] ?? '';
+    // The phone's sticky bar mirrors the bits.
+    for (const [id, src] of [['lab-bar-wbits', 'lab-wbits'], ['lab-bar-abits', 'lab-abits']]) {
+      const el = this.$(id);
+      if (el.value !== this.$(src).value) el.value = this.$(src).value;
+      this.$(`${id}-out`).value = this.$(src).value;
+    }
+  }
+
+  schedule() {
+    if (this.pendingT0 === null) {
+      this.pendingT0 = performance.now();
+      requestAnimationFrame(() => this.frame());
+    }
+  }
+
+  /** One frame: the weight views from the page's wasm, then the settings to the worker. */
+  frame() {
+    const t0 = this.pendingT0;
+    this.pendingT0 = null;
+    this.syncControls();
+    const s = this.readForm();
+    const prev = this.state;
+    this.state = s;
+    this.debug.state = s;
+    let w;
+    try {
+      w = this.computeWeights(s);
+      weights.render(this.root, w);
+    } catch (err) {
+      this.alert(err.message);
+      return;
+    }
+    this.weightsNow = w;
+    this.debug.weights = { layer: s.layer, bits: w.bits, perChannel: w.perChannel, channel: s.channel, sqnrDb: w.a.sqnrDb, gridPoints: w.a.grid.length, scales: w.a.scale.length, zeroFraction: w.a.zeroFraction, histogram: Array.from(w.view.valueHistogram.counts), errorLo: w.view.errorHistogram.lo };
+    this.record(performance.now() - t0);
+    this.sendSettings(s);
+    Object.assign(this.debug.want, { report: this.gen, eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) });
+    if (this.data.report && (!prev || prev.layer !== s.layer)) this.drawActivations();
+    production.render(this.root, { rows: productionRows(s) });
+    this.drawKeystats();
+    if (this.data.eval && prev && prev.layer !== s.layer) this.drawAccuracy();
+    notifyState('lab'); // the URL follows (js/url-state.js)
+  }
+
+  record(ms) {
+    this.history.push(ms);
+    if (this.history.length > HISTORY) this.history.shift();
+    const sorted = [...this.history].sort((a, b) => a - b);
+    Object.assign(this.debug, { lastRedrawMs: ms, medianRedrawMs: sorted[Math.floor(sorted.length / 2)], redraws: this.debug.redraws + 1 });
+  }
+
+  /** Sends the settings when anything the worker uses changed (layer and channel are page-only). */
+  sendSettings(s) {
+    if (this.pendingModel) return; // a model is loading: its settings follow once it is in
+    const key = JSON.stringify({ ...s, layer: 0, channel: 0 });
+    if (key === this.sentKey) return;
+    this.sentKey = key;
+    this.gen++;
+    this.evalSentAt = performance.now();
+    this.worker.postMessage({ type: 'settings', gen: this.gen, settings: s });
+  }
+
+  // ---- weights (page wasm) --------------------------------------------------------------------
+
+  weightsOf(layer) {
+    if (!this.weightCache.has(layer)) this.weightCache.set(layer, this.model.layerWeights(layer));
+    return this.weightCache.get(layer);
+  }
+
+  /** Weights of the selected layer quantized as the model does: symmetric int8 grid, min-max. */
+  computeWeights(s) {
+    const w = this.weightsOf(s.layer);
+    const m = this.channelsOf(s.layer);
+    const bits = bitsFor(s, s.layer).w;
+    const perChannel = s.granularity === 'channel';
+    const grid = { scheme: 'symmetric', dtype: 'int8', bits };
+    const opts = { ...grid, method: 'minmax', shape: [m, w.length / m], bins: binsFor(w.length) };
+    if (perChannel) Object.assign(opts, { axis: 0, channel: s.channel });
+    const a = this.api.analyzeQuantization(w, opts);
+    let view = a;
+    if (perChannel) {
+      const inner = w.length / m;
+      const slice = w.subarray(s.channel * inner, (s.channel + 1) * inner);
+      view = this.api.analyzeQuantization(slice, { ...grid, scale: [a.scale[s.channel]], zeroPoint: [0], bins: binsFor(slice.length) });
+    }
+    const layerName = this.layers.find((l) => l.index === s.layer).name;
+    return { a, view, bits, perChannel, channel: s.channel, layerName };
+  }
+
+  // ---- worker ---------------------------------------------------------------------------------
+
+  /**
+   * Visibility hook (js/visibility.js): out of view, the worker's long jobs (evaluation, sweep,
+   * sensitivity, timing) wait; settings keep arriving and the newest is applied on return.
+   */
+  setVisible(visible) {
+    if (this.debug.visible === visible) return;
+    this.debug.visible = visible;
+    this.worker?.postMessage({ type: 'visible', visible });
+  }
+
+  startWorker() {
+    // The worker loads the same build as the page (js/wasm-build.js).
+    const workerUrl = new URL('../lab-worker.js', import.meta.url);
+    workerUrl.searchParams.set('build', document.documentElement.dataset.build ?? 'simd128');
+    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.worker.onmessage = (e) => this.onMessage(e.data);
+    this.worker.onerror = (e) => {
+      this.alert(`the lab's worker failed: ${e.message ?? 'unknown error'}`);
+      this.debug.errors++;
+    };
+    if (this.debug.visible === false) this.worker.postMessage({ type: 'visible', visible: false }); // see setVisible
+    this.worker.postMessage({ type: 'init' });
+  }
+
+  onMessage(m) {
+    const handler = {
+      ready: () => this.onReady(m),
+      report: () => this.onReport(m),
+      progress: () => this.onProgress(m),
+      eval: () => this.onEval(m),
+      sens: () => this.onSens(m),
+      sweep: () => this.onSweep(m),
+      timing: () => this.onTiming(m),
+      predict: () => this.onPredict(m),
+      digit: () => this.onDigit(m),
+      error: () => this.onError(m),
+      model: () => this.onModel(m),
+      'model-error': () => this.onModelError(m),
+      fatal: () => this.alert(`the lab could not start: ${m.message}`),
+    }[m.type];
+    handler?.();
+    // Page hooks (js/embed.js posts results to a parent page; js/a11y.js announces them).
+    this.root.dispatchEvent(new CustomEvent('quantlab:result', { bubbles: true, detail: { type: m.type, provisional: Boolean(m.provisional) } }));
+  }
+
+  /** Developer status (timings of start-up and loads): kept for tests and the console, not the UI. */
+  status(text) {
+    this.debug.status.push(text);
+  }
+
+  onReady(m) {
+    this.debug.workerReady = true;
+    this.debug.worker = m;
+    this.timer = m.timer;
+    this.status(`worker ready: data ${m.ms.load.toFixed(0)} ms, calibration on ${m.calibCount} digits ${m.ms.calibrate.toFixed(0)} ms`);
+    this.kernels = m.kernels;
+    timing.renderKernels(this.root, m.kernels);
+    if (!this.data.timing) timing.renderIdle(this.root, { timer: this.timer });
+    if (this.pad.hasInk) this.sendDrawing();
+  }
+
+  onError(m) {
+    this.debug.errors++;
+    if (m.task === 'settings' || m.task === 'eval') {
+      this.alert(`Not applied: ${m.message}. The views still show the last valid settings.`);
+    } else {
+      this.alert(`${m.task}: ${m.message}`);
+    }
+    this.hideProgress(m.task);
+  }
+
+  alert(message) {
+    this.debug.alerts.push(message);
+    this.$('lab-alert').textContent = message;
+  }
+
+  clearAlert() {
+    if (this.$('lab-alert').textContent) this.$('lab-alert').textContent = '';
+  }
+
+  currentKey(task) {
+    const s = this.state;
+    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) }[task];
+  }
+
+  onProgress(m) {
+    const el = PROGRESS[m.task] && this.$(PROGRESS[m.task]);
+    if (!el) return;
+    if (m.task !== 'timing' && m.key !== this.currentKey(m.task)) return;
+    el.hidden = false;
+    const f = m.total ? m.done / m.total : 0;
+    el.querySelector('.progress-bar').style.width = `${(f * 100).toFixed(1)}%`;
+    el.querySelector('.progress-label').textContent = m.label;
+    el.setAttribute('role', 'progressbar');
+    el.setAttribute('aria-label', `${m.task}: ${m.label}`);
+    el.setAttribute('aria-valuenow', String(Math.round(f * 100)));
+    el.closest('.figure')?.classList.add('is-stale');
+  }
+
+  hideProgress(task) {
+    const el = PROGRESS[task] && this.$(PROGRESS[task]);
+    if (!el) return;
+    el.hidden = true;
+    el.closest('.figure')?.classList.remove('is-stale');
+  }
+
+  // ---- report: overview, activations, size ----------------------------------------------------
+
+  onReport(m) {
+    if (m.gen !== this.gen) return;
+    this.clearAlert();
+    this.data.report = m;
+    Object.assign(this.debug, { report: m.report, methods: m.methods, reportMs: m.ms, reports: this.debug.reports + 1 });
+    this.debug.have.report = m.gen;
+    overview.render(this.$('lab-fig-overview'), { summary: this.summary, report: m.report });
+    this.drawActivations();
+    this.drawKeystats();
+  }
+
+  drawActivations() {
+    const { report, methods } = this.data.report;
+    const s = this.state;
+    const position = this.layers.findIndex((l) => l.index === s.layer);
+    const act = report.layers[position].output;
+    // The output's grid values, from the core's DequantizeLinear.
+    const levels = Int8Array.from({ length: act.qmax - act.qmin + 1 }, (_, i) => act.qmin + i);
+    const grid = Array.from(this.api.dequantizeLinear(levels, new Float32Array([act.scale]), new Int32Array([act.zeroPoint])));
+    activations.render(this.$('lab-fig-act'), { report, methods, position, grid, state: s });
+  }
+
+  // ---- evaluation -----------------------------------------------------------------------------
+
+  /** Whether the figure on screen is the full one for the current settings. */
+  computing() {
+    return Boolean(this.state) && this.info.digits && this.debug.have.eval !== evalKey(this.state);
+  }
+
+  drawKeystats() {
+    const ev = this.data.eval ?? null; // while computing: the last figure, marked as such
+    const computing = this.computing();
+    this.debug.computing = computing;
+    keystats.render(this.root.querySelector('.keystats'), {
+      eval: ev && !ev.unavailable ? ev : null,
+      unavailable: ev?.unavailable ?? null,
+      computing,
+      report: this.data.report?.report ?? null,
+      summary: this.summary,
+    });
+    this.root.querySelector('.lab-bar')?.classList.toggle('is-computing', computing);
+    const bar = this.$('lab-bar-int8');
+    if (bar) bar.textContent = ev && !ev.unavailable ? this.$('lab-k-int8').textContent : '–';
+  }
+
+  onEval(m) {
+    if (m.key !== evalKey(this.state)) return;
+    // A provisional figure never replaces the full one for the same settings.
+    if (m.provisional && this.debug.have.eval === m.key) return;
+    if (!m.provisional) this.hideProgress('eval');
+    this.data.eval = m;
+    if (m.unavailable) {
+      this.debug.have.eval = m.key;
+      this.debug.eval = { unavailable: m.unavailable };
+      this.$('lab-acc-stats').replaceChildren();
+      this.$('lab-flipped').replaceChildren();
+      this.$('lab-acc-note').textContent = '';
+      this.drawKeystats();
+      this.markReady();
+      return;
+    }
+    const e = m.result;
+    const latency = performance.now() - this.evalSentAt;
+    if (m.provisional) {
+      Object.assign(this.debug, { provisional: { key: m.key, count: e.count, int8Accuracy: e.int8Accuracy, ms: m.ms }, provisionalLatencyMs: latency, provisionals: this.debug.provisionals + 1 });
+    } else {
+      this.debug.lastEvalMs = m.ms;
+      this.debug.evalLatencyMs = latency;
+      this.debug.eval = { ...e, flipped: e.flipped.map((f) => ({ index: f.index, label: f.label, fp32: f.fp32, int8: f.int8 })) };
+      this.debug.evals++;
+      this.debug.have.eval = m.key;
+    }
+    this.drawKeystats();
+    this.drawAccuracy();
+    if (!m.provisional) this.markReady();
+  }
+
+  drawAccuracy() {
+    const m = this.data.eval;
+    if (!m || m.unavailable) return;
+    const s = this.state;
+    const w = this.weightsNow;
+    const pos = this.layers.findIndex((l) => l.index === s.layer);
+    const act = this.data.report?.report.layers[pos]?.output;
+    const note = accuracy.explain({
+      result: m.result,
+      weightBits: w.bits,
+      weightLevels: w.a.qmax - w.a.qmin + 1,
+      actBits: bitsFor(s, s.layer).a,
+      actLevels: act ? act.qmax - act.qmin + 1 : 2 ** bitsFor(s, s.layer).a,
+      layerName: w.layerName,
+      zeroFraction: w.a.zeroFraction,
+    });
+    accuracy.render(this.$('lab-fig-accuracy'), { result: m.result, provisional: m.provisional, ms: m.ms, note });
+    this.debug.accuracyNote = note;
+    this.drawDrawingNote();
+  }
+
+  markReady() {
+    if (this.debug.ready) return;
+    this.debug.ready = true;
+    this.root.dataset.ready = 'true';
+  }
+
+  // ---- sensitivity and sweep ------------------------------------------------------------------
+
+  onSens(m) {
+    if (m.key !== sensKey(this.state)) return;
+    if (m.complete) this.hideProgress('sens');
+    this.debug.sens = m;
+    if (m.complete) this.debug.have.sens = m.key;
+    if (m.unavailable) return; // the model panel's note says why
+    sensitivity.render(this.$('lab-fig-sens'), { rows: m.rows, bits: m.bits });
+  }
+
+  onSweep(m) {
+    if (m.key !== sweepKey(this.state)) return;
+    if (m.complete) this.hideProgress('sweep');
+    this.debug.sweep = m;
+    if (m.complete) this.debug.have.sweep = m.key;
+    sweep.render(this.$('lab-fig-sweep'), { ...m, state: this.state, layers: this.layers });
+  }
+
+  // ---- timing ---------------------------------------------------------------------------------
+
+  runTiming() {
+    this.timingRun++;
+    const batch = Number(this.$('lab-batch').value);
+    const samples = Number(this.$('lab-samples').value);
+    this.timingStartedAt = performance.now();
+    const int8 = this.$('lab-int8-kernel').value;
+    this.worker.postMessage({ type: 'timing', runId: this.timingRun, batch, samples, int8 });
+    this.onProgress({ task: 'timing', done: 0, total: 1, label: this.debug.workerReady ? 'queued' : 'waiting for the worker' });
+  }
+
+  onTiming(m) {
+    if (m.runId !== this.timingRun) return;
+    this.hideProgress('timing');
+    this.data.timing = m;
+    this.debug.timing = { ...m, wallMs: performance.now() - this.timingStartedAt };
+    this.kernels = m.kernels;
+    timing.render(this.$('lab-fig-timing'), { timing: m, report: this.data.report?.report ?? null, summary: this.summary, timer: this.timer });
+  }
+
+  // ---- drawing --------------------------------------------------------------------------------
+
+  sendDrawing() {
+    this.debug.drawBusy = true;
+    if (!this.debug.workerReady) return; // sent on 'ready'
+    this.drawSource = null;
+    this.draws.request((id) => {
+      const { ink, width, height } = this.pad.ink();
+      this.debug.drawId = id;
+      return { type: 'draw', id, ink, width, height };
+    });
+  }
+
+  /** Test digit `index` into the pad (the keyboard's and the thumbnails' way to give an input). */
+  loadDigit(index, { scroll = false } = {}) {
+    if (!this.debug.workerReady || !this.info.digits) return;
+    const count = this.debug.worker?.testCount ?? 2000;
+    const i = Number.isFinite(index) ? Math.max(0, Math.min(count - 1, Math.trunc(index))) : 0;
+    this.$('lab-draw-index').value = String(i);
+    this.debug.drawBusy = true;
+    this.draws.request((id) => {
+      this.debug.drawId = id;
+      return { type: 'digit', id, index: i };
+    });
+    if (scroll) {
+      this.$('lab-fig-draw').scrollIntoView({ block: 'nearest' });
+      this.$('lab-draw-index').focus({ preventScroll: true });
+    }
+  }
+
+  onDigit(m) {
+    this.pad.showDigit(m.pixels);
+    this.drawSource = { index: m.index, label: m.label };
+  }
+
+  clearDrawing() {
+    this.pad.clear();
+    this.draws.reset();
+    this.drawSource = null;
+    this.worker.postMessage({ type: 'clear' });
+    drawing.render(this.$('lab-fig-draw'), null);
+    this.$('lab-draw-note').textContent = '';
+    this.data.predict = null;
+    this.debug.predict = null;
+    this.debug.drawBusy = false;
+  }
+
+  onPredict(m) {
+    const newest = this.draws.answered(m.id);
+    this.debug.drawBusy = this.draws.busy;
+    if (!newest) return; // an older drawing, or cleared since
+    this.data.predict = m;
+    drawing.render(this.$('lab-fig-draw'), { ...m, source: m.source ?? this.drawSource });
+    const argmax = (p) => Array.from(p).indexOf(Math.max(...p));
+    this.debug.predict = { id: m.id, gen: m.gen, fp32: argmax(m.fp32), int8: argmax(m.int8), fp32P: Array.from(m.fp32), int8P: Array.from(m.int8), ms: m.ms, source: m.source ?? null };
+    this.debug.predictions++;
+    this.drawDrawingNote();
+  }
+
+  drawDrawingNote() {
+    const p = this.data.predict;
+    const e = this.data.eval;
+    this.$('lab-draw-note').textContent = p && e && !e.unavailable
+      ? drawing.note({ fp32: p.fp32, int8: p.int8, weightBits: this.state.weightBits, flippedCount: e.result.flippedCount })
+      : '';
+  }
+
+  // ---- bring your own model -------------------------------------------------------------------
+
+  async loadFile(file, note = '') {
+    if (this.pendingModel) {
+      this.fail(file.name, 'another model is still loading; try again in a moment', false);
+      return;
+    }
+    modelFile.renderError(this.root, '');
+    if (file.size > modelFile.MAX_FILE_BYTES) {
+      this.fail(file.name, `file: is ${(file.size / 2 ** 20).toFixed(0)} MB; the page reads model files of up to ${modelFile.MAX_FILE_BYTES / 2 ** 20} MB (4 M parameters)`);
+      return;
+    }
+    this.setBusy(true, `reading ${file.name}…${note ? ` (${note})` : ''}`);
+    let bytes;
+    let next;
+    try {
+      bytes = await file.arrayBuffer();
+      // The page's instance first: a bad file is refused here, and the worker never sees it.
+      next = this.api.Model.fromSafetensors(new Uint8Array(bytes));
+    } catch (err) {
+      this.setBusy(false);
+      this.fail(file.name, err?.message ?? String(err));
+      return;
+    }
+    const id = ++this.loadId;
+    this.pendingModel = { id, name: file.name, model: next, t0: performance.now() };
+    this.setBusy(true, `checking and calibrating ${file.name}…`);
+    this.worker.postMessage({ type: 'load', id, name: file.name, bytes }, [bytes]);
+  }
+
+  backToShipped() {
+    if (this.pendingModel) return;
+    modelFile.renderError(this.root, '');
+    const id = ++this.loadId;
+    // The worker keeps the shipped file's bytes; the page's copy comes from the same URL (cached).
+    this.pendingModel = { id, name: null, model: null, t0: performance.now() };
+    this.setBusy(true, 'loading the shipped model…');
+    this.worker.postMessage({ type: 'baseline', id });
+  }
+
+  setBusy(busy, status = '') {
+    this.debug.modelFile.busy = busy;
+    modelFile.renderBusy(this.root, busy, status);
+  }
+
+  /** The worker has the new model: swap the page's, empty every view computed for the old one. */
+  onModel(m) {
+    const p = this.pendingModel;
+    if (!p || p.id !== m.id) return;
+    p.model ??= this.api.Model.fromSafetensors(this.shippedBytes);
+    this.pendingModel = null;
+    const kept = this.state ?? this.readForm();
+    const info = { name: m.name, shipped: m.shipped, note: m.note, ...digitsInfo(m.summary) };
+    this.setModel(p.model, info);
+    this.resetViews(m);
+    // Bits, scheme, granularity and calibration stay; layer, channel and overrides are per model.
+    this.writeForm(withSettings(kept, { layer: defaultLayer(this.layers), channel: 0, overrides: {} }));
+    this.setBusy(false);
+    const ms = performance.now() - p.t0;
+    const how = m.digits ? `${thousands(m.calibCount)} training digits` : `${thousands(m.calibCount)} seeded random inputs in [0, 1]`;
+    this.setBusy(false, `${m.shipped ? 'shipped model' : m.name} loaded and calibrated on ${how} in ${ms.toFixed(0)} ms`);
+    Object.assign(this.debug.modelFile, { name: m.name, shipped: m.shipped, digits: m.digits, note: m.note, reason: m.reason, loads: this.debug.modelFile.loads + 1 });
+    this.schedule();
+  }
+
+  onModelError(m) {
+    const p = this.pendingModel;
+    if (!p || p.id !== m.id) return;
+    this.pendingModel = null;
+    p.model?.free();
+    this.setBusy(false);
+    this.fail(m.name ?? 'the shipped model', m.message);
+  }
+
+  /** Shows what is wrong; everything else stays. Not a console error: it is the page's answer. */
+  fail(name, message, record = true) {
+    modelFile.renderError(this.root, `Could not load ${name}: ${message}. The previous model and all settings are kept.`);
+    if (record) this.debug.modelFile.errors.push({ name, message });
+    this.setBusy(Boolean(this.pendingModel), `${name} was not loaded`);
+    this.schedule(); // settings moved while loading were not sent yet
+  }
+
+  /** Empties every view computed for the previous model; they fill again for the new one. */
+  resetViews(m) {
+    this.data = {};
+    this.sentKey = null;
+    this.timingRun++; // an answer for the old model's timing is dropped
+    Object.assign(this.debug, { report: null, eval: null, sens: null, sweep: null, timing: null, provisional: null, have: {}, want: {} });
+    for (const task of Object.keys(PROGRESS)) this.hideProgress(task);
+    for (const id of ['lab-acc-stats', 'lab-flipped', 'lab-sens', 'lab-timing-steps', 'lab-why']) this.$(id).replaceChildren();
+    this.$('lab-acc-note').textContent = '';
+    timing.renderIdle(this.root, { timer: this.timer, note: 'Not run yet for this model.' });
+    sweep.clear(this.$('lab-fig-sweep'), this.state ?? DEFAULTS, this.layers, m.digits ? 'digits' : 'random');
+    this.drawKeystats();
+    // Drawing: the model's input canvas is 32×32 or 28×28.
+    const [, h, w] = this.summary.input;
+    const inputCanvas = this.$('lab-draw-input');
+    if (m.digits && (inputCanvas.width !== w || inputCanvas.height !== h)) {
+      inputCanvas.width = w;
+      inputCanvas.height = h;
+      inputCanvas.nextElementSibling.textContent = `model input ${h}×${w}`;
+    }
+    this.clearDrawing();
+  }
+}
