@@ -2,8 +2,10 @@
 // (page on 127.0.0.1, course page on localhost; the page served without cross-origin isolation
 // headers, as a course site would), show one view each without the page chrome, with controls
 // locked or hidden; the course page drives them through postMessage (set, get, errors) and gets
-// their results; an embed scrolled out of view does no work until it is back. Screenshot:
-// e2e/screenshots/embed-course-page.png.
+// their results; an embed scrolled out of view does no work until it is back. The snippet's few
+// lines of script make each iframe as tall as its content, at any width, and listen to nothing
+// but their own iframes; the Embed menu starts at the figure in view. Screenshots:
+// e2e/screenshots/embed-course-page.png, embed-course-390.png, embed-panel-1280x800.png.
 //
 // Run: node --test e2e/embed.test.mjs    (needs www/pkg built and www/vendor copied)
 import { test, before, after } from 'node:test';
@@ -11,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { launch, serve, close, open, setControl, watch, shotsDir } from './support.mjs';
+import { VIEWS } from '../www/js/views.js';
 
 let browser;
 let web;
@@ -148,6 +151,93 @@ test('embed: snippets in a course page on another origin, driven through postMes
     await waitMsg(1, 'quantlab:result', '(d) => d.kind === "eval" && d.state.weightBits === 3');
     assert.equal(await page.evaluate(() => history.length), historyBefore, 'embeds add nothing to the course page\'s history');
     assert.equal(await f0.evaluate(() => window.__quantlab.lab.workerReady), false, 'the explorer embed never loaded the lab');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('embed: the snippet sizes its iframe on a cross-origin course page; the Embed menu starts at the figure in view', async () => {
+  const problems = [];
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  try {
+    // The Embed menu offers the figure nearest the middle of the screen.
+    const author = await open(context, `${web.base}#lab.wbits=6`, { problems });
+    const menuFor = async (id) => {
+      await author.evaluate((el) => document.getElementById(el).scrollIntoView({ block: 'center' }), id);
+      await author.locator('#share-embed summary').click();
+      await author.waitForFunction(() => document.getElementById('share-embed').open);
+      const view = await author.locator('#share-view').inputValue();
+      return view;
+    };
+    assert.equal(await menuFor('fig-errors'), 'explorer.errors');
+    await author.keyboard.press('Escape');
+    assert.equal(await menuFor('lab-fig-sweep'), 'sweep');
+    await author.keyboard.press('Escape');
+    assert.equal(await menuFor('lab-fig-accuracy'), 'lab.accuracy');
+    await author.screenshot({ path: path.join(shotsDir, 'embed-panel-1280x800.png') });
+    // Two variants: with the auto-height script (the default) and the bare iframe.
+    const withScript = await author.locator('#share-code').inputValue();
+    await author.locator('#share-sizing').selectOption('fixed');
+    const bare = await author.locator('#share-code').inputValue();
+    assert.match(withScript, /^<iframe [^>]* height="\d+" [^>]* data-quantlab><\/iframe>\n<script>[^]*quantlab:size[^]*<\/script>$/);
+    assert.match(bare, new RegExp(`^<iframe [^>]*#embed=lab\\.accuracy&amp;lab\\.wbits=6" [^>]* height="${VIEWS['lab.accuracy'].height}" [^>]*style="border: 0; max-width: 100%;"></iframe>$`));
+    await author.close();
+
+    // A course page on another origin, 390 px wide (a phone), with the snippet pasted as it is.
+    coursePage = '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">' +
+      '<title>Week 5 on a phone</title><script>window.msgs = []; addEventListener("message", (e) => window.msgs.push({ ' +
+      'own: e.source === window, data: e.data }));</script>' +
+      // A scrollbar from the start, so the iframe's growing does not also narrow it (which would
+      // reflow the embed once more, and make "settled" a moving target for the test).
+      '<style>html { overflow-y: scroll; } body { font: 16px system-ui; margin: 12px; }</style></head>' +
+      `<body><h1>Where INT8 and FP32 disagree</h1>${withScript}<p id="after">After the figure.</p></body></html>`;
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    const page = await phone.newPage();
+    watch(page, problems);
+    await page.goto(course.base);
+    const frame = () => page.frames().find((f) => f.url().includes('embed=lab.accuracy'));
+    await page.waitForFunction(() => window.msgs.some((m) => m.data.type === 'quantlab:ready'), null, { timeout: 30000 });
+    await frame().waitForFunction(() => {
+      const l = window.__quantlab?.lab;
+      return l && ['report', 'eval'].every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]) && document.querySelector('#lab-flipped .thumb');
+    }, null, { timeout: 60000 });
+    // Settled: the iframe is as tall as the embed's content, and that is what the embed said last.
+    const sized = async () => {
+      const h = await (await frame().waitForFunction(() => {
+        const content = Math.ceil(document.body.getBoundingClientRect().height);
+        return Math.abs(content - innerHeight) <= 1 && innerHeight;
+      })).jsonValue();
+      const last = await page.evaluate(() => window.msgs.filter((m) => m.data.type === 'quantlab:size').at(-1).data.height);
+      assert.equal(h, last, 'the iframe has the height the embed reported');
+      return h;
+    };
+    const narrow = await sized();
+    assert.ok(narrow > VIEWS['lab.accuracy'].height, `at 390 px the iframe grew past the snippet's ${VIEWS['lab.accuracy'].height} px (${narrow} px)`);
+    const inside = () => frame().evaluate(() => ({
+      over: document.documentElement.scrollHeight - innerHeight,
+      figureBottom: document.getElementById('lab-fig-accuracy').getBoundingClientRect().bottom,
+      height: innerHeight,
+    }));
+    let f = await inside();
+    assert.ok(f.over <= 0 && f.figureBottom <= f.height, `the accuracy figure is not cut off (${JSON.stringify(f)})`);
+    // (On a screen tall enough to hold it: Chromium does not paint an out-of-process frame's
+    // part below the viewport, so a full-page screenshot would show it cut.)
+    await page.setViewportSize({ width: 390, height: 1400 });
+    await page.screenshot({ path: path.join(shotsDir, 'embed-course-390.png') });
+
+    // Wider, the content is shorter, and so is the iframe.
+    await page.setViewportSize({ width: 1100, height: 844 });
+    await frame().waitForFunction((h) => innerHeight < h, narrow);
+    const wide = await sized();
+    f = await inside();
+    assert.ok(wide < narrow && f.over <= 0 && f.figureBottom <= f.height, `at 1100 px: ${wide} px (${JSON.stringify(f)})`);
+
+    // A size message from anyone but the embed (here the course page itself) changes nothing.
+    await page.evaluate(() => window.postMessage({ type: 'quantlab:size', height: 40 }, '*'));
+    await page.waitForFunction(() => window.msgs.some((m) => m.own && m.data.height === 40));
+    assert.equal(await page.locator('iframe').evaluate((el) => Math.round(el.getBoundingClientRect().height)), Math.round(wide));
+    await phone.close();
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -14,6 +14,10 @@
 //                       {type: 'quantlab:size', height}
 //                       {type: 'quantlab:error', id?, message}
 //
+// `height` is the content's height, not the document's: a document is never shorter than its
+// iframe, so a course page that sized the iframe from it could grow it but never shrink it back.
+// The Embed panel's snippet (share.js) carries the few lines that apply it to the iframe.
+//
 // Result kinds: explorer 'analysis'; lab 'report', 'eval', 'sweep' (each bit width as measured,
 // then `complete: true`), 'timing', 'predict'.
 import { parseHash, toHash } from './url-state.js';
@@ -40,7 +44,7 @@ export class EmbedApi {
     document.addEventListener('quantlab:result', () => this.labResults());
     let lastHeight = 0;
     new ResizeObserver(() => {
-      const height = Math.ceil(document.documentElement.scrollHeight);
+      const height = Math.ceil(document.body.getBoundingClientRect().height);
       if (height !== lastHeight) this.post({ type: 'quantlab:size', height: (lastHeight = height) });
     }).observe(document.body);
     this.post({

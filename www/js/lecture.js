@@ -3,6 +3,11 @@
 // share tools (share.js), work only in view (visibility.js), screen-reader support (a11y.js)
 // and the offline copy (offline.js). main.js creates this before the sections start (so the
 // view is laid out before the first frame) and calls start() once they run.
+//
+// Presenter mode prepares its scenes' work: while any scene of the talk is the lab's, the lab
+// keeps working during the other scenes (so the sweep is measured before its scene comes), and a
+// scene that `runs` a task (views.js: the speed scene's timing) starts it on arrival when the
+// lab has no result for it yet.
 import { UrlSync, LAB_URL_DEFAULTS } from './url-state.js';
 import { PageMode } from './page-mode.js';
 import { EmbedApi } from './embed.js';
@@ -11,14 +16,36 @@ import { watchVisibility } from './visibility.js';
 import { Access } from './a11y.js';
 import { registerOffline } from './offline.js';
 import { VIEWS } from './views.js';
+import { chartsInfo } from './charts.js';
 
 export class LectureTools {
   constructor(api) {
     this.api = api;
     this.framed = window.parent !== window;
     this.url = new UrlSync({ embedded: this.framed });
-    this.mode = new PageMode(this.url.initial.ui, { onChange: () => this.url.changed() });
+    this.mode = new PageMode(this.url.initial.ui, { onChange: () => this.url.changed(), onApply: () => this.onMode() });
+    this.timingAsked = false;
     this.mode.start();
+  }
+
+  /** Presenter mode with a lab scene in the talk: the lab works in every scene. */
+  labNeeded() {
+    const { present, embed, scenes } = this.mode.ui;
+    return present && !embed && scenes.some((name) => VIEWS[name]?.section === 'lab');
+  }
+
+  /** After each change of mode: which sections work, and what the new scene starts. */
+  onMode() {
+    this.updateVisibility?.();
+    const { lab, mode } = this;
+    if (!lab || !mode.ui.present || mode.ui.embed) return;
+    // Timing runs on request only (it competes with the page for the machine): the scene that
+    // shows it is the request. Once per run: stepping away and back does not restart it.
+    if (VIEWS[mode.view]?.runs === 'timing' && !lab.debug.timing && !this.timingAsked) {
+      this.timingAsked = true;
+      lab.runTiming();
+      mode.presenter.debug.runs.push({ task: 'timing', scene: mode.view });
+    }
   }
 
   /** Whether section `name` is shown by the current mode (an embed of the lab hides the explorer). */
@@ -70,7 +97,13 @@ export class LectureTools {
 
     const targets = [{ name: 'explorer', el: explorer.root, section: explorer }];
     if (lab) targets.push({ name: 'lab', el: lab.root, section: lab });
-    this.visibility = watchVisibility(targets);
+    const watch = watchVisibility(targets, { keep: (name) => name === 'lab' && this.labNeeded() });
+    this.visibility = watch.state;
+    this.updateVisibility = watch.update;
+    // A timing result ends the run the speed scene asked for (after a failure, the Run button).
+    lab?.root.addEventListener('quantlab:result', (e) => {
+      if (e.detail?.type === 'timing') this.timingAsked = false;
+    });
     this.access = new Access({ explorer, lab, isVisible: (name) => this.visibility.visible[name] !== false });
     this.access.start();
     const version = `v${this.api.version()}`;
@@ -83,7 +116,11 @@ export class LectureTools {
       this.share = new ShareTools({ url, mode, sectionInView: () => this.sectionInView() });
       this.share.start();
     }
-    this.debug = { url: url.debug, presenter: mode.presenter.debug, visibility: this.visibility, access: this.access.debug, embed: this.embed?.debug };
+    this.debug = {
+      url: url.debug, presenter: mode.presenter.debug, visibility: this.visibility, access: this.access.debug, embed: this.embed?.debug,
+      get charts() { return chartsInfo(); },
+    };
+    this.onMode(); // a link straight to a scene arrives there now
     // Offline copy: after the page is up, so its downloads never compete with the first frame.
     setTimeout(() => registerOffline(), 1000);
   }

@@ -6,10 +6,15 @@ import { focusView, Presenter } from './present.js';
 import { refreshCharts } from './charts.js';
 
 export class PageMode {
-  /** `ui`: the URL's ui part; `onChange()`: called after a change made here (writes the URL). */
-  constructor(ui, { onChange = () => {} } = {}) {
+  /**
+   * `ui`: the URL's ui part; `onChange()`: called after a change made here (writes the URL);
+   * `onApply(ui)`: after every change of mode, from here or from the URL (lecture.js starts the
+   * work a scene needs).
+   */
+  constructor(ui, { onChange = () => {}, onApply = () => {} } = {}) {
     this.ui = { ...UI_DEFAULTS, ...ui };
     this.onChange = onChange;
+    this.onApply = onApply;
     this.presenter = new Presenter(this);
     this.embedBar = null;
     this.applied = '';
@@ -50,6 +55,7 @@ export class PageMode {
       requestAnimationFrame(() => refreshCharts());
     }
     this.presenter.render();
+    this.onApply(this.ui);
   }
 
   get() {

@@ -3,8 +3,11 @@
 //
 // The layout is classes only (style: modes.css): `html.focus` hides the page chrome; the view's
 // section gets `.focus-section`, the elements the view shows `.focus-on`, and the controls the
-// view keeps `.focus-on` on their `.field` and fieldset. Nothing is moved or rebuilt, so every
-// control keeps working and the URL state stays the same.
+// view keeps `.focus-on` on themselves, their `.field` and fieldset. Nothing is moved or rebuilt,
+// so every control keeps working and the URL state stays the same.
+//
+// The presenter bar shows the scene's title and its takeaway (views.js), the one sentence the
+// scene is there to teach.
 import { VIEWS } from './views.js';
 import { CONTROL_IDS } from './url-state.js';
 
@@ -39,6 +42,9 @@ export function focusView(name, { controls = 'shown', hide = [] } = {}) {
         section.classList.add('focus-somecontrols');
         for (const id of view.controls) {
           const el = document.getElementById(id);
+          // The element itself too: a control that is no .field (the per-layer overrides) is a
+          // direct child of its fieldset.
+          el?.classList.add('focus-on');
           for (let f = el?.closest('.field'); f; f = f.parentElement.closest('.field')) f.classList.add('focus-on');
           el?.closest('fieldset')?.classList.add('focus-on');
         }
@@ -73,7 +79,8 @@ export class Presenter {
   constructor(mode) {
     this.mode = mode;
     this.bar = null;
-    this.debug = { steps: 0 };
+    // `runs`: the tasks scenes started on arrival (lecture.js), for tests.
+    this.debug = { steps: 0, runs: [] };
   }
 
   start() {
@@ -169,9 +176,11 @@ export class Presenter {
     bar.className = 'pm-bar';
     bar.setAttribute('role', 'region');
     bar.setAttribute('aria-label', 'Presenter');
+    // Title and takeaway are one live region, so a screen reader says both on each new scene.
     bar.innerHTML =
       '<p class="pm-count" aria-hidden="true"></p>' +
-      '<h1 class="pm-title" id="pm-title" aria-live="polite"></h1>' +
+      '<div class="pm-heading" aria-live="polite" aria-atomic="true"><h1 class="pm-title" id="pm-title"></h1>' +
+      '<p class="pm-takeaway" id="pm-takeaway"></p></div>' +
       '<div class="pm-buttons">' +
       '<button type="button" class="button pm-prev" aria-keyshortcuts="ArrowLeft PageUp">← <span class="pm-label">Previous</span></button>' +
       '<button type="button" class="button pm-next" aria-keyshortcuts="ArrowRight PageDown"><span class="pm-label">Next</span> →</button>' +
@@ -192,6 +201,9 @@ export class Presenter {
     const { i, name, count } = this.where();
     this.bar.querySelector('.pm-count').textContent = `${i + 1} / ${count}`;
     this.bar.querySelector('.pm-title').textContent = VIEWS[name].title;
+    const takeaway = this.bar.querySelector('.pm-takeaway');
+    takeaway.textContent = VIEWS[name].takeaway ?? '';
+    takeaway.hidden = !VIEWS[name].takeaway;
     this.bar.querySelector('.pm-prev').disabled = i === 0;
     this.bar.querySelector('.pm-next').disabled = i === count - 1;
     this.bar.querySelector('.pm-full').textContent = document.fullscreenElement ? 'Leave full screen' : 'Full screen';
