@@ -26,7 +26,17 @@ def main():
     cfg = tomllib.loads((ROOT / "wasm-pack.toml").read_text())
     b, opt = cfg["build"], cfg["wasm-opt"]
     crate = b["crate"]
-    have = subprocess.run(["wasm-bindgen", "--version"], capture_output=True, text=True).stdout.split()
+    # What a fresh clone lacks is named in one line with the command that installs it.
+    try:
+        have = subprocess.run(["wasm-bindgen", "--version"], capture_output=True, text=True).stdout.split()
+    except FileNotFoundError:
+        have = []
+    try:
+        targets = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout.split()
+    except FileNotFoundError:
+        targets = ["wasm32-unknown-unknown"]  # no rustup: cargo says what is missing
+    if "wasm32-unknown-unknown" not in targets:
+        sys.exit("the Rust target wasm32-unknown-unknown is not installed: run `make setup`")
     if have[-1:] != [b["wasm-bindgen-version"]]:
         sys.exit(f"wasm-bindgen {b['wasm-bindgen-version']} is required, found {' '.join(have) or 'none'}: run `make setup`")
     for v in cfg["variant"]:

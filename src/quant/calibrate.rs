@@ -123,21 +123,29 @@ impl SymHistogram {
     /// Adds a batch. Non-finite values are not counted (the API rejects them before they get
     /// here; the model's calibration reports an overflowing layer as an error).
     pub fn observe(&mut self, batch: &[f32]) {
-        if batch.iter().any(|v| !v.is_finite()) {
+        let Some(&first) = batch.first() else { return };
+        // One pass for the range, |x|max, the zeros and finiteness (calibration observes every
+        // activation of every image: this loop is most of the lab's start-up).
+        let (mut lo, mut hi) = if self.total == 0 {
+            (first, first)
+        } else {
+            (self.min, self.max)
+        };
+        let (mut amax, mut zeros, mut finite) = (0.0f32, 0usize, true);
+        for &v in batch {
+            finite &= v.is_finite();
+            lo = lo.min(v);
+            hi = hi.max(v);
+            amax = amax.max(v.abs());
+            zeros += usize::from(v == 0.0);
+        }
+        if !finite {
             let finite: Vec<f32> = batch.iter().copied().filter(|v| v.is_finite()).collect();
             return self.observe(&finite);
         }
-        let mut amax = 0.0f32;
-        for &v in batch {
-            if self.total == 0 {
-                (self.min, self.max) = (v, v);
-            }
-            self.min = self.min.min(v);
-            self.max = self.max.max(v);
-            amax = amax.max(v.abs());
-            self.zeros += (v == 0.0) as u64;
-            self.total += 1;
-        }
+        (self.min, self.max) = (lo, hi);
+        self.zeros += zeros as u64;
+        self.total += batch.len() as u64;
         if amax == 0.0 && self.limit == 0.0 {
             self.pending_zeros += batch.len() as u64;
             return;

@@ -2,7 +2,7 @@
 // runs everything heavy so the page never freezes.
 //
 // Protocol (messages are plain objects with a `type`):
-//   page -> worker  init | settings {gen, settings} | draw {id, ink, width, height} | clear
+//   page -> worker  init {hold} | settings {gen, settings} | draw {id, ink, width, height} | clear
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
 //                   | digit {index} | visible {visible}  (out of view: the scheduler pauses)
 //   worker -> page  ready | report {gen, report, methods} | progress {task, key}
@@ -28,8 +28,9 @@ import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey
 import { weightsOnly, weightsAndActivations, evaluateInSteps, randomSet, randomInputs, TIMING_SEED, EVAL_CHUNK } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
-/** The wasm module's exports, once loaded (js/wasm-build.js picks the build). */
+/** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
 let q;
+let build = 'simd128';
 /** The instruction-throughput micro-benchmark, run with the first timing. */
 let peaks = null;
 /** The running sweep's state, shared with the helper worker (see sweepJob). */
@@ -68,7 +69,12 @@ let timerDue = 0;
 let lastSettingsAt = -Infinity;
 /** The lab is out of view (js/visibility.js via lab.setVisible): the scheduler runs nothing. */
 let paused = false;
-let resume = []; // start() waiting for the lab to be shown (an embed of an explorer view)
+/**
+ * start() waits for the lab to be shown only in an embed that does not show the lab (`hold`);
+ * otherwise it loads and calibrates at once, so the lab is ready when it is scrolled to.
+ */
+let hold = false;
+let resume = [];
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const now = () => performance.now();
@@ -83,7 +89,8 @@ self.onmessage = (e) => {
 };
 
 const HANDLERS = {
-  init: () => {
+  init: (m) => {
+    hold = Boolean(m.hold);
     started = start();
     started.catch((err) => post({ type: 'fatal', message: err?.message ?? String(err) }));
   },
@@ -115,6 +122,7 @@ const HANDLERS = {
   visible: (m) => {
     paused = !m.visible;
     if (paused) return;
+    hold = false;
     for (const r of resume.splice(0)) r();
     if (sweep?.points.size) postSweep(sweep); // what the helper finished while out of view
     feedHelper();
@@ -129,9 +137,8 @@ const HANDLERS = {
 const here = (rel) => new URL(rel, import.meta.url);
 
 async function start() {
-  if (paused) await new Promise((r) => resume.push(r)); // hidden from the start: load nothing yet
+  if (hold) await new Promise((r) => resume.push(r)); // an embed without the lab: load nothing yet
   const t0 = now();
-  startHelper(null); // loads its own copy meanwhile, on the other core
   const [core, modelBytes, calibBytes, testBytes] = await Promise.all([
     loadCore(preferredBuild(self.location.href)),
     baselineBytes(),
@@ -139,6 +146,7 @@ async function start() {
     fetchBytes(here('../data/digits-test.bin')),
   ]);
   q = core.api;
+  build = core.build;
   const tLoad = now();
   shippedBytes = modelBytes;
   model = q.Model.fromSafetensors(modelBytes);
@@ -162,6 +170,8 @@ async function start() {
     kernels: q.kernelInfo(),
     ms: { load: tLoad - t0, calibrate: tCalib - tLoad },
   });
+  // The sweep's helper loads its own copy now, on the other core, while this one evaluates.
+  startHelper(shippedBytes);
   kick();
 }
 
@@ -455,7 +465,7 @@ function startHelper(bytes) {
   try {
     if (!helper) {
       const url = new URL('./sweep-helper.js', import.meta.url);
-      url.searchParams.set('build', preferredBuild(self.location.href) ?? 'simd128');
+      url.searchParams.set('build', build); // the build this worker runs, so both compute alike
       helper = { worker: new Worker(url, { type: 'module' }), gen: 0, busy: false };
       helper.worker.onmessage = onHelper;
       helper.worker.onerror = () => dropHelper();

@@ -9,6 +9,7 @@
 // settings that are no longer current are dropped. A new setting is answered first by a
 // provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
 import { notifyState } from '../url-state.js';
+import { preferredBuild } from '../wasm-build.js';
 import {
   DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows, quantizedLayers, defaultLayer,
 } from '../lab-state.js';
@@ -40,12 +41,30 @@ const METHOD_NOTES = {
 };
 const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress' };
 
+/**
+ * The lab's worker, started before the page's own module has loaded (main.js), so both load in
+ * parallel. `hold`: an embed that does not show the lab: the worker loads nothing until shown.
+ */
+export function createWorker({ hold = false } = {}) {
+  const url = new URL('../lab-worker.js', import.meta.url);
+  const forced = preferredBuild(location.href); // else the worker detects the build itself, as the page does
+  if (forced) url.searchParams.set('build', forced);
+  const worker = new Worker(url, { type: 'module' });
+  // What it says before the lab is up (its 'ready' may come first) waits here for the lab.
+  const queued = [];
+  worker.onmessage = (e) => queued.push(e.data);
+  worker.postMessage({ type: 'init', hold });
+  return { worker, queued, startedMs: performance.now() };
+}
+
 export class Lab {
   /**
    * `root`: the section element; `api`: the wasm module's exports (initialised); `modelBytes`:
-   * the shipped model's file (js/lab-model.js), fetched while the module loaded.
+   * the shipped model's file (js/lab-model.js), fetched while the module loaded; `worker`:
+   * createWorker()'s.
    */
-  constructor(root, api, modelBytes) {
+  constructor(root, api, modelBytes, worker) {
+    this.started = worker;
     this.root = root;
     this.api = api;
     this.$ = (id) => root.querySelector(`#${id}`);
@@ -332,17 +351,14 @@ export class Lab {
   }
 
   startWorker() {
-    // The worker loads the same build as the page (js/wasm-build.js).
-    const workerUrl = new URL('../lab-worker.js', import.meta.url);
-    workerUrl.searchParams.set('build', document.documentElement.dataset.build ?? 'simd128');
-    this.worker = new Worker(workerUrl, { type: 'module' });
+    ({ worker: this.worker, startedMs: this.debug.workerStartedMs } = this.started);
     this.worker.onmessage = (e) => this.onMessage(e.data);
+    for (const m of this.started.queued.splice(0)) this.onMessage(m);
     this.worker.onerror = (e) => {
       this.alert(`the lab's worker failed: ${e.message ?? 'unknown error'}`);
       this.debug.errors++;
     };
     if (this.debug.visible === false) this.worker.postMessage({ type: 'visible', visible: false }); // see setVisible
-    this.worker.postMessage({ type: 'init' });
   }
 
   onMessage(m) {
@@ -503,6 +519,9 @@ export class Lab {
     }
     this.drawKeystats();
     this.drawAccuracy();
+    // Since navigation (performance.now()'s origin): the first accuracy on screen, and the first full one.
+    this.debug.firstAccuracyMs ??= performance.now();
+    if (!m.provisional) this.debug.firstFullAccuracyMs ??= performance.now();
     if (!m.provisional) this.markReady();
   }
 
