@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { launch, serve, close, open, setControl, watch, shotsDir } from './support.mjs';
+import { launch, serve, close, open, setControl, watch, labSettled, shotsDir } from './support.mjs';
 import { VIEWS } from '../www/js/views.js';
 
 let browser;
@@ -161,14 +161,17 @@ test('embed: the snippet sizes its iframe on a cross-origin course page; the Emb
   const problems = [];
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   try {
-    // The Embed menu offers the figure nearest the middle of the screen.
+    // The Embed menu offers the figure nearest the middle of the screen (once the lab has drawn
+    // every view: until then its figures grow as results arrive, and move what is in view).
     const author = await open(context, `${web.base}#lab.wbits=6`, { problems });
+    await author.evaluate(() => document.getElementById('lab').scrollIntoView());
+    await labSettled(author, ['report', 'eval', 'sens', 'sweep'], 90000);
     const menuFor = async (id) => {
       await author.evaluate((el) => document.getElementById(el).scrollIntoView({ block: 'center' }), id);
+      const opened = await author.evaluate(() => window.__quantlab.lecture.share.embedOpened);
       await author.locator('#share-embed summary').click();
-      await author.waitForFunction(() => document.getElementById('share-embed').open);
-      const view = await author.locator('#share-view').inputValue();
-      return view;
+      await author.waitForFunction((n) => window.__quantlab.lecture.share.embedOpened > n, opened);
+      return author.locator('#share-view').inputValue();
     };
     assert.equal(await menuFor('fig-errors'), 'explorer.errors');
     await author.keyboard.press('Escape');

@@ -170,6 +170,13 @@ test('present at 1920x1080: charts fill the scene in large type, takeaways, the 
       if (name === 'draw') {
         const pad = await page.locator('#lab-draw').boundingBox();
         assert.ok(pad.width >= 500 && Math.abs(pad.width - pad.height) < 2, `a large square pad (${pad.width}x${pad.height})`);
+        // A 7, drawn on the large pad (in the pad's own 280-unit coordinates), is classified.
+        const at = (x, y) => [pad.x + (x / 280) * pad.width, pad.y + (y / 280) * pad.height];
+        await page.mouse.move(...at(70, 60));
+        await page.mouse.down();
+        for (const [x, y] of [[140, 60], [210, 60], [180, 130], [150, 200], [130, 240]]) await page.mouse.move(...at(x, y), { steps: 6 });
+        await page.mouse.up();
+        await page.waitForFunction(() => window.__quantlab.lab.predict !== null, null, { timeout: 30000 });
         await page.screenshot({ path: path.join(shotsDir, 'present-draw-1920x1080.png') });
       }
     }

@@ -22,13 +22,15 @@ const FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", sans-serif';
 
 /**
  * How much larger than on the page chart text and marks are drawn: 1, or in presenter mode (html.present)
- * in step with the screen's height, so that 14 px axis text is 21 px on a 1080-line projector
- * (readable from the back of a hall) and never below 17 px. In tenths, so a small resize does not
- * re-create the charts.
+ * in step with the screen's height, so that 14 px axis text is 21 px on a 1080-line projector (readable
+ * from the back of a hall, as large a part of the picture as on the page). Never smaller than on the
+ * page, and not larger where the screen is narrow (a phone has no room for it). In tenths, so a small
+ * resize does not re-create the charts.
  */
 export function chartScale() {
   if (typeof document === 'undefined' || !document.documentElement.classList.contains('present')) return 1;
-  return Math.min(1.8, Math.max(1.25, Math.round(window.innerHeight / 72) / 10));
+  const k = Math.min(window.innerHeight / 720, window.innerWidth / 1000);
+  return Math.min(1.8, Math.max(1, Math.round(k * 10) / 10));
 }
 
 /**

@@ -118,6 +118,7 @@ export class LectureTools {
     }
     this.debug = {
       url: url.debug, presenter: mode.presenter.debug, visibility: this.visibility, access: this.access.debug, embed: this.embed?.debug,
+      share: this.share?.debug,
       get charts() { return chartsInfo(); },
     };
     this.onMode(); // a link straight to a scene arrives there now

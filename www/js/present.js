@@ -10,6 +10,7 @@
 // scene is there to teach.
 import { VIEWS } from './views.js';
 import { CONTROL_IDS } from './url-state.js';
+import { refreshCharts } from './charts.js';
 
 const FOCUS_CLASSES = ['focus-on', 'focus-section', 'focus-partial', 'focus-somecontrols', 'focus-nocontrols', 'focus-hidden'];
 
@@ -163,8 +164,10 @@ export class Presenter {
   /** Draws the presenter bar for the current scene (or removes it). Called by the page mode. */
   render() {
     if (!this.active) {
+      this.barSize?.disconnect();
       this.bar?.remove();
       this.bar = null;
+      document.documentElement.style.removeProperty('--pm-bar-h');
       return;
     }
     if (!this.bar) this.bar = this.buildBar();
@@ -182,10 +185,10 @@ export class Presenter {
       '<div class="pm-heading" aria-live="polite" aria-atomic="true"><h1 class="pm-title" id="pm-title"></h1>' +
       '<p class="pm-takeaway" id="pm-takeaway"></p></div>' +
       '<div class="pm-buttons">' +
-      '<button type="button" class="button pm-prev" aria-keyshortcuts="ArrowLeft PageUp">← <span class="pm-label">Previous</span></button>' +
-      '<button type="button" class="button pm-next" aria-keyshortcuts="ArrowRight PageDown"><span class="pm-label">Next</span> →</button>' +
-      '<button type="button" class="button pm-full" aria-keyshortcuts="F">Full screen</button>' +
-      '<button type="button" class="button pm-exit" aria-keyshortcuts="Escape P">Exit</button>' +
+      '<button type="button" class="button pm-prev" aria-label="Previous scene" aria-keyshortcuts="ArrowLeft PageUp" title="Previous scene (← or PageUp)">← <span class="pm-label">Previous</span></button>' +
+      '<button type="button" class="button pm-next" aria-label="Next scene" aria-keyshortcuts="ArrowRight PageDown" title="Next scene (→ or PageDown)"><span class="pm-label">Next</span> →</button>' +
+      '<button type="button" class="button pm-full" aria-keyshortcuts="F" title="Full screen (F)">Full screen</button>' +
+      '<button type="button" class="button pm-exit" aria-keyshortcuts="Escape P" title="Leave presenter mode (Esc or P)">Exit</button>' +
       '</div>' +
       '<p class="pm-help">← → step through the scenes · F full screen · Esc or P leaves</p>';
     bar.querySelector('.pm-prev').addEventListener('click', () => this.go(this.where().i - 1));
@@ -193,6 +196,15 @@ export class Presenter {
     bar.querySelector('.pm-full').addEventListener('click', () => this.toggleFullscreen());
     bar.querySelector('.pm-exit').addEventListener('click', () => this.exit());
     document.body.prepend(bar);
+    // The scene's charts take the screen below the bar (modes.css: --chart-height), and the bar is
+    // as tall as its takeaway makes it: its height goes into --pm-bar-h, and the charts re-fit.
+    this.barSize = new ResizeObserver(() => {
+      const h = `${Math.ceil(bar.getBoundingClientRect().height)}px`;
+      if (document.documentElement.style.getPropertyValue('--pm-bar-h') === h) return;
+      document.documentElement.style.setProperty('--pm-bar-h', h);
+      refreshCharts();
+    });
+    this.barSize.observe(bar);
     return bar;
   }
 

@@ -84,6 +84,9 @@ export class ShareTools {
   /** `url`: the UrlSync; `mode`: the PageMode; `sectionInView()`: 'explorer' | 'lab'. */
   constructor({ url, mode, sectionInView }) {
     Object.assign(this, { url, mode, sectionInView });
+    // `embedOpened`: how often the Embed panel has opened and chosen its view (the toggle event
+    // comes a task after the click), for tests.
+    this.debug = { embedOpened: 0 };
   }
 
   start() {
@@ -145,6 +148,7 @@ export class ShareTools {
       if (!$('share-embed').open) return;
       views.value = this.mode.ui.present ? this.mode.view : this.figureInView();
       this.refresh();
+      this.debug.embedOpened++;
     });
     for (const id of ['share-view', 'share-controls', 'share-sizing']) $(id).addEventListener('change', () => this.refresh());
     $('copy-embed').addEventListener('click', async (e) => {
