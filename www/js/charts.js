@@ -436,6 +436,9 @@ export class LineChart extends Chart {
   }
 }
 
+/** About 2·√n histogram bins (12 to 72): enough detail without a comb of empty bins for a small channel. */
+export const binsFor = (n) => Math.max(12, Math.min(72, Math.round(2 * Math.sqrt(n))));
+
 const BY_ELEMENT = new WeakMap();
 
 /**

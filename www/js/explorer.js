@@ -4,15 +4,12 @@
 // reads the form into a state object, asks wasm for every number (analyzeQuantization for the
 // statistics and histograms, quantizeLinear/dequantizeLinear for the staircase), and updates the
 // charts. If wasm throws, the message goes to the alert area and every view keeps its last state.
-import { HistogramChart, MappingChart, ChannelChart, COLORS } from './charts.js';
+import { HistogramChart, MappingChart, ChannelChart, COLORS, binsFor } from './charts.js';
 import { TENSORS, makeTensor, channelSlice, linspace } from './tensors.js';
 import { parseHash } from './state.js';
 import { notifyState } from './url-state.js';
 import * as fmt from './format.js';
 
-const MAX_BINS = 72;
-/** About 2·√n bins: enough detail without a comb of empty bins for a small channel. */
-const binsFor = (n) => Math.max(12, Math.min(MAX_BINS, Math.round(2 * Math.sqrt(n))));
 const MAPPING_POINTS = 801;
 const HISTORY = 30;
 

@@ -26,11 +26,10 @@ import * as drawing from './drawing.js';
 import * as production from './production.js';
 import * as modelFile from './model-file.js';
 import { Pad } from './pad.js';
+import { binsFor } from '../charts.js';
 import { Latest } from './latest.js';
 import { thousands } from './text.js';
 
-const MAX_BINS = 72;
-const binsFor = (n) => Math.max(12, Math.min(MAX_BINS, Math.round(2 * Math.sqrt(n))));
 const HISTORY = 30;
 
 const METHOD_NOTES = {
