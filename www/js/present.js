@@ -12,7 +12,7 @@ import { VIEWS } from './views.js';
 import { CONTROL_IDS } from './url-state.js';
 import { refreshCharts } from './charts.js';
 
-const FOCUS_CLASSES = ['focus-on', 'focus-section', 'focus-partial', 'focus-somecontrols', 'focus-nocontrols', 'focus-hidden'];
+const FOCUS_CLASSES = ['focus-on', 'focus-section', 'focus-partial', 'focus-single', 'focus-somecontrols', 'focus-nocontrols', 'focus-hidden'];
 
 /**
  * Shows only view `name` ('' = the whole page). `controls`: 'shown' | 'hidden' | 'locked'
@@ -38,6 +38,9 @@ export function focusView(name, { controls = 'shown', hide = [] } = {}) {
       if (view.show) {
         section.classList.add('focus-partial');
         for (const sel of view.show) for (const el of section.querySelectorAll(sel)) el.classList.add('focus-on');
+        // One figure (besides the headline numbers) takes the whole width, not one column of two.
+        const figures = view.show.filter((sel) => sel !== '.keystats').flatMap((sel) => [...section.querySelectorAll(sel)]);
+        section.classList.toggle('focus-single', figures.length === 1);
       }
       if (view.controls && view.controls.length && controls !== 'hidden') {
         section.classList.add('focus-somecontrols');

@@ -54,7 +54,7 @@ export const VIEWS = Object.freeze({
     takeaway: 'One tensor, one grid: bits set the number of levels, the clip range sets their spacing, and the error is what falls between them.',
   },
   lab: {
-    title: 'CNN lab', section: 'lab', height: 6500, show: null, controls: null,
+    title: 'CNN lab', section: 'lab', height: 6650, show: null, controls: null,
     takeaway: 'A trained network quantized for real: integer weights, activations and arithmetic, measured on 2,000 test digits.',
   },
   // Single figures, each with the controls its numbers depend on. Every explorer figure is one
@@ -87,7 +87,7 @@ export const VIEWS = Object.freeze({
     takeaway: 'INT8 keeps one byte per weight plus a scale per channel: a little under 4× smaller than float32.',
   },
   'lab.accuracy': {
-    title: 'Accuracy: where INT8 and FP32 disagree', section: 'lab', height: 700, show: ['.keystats', '#lab-fig-accuracy'], controls: LAB_QUANT,
+    title: 'Accuracy: where INT8 and FP32 disagree', section: 'lab', height: 780, show: ['.keystats', '#lab-fig-accuracy'], controls: LAB_QUANT,
     takeaway: 'At 8 bits the integer model agrees with the float one on almost every digit; the few it flips were close calls.',
   },
   'lab.weights': {
