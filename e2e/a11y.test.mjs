@@ -101,7 +101,7 @@ test('a11y: a 390x844 phone: no sideways scrolling (page, presenter, embed); tou
     assert.ok(await overflowX(page) <= 0, 'page');
     for (const id of ['copy-link', 'present-toggle']) assert.ok(await page.locator(`#${id}`).isVisible(), `#${id} visible`);
     await page.locator('#share-embed summary').tap();
-    const box = await page.locator('.share-panel').boundingBox();
+    const box = await page.locator('#share-embed .share-panel').boundingBox();
     assert.ok(box.x >= 0 && box.x + box.width <= 390, `the Embed panel fits the screen (${box.x}, ${box.width})`);
     await page.screenshot({ path: path.join(shotsDir, 'share-390x844.png') });
     await page.locator('#share-embed summary').tap();
