@@ -95,7 +95,11 @@ export class Lab {
   start() {
     this.writeForm(DEFAULTS);
     drawing.build(this.root);
-    this.form.addEventListener('input', () => this.schedule());
+    // The worker hears of a change at once (not a frame later); the views follow in the frame.
+    this.form.addEventListener('input', () => {
+      if (this.state) this.sendSettings(this.readForm());
+      this.schedule();
+    });
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.$('lab-reset-overrides').addEventListener('click', () => {
       for (const sel of this.form.querySelectorAll('.override')) sel.value = '';
@@ -106,6 +110,7 @@ export class Lab {
     for (const [bar, control] of [['lab-bar-wbits', 'lab-wbits'], ['lab-bar-abits', 'lab-abits']]) {
       this.$(bar).addEventListener('input', (e) => {
         this.$(control).value = e.target.value;
+        if (this.state) this.sendSettings(this.readForm());
         this.schedule();
       });
     }
@@ -263,7 +268,7 @@ export class Lab {
     }
   }
 
-  /** One frame: the weight views from the page's wasm, then the settings to the worker. */
+  /** One frame: the settings to the worker, then the weight views from the page's wasm. */
   frame() {
     const t0 = this.pendingT0;
     this.pendingT0 = null;
@@ -272,6 +277,8 @@ export class Lab {
     const prev = this.state;
     this.state = s;
     this.debug.state = s;
+    // The worker first: its provisional accuracy is on its way while this frame draws the weights.
+    this.sendSettings(s);
     let w;
     try {
       w = this.computeWeights(s);
@@ -283,7 +290,6 @@ export class Lab {
     this.weightsNow = w;
     this.debug.weights = { layer: s.layer, bits: w.bits, perChannel: w.perChannel, channel: s.channel, sqnrDb: w.a.sqnrDb, gridPoints: w.a.grid.length, scales: w.a.scale.length, zeroFraction: w.a.zeroFraction, histogram: Array.from(w.view.valueHistogram.counts), errorLo: w.view.errorHistogram.lo };
     this.record(performance.now() - t0);
-    this.sendSettings(s);
     Object.assign(this.debug.want, { report: this.gen, eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) });
     if (this.data.report && (!prev || prev.layer !== s.layer)) this.drawActivations();
     production.render(this.root, { rows: productionRows(s) });
@@ -302,11 +308,15 @@ export class Lab {
   /** Sends the settings when anything the worker uses changed (layer and channel are page-only). */
   sendSettings(s) {
     if (this.pendingModel) return; // a model is loading: its settings follow once it is in
+    // Answers are matched against what was sent: an input event sends before its frame has
+    // made the settings the views' state, and a quick answer may come in between.
+    this.sent = s;
     const key = JSON.stringify({ ...s, layer: 0, channel: 0 });
     if (key === this.sentKey) return;
     this.sentKey = key;
     this.gen++;
     this.evalSentAt = performance.now();
+    this.debug.firstSettingsMs ??= this.evalSentAt;
     this.worker.postMessage({ type: 'settings', gen: this.gen, settings: s });
   }
 
@@ -388,6 +398,7 @@ export class Lab {
 
   onReady(m) {
     this.debug.workerReady = true;
+    this.debug.workerReadyMs = performance.now();
     this.debug.worker = m;
     this.timer = m.timer;
     this.status(`worker ready: data ${m.ms.load.toFixed(0)} ms, calibration on ${m.calibCount} digits ${m.ms.calibrate.toFixed(0)} ms`);
@@ -417,7 +428,7 @@ export class Lab {
   }
 
   currentKey(task) {
-    const s = this.state;
+    const s = this.sent;
     return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) }[task];
   }
 
@@ -470,7 +481,7 @@ export class Lab {
 
   /** Whether the figure on screen is the full one for the current settings. */
   computing() {
-    return Boolean(this.state) && this.info.digits && this.debug.have.eval !== evalKey(this.state);
+    return Boolean(this.sent) && this.info.digits && this.debug.have.eval !== evalKey(this.sent);
   }
 
   drawKeystats() {
@@ -490,7 +501,7 @@ export class Lab {
   }
 
   onEval(m) {
-    if (m.key !== evalKey(this.state)) return;
+    if (m.key !== evalKey(this.sent)) return;
     // A provisional figure never replaces the full one for the same settings.
     if (m.provisional && this.debug.have.eval === m.key) return;
     if (!m.provisional) this.hideProgress('eval');
@@ -554,7 +565,7 @@ export class Lab {
   // ---- sensitivity and sweep ------------------------------------------------------------------
 
   onSens(m) {
-    if (m.key !== sensKey(this.state)) return;
+    if (m.key !== sensKey(this.sent)) return;
     if (m.complete) this.hideProgress('sens');
     this.debug.sens = m;
     if (m.complete) this.debug.have.sens = m.key;
@@ -563,7 +574,7 @@ export class Lab {
   }
 
   onSweep(m) {
-    if (m.key !== sweepKey(this.state)) return;
+    if (m.key !== sweepKey(this.sent)) return;
     if (m.complete) this.hideProgress('sweep');
     this.debug.sweep = m;
     if (m.complete) this.debug.have.sweep = m.key;
