@@ -105,7 +105,7 @@ export class Access {
       'lab-chart-act': this.lab?.debug.report && `Histogram of ${text('lab-act-scope')}: ${text('lab-act-grid')}.`,
       'lab-chart-sweep-acc': sweepLine('Accuracy, weights + activations', 'waAccuracy', pct),
       'lab-chart-sweep-sqnr': sweepLine('Logit SQNR, weights + activations', 'waSqnrDb', fmt.db),
-      // A loaded model without digits: its sweep on random inputs (js/model-file.js).
+      // A loaded model without digits: its sweep on random inputs (js/lab/sweep.js).
       'lab-chart-sweep-agree': sweepLine('Agreement with FP32 on random inputs, weights + activations', 'waAgreement', pct),
       'lab-chart-sweep-size': sweepLine('Model size, packed', 'bytesPacked', (v) => `${(v / 1024).toFixed(1)} KiB`),
     };

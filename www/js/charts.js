@@ -131,7 +131,7 @@ const CHARTS = new Set();
 export function refreshCharts() {
   readTheme();
   for (const c of CHARTS) {
-    // A chart whose owner destroyed it and removed its element (model-file.js does) is let go.
+    // A chart whose element left the page (or that chartFor replaced) is let go.
     if (!c.el.isConnected || !c.u.root.isConnected) {
       c.resize.disconnect();
       CHARTS.delete(c);

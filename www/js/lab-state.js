@@ -1,5 +1,5 @@
 // The CNN lab's state and the pure logic around it: no DOM, no wasm. Shared by the page
-// (js/lab.js) and the worker (js/lab-worker.js), so both derive the same quantize() config and the
+// (js/lab/controller.js) and the worker (js/lab-worker.js), so both derive the same quantize() config and the
 // same task keys from one settings object.
 
 /**

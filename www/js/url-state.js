@@ -288,7 +288,7 @@ export class UrlSync {
   }
 }
 
-/** What sections call after each frame (explorer.js and lab.js), so the URL follows. */
+/** What sections call after each frame (explorer.js and lab/controller.js), so the URL follows. */
 export function notifyState(section) {
   document.dispatchEvent(new CustomEvent('quantlab:state', { detail: { section } }));
 }

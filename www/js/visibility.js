@@ -1,7 +1,7 @@
 // Work only near the viewport (as Distill's figures do): each section is told when it comes into
 // or goes out of view, and when the whole page is hidden (another tab, a minimised window). In an
 // iframe the browser measures against the top page's viewport, so an embed scrolled out of the
-// course page's view stops too. `setVisible(bool)` is the sections' hook (explorer.js, lab.js).
+// course page's view stops too. `setVisible(bool)` is the sections' hook (explorer.js, lab/controller.js).
 //
 // `keep(name)` holds a section "in view" while it is not: presenter mode keeps the lab working
 // during the explorer's scenes when a lab scene is still to come (lecture.js), so its sweep is
