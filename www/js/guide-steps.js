@@ -9,7 +9,7 @@ export const STEPS = Object.freeze([
     title: 'The integer grid, 8 bits',
     explorer: { tensor: 'weights', seed: 42, bits: 8, scheme: 'symmetric', dtype: 'int8', granularity: 'tensor', method: 'minmax' },
     control: 'bits', figure: 'fig-values',
-    text: 'Each thin gray line is a value INT8 can store, 255 of them. Every weight snaps to its nearest line, so the error is tiny: read the SQNR above the chart, about 40 dB.',
+    text: 'Each thin gray line is a value INT8 can store, 255 of them. Every weight snaps to its nearest line, so the error is tiny: the SQNR above the chart, signal power over error power, is well over 30 dB.',
   },
   {
     title: 'Fewer bits: 4',
@@ -25,21 +25,21 @@ export const STEPS = Object.freeze([
   },
   {
     title: 'An outlier stretches the grid',
-    explorer: { tensor: 'outliers', bits: 8, method: 'minmax', granularity: 'tensor' },
+    explorer: { tensor: 'outliers', bits: 4, method: 'minmax', granularity: 'tensor' },
     control: 'tensor', figure: 'fig-values',
-    text: 'Six large outliers: min-max calibration makes the grid reach them, so the ordinary weights share a few levels near 0. The SQNR is far below step 1 at the same 8 bits.',
+    text: 'The same weights with six large outliers, at 4 bits: min-max calibration makes the grid reach them, so the ordinary weights share a few levels near 0. The SQNR is far below step 2\'s at the same 4 bits.',
   },
   {
-    title: 'Percentile clips the outliers',
-    explorer: { tensor: 'outliers', bits: 8, method: 'percentile', percentile: 99.9 },
+    title: 'Clip the outliers, at few bits',
+    explorer: { tensor: 'outliers', bits: 4, method: 'percentile', percentile: 99.9 },
     control: 'method', figure: 'fig-values',
-    text: 'Percentile calibration keeps 99.9 % of |x| and clips the rest: the six outliers saturate, every other weight gets a finer grid, and the SQNR goes back up.',
+    text: 'Percentile calibration keeps 99.9 % of |x| and clips the rest: the outliers saturate, every other weight gets a finer grid, and at 4 bits the SQNR goes up (MSE search, another method, goes further). At 8 bits the grid is already fine and clipping costs more than it saves: try Bits 8.',
   },
   {
     title: 'Per tensor vs per channel',
     explorer: { tensor: 'weights', bits: 4, method: 'minmax', granularity: 'channel', channel: 0 },
     control: 'granularity', figure: 'fig-channels',
-    text: 'One scale per output channel: a channel with small weights gets a fine grid of its own instead of sharing the widest channel\'s. Each bar is one channel\'s SQNR.',
+    text: 'One scale per output channel: a channel with small weights gets a fine grid of its own instead of sharing the widest channel\'s, and at the same 4 bits the SQNR is well above step 2\'s. Each bar is one channel\'s SQNR.',
   },
   {
     title: 'The CNN at 4 bits',
@@ -63,6 +63,6 @@ export const STEPS = Object.freeze([
     title: 'Is INT8 faster?',
     lab: { weightBits: 8, actBits: 8 },
     control: 'lab-run-timing', figure: 'lab-fig-timing', action: 'timing',
-    text: 'Simulated INT8 (the course module\'s path) turns the weights back into floats and is no faster than FP32; true INT8 runs integer kernels. The timing starts by itself: compare the bars and read "Why".',
+    text: 'Simulated INT8 (the course module\'s path) turns the weights back into floats and runs the float kernels, so it takes about as long as FP32 or longer; true INT8 runs integer kernels. The timing starts by itself: compare the bars and read "Why".',
   },
 ]);
