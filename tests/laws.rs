@@ -269,3 +269,59 @@ fn zero_fraction_counts_the_values_that_round_to_the_zero_point() {
     let a = analyze_quantization(&x, &opts, Some(QuantParams::per_tensor(1.0, 0)), 8, 0).unwrap();
     assert_eq!(a.zero_fraction, 4.0 / 8.0);
 }
+
+/// Every float16 and every bfloat16 value comes back unchanged (all 2 × 65,536 bit patterns).
+#[test]
+fn float16_and_bfloat16_rounding_is_exact_on_representable_values() {
+    use quantlab::quant::float::{f16_to_f32, round_to_bf16, round_to_f16};
+    for h in 0..=u16::MAX {
+        let v = f16_to_f32(h);
+        if !v.is_nan() {
+            assert_eq!(round_to_f16(v).to_bits(), v.to_bits(), "float16 {h:#06x}");
+        }
+        let b = f32::from_bits((h as u32) << 16);
+        if !b.is_nan() {
+            assert_eq!(round_to_bf16(b).to_bits(), b.to_bits(), "bfloat16 {h:#06x}");
+        }
+    }
+}
+
+proptest! {
+    /// Rounding to float16 / bfloat16 keeps order and is idempotent.
+    #[test]
+    fn float16_and_bfloat16_rounding_is_monotone_and_idempotent(a in any::<f32>(), b in any::<f32>()) {
+        use quantlab::quant::float::{round_to_bf16, round_to_f16};
+        prop_assume!(!a.is_nan() && !b.is_nan());
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        for round in [round_to_f16 as fn(f32) -> f32, round_to_bf16] {
+            prop_assert!(round(lo) <= round(hi));
+            prop_assert_eq!(round(round(a)).to_bits(), round(a).to_bits());
+        }
+    }
+}
+
+#[test]
+fn quantize_linear_names_a_nan_by_its_index() {
+    let e = quantize_linear(
+        &[0.5, f32::NAN],
+        QuantParams::per_tensor(1.0, 0),
+        Dtype::Int8,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "x: element 1 is NaN: QuantizeLinear has no integer for it"
+    );
+    // Infinities saturate, as ONNX says.
+    let q = quantize_linear(
+        &[f32::INFINITY, f32::NEG_INFINITY],
+        QuantParams::per_tensor(1.0, 0),
+        Dtype::Int8,
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(q, vec![127, -128]);
+}

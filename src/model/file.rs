@@ -542,30 +542,13 @@ fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
             .collect(),
         Dtype::F16 => data
             .chunks_exact(2)
-            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .map(|b| crate::quant::float::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
             .collect(),
         other => bail!(
             name,
             "has dtype {other:?}; only F32, F64, F16 and BF16 weights are supported"
         ),
     })
-}
-
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as i32;
-    let frac = (h & 0x3ff) as u32;
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            return f32::from_bits(sign)
-                + (if sign != 0 { -1.0 } else { 1.0 }) * f as f32 * 2f32.powi(-24)
-        }
-        (31, 0) => sign | 0x7f80_0000,
-        (31, f) => sign | 0x7fc0_0000 | (f << 13),
-        (e, f) => sign | (((e - 15 + 127) as u32) << 23) | (f << 13),
-    };
-    f32::from_bits(bits)
 }
 
 /// Writes `model` as safetensors (float32) with its layer list in `__metadata__`.

@@ -147,6 +147,13 @@ pub fn quantize_linear(
     axis: Option<i64>,
 ) -> Result<Vec<i32>> {
     params.validate(dtype)?;
+    // ±inf saturate as ONNX says; NaN has no integer, and a silent 0 would hide it.
+    if let Some(i) = x.iter().position(|v| v.is_nan()) {
+        crate::bail!(
+            "x",
+            "element {i} is NaN: QuantizeLinear has no integer for it"
+        );
+    }
     let layout = resolve_layout(&mut params, shape, axis, x.len())?;
     let mut out = vec![0; x.len()];
     quantize_into(x, &params, layout, dtype.range(), &mut out);

@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod calibrate;
+pub mod float;
 pub mod linear;
 pub mod params;
 

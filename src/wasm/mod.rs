@@ -61,6 +61,30 @@ pub fn quantize_linear_js(
     })
 }
 
+/// `x` rounded to the nearest float16, as ONNX Cast float32 -> FLOAT16 -> float32 computes it
+/// (ties to even, overflow to infinity, float16 subnormals): a Float32Array.
+#[wasm_bindgen(js_name = roundToFloat16)]
+pub fn round_to_float16_js(x: JsValue) -> std::result::Result<Float32Array, JsError> {
+    let x = f32s(&x, "x")?;
+    let y: Vec<f32> = x
+        .iter()
+        .map(|&v| crate::quant::float::round_to_f16(v))
+        .collect();
+    Ok(Float32Array::from(&y[..]))
+}
+
+/// `x` rounded to the nearest bfloat16 (ties to even), as ONNX Cast float32 -> BFLOAT16 ->
+/// float32 computes it: a Float32Array.
+#[wasm_bindgen(js_name = roundToBfloat16)]
+pub fn round_to_bfloat16_js(x: JsValue) -> std::result::Result<Float32Array, JsError> {
+    let x = f32s(&x, "x")?;
+    let y: Vec<f32> = x
+        .iter()
+        .map(|&v| crate::quant::float::round_to_bf16(v))
+        .collect();
+    Ok(Float32Array::from(&y[..]))
+}
+
 /// ONNX DequantizeLinear. The dtype follows the array type: Int8Array, Uint8Array or Int32Array.
 #[wasm_bindgen(js_name = dequantizeLinear)]
 pub fn dequantize_linear_js(

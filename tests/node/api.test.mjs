@@ -83,3 +83,12 @@ test('invalid arguments raise Errors that name the argument', () => {
   // The instance still works after errors (nothing panicked).
   assert.equal(q.quantizeLinear(x, [1], [0])[1], 2);
 });
+
+test('roundToFloat16 / roundToBfloat16: ties to even, overflow to infinity, subnormals; NaN to quantizeLinear names its index', () => {
+  assert.deepEqual(Array.from(q.roundToFloat16(new Float32Array([1.00048828125, 65520, 65519, 1e-8, -0, 2 ** -24]))),
+    [1, Infinity, 65504, 0, -0, 2 ** -24]);
+  assert.deepEqual(Array.from(q.roundToBfloat16([1.00390625, 0.1, 3.4e38])), [1, 0.10009765625, Infinity]);
+  assert.ok(Number.isNaN(q.roundToFloat16([NaN])[0]));
+  assert.throws(() => q.quantizeLinear(new Float32Array([0.5, 1, NaN]), [1], [0]), /x: element 2 is NaN/);
+  assert.deepEqual(Array.from(q.quantizeLinear(new Float32Array([Infinity, -Infinity]), [1], [0])), [127, -128]);
+});
