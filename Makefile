@@ -65,7 +65,7 @@ golden:
 	python3 -m venv /tmp/quantlab-golden && /tmp/quantlab-golden/bin/pip install -q onnxruntime==1.31.1 onnx numpy
 	/tmp/quantlab-golden/bin/python scripts/golden/make_golden.py
 	python3 -m venv /tmp/quantlab-golden-132 && /tmp/quantlab-golden-132/bin/pip install -q onnxruntime==1.32.0 onnx numpy
-	/tmp/quantlab-golden-132/bin/python scripts/golden/make_golden_float.py
+	/tmp/quantlab-golden-132/bin/python scripts/golden/make_golden_ort132.py
 
 clean:
 	rm -rf target tools/train/target www/pkg www/pkg-* www/vendor www/precache.json dist

@@ -160,6 +160,34 @@ pub fn quantize_linear(
     Ok(out)
 }
 
+/// ONNX DynamicQuantizeLinear (uint8 output), computed as onnxruntime 1.32 does, in float32:
+///
+/// ```text
+/// lo = min(0, min x),  hi = max(0, max x)         the range contains 0
+/// s  = (hi - lo) / 255,  or 1 when hi == lo      (an all-zero input)
+/// z  = round_half_even(clamp(0 - lo / s, 0, 255))
+/// y  = saturate(round_half_even(x / s) + z)      QuantizeLinear with (s, z)
+/// ```
+/// Returns `(y, s, z)`. A NaN or an infinity in `x` is an error naming its index.
+pub fn dynamic_quantize_linear(x: &[f32]) -> Result<(Vec<u8>, f32, u8)> {
+    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+        crate::bail!(
+            "x",
+            "element {i} is {}: DynamicQuantizeLinear needs finite values",
+            x[i]
+        );
+    }
+    let lo = x.iter().fold(0.0f32, |m, &v| m.min(v));
+    let hi = x.iter().fold(0.0f32, |m, &v| m.max(v));
+    let scale = if hi == lo { 1.0 } else { (hi - lo) / 255.0 };
+    let z = (0.0 - lo / scale).clamp(0.0, 255.0).round_ties_even() as i32;
+    let y = x
+        .iter()
+        .map(|&v| quantize_value(v, scale, z, 0, 255) as u8)
+        .collect();
+    Ok((y, scale, z as u8))
+}
+
 /// ONNX DequantizeLinear. Values outside `dtype`'s range are an error.
 pub fn dequantize_linear(
     q: &[i32],

@@ -61,6 +61,21 @@ pub fn quantize_linear_js(
     })
 }
 
+/// ONNX DynamicQuantizeLinear: `{ y: Uint8Array, scale, zeroPoint }`, the parameters computed
+/// from `x` itself at run time (as onnxruntime 1.32 does).
+#[wasm_bindgen(js_name = dynamicQuantizeLinear)]
+pub fn dynamic_quantize_linear_js(x: JsValue) -> std::result::Result<Object, JsError> {
+    let x = f32s(&x, "x")?;
+    let (y, scale, z) = crate::quant::linear::dynamic_quantize_linear(&x)?;
+    let out = Object::new();
+    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v).map(|_| ());
+    set("y", &Uint8Array::from(&y[..]).into())
+        .map_err(|_| JsError::new("could not build the result"))?;
+    set("scale", &scale.into()).map_err(|_| JsError::new("could not build the result"))?;
+    set("zeroPoint", &(z as u32).into()).map_err(|_| JsError::new("could not build the result"))?;
+    Ok(out)
+}
+
 /// `x` rounded to the nearest float16, as ONNX Cast float32 -> FLOAT16 -> float32 computes it
 /// (ties to even, overflow to infinity, float16 subnormals): a Float32Array.
 #[wasm_bindgen(js_name = roundToFloat16)]

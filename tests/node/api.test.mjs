@@ -92,3 +92,11 @@ test('roundToFloat16 / roundToBfloat16: ties to even, overflow to infinity, subn
   assert.throws(() => q.quantizeLinear(new Float32Array([0.5, 1, NaN]), [1], [0]), /x: element 2 is NaN/);
   assert.deepEqual(Array.from(q.quantizeLinear(new Float32Array([Infinity, -Infinity]), [1], [0])), [127, -128]);
 });
+
+test('dynamicQuantizeLinear: parameters from the data, ties to even; an all-zero input; NaN is an Error naming its index', () => {
+  const r = q.dynamicQuantizeLinear(new Float32Array([-1.25, 126.25, 0.25, 0.75, 1.25, 2.25]));
+  assert.deepEqual([Array.from(r.y), r.scale, r.zeroPoint], [[0, 254, 2, 4, 4, 6], 0.5, 2]);
+  const z = q.dynamicQuantizeLinear([0, 0, 0]);
+  assert.deepEqual([Array.from(z.y), z.scale, z.zeroPoint], [[0, 0, 0], 1, 0]);
+  assert.throws(() => q.dynamicQuantizeLinear([1, NaN]), /x: element 1 is NaN/);
+});
