@@ -68,36 +68,30 @@ pub fn dynamic_quantize_linear_js(x: JsValue) -> std::result::Result<Object, JsE
     let x = f32s(&x, "x")?;
     let (y, scale, z) = crate::quant::linear::dynamic_quantize_linear(&x)?;
     let out = Object::new();
-    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v).map(|_| ());
-    set("y", &Uint8Array::from(&y[..]).into())
-        .map_err(|_| JsError::new("could not build the result"))?;
-    set("scale", &scale.into()).map_err(|_| JsError::new("could not build the result"))?;
-    set("zeroPoint", &(z as u32).into()).map_err(|_| JsError::new("could not build the result"))?;
+    set(&out, "y", &Uint8Array::from(&y[..]).into())?;
+    set(&out, "scale", &scale.into())?;
+    set(&out, "zeroPoint", &(z as u32).into())?;
     Ok(out)
+}
+
+/// `f` on every value of the numbers `x`, as a Float32Array.
+fn map_f32s(x: &JsValue, f: fn(f32) -> f32) -> std::result::Result<Float32Array, JsError> {
+    let y: Vec<f32> = f32s(x, "x")?.into_iter().map(f).collect();
+    Ok(Float32Array::from(&y[..]))
 }
 
 /// `x` rounded to the nearest float16, as ONNX Cast float32 -> FLOAT16 -> float32 computes it
 /// (ties to even, overflow to infinity, float16 subnormals): a Float32Array.
 #[wasm_bindgen(js_name = roundToFloat16)]
 pub fn round_to_float16_js(x: JsValue) -> std::result::Result<Float32Array, JsError> {
-    let x = f32s(&x, "x")?;
-    let y: Vec<f32> = x
-        .iter()
-        .map(|&v| crate::quant::float::round_to_f16(v))
-        .collect();
-    Ok(Float32Array::from(&y[..]))
+    map_f32s(&x, crate::quant::float::round_to_f16)
 }
 
 /// `x` rounded to the nearest bfloat16 (ties to even), as ONNX Cast float32 -> BFLOAT16 ->
 /// float32 computes it: a Float32Array.
 #[wasm_bindgen(js_name = roundToBfloat16)]
 pub fn round_to_bfloat16_js(x: JsValue) -> std::result::Result<Float32Array, JsError> {
-    let x = f32s(&x, "x")?;
-    let y: Vec<f32> = x
-        .iter()
-        .map(|&v| crate::quant::float::round_to_bf16(v))
-        .collect();
-    Ok(Float32Array::from(&y[..]))
+    map_f32s(&x, crate::quant::float::round_to_bf16)
 }
 
 /// ONNX DequantizeLinear. The dtype follows the array type: Int8Array, Uint8Array or Int32Array.

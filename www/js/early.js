@@ -21,7 +21,7 @@
     worker.postMessage({ type: 'init', hold: embed });
     window.__quantlabEarlyWorker = { worker: worker, queued: queued, startedMs: performance.now(), held: embed };
   } catch (err) {
-    // No module workers here: js/lab/controller.js starts one (and says why if it cannot).
+    // No module workers here: the lab says so (js/main.js); the explorer works without it.
   }
   // Never hidden for long: if the page fails to start, show what there is.
   if (root.classList.contains('booting')) setTimeout(function () { root.classList.remove('booting'); }, 4000);

@@ -25,7 +25,7 @@
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, quantizedLayers } from './lab-state.js';
-import { weightsOnly, weightsAndActivations, evaluateInSteps, randomSet, randomInputs, TIMING_SEED, EVAL_CHUNK } from './sweep-point.js';
+import { weightsOnly, weightsAndActivations, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
@@ -265,11 +265,13 @@ function applySettings() {
   pending = null;
   const t0 = now();
   const cfg = quantConfig(m.settings);
-  const qm = model.quantize(cfg); // throws (config.*) on a bad setting: nothing below changes
-  const tq = now();
   const key = evalKey(m.settings);
-  const fresh = key !== (settings && evalKey(settings));
-  current?.qm.free();
+  // Settings with the same evaluation key (another percentile while the method is min-max) give
+  // the same quantized model: keep it, with the logits it has evaluated.
+  const fresh = !current || key !== evalKey(settings);
+  const qm = fresh ? model.quantize(cfg) : current.qm; // throws (config.*) on a bad setting: nothing below changes
+  const tq = now();
+  if (fresh) current?.qm.free();
   current = { qm, gen: m.gen };
   settings = m.settings;
   // First the figure someone moving a slider waits for: accuracy on a prefix of the digits.
@@ -283,7 +285,7 @@ function applySettings() {
   if (!modelInfo.digits) {
     noDigitsTasks(s);
   } else {
-    setTask('eval', key, () => evalJob(key));
+    setTask('eval', key, () => evalJob(key, qm));
     setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
   }
   setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
@@ -368,24 +370,17 @@ function predict() {
 // ---- long jobs (generators: each `yield` is a point where new messages get through) ------------
 
 /**
- * The full evaluation of the current quantized model, continuing from the provisional prefix
- * (the core keeps the logits computed so far). Settings with the same evaluation key (another
- * percentile while the method is min-max) replace `current` but not this task: each step reads
- * the current model, which gives the same numbers.
+ * The full evaluation of `qm` (the current quantized model), continuing from the provisional
+ * prefix (the core keeps the logits computed so far). A setting with another evaluation key frees
+ * `qm` and replaces this task before its next step.
  */
-function* evalJob(key) {
+function* evalJob(key, qm) {
   let ms = 0;
-  const steps = (function* () {
-    for (let n = PROVISIONAL_DIGITS; ; n = Math.min(test.length, n + EVAL_CHUNK)) {
-      const t0 = now();
-      const e = model.evaluate(current.qm, test, 'int8', n);
-      ms += now() - t0;
-      if (n >= test.length) return e;
-      yield n;
-    }
-  })();
+  const steps = evaluateInSteps(model, qm, test, 'int8', PROVISIONAL_DIGITS);
   for (;;) {
+    const t0 = now();
     const r = steps.next();
+    ms += now() - t0;
     if (r.done) {
       post(evalMessage(key, r.value, ms, false));
       return;

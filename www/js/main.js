@@ -1,9 +1,7 @@
 // Wiring: load the wasm core, start each section of the app, report readiness for tests.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { Explorer } from './explorer.js';
-import { Lab, createWorker } from './lab/controller.js';
-import { parseHash } from './url-state.js';
-import { VIEWS } from './views.js';
+import { Lab } from './lab/controller.js';
 import { baselineBytes } from './lab-model.js';
 import { LectureTools } from './lecture.js';
 import { Guide } from './guide.js';
@@ -14,14 +12,7 @@ let build;
 let modelBytes = null;
 let modelError = null;
 
-let labWorker = null;
-
 async function main() {
-  // The lab's worker first: it loads its module, the digits and the model and calibrates while
-  // this page loads its own. An embed that does not show the lab holds it until shown.
-  // (js/early.js started it before this module graph loaded, where the browser allows.)
-  const { ui } = parseHash(location.hash);
-  labWorker = window.__quantlabEarlyWorker ?? createWorker({ hold: Boolean(ui.embed) && VIEWS[ui.embed]?.section !== 'lab' });
   const [core, bytes] = await Promise.all([
     loadCore(preferredBuild(location.href)),
     baselineBytes().catch((err) => { modelError = err; return null; }),
@@ -86,7 +77,10 @@ function startLab(lecture) {
   const root = document.getElementById('lab');
   try {
     if (!modelBytes) throw new Error(`the shipped model did not load (${modelError?.message ?? 'unknown error'})`);
-    const lab = new Lab(root, api, modelBytes, labWorker);
+    // js/early.js started the lab's worker before this module graph loaded, so both load at once.
+    const worker = window.__quantlabEarlyWorker;
+    if (!worker) throw new Error('this browser could not start its worker (module workers are needed)');
+    const lab = new Lab(root, api, modelBytes, worker);
     window.__quantlab.lab = lab.debug;
     if (lecture.holdsLab()) lab.setVisible(false); // an embed without the lab: its worker waits
     lab.start();

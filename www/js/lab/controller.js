@@ -9,7 +9,6 @@
 // settings that are no longer current are dropped. A new setting is answered first by a
 // provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
 import { notifyState } from '../url-state.js';
-import { preferredBuild } from '../wasm-build.js';
 import {
   DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows, quantizedLayers, defaultLayer,
 } from '../lab-state.js';
@@ -40,27 +39,11 @@ const METHOD_NOTES = {
 };
 const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress' };
 
-/**
- * The lab's worker, started before the page's own module has loaded (main.js), so both load in
- * parallel. `hold`: an embed that does not show the lab: the worker loads nothing until shown.
- */
-export function createWorker({ hold = false } = {}) {
-  const url = new URL('../lab-worker.js', import.meta.url);
-  const forced = preferredBuild(location.href); // else the worker detects the build itself, as the page does
-  if (forced) url.searchParams.set('build', forced);
-  const worker = new Worker(url, { type: 'module' });
-  // What it says before the lab is up (its 'ready' may come first) waits here for the lab.
-  const queued = [];
-  worker.onmessage = (e) => queued.push(e.data);
-  worker.postMessage({ type: 'init', hold });
-  return { worker, queued, startedMs: performance.now() };
-}
-
 export class Lab {
   /**
    * `root`: the section element; `api`: the wasm module's exports (initialised); `modelBytes`:
    * the shipped model's file (js/lab-model.js), fetched while the module loaded; `worker`:
-   * createWorker()'s.
+   * `{ worker, queued, startedMs }`, the lab's worker as js/early.js started it.
    */
   constructor(root, api, modelBytes, worker) {
     this.started = worker;
