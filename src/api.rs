@@ -3,8 +3,9 @@
 
 use crate::quant::analysis::{analyze, Analysis};
 use crate::quant::calibrate::{calibrate, Method};
+use crate::quant::layout::{Layout, Spec};
 use crate::quant::params::params_for_ranges;
-use crate::quant::{check_finite, AxisLayout, Dtype, Grid, QuantParams, Scheme};
+use crate::quant::{check_finite, Dtype, Grid, QuantParams, Scheme};
 use crate::{bail, Result};
 
 /// Options shared by [`choose_quant_params`] and [`analyze_quantization`].
@@ -16,6 +17,8 @@ pub struct QuantOptions {
     pub shape: Option<Vec<usize>>,
     /// Per-channel along this axis when given; per-tensor otherwise.
     pub axis: Option<i64>,
+    /// Blocked (group-wise) along `axis`: one parameter per `block_size` indices.
+    pub block_size: Option<usize>,
 }
 
 impl QuantOptions {
@@ -25,42 +28,36 @@ impl QuantOptions {
             method,
             shape: None,
             axis: None,
+            block_size: None,
         })
     }
 
-    fn layout(&self, len: usize) -> Result<Option<(usize, AxisLayout)>> {
-        match (&self.shape, self.axis) {
-            (_, None) => {
-                if let Some(shape) = &self.shape {
-                    let n = crate::quant::checked_numel(shape)?;
-                    if n != len {
-                        bail!(
-                            "options.shape",
-                            "{shape:?} holds {n} elements but x has {len}"
-                        );
-                    }
-                }
-                Ok(None)
-            }
-            (None, Some(_)) => bail!("options.shape", "is required when options.axis is given"),
-            (Some(shape), Some(axis)) => AxisLayout::new(shape, axis, len).map(Some),
-        }
+    /// The layout for `len` values and, when given, `params` scales.
+    fn layout(&self, len: usize, params: Option<usize>) -> Result<Layout> {
+        Layout::resolve(
+            len,
+            Spec {
+                shape: self.shape.as_deref(),
+                axis: self.axis,
+                block_size: self.block_size,
+                params,
+                default_axis: None,
+                prefix: "options.",
+            },
+        )
     }
 }
 
-/// Calibrates `x` with `opts.method` and returns `(s, z)` per tensor or per channel.
-pub fn choose_quant_params(
-    x: &[f32],
-    opts: &QuantOptions,
-) -> Result<(QuantParams, Option<AxisLayout>)> {
+/// Calibrates `x` with `opts.method` and returns `(s, z)` per tensor, per channel or per block.
+pub fn choose_quant_params(x: &[f32], opts: &QuantOptions) -> Result<(QuantParams, Layout)> {
     check_finite(x, "x")?;
     if x.is_empty() {
         bail!("x", "is empty; there is nothing to calibrate");
     }
-    let layout = opts.layout(x.len())?;
-    let ranges = calibrate(x, layout.map(|(_, l)| l), opts.method, &opts.grid);
-    let params = params_for_ranges(&opts.grid, &ranges, layout.map(|(a, _)| a))?;
-    Ok((params, layout.map(|(_, l)| l)))
+    let layout = opts.layout(x.len(), None)?;
+    let ranges = calibrate(x, &layout, opts.method, &opts.grid);
+    let params = params_for_ranges(&opts.grid, &ranges, layout.axis_index())?;
+    Ok((params, layout))
 }
 
 /// Analyses `x` under `params` if given, or under the parameters calibration chooses.
@@ -92,28 +89,12 @@ pub fn analyze_quantization(
                     opts.grid.bits
                 );
             }
-            let layout = if p.scale.len() > 1 || opts.axis.is_some() {
-                let Some((a, l)) = opts.layout(x.len())? else {
-                    bail!("options.axis", "is required with more than one scale");
-                };
-                if l.channels != p.scale.len() {
-                    bail!(
-                        "options.scale",
-                        "has {} elements but axis {a} has {} channels",
-                        p.scale.len(),
-                        l.channels
-                    );
-                }
-                p.axis = Some(a);
-                Some(l)
-            } else {
-                opts.layout(x.len())?;
-                None
-            };
+            let layout = opts.layout(x.len(), Some(p.scale.len()))?;
+            p.axis = layout.axis_index();
             (p, layout)
         }
     };
-    Ok(analyze(x, &params, layout, &opts.grid, bins, channel))
+    Ok(analyze(x, &params, &layout, &opts.grid, bins, channel))
 }
 
 /// Arguments of [`qlinear_conv`], in ONNX QLinearConv's order (NCHW, group 1, stride 1,

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use quantlab::quant::calibrate::{observer, Method};
-use quantlab::quant::linear::{dequantize_linear, quantize_linear, quantize_value};
+use quantlab::quant::linear::{dequantize_linear, quantize_linear, quantize_value, OpLayout};
 use quantlab::quant::params::compute_scale_zp;
 use quantlab::quant::{Dtype, Grid, QuantParams, Scheme};
 use serde_json::Value;
@@ -34,8 +34,7 @@ fn quantize_linear_matches_onnxruntime() {
             &f32s(&c["x_bits"]),
             params(c),
             dtype(&c["dtype"]),
-            Some(&shape),
-            axis,
+            OpLayout::axis(Some(&shape), axis),
         )
         .unwrap();
         assert_eq!(y, ints(&c["y"]), "case {}", c["name"]);
@@ -51,8 +50,7 @@ fn dequantize_linear_matches_onnxruntime() {
             &ints(&c["q"]),
             params(c),
             dtype(&c["dtype"]),
-            Some(&shape),
-            c["axis"].as_i64(),
+            OpLayout::axis(Some(&shape), c["axis"].as_i64()),
         )
         .unwrap();
         let want = f32s(&c["y_bits"]);
@@ -132,14 +130,10 @@ fn per_channel_weight_params_match_onnxruntime() {
             c["name"]
         );
         assert_eq!(p.zero_point, ints(&c["zero_point"]));
-        let layout = layout.unwrap();
         let q: Vec<i32> = w
             .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let ch = layout.channel(i);
-                quantize_value(v, p.scale[ch], 0, -127, 127)
-            })
+            .zip(layout.param_index().iter())
+            .map(|(&v, &ch)| quantize_value(v, p.scale[ch], 0, -127, 127))
             .collect();
         assert_eq!(q, ints(&c["w_q"]), "{}", c["name"]);
     }

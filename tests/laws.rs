@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use quantlab::api::{choose_quant_params, QuantOptions};
 use quantlab::quant::calibrate::Method;
-use quantlab::quant::linear::{dequantize_value, quantize_linear, quantize_value};
+use quantlab::quant::linear::{dequantize_value, quantize_linear, quantize_value, OpLayout};
 use quantlab::quant::params::compute_scale_zp;
 use quantlab::quant::{Dtype, Grid, QuantParams, Scheme};
 
@@ -74,15 +74,58 @@ proptest! {
         let scales: Vec<f32> = (0..c).map(|i| 0.01 * (i + 1) as f32).collect();
         let zps: Vec<i32> = (0..c).map(|i| i as i32 * 3 - 4).collect();
         let shape = [outer, c, inner];
-        let y = quantize_linear(&x, QuantParams { scale: scales.clone(), zero_point: zps.clone(), axis: None }, Dtype::Int8, Some(&shape), Some(1)).unwrap();
+        let y = quantize_linear(&x, QuantParams { scale: scales.clone(), zero_point: zps.clone(), axis: None }, Dtype::Int8, OpLayout::axis(Some(&shape), Some(1))).unwrap();
         for o in 0..outer {
             for ch in 0..c {
                 let off = (o * c + ch) * inner;
                 let slice = &x[off..off + inner];
-                let want = quantize_linear(slice, QuantParams::per_tensor(scales[ch], zps[ch]), Dtype::Int8, None, None).unwrap();
+                let want = quantize_linear(slice, QuantParams::per_tensor(scales[ch], zps[ch]), Dtype::Int8, OpLayout::default()).unwrap();
                 prop_assert_eq!(&y[off..off + inner], &want[..]);
             }
         }
+    }
+
+    /// ONNX blocked quantization: one block spanning the whole axis is per-axis quantization
+    /// with the axis's index dropped (scale [outer, 1, inner] equals a per-tensor scale for each
+    /// lane); and blocks of 1 are element-wise parameters.
+    #[test]
+    fn a_block_of_the_whole_axis_is_per_lane_and_blocks_of_one_are_per_element(
+        outer in 1usize..3, d in 1usize..9, inner in 1usize..4, seed in any::<u64>()
+    ) {
+        let n = outer * d * inner;
+        let mut r = seed;
+        let mut next = || { r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); r };
+        let x: Vec<f32> = (0..n).map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 3.0).collect();
+        let shape = [outer, d, inner];
+        let lanes = outer * inner;
+        let scales: Vec<f32> = (0..lanes).map(|_| 0.005 + (next() % 100) as f32 * 0.001).collect();
+        let zps: Vec<i32> = (0..lanes).map(|_| (next() % 21) as i32 - 10).collect();
+        let params = |s: &[f32], z: &[i32]| QuantParams { scale: s.to_vec(), zero_point: z.to_vec(), axis: None };
+        let whole = OpLayout { shape: Some(&shape), axis: Some(1), block_size: Some(d) };
+        let y = quantize_linear(&x, params(&scales, &zps), Dtype::Int8, whole).unwrap();
+        for o in 0..outer {
+            for i in 0..inner {
+                let lane = o * inner + i;
+                for k in 0..d {
+                    let e = (o * d + k) * inner + i;
+                    prop_assert_eq!(y[e], quantize_value(x[e], scales[lane], zps[lane], -128, 127));
+                }
+            }
+        }
+        // Block size 1: the scale tensor is shaped like x.
+        let s1: Vec<f32> = (0..n).map(|_| 0.005 + (next() % 100) as f32 * 0.001).collect();
+        let z1: Vec<i32> = (0..n).map(|_| (next() % 21) as i32 - 10).collect();
+        let ones = OpLayout { shape: Some(&shape), axis: Some(1), block_size: Some(1) };
+        let y = quantize_linear(&x, params(&s1, &z1), Dtype::Int8, ones).unwrap();
+        for e in 0..n {
+            prop_assert_eq!(y[e], quantize_value(x[e], s1[e], z1[e], -128, 127));
+        }
+        // And the per-axis form of the same data: blocks of 1 along an axis of length d with
+        // outer = inner = 1 is per-axis.
+        let flat = [d];
+        let per_axis = quantize_linear(&x[..d], params(&s1[..d], &z1[..d]), Dtype::Int8, OpLayout::axis(Some(&flat), Some(0))).unwrap();
+        let blocked = quantize_linear(&x[..d], params(&s1[..d], &z1[..d]), Dtype::Int8, OpLayout { shape: Some(&flat), axis: Some(0), block_size: Some(1) }).unwrap();
+        prop_assert_eq!(per_axis, blocked);
     }
 
     /// Min-max parameters keep every value of the data within s/2. They never clip, except that
@@ -90,7 +133,7 @@ proptest! {
     /// to 256 and saturates to 255: still within s/2.
     #[test]
     fn minmax_never_clips(x in prop::collection::vec(finite(), 1..200), grid in grids()) {
-        let opts = QuantOptions { grid, method: Method::MinMax, shape: None, axis: None };
+        let opts = QuantOptions { grid, method: Method::MinMax, shape: None, axis: None, block_size: None };
         let (p, _) = choose_quant_params(&x, &opts).unwrap();
         let (qmin, qmax) = grid.qrange();
         let (s, z) = (p.scale[0], p.zero_point[0]);
@@ -108,7 +151,7 @@ proptest! {
     #[test]
     fn methods_give_valid_params(x in prop::collection::vec(finite(), 1..300), grid in grids(), m in 0usize..4) {
         let method = [Method::MinMax, Method::Percentile(99.0), Method::Mse, Method::Entropy][m];
-        let opts = QuantOptions { grid, method, shape: None, axis: None };
+        let opts = QuantOptions { grid, method, shape: None, axis: None, block_size: None };
         let (p, _) = choose_quant_params(&x, &opts).unwrap();
         let (qmin, qmax) = grid.qrange();
         prop_assert!(p.scale[0] > 0.0 && p.scale[0].is_finite());
@@ -223,6 +266,7 @@ fn percentile_clips_outliers_and_mse_entropy_clip_less_than_minmax() {
                 method: m,
                 shape: None,
                 axis: None,
+                block_size: None,
             },
         )
         .unwrap()
@@ -306,8 +350,7 @@ fn quantize_linear_names_a_nan_by_its_index() {
         &[0.5, f32::NAN],
         QuantParams::per_tensor(1.0, 0),
         Dtype::Int8,
-        None,
-        None,
+        OpLayout::default(),
     )
     .unwrap_err();
     assert_eq!(
@@ -319,8 +362,7 @@ fn quantize_linear_names_a_nan_by_its_index() {
         &[f32::INFINITY, f32::NEG_INFINITY],
         QuantParams::per_tensor(1.0, 0),
         Dtype::Int8,
-        None,
-        None,
+        OpLayout::default(),
     )
     .unwrap();
     assert_eq!(q, vec![127, -128]);

@@ -4,22 +4,45 @@
   ways, the overflow edge, subnormals, underflow to zero, signed zeros, infinities, NaN, and random
   values over every binade): tests/golden/float_formats.json;
 - DynamicQuantizeLinear (dynamicQuantizeLinear): all-zero, one-signed, exact ties of the zero point
-  and of the values, wide and tiny ranges, random tensors: tests/golden/dynamic_quantize.json.
+  and of the values, wide and tiny ranges, random tensors: tests/golden/dynamic_quantize.json;
+- (scale, zero point) from a range, onnxruntime.quantization.quant_utils.compute_scale_zp itself:
+  symmetric and asymmetric, int8 / int8 narrow / uint8 and the 2..7-bit ranges, all-zero and
+  one-signed ranges, scales below FLT_MIN, ranges near +-FLT_MAX (fine in 1.32: it subtracts in
+  float64), and random ranges where a float32 subtraction would give another scale (1.31's rule),
+  plus NaN, which raises: tests/golden/scale_zp_132.json;
+- blocked (group-wise) QuantizeLinear / DequantizeLinear (opset 21, `block_size`), int8 and uint8,
+  ranks 1..4, positive and negative axes, short last blocks, exact ties, saturation, nonzero zero
+  points: tests/golden/blocked_quantize.json;
+- QLinearConv with asymmetric pads and batched / broadcast QLinearMatMul (same case layout as
+  make_golden.py's tests/golden/qlinear.json, with exact int32 accumulators from ConvInteger /
+  MatMulInteger): tests/golden/qlinear_132.json.
 
 Usage (by hand, never in CI; needs PyPI; `make golden` does this):
   python3 -m venv /tmp/ort132 && /tmp/ort132/bin/pip install onnxruntime==1.32.0 onnx numpy
   /tmp/ort132/bin/python scripts/golden/make_golden_ort132.py
-Floats are stored as uint32 bit patterns.
-"""
-import json
+Floats are stored as uint32 bit patterns (in the three newer files: in fields ending `_bits`; tensors
+are flat row-major lists). Everything is seeded; numpy cross-checks print every mismatch and write
+the counts into each file's "notes".
+"""import json
 import pathlib
+import platform
+import sys
 
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
+from onnxruntime.quantization.quant_utils import compute_scale_zp
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+GENERATOR = "scripts/golden/make_golden_ort132.py"
+VERSIONS = {
+    "onnxruntime": ort.__version__,
+    "onnx": onnx.__version__,
+    "numpy": np.__version__,
+    "python": platform.python_version(),
+    "machine": platform.machine(),
+}
 
 
 def cast_round_trip(to):

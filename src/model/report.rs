@@ -4,7 +4,8 @@
 use super::int8::{ActParams, Calibration, QModel};
 use super::Model;
 use crate::quant::analysis::{analyze, Analysis};
-use crate::quant::{AxisLayout, Dtype, Grid, QuantParams, Scheme};
+use crate::quant::layout::Layout;
+use crate::quant::{Dtype, Grid, QuantParams, Scheme};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,13 +118,13 @@ pub fn report(
                     zero_point: vec![0; m],
                     axis: Some(0),
                 },
-                Some(AxisLayout {
-                    channels: m,
-                    inner: w.len() / m,
-                }),
+                Layout::axis(&[m, w.len() / m], 0),
             )
         } else {
-            (QuantParams::per_tensor(l.w_scale[0], 0), None)
+            (
+                QuantParams::per_tensor(l.w_scale[0], 0),
+                Layout::tensor(w.len()),
+            )
         };
         let nscales = if l.per_channel { m } else { 1 };
         layers.push(LayerReport {
@@ -140,7 +141,7 @@ pub fn report(
             bytes_fp32: 4 * layer.params(),
             bytes_int8: w.len() + nscales * 5 + 4 * m,
             bytes_packed: (w.len() * l.weight_bits as usize).div_ceil(8) + nscales * 5 + 4 * m,
-            weight: analyze(w, &params, layout, &grid, bins, channel),
+            weight: analyze(w, &params, &layout, &grid, bins, channel),
             input: act_report(&l.x, cal, i, bins),
             output: act_report(&l.y, cal, i + 1, bins),
         });

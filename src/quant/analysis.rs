@@ -1,7 +1,8 @@
 //! What quantizing one tensor does to it: error statistics, sizes and histograms.
 
+use super::layout::Layout;
 use super::linear::{dequantize_value, quantize_value};
-use super::{AxisLayout, Grid, QuantParams};
+use super::{Grid, QuantParams};
 use serde::Serialize;
 
 /// Equal-width histogram over `[lo, hi]`.
@@ -55,6 +56,8 @@ pub struct Analysis {
     pub scale: Vec<f32>,
     pub zero_point: Vec<i32>,
     pub axis: Option<usize>,
+    /// Blocked parameters: the block length along `axis`.
+    pub block_size: Option<usize>,
     /// Real values of `qmin` and `qmax` for the channel shown (`channel`): beyond them values clip.
     pub clip_low: f32,
     pub clip_high: f32,
@@ -89,7 +92,7 @@ pub struct Analysis {
 pub fn analyze(
     x: &[f32],
     params: &QuantParams,
-    layout: Option<AxisLayout>,
+    layout: &Layout,
     grid: &Grid,
     bins: usize,
     channel: usize,
@@ -97,7 +100,8 @@ pub fn analyze(
     let (qmin, qmax) = grid.qrange();
     let nch = params.scale.len();
     let channel = if nch > 1 { channel.min(nch - 1) } else { 0 };
-    let chan_of = |i: usize| layout.map_or(0, |l| l.channel(i));
+    let chan = (nch > 1).then(|| layout.param_index());
+    let mut chan = chan.iter().flat_map(|a| a.iter().copied());
 
     let (mut sum_x2, mut sum_round, mut sum_clip) = (0f64, 0f64, 0f64);
     let mut ch_x2 = vec![0f64; nch];
@@ -105,8 +109,8 @@ pub fn analyze(
     let (mut clipped, mut zeros, mut max_err) = (0usize, 0usize, 0f32);
     let (mut dmin, mut dmax) = (f32::INFINITY, f32::NEG_INFINITY);
     let mut errors = Vec::with_capacity(x.len());
-    for (i, &v) in x.iter().enumerate() {
-        let c = if nch > 1 { chan_of(i) } else { 0 };
+    for &v in x {
+        let c = chan.next().unwrap_or(0);
         let (s, z) = (params.scale[c], params.zero_point[c]);
         let r = (v / s).round_ties_even() + z as f32;
         let q = quantize_value(v, s, z, qmin, qmax);
@@ -160,6 +164,7 @@ pub fn analyze(
         scale: params.scale.clone(),
         zero_point: params.zero_point.clone(),
         axis: params.axis,
+        block_size: layout.block_size(),
         clip_low,
         clip_high,
         channel,

@@ -11,9 +11,10 @@
 //! All but MinMax keep a [`SymHistogram`] whose range grows as batches arrive, so the result does
 //! not depend on how the data is split into batches beyond bin resolution.
 
+use super::layout::{Granularity, Layout};
 use super::linear::{dequantize_value, quantize_value};
 use super::params::compute_scale_zp;
-use super::{AxisLayout, Grid};
+use super::Grid;
 use crate::{bail, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -433,25 +434,21 @@ pub fn range_from_histogram(h: &SymHistogram, method: Method, grid: &Grid) -> (f
     }
 }
 
-/// Observes `x` in one batch and returns one range, or one per channel along `layout`.
-pub fn calibrate(
-    x: &[f32],
-    layout: Option<AxisLayout>,
-    method: Method,
-    grid: &Grid,
-) -> Vec<(f32, f32)> {
-    match layout {
-        None => {
-            let mut o = observer(method);
-            o.observe(x);
-            vec![o.range(grid)]
-        }
-        Some(l) => {
-            let mut obs: Vec<_> = (0..l.channels).map(|_| observer(method)).collect();
-            l.for_each_run(x, |c, run| obs[c].observe(run));
-            obs.iter().map(|o| o.range(grid)).collect()
-        }
+/// Observes `x` in one batch and returns one range per parameter of `layout` (one for the
+/// tensor, one per channel, or one per block).
+pub fn calibrate(x: &[f32], layout: &Layout, method: Method, grid: &Grid) -> Vec<(f32, f32)> {
+    if layout.granularity == Granularity::Tensor {
+        let mut o = observer(method);
+        o.observe(x);
+        return vec![o.range(grid)];
     }
+    let mut ranges = vec![(0.0, 0.0); layout.param_count()];
+    layout.for_each_group(x, |p, g| {
+        let mut o = observer(method);
+        o.observe(g);
+        ranges[p] = o.range(grid);
+    });
+    ranges
 }
 
 impl SymHistogram {

@@ -1,6 +1,7 @@
-//! QuantizeLinear and DequantizeLinear (ONNX opset 13+), per tensor and per axis.
+//! QuantizeLinear and DequantizeLinear (ONNX opset 21), per tensor, per axis and blocked.
 
-use super::{AxisLayout, Dtype, QuantParams};
+use super::layout::{Layout, Spec};
+use super::{Dtype, QuantParams};
 use crate::Result;
 
 /// `q = saturate(round_half_to_even(x / s) + z)`, saturating to `[qmin, qmax]`.
@@ -25,117 +26,61 @@ pub fn dequantize_value(q: i32, scale: f32, zero_point: i32) -> f32 {
     (q.wrapping_sub(zero_point)) as f32 * scale
 }
 
-/// Quantizes `x` with per-tensor or per-axis parameters into `out`, saturating to `[qmin, qmax]`.
-/// `layout` is required when `params` has more than one scale.
+/// Quantizes `x` into `out` with parameters laid out by `layout` (per tensor, per axis or
+/// blocked), saturating to `[qmin, qmax]`.
 pub fn quantize_into(
     x: &[f32],
     params: &QuantParams,
-    layout: Option<AxisLayout>,
+    layout: &Layout,
     (qmin, qmax): (i32, i32),
     out: &mut [i32],
 ) {
     debug_assert_eq!(x.len(), out.len());
-    match layout {
-        Some(l) if params.scale.len() > 1 || params.axis.is_some() => {
-            for (r, (xs, os)) in x
-                .chunks(l.inner.max(1))
-                .zip(out.chunks_mut(l.inner.max(1)))
-                .enumerate()
-            {
-                let c = r % l.channels;
-                let (s, z) = (params.scale[c], params.zero_point[c]);
-                for (o, &v) in os.iter_mut().zip(xs) {
-                    *o = quantize_value(v, s, z, qmin, qmax);
-                }
-            }
-        }
-        _ => {
-            let (s, z) = (params.scale[0], params.zero_point[0]);
-            for (o, &v) in out.iter_mut().zip(x) {
-                *o = quantize_value(v, s, z, qmin, qmax);
-            }
-        }
-    }
+    layout.map(x, &params.scale, &params.zero_point, out, |v, s, z| {
+        quantize_value(v, s, z, qmin, qmax)
+    });
 }
 
-/// Dequantizes `q` into `out` with per-tensor or per-axis parameters.
-pub fn dequantize_into(
-    q: &[i32],
-    params: &QuantParams,
-    layout: Option<AxisLayout>,
-    out: &mut [f32],
-) {
+/// Dequantizes `q` into `out` with parameters laid out by `layout`.
+pub fn dequantize_into(q: &[i32], params: &QuantParams, layout: &Layout, out: &mut [f32]) {
     debug_assert_eq!(q.len(), out.len());
-    match layout {
-        Some(l) if params.scale.len() > 1 || params.axis.is_some() => {
-            for (r, (qs, os)) in q
-                .chunks(l.inner.max(1))
-                .zip(out.chunks_mut(l.inner.max(1)))
-                .enumerate()
-            {
-                let c = r % l.channels;
-                let (s, z) = (params.scale[c], params.zero_point[c]);
-                for (o, &v) in os.iter_mut().zip(qs) {
-                    *o = dequantize_value(v, s, z);
-                }
-            }
-        }
-        _ => {
-            let (s, z) = (params.scale[0], params.zero_point[0]);
-            for (o, &v) in out.iter_mut().zip(q) {
-                *o = dequantize_value(v, s, z);
-            }
+    layout.map(q, &params.scale, &params.zero_point, out, dequantize_value);
+}
+
+/// The ops' options: ONNX's shape, axis (default 1) and block size, checked against the data and
+/// the number of scales.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpLayout<'a> {
+    pub shape: Option<&'a [usize]>,
+    pub axis: Option<i64>,
+    pub block_size: Option<usize>,
+}
+
+impl<'a> OpLayout<'a> {
+    /// Per tensor or per axis, as opset 13 has it.
+    pub fn axis(shape: Option<&'a [usize]>, axis: Option<i64>) -> Self {
+        OpLayout {
+            shape,
+            axis,
+            block_size: None,
         }
     }
 }
 
-/// Resolves how `params` apply to a tensor of `len` values: per tensor when there is one scale
-/// and no shape was given, per axis otherwise (ONNX: default axis 1).
-pub fn resolve_layout(
-    params: &mut QuantParams,
-    shape: Option<&[usize]>,
-    axis: Option<i64>,
-    len: usize,
-) -> Result<Option<AxisLayout>> {
-    if params.scale.len() == 1 && axis.is_none() {
-        if let Some(shape) = shape {
-            let n = super::checked_numel(shape)?;
-            if n != len {
-                crate::bail!(
-                    "shape",
-                    "{shape:?} holds {n} elements but the data has {len}"
-                );
-            }
-        }
-        params.axis = None;
-        return Ok(None);
-    }
-    let shape_owned;
-    let shape = match shape {
-        Some(s) => s,
-        None => {
-            if let Some(a) = axis.filter(|&a| a != 0 && a != -1) {
-                crate::bail!(
-                    "shape",
-                    "is required for per-axis parameters along axis {a}"
-                );
-            }
-            // A flat tensor: per-element parameters along its only axis.
-            shape_owned = [len];
-            &shape_owned[..]
-        }
-    };
-    let (a, layout) = AxisLayout::new(shape, axis.unwrap_or(1), len)?;
-    if params.scale.len() != layout.channels {
-        crate::bail!(
-            "scale",
-            "has {} elements but axis {a} of shape {shape:?} has {} channels",
-            params.scale.len(),
-            layout.channels
-        );
-    }
-    params.axis = Some(a);
-    Ok(Some(layout))
+fn resolve(params: &mut QuantParams, o: OpLayout, len: usize) -> Result<Layout> {
+    let layout = Layout::resolve(
+        len,
+        Spec {
+            shape: o.shape,
+            axis: o.axis,
+            block_size: o.block_size,
+            params: Some(params.scale.len()),
+            default_axis: Some(1),
+            prefix: "",
+        },
+    )?;
+    params.axis = layout.axis_index();
+    Ok(layout)
 }
 
 /// ONNX QuantizeLinear: saturates to the full range of `dtype`.
@@ -143,8 +88,7 @@ pub fn quantize_linear(
     x: &[f32],
     mut params: QuantParams,
     dtype: Dtype,
-    shape: Option<&[usize]>,
-    axis: Option<i64>,
+    o: OpLayout,
 ) -> Result<Vec<i32>> {
     params.validate(dtype)?;
     // ±inf saturate as ONNX says; NaN has no integer, and a silent 0 would hide it.
@@ -154,9 +98,9 @@ pub fn quantize_linear(
             "element {i} is NaN: QuantizeLinear has no integer for it"
         );
     }
-    let layout = resolve_layout(&mut params, shape, axis, x.len())?;
+    let layout = resolve(&mut params, o, x.len())?;
     let mut out = vec![0; x.len()];
-    quantize_into(x, &params, layout, dtype.range(), &mut out);
+    quantize_into(x, &params, &layout, dtype.range(), &mut out);
     Ok(out)
 }
 
@@ -193,8 +137,7 @@ pub fn dequantize_linear(
     q: &[i32],
     mut params: QuantParams,
     dtype: Dtype,
-    shape: Option<&[usize]>,
-    axis: Option<i64>,
+    o: OpLayout,
 ) -> Result<Vec<f32>> {
     params.validate(dtype)?;
     if dtype == Dtype::Int32 && params.zero_point.iter().any(|&z| z != 0) {
@@ -203,8 +146,8 @@ pub fn dequantize_linear(
             "must be 0 for int32 input (ONNX DequantizeLinear)"
         );
     }
-    let layout = resolve_layout(&mut params, shape, axis, q.len())?;
+    let layout = resolve(&mut params, o, q.len())?;
     let mut out = vec![0.0; q.len()];
-    dequantize_into(q, &params, layout, &mut out);
+    dequantize_into(q, &params, &layout, &mut out);
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! Affine quantization, `r = s·(q − z)`, as ONNX QuantizeLinear / DequantizeLinear define it.
 //!
-//! * [`linear`]: quantize and dequantize, per tensor or per axis.
+//! * [`layout`]: how parameters line up with a tensor (per tensor, per axis, blocked), with ndarray.
+//! * [`linear`]: quantize and dequantize.
 //! * [`params`]: choosing `(s, z)` from a real range exactly as ONNX Runtime's `compute_scale_zp`.
 //! * [`calibrate`]: observers that consume batches and pick the range (min-max, percentile, MSE, entropy).
 //! * [`analysis`]: error statistics and histograms of one tensor under given parameters.
@@ -8,6 +9,7 @@
 pub mod analysis;
 pub mod calibrate;
 pub mod float;
+pub mod layout;
 pub mod linear;
 pub mod params;
 
@@ -182,63 +184,6 @@ impl QuantParams {
             }
         }
         Ok(())
-    }
-}
-
-/// Layout of a tensor for per-axis work: `outer × channels × inner` in row-major order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AxisLayout {
-    pub channels: usize,
-    pub inner: usize,
-}
-
-impl AxisLayout {
-    /// Resolves an ONNX axis (negative counts from the end) against `shape`, checking that the
-    /// shape holds `len` elements.
-    pub fn new(shape: &[usize], axis: i64, len: usize) -> Result<(usize, AxisLayout)> {
-        let numel = checked_numel(shape)?;
-        if numel != len {
-            bail!(
-                "shape",
-                "{shape:?} holds {numel} elements but the data has {len}"
-            );
-        }
-        let rank = shape.len() as i64;
-        if rank == 0 || axis < -rank || axis >= rank {
-            bail!(
-                "axis",
-                "{axis} is out of range for shape {shape:?} (rank {rank})"
-            );
-        }
-        let a = if axis < 0 {
-            (axis + rank) as usize
-        } else {
-            axis as usize
-        };
-        let inner = shape[a + 1..].iter().product();
-        Ok((
-            a,
-            AxisLayout {
-                channels: shape[a],
-                inner,
-            },
-        ))
-    }
-
-    /// Channel of flat index `i`.
-    #[inline]
-    pub fn channel(&self, i: usize) -> usize {
-        (i / self.inner) % self.channels
-    }
-
-    /// Calls `f(channel, run)` for every contiguous run of one channel's values.
-    pub fn for_each_run<'a>(&self, data: &'a [f32], mut f: impl FnMut(usize, &'a [f32])) {
-        if self.inner == 0 {
-            return;
-        }
-        for (r, run) in data.chunks(self.inner).enumerate() {
-            f(r % self.channels, run);
-        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Choosing `(scale, zero_point)` from a real range, as ONNX Runtime's
-//! `onnxruntime.quantization.quant_utils.compute_scale_zp` does.
+//! Choosing `(scale, zero_point)` from a real range, as ONNX Runtime 1.32's
+//! `onnxruntime.quantization.quant_utils.compute_scale_zp` does (goldens:
+//! `tests/golden/scale_zp_132.json`, from onnxruntime 1.32 itself).
 
 use super::{Grid, QuantParams};
 use crate::{bail, Result};
@@ -9,8 +10,8 @@ use crate::{bail, Result};
 /// ```text
 /// rmin' = min(rmin, 0),  rmax' = max(rmax, 0)              zero must be exact
 /// symmetric:  rmax' = max(|rmin'|, |rmax'|),  rmin' = -rmax'
-/// s = float64(rmax' - rmin') / (qmax - qmin)                 the subtraction is float32, as numpy does
-/// s < FLT_MIN            -> (s, z) = (1, 0)                  degenerate (all-zero) range
+/// s = (float64(rmax') - float64(rmin')) / (qmax - qmin)      float64: a finite range cannot overflow
+/// s < FLT_MIN            -> (s, z) = (1, 0)                  degenerate (all-zero) range, s in float64
 /// symmetric              -> z = round_half_even((qmax + qmin) / 2)    0 for int8, 128 for uint8
 /// asymmetric             -> z = round_half_even(qmin - rmin' / s)     in float64
 /// s is then cast to float32.
@@ -34,13 +35,9 @@ pub fn compute_scale_zp(
         lo = -a;
         hi = a;
     }
-    let dr = (hi - lo) as f64;
-    if !dr.is_finite() {
-        bail!(
-            "range",
-            "[{rmin}, {rmax}] is too wide for float32 (its width overflows)"
-        );
-    }
+    // onnxruntime 1.31 subtracted in float32, which overflows for [-3e38, 3e38] and rounds the
+    // width once more than 1.32 does (scales one ulp apart).
+    let dr = hi as f64 - lo as f64;
     let dq = qmax as f64 - qmin as f64;
     let scale = dr / dq;
     if scale < f32::MIN_POSITIVE as f64 {

@@ -4,7 +4,7 @@
 
 use crate::api::{self, QuantOptions};
 use crate::quant::calibrate::Method;
-use crate::quant::linear::{dequantize_linear, quantize_linear};
+use crate::quant::linear::{dequantize_linear, quantize_linear, OpLayout};
 use crate::quant::{Dtype, QuantParams, Scheme};
 use crate::{bail, Error, Result};
 
@@ -42,7 +42,7 @@ pub fn quantize_linear_js(
     options: JsValue,
 ) -> std::result::Result<JsValue, JsError> {
     let x = f32s(&x, "x")?;
-    let o = Opts::new(&options, &["dtype", "axis", "shape"])?;
+    let o = Opts::new(&options, &["dtype", "axis", "shape", "blockSize"])?;
     let dtype = Dtype::parse(
         &o.str("dtype")?.unwrap_or_else(|| "int8".into()),
         "options.dtype",
@@ -52,7 +52,8 @@ pub fn quantize_linear_js(
         zero_point: i32s(&zero_point, "zeroPoint")?,
         axis: None,
     };
-    let q = quantize_linear(&x, params, dtype, o.shape()?.as_deref(), o.i64("axis")?)?;
+    let shape = o.shape()?;
+    let q = quantize_linear(&x, params, dtype, op_layout(&o, shape.as_deref())?)?;
     Ok(match dtype {
         Dtype::Uint8 => {
             Uint8Array::from(&q.iter().map(|&v| v as u8).collect::<Vec<_>>()[..]).into()
@@ -114,7 +115,7 @@ pub fn dequantize_linear_js(
     } else {
         return Err(Error::new("q", "must be an Int8Array, a Uint8Array or an Int32Array").into());
     };
-    let o = Opts::new(&options, &["axis", "shape", "dtype"])?;
+    let o = Opts::new(&options, &["axis", "shape", "dtype", "blockSize"])?;
     if let Some(name) = o.str("dtype")? {
         if name != dtype.name() {
             bail_js(
@@ -128,11 +129,21 @@ pub fn dequantize_linear_js(
         zero_point: i32s(&zero_point, "zeroPoint")?,
         axis: None,
     };
-    let x = dequantize_linear(&q, params, dtype, o.shape()?.as_deref(), o.i64("axis")?)?;
+    let shape = o.shape()?;
+    let x = dequantize_linear(&q, params, dtype, op_layout(&o, shape.as_deref())?)?;
     Ok(Float32Array::from(&x[..]))
 }
 
-const QUANT_KEYS: [&str; 7] = [
+/// `shape`, `axis` and `blockSize` of an op's options (ONNX opset 21).
+fn op_layout<'a>(o: &Opts, shape: Option<&'a [usize]>) -> Result<OpLayout<'a>> {
+    Ok(OpLayout {
+        shape,
+        axis: o.i64("axis")?,
+        block_size: o.u32("blockSize")?.map(|b| b as usize),
+    })
+}
+
+const QUANT_KEYS: [&str; 8] = [
     "scheme",
     "dtype",
     "bits",
@@ -140,6 +151,7 @@ const QUANT_KEYS: [&str; 7] = [
     "percentile",
     "shape",
     "axis",
+    "blockSize",
 ];
 
 fn quant_options(o: &Opts) -> Result<QuantOptions> {
@@ -163,6 +175,7 @@ fn quant_options(o: &Opts) -> Result<QuantOptions> {
         .map_err(|e| Error::new(format!("options.{}", e.subject), e.message))?;
     q.shape = o.shape()?;
     q.axis = o.i64("axis")?;
+    q.block_size = o.u32("blockSize")?.map(|b| b as usize);
     Ok(q)
 }
 
@@ -174,7 +187,7 @@ pub fn choose_quant_params_js(
 ) -> std::result::Result<Object, JsError> {
     let x = f32s(&x, "x")?;
     let o = Opts::new(&options, &QUANT_KEYS)?;
-    let (p, _) = api::choose_quant_params(&x, &quant_options(&o)?)?;
+    let (p, layout) = api::choose_quant_params(&x, &quant_options(&o)?)?;
     let out = Object::new();
     set(&out, "scale", &Float32Array::from(&p.scale[..]))?;
     set(&out, "zeroPoint", &Int32Array::from(&p.zero_point[..]))?;
@@ -182,6 +195,15 @@ pub fn choose_quant_params_js(
         &out,
         "axis",
         &p.axis.map_or(JsValue::NULL, |a| JsValue::from(a as u32)),
+    )?;
+    let shape: Vec<u32> = layout.param_shape().iter().map(|&d| d as u32).collect();
+    set(&out, "shape", &js_sys::Uint32Array::from(&shape[..]))?;
+    set(
+        &out,
+        "blockSize",
+        &layout
+            .block_size()
+            .map_or(JsValue::NULL, |b| JsValue::from(b as u32)),
     )?;
     Ok(out)
 }
