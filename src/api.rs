@@ -98,7 +98,7 @@ pub fn analyze_quantization(
 }
 
 /// Arguments of [`qlinear_conv`], in ONNX QLinearConv's order (NCHW, group 1, stride 1,
-/// dilation 1, equal pads on every side).
+/// dilation 1).
 #[derive(Debug, Clone)]
 pub struct QLinearConvArgs<'a> {
     pub x: &'a [i32],
@@ -113,7 +113,8 @@ pub struct QLinearConvArgs<'a> {
     pub y_scale: f32,
     pub y_zero_point: i32,
     pub bias: Option<&'a [i32]>,
-    pub pads: usize,
+    /// ONNX's `pads`: `[top, left, bottom, right]`, filled with the input's zero point.
+    pub pads: [usize; 4],
 }
 
 /// Output of the integer ops: `y` (saturated to the input's dtype), the exact int32
@@ -218,9 +219,6 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
             a.w_shape
         );
     }
-    if a.pads > 1 {
-        bail!("pads", "must be 0 or 1, found {}", a.pads);
-    }
     let numel = |s: &[usize]| crate::quant::checked_numel(s);
     if numel(a.x_shape)? != a.x.len() {
         bail!(
@@ -240,10 +238,12 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
             numel(a.w_shape)?
         );
     }
-    if h + 2 * a.pads < kh || w + 2 * a.pads < kw {
+    let [top, left, bottom, right] = a.pads;
+    let (ph, pw) = (h + top + bottom, w + left + right);
+    if ph < kh || pw < kw {
         bail!(
             "w.shape",
-            "kernel {kh}x{kw} is larger than the padded input {h}x{w}"
+            "kernel {kh}x{kw} is larger than the padded input {ph}x{pw}"
         );
     }
     check_ints(a.x, a.x_dtype, "x")?;
@@ -285,20 +285,27 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
         Some(b) => b,
         None => &zero,
     };
+    // Any pads, equal or not: the image padded with z_x (real zero), then a conv without padding.
     let s = crate::kernels::ConvShape {
         c,
-        h,
-        w,
+        h: ph,
+        w: pw,
         m,
         k: kh,
-        pad: a.pads,
+        pad: 0,
     };
-    let (per_in, per_out) = (c * h * w, m * s.p());
+    let mut padded = vec![a.x_zero_point; n * c * ph * pw];
+    for (img, out) in a.x.chunks(h * w).zip(padded.chunks_mut(ph * pw)) {
+        for (r, row) in img.chunks(w).enumerate() {
+            out[(r + top) * pw + left..][..w].copy_from_slice(row);
+        }
+    }
+    let (per_in, per_out) = (c * ph * pw, m * s.p());
     let mut acc = vec![0; n * per_out];
     for i in 0..n {
         conv2d_acc_i32(
             &s,
-            &a.x[i * per_in..][..per_in],
+            &padded[i * per_in..][..per_in],
             a.x_zero_point,
             a.w,
             &wz,
@@ -322,7 +329,8 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
     })
 }
 
-/// Arguments of [`qlinear_matmul`], in ONNX QLinearMatMul's order: `a [N, K]`, `b [K, M]`.
+/// Arguments of [`qlinear_matmul`], in ONNX QLinearMatMul's order: `a [..., N, K]` (or `[K]`),
+/// `b [..., K, M]` (or `[K]`), batch axes broadcast as numpy's matmul.
 #[derive(Debug, Clone)]
 pub struct QLinearMatMulArgs<'a> {
     pub a: &'a [i32],
@@ -338,38 +346,118 @@ pub struct QLinearMatMulArgs<'a> {
     pub y_zero_point: i32,
 }
 
-/// ONNX QLinearMatMul with int8 `b` (per tensor or per column).
+/// A batched MatMul's geometry, as numpy (and ONNX MatMul) define it:
+///
+/// ```text
+/// a [K] -> [1, K] and b [K] -> [K, 1], the added axis dropped from y
+/// a [a_1 .. a_p, N, K] x b [b_1 .. b_q, K, M] -> y [broadcast(a_1.., b_1..), N, M]
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatMulShape {
+    pub n: usize,
+    pub k: usize,
+    pub m: usize,
+    /// For every batch of `y`, in order: the index of the `[N, K]` matrix of `a` and of the
+    /// `[K, M]` matrix of `b` it reads.
+    pub pairs: Vec<(usize, usize)>,
+    pub y_shape: Vec<usize>,
+}
+
+impl MatMulShape {
+    pub fn new(a: &[usize], b: &[usize]) -> Result<MatMulShape> {
+        if a.is_empty() || b.is_empty() {
+            bail!(
+                "a.shape",
+                "and b.shape need at least one axis, found {a:?} and {b:?}"
+            );
+        }
+        let (a2, b2) = (
+            if a.len() == 1 {
+                vec![1, a[0]]
+            } else {
+                a.to_vec()
+            },
+            if b.len() == 1 {
+                vec![b[0], 1]
+            } else {
+                b.to_vec()
+            },
+        );
+        let (n, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+        let (kb, m) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+        if kb != k {
+            bail!("b.shape", "{b:?} has {kb} rows but a {a:?} has {k} columns");
+        }
+        let (ba, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
+        let rank = ba.len().max(bb.len());
+        let pad = |s: &[usize]| -> Vec<usize> {
+            std::iter::repeat_n(1, rank - s.len())
+                .chain(s.iter().copied())
+                .collect()
+        };
+        let (pa, pb) = (pad(ba), pad(bb));
+        let mut batch = Vec::with_capacity(rank);
+        for (i, (&x, &y)) in pa.iter().zip(&pb).enumerate() {
+            batch.push(match (x, y) {
+                _ if x == y => x,
+                (1, _) => y,
+                (_, 1) => x,
+                _ => bail!(
+                    "b.shape",
+                    "batch axis {i} of {b:?} ({y}) does not broadcast with a {a:?} ({x})"
+                ),
+            });
+        }
+        // The batch index of each operand's matrices, broadcast to y's batch axes.
+        let index = |p: &[usize]| -> Result<Vec<usize>> {
+            let count: usize = p.iter().product();
+            let ids = ndarray::ArrayD::from_shape_vec(p.to_vec(), (0..count).collect())
+                .map_err(|e| crate::Error::new("shape", e.to_string()))?;
+            let view = ids
+                .broadcast(batch.clone())
+                .ok_or_else(|| crate::Error::new("shape", "does not broadcast"))?;
+            Ok(view.iter().copied().collect())
+        };
+        let pairs = index(&pa)?.into_iter().zip(index(&pb)?).collect();
+        let mut y_shape = batch;
+        if a.len() > 1 {
+            y_shape.push(n);
+        }
+        if b.len() > 1 {
+            y_shape.push(m);
+        }
+        Ok(MatMulShape {
+            n,
+            k,
+            m,
+            pairs,
+            y_shape,
+        })
+    }
+}
+
+/// ONNX QLinearMatMul with int8 `b` (per tensor or per column), batched with numpy's
+/// broadcasting.
 pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
     use crate::kernels::reference::{matmul_acc_i32, multiplier, requantize};
-    let &[n, k] = a.a_shape else {
-        bail!("a.shape", "must be [N, K], found {:?}", a.a_shape)
-    };
-    let &[kb, m] = a.b_shape else {
-        bail!("b.shape", "must be [K, M], found {:?}", a.b_shape)
-    };
-    if kb != k {
-        bail!(
-            "b.shape",
-            "{:?} has {kb} rows but a has {k} columns",
-            a.b_shape
-        );
-    }
-    if a.a.len() != n * k {
+    let g = MatMulShape::new(a.a_shape, a.b_shape)?;
+    let (n, k, m) = (g.n, g.k, g.m);
+    let numel = |s: &[usize]| crate::quant::checked_numel(s);
+    let (na, nb) = (numel(a.a_shape)?, numel(a.b_shape)?);
+    if a.a.len() != na {
         bail!(
             "a",
-            "has {} values but shape {:?} needs {}",
+            "has {} values but shape {:?} needs {na}",
             a.a.len(),
-            a.a_shape,
-            n * k
+            a.a_shape
         );
     }
-    if a.b.len() != k * m {
+    if a.b.len() != nb {
         bail!(
             "b",
-            "has {} values but shape {:?} needs {}",
+            "has {} values but shape {:?} needs {nb}",
             a.b.len(),
-            a.b_shape,
-            k * m
+            a.b_shape
         );
     }
     check_ints(a.a, a.a_dtype, "a")?;
@@ -392,18 +480,20 @@ pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
         "bScale",
         "bZeroPoint",
     )?;
-    let mut acc = vec![0; n * m];
-    matmul_acc_i32(
-        n,
-        k,
-        m,
-        a.a,
-        a.a_zero_point,
-        a.b,
-        &bz,
-        &vec![0; m],
-        &mut acc,
-    );
+    let mut acc = vec![0; g.pairs.len() * n * m];
+    for (out, &(ia, ib)) in acc.chunks_mut(n * m).zip(&g.pairs) {
+        matmul_acc_i32(
+            n,
+            k,
+            m,
+            &a.a[ia * n * k..][..n * k],
+            a.a_zero_point,
+            &a.b[ib * k * m..][..k * m],
+            &bz,
+            &vec![0; m],
+            out,
+        );
+    }
     let mult: Vec<f32> = bs
         .iter()
         .map(|&sb| multiplier(a.a_scale, sb, a.y_scale))
@@ -416,6 +506,6 @@ pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
     Ok(QLinearOutput {
         y,
         acc,
-        shape: vec![n, m],
+        shape: g.y_shape,
     })
 }

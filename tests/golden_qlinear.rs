@@ -24,7 +24,7 @@ fn qlinear_conv_matches_onnxruntime() {
         let (x, w, bias) = (ints(&c["x"]), ints(&c["w"]), ints(&c["bias"]));
         let (xs, ws) = (usizes(&c["x_shape"]), usizes(&c["w_shape"]));
         let (w_scale, w_zp) = (f32s(&c["w_scale_bits"]), ints(&c["w_zero_point"]));
-        let pads = usizes(&c["pads"])[0];
+        let pads: [usize; 4] = usizes(&c["pads"]).try_into().unwrap();
         let args = QLinearConvArgs {
             x: &x,
             x_shape: &xs,
@@ -46,7 +46,8 @@ fn qlinear_conv_matches_onnxruntime() {
         assert_eq!(out.shape, usizes(&c["y_shape"]));
 
         // The fast int8 kernel (int8 input, zero weight zero point) gives the same bits.
-        if args.x_dtype == Dtype::Int8 && w_zp.iter().all(|&z| z == 0) {
+        let equal_pads = pads.iter().all(|&p| p == pads[0]) && pads[0] <= 1;
+        if args.x_dtype == Dtype::Int8 && w_zp.iter().all(|&z| z == 0) && equal_pads {
             let [n, ch, h, wd] = xs[..] else {
                 unreachable!()
             };
@@ -56,7 +57,7 @@ fn qlinear_conv_matches_onnxruntime() {
                 w: wd,
                 m: ws[0],
                 k: ws[2],
-                pad: pads,
+                pad: pads[0],
             };
             let wq: Vec<i8> = w.iter().map(|&v| v as i8).collect();
             let scales: Vec<f32> = if w_scale.len() == 1 {

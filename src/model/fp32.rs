@@ -237,8 +237,10 @@ impl Net {
         self.run(table::fp32(), x, n, sc, out, &mut |_, _| {}, None);
     }
 
-    /// As `forward` with an explicit kernel, a hook that sees every point's activations
-    /// (`hook(point, values)`, points numbered from 1 in step order) and an optional clock
+    /// As `forward` with an explicit kernel, a hook that sees every point's activations and may
+    /// change them (`hook(point, values)`, points numbered from 1 in step order; NHWC per image
+    /// before the first linear layer, one row per image of the chunk after it; the QDQ path
+    /// fake-quantizes there) and an optional clock
     /// that leaves this call's time of each step in `sc.step_ms` (index 0: input layout, then one per op).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
@@ -248,7 +250,7 @@ impl Net {
         n: usize,
         sc: &mut Fp32Scratch,
         out: &mut [f32],
-        hook: &mut dyn FnMut(usize, &[f32]),
+        hook: &mut dyn FnMut(usize, &mut [f32]),
         clock: Option<&dyn Fn() -> f64>,
     ) {
         sc.step_ms.clear();
@@ -275,7 +277,7 @@ impl Net {
                     len = image_op(kern, op, len, sc);
                     if let Op::Conv { .. } = op {
                         point += 1;
-                        hook(point, &sc.a[..len]);
+                        hook(point, &mut sc.a[..len]);
                     }
                     lap(clock, &mut t, &mut sc.step_ms[k + 1]);
                 }
@@ -311,7 +313,7 @@ impl Net {
                         std::mem::swap(&mut sc.rows_a, &mut sc.rows_b);
                         len = *n_out;
                         point += 1;
-                        hook(point, &sc.rows_a[..nb * len]);
+                        hook(point, &mut sc.rows_a[..nb * len]);
                     }
                     Op::Plain(Step::Relu { len: l }) => {
                         sc.rows_a[..nb * l].iter_mut().for_each(|v| *v = v.max(0.0))

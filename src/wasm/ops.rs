@@ -23,7 +23,8 @@ fn qlinear_result(out: crate::api::QLinearOutput, dtype: Dtype) -> Result<Object
 }
 
 /// ONNX QLinearConv (NCHW, group 1, stride 1): inputs in ONNX order; `options.xShape`,
-/// `options.wShape` and `options.pads` (0 or 1). Returns `{ y, acc, shape }`, with `acc` the
+/// `options.wShape` and `options.pads`: ONNX's `[top, left, bottom, right]`, or one number for
+/// every side (default 0). Returns `{ y, acc, shape }`, with `acc` the
 /// exact int32 accumulators before requantization.
 #[wasm_bindgen(js_name = qlinearConv)]
 #[allow(clippy::too_many_arguments)]
@@ -68,12 +69,32 @@ pub fn qlinear_conv_js(
         y_scale: one_f32(&y_scale, "yScale")?,
         y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
         bias: b.as_deref(),
-        pads: o.u32("pads")?.unwrap_or(0) as usize,
+        pads: pads(&o)?,
     })?;
     Ok(qlinear_result(out, x_dtype)?)
 }
 
-/// ONNX QLinearMatMul: `a [N, K]` (int8 or uint8) times `b [K, M]` (int8, per tensor or per
+/// `options.pads`: one number, or ONNX's four `[top, left, bottom, right]`.
+fn pads(o: &Opts) -> Result<[usize; 4]> {
+    match o.get("pads")? {
+        None => Ok([0; 4]),
+        Some(v) if v.as_f64().is_some() => Ok([o.u32("pads")?.unwrap_or(0) as usize; 4]),
+        Some(_) => {
+            let d = o.required_dims("pads")?;
+            <[usize; 4]>::try_from(&d[..]).map_err(|_| {
+                Error::new(
+                    "options.pads",
+                    format!(
+                        "must be one number or four [top, left, bottom, right], found {} values",
+                        d.len()
+                    ),
+                )
+            })
+        }
+    }
+}
+
+/// ONNX QLinearMatMul: `a [..., N, K]` (int8 or uint8) times `b [..., K, M]` (int8, per tensor or per
 /// column); `options.aShape`, `options.bShape`. Returns `{ y, acc, shape }`.
 #[wasm_bindgen(js_name = qlinearMatMul)]
 #[allow(clippy::too_many_arguments)]
