@@ -17,6 +17,7 @@
 //! float on every call, float conv, float activations. It is here to be compared, not used.
 
 use super::fp32::{self, lap, plan, Fp32Scratch, Net, Step, Weights, CHUNK};
+use super::ptq::{self, EqualizedPair, LayerStats, WeightScales};
 use super::{Layer, Model, Shape};
 use crate::kernels::int8::{self as k8, PackedI8, Requant};
 use crate::kernels::{self, table, ConvPlan, ConvShape, Int8Kernel};
@@ -25,6 +26,7 @@ use crate::quant::linear::{dequantize_value, quantize_value};
 use crate::quant::params::compute_scale_zp;
 use crate::quant::{Dtype, Grid, Scheme};
 use crate::{bail, Result};
+use std::sync::OnceLock;
 
 /// Histograms of every tensor the int8 model quantizes, collected by running the float model
 /// on calibration images. Point 0 is the input; point i is the output of the i-th conv/linear
@@ -33,6 +35,44 @@ use crate::{bail, Result};
 pub struct Calibration {
     pub points: Vec<SymHistogram>,
     pub images: usize,
+    /// The calibration images themselves: the techniques beyond round-to-nearest look at each
+    /// layer's input (GPTQ, bias correction) or recalibrate an equalized model.
+    x: Vec<f32>,
+    stats: OnceLock<Vec<Option<LayerStats>>>,
+    equalized: OnceLock<Box<Equalized>>,
+}
+
+/// The model after cross-layer equalization, calibrated on the same images.
+#[derive(Debug, Clone)]
+pub struct Equalized {
+    pub model: Model,
+    pub calibration: Calibration,
+    pub pairs: Vec<EqualizedPair>,
+}
+
+impl Calibration {
+    /// Per-layer input statistics of `model` on the calibration images (computed once).
+    pub fn stats(&self, model: &Model) -> Result<&[Option<LayerStats>]> {
+        if self.stats.get().is_none() {
+            let st = ptq::layer_stats(model, &self.x, self.images)?;
+            let _ = self.stats.set(st);
+        }
+        Ok(self.stats.get().expect("just set"))
+    }
+
+    /// `model` equalized and recalibrated (computed once).
+    pub fn equalized(&self, model: &Model) -> Result<&Equalized> {
+        if self.equalized.get().is_none() {
+            let (m, pairs) = ptq::equalize(model)?;
+            let calibration = calibrate(&m, &self.x, self.images)?;
+            let _ = self.equalized.set(Box::new(Equalized {
+                model: m,
+                calibration,
+                pairs,
+            }));
+        }
+        Ok(self.equalized.get().expect("just set"))
+    }
 }
 
 pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
@@ -78,7 +118,13 @@ pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
             );
         }
     }
-    Ok(Calibration { points, images: n })
+    Ok(Calibration {
+        points,
+        images: n,
+        x: x[..n * inp].to_vec(),
+        stats: OnceLock::new(),
+        equalized: OnceLock::new(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +140,38 @@ pub struct QuantConfig {
     /// Layers (by index) whose weights the *simulated* path keeps in float (for per-layer
     /// sensitivity: quantize one layer, keep the rest). The true int8 model quantizes every layer.
     pub skip: Vec<usize>,
+    /// Group-wise weights: one scale per `group` consecutive inputs of each output channel (ONNX
+    /// blocked quantization along axis 1 of the `[M, C·k·k]` weights). Overrides `per_channel`.
+    pub group_size: Option<usize>,
+    pub rounding: Rounding,
+    /// Cross-layer equalization before quantizing (the model is recalibrated after it).
+    pub equalize: bool,
+    /// Bias correction of the mean output shift weight rounding causes.
+    pub bias_correction: bool,
+    /// Dynamic quantization: each activation's parameters from the tensor itself, per image, at
+    /// run time (DynamicQuantizeLinear's rule), instead of from calibration.
+    pub dynamic: bool,
+}
+
+/// How weights are rounded onto their grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Nearest,
+    /// GPTQ's error-compensating rounding, from each layer's calibration inputs.
+    Gptq,
+}
+
+/// How a quantized model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployed {
+    /// Integer-only: int8 × int8 → int32, requantized between layers.
+    Integer,
+    /// The QDQ graph in float, as onnxruntime's CPU provider runs one it cannot fuse into integer
+    /// kernels: weights through (blocked) DequantizeLinear into float convs, each activation
+    /// through QuantizeLinear → DequantizeLinear (or DynamicQuantizeLinear). Group-wise scales
+    /// and dynamic activations run this way: no integer conv takes one scale per group, and
+    /// dynamic parameters are only known at run time.
+    Qdq,
 }
 
 impl Default for QuantConfig {
@@ -106,11 +184,24 @@ impl Default for QuantConfig {
             act_scheme: Scheme::Asymmetric,
             layer_bits: vec![],
             skip: vec![],
+            group_size: None,
+            rounding: Rounding::Nearest,
+            equalize: false,
+            bias_correction: false,
+            dynamic: false,
         }
     }
 }
 
 impl QuantConfig {
+    pub fn deployed(&self) -> Deployed {
+        if self.group_size.is_some() || self.dynamic {
+            Deployed::Qdq
+        } else {
+            Deployed::Integer
+        }
+    }
+
     pub fn bits_for(&self, layer: usize) -> (u32, u32) {
         self.layer_bits
             .iter()
@@ -161,6 +252,12 @@ pub struct QLayer {
     pub w_q: Vec<i8>,
     pub w_scale: Vec<f32>,
     pub per_channel: bool,
+    /// The weights' scales as quantized (per tensor, per channel or per group).
+    pub scales: WeightScales,
+    /// `w_q` dequantized, `[m, taps]` (PyTorch order): what the QDQ and simulated paths run.
+    pub w_dq: Vec<f32>,
+    /// The float bias (after bias correction, when on).
+    pub bias_f: Vec<f32>,
     pub bias_q: Vec<i32>,
     pub x: ActParams,
     pub y: ActParams,
@@ -242,6 +339,10 @@ pub struct QModel {
     fp32_bias: Vec<Vec<f32>>,
     /// Float weights of the layers in `config.skip`, for the simulated path.
     fp32_skipped: Vec<Vec<f32>>,
+    /// The QDQ graph's float net (dequantized weights), when the model is deployed that way.
+    qdq: Option<Net>,
+    /// What cross-layer equalization did, when it ran.
+    pub equalized: Vec<EqualizedPair>,
 }
 /// Symmetric weight quantization: `s[m] = max|w[m, ·]| / qmax` (ORT's compute_scale_zp with a
 /// symmetric narrow grid), `z = 0`, `q = clamp(round_half_even(w / s[m]), −qmax, qmax)`.
@@ -252,27 +353,9 @@ pub fn quantize_weights(
     per_channel: bool,
 ) -> Result<(Vec<i8>, Vec<f32>)> {
     let grid = Grid::new(Dtype::Int8, bits, Scheme::Symmetric)?;
-    let (qmin, qmax) = grid.qrange();
-    let per = w.len() / m;
-    let range = |v: &[f32]| {
-        v.iter()
-            .fold((0f32, 0f32), |(lo, hi), &x| (lo.min(x), hi.max(x)))
-    };
-    let scales: Vec<f32> = if per_channel {
-        (0..m)
-            .map(|r| range(&w[r * per..][..per]))
-            .map(|(lo, hi)| compute_scale_zp(lo, hi, qmin, qmax, true).map(|p| p.0))
-            .collect::<Result<_>>()?
-    } else {
-        let (lo, hi) = range(w);
-        vec![compute_scale_zp(lo, hi, qmin, qmax, true)?.0; m]
-    };
-    let q = w
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| quantize_value(v, scales[i / per], 0, qmin, qmax) as i8)
-        .collect();
-    Ok((q, scales))
+    let qmax = grid.qrange().1;
+    let scales = WeightScales::minmax(w, m, qmax, per_channel, None)?;
+    Ok((scales.round(w, qmax), scales.scale))
 }
 
 /// `b_q[m] = round_half_even(b[m] / float32(s_x·s_w[m]))` in float64, saturated to int32 (ORT).
@@ -288,7 +371,27 @@ pub fn quantize_bias(b: &[f32], sx: f32, sw: &[f32]) -> Vec<i32> {
 }
 
 pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) -> Result<QModel> {
+    if let Some(g) = config.group_size {
+        if g == 0 {
+            bail!("config.groupSize", "must be at least 1, found 0");
+        }
+    }
+    if config.equalize {
+        let e = cal.equalized(model)?;
+        let mut q = quantize_plain(&e.model, &e.calibration, config)?;
+        q.equalized = e.pairs.clone();
+        return Ok(q);
+    }
+    quantize_plain(model, cal, config)
+}
+
+fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Result<QModel> {
     let steps = plan(model)?;
+    let stats = if config.rounding == Rounding::Gptq || config.bias_correction {
+        Some(cal.stats(model)?)
+    } else {
+        None
+    };
     if cal.points.len() != 1 + steps.iter().filter(|s| s.is_point()).count() {
         bail!("calibration", "belongs to a different model");
     }
@@ -342,6 +445,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                     cur,
                     &cal.points[point],
                     config,
+                    stats.and_then(|s| s[layer].as_ref()),
                 )?;
                 cur = q.y;
                 QStep::Layer(Box::new(q))
@@ -377,6 +481,7 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
                     cur,
                     &cal.points[point],
                     config,
+                    stats.and_then(|s| s[layer].as_ref()),
                 )?;
                 cur = q.y;
                 QStep::Layer(Box::new(q))
@@ -393,7 +498,10 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
         .iter()
         .position(|s| matches!(s, QStep::Layer(l) if l.is_linear))
         .unwrap_or(qsteps.len());
+    let qdq = (config.deployed() == Deployed::Qdq).then(|| qdq_net(&qsteps, &steps, model));
     Ok(QModel {
+        qdq,
+        equalized: vec![],
         config: config.clone(),
         input,
         output: cur,
@@ -409,6 +517,44 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
     })
 }
 
+/// The QDQ graph's float net: every quantized layer's dequantized weights and float bias.
+fn qdq_net(qsteps: &[QStep], steps: &[Step], model: &Model) -> Net {
+    let mut weights: Weights = vec![(&[][..], &[][..]); model.layers.len()];
+    for s in qsteps {
+        if let QStep::Layer(l) = s {
+            weights[l.layer] = (&l.w_dq[..], &l.bias_f[..]);
+        }
+    }
+    Net::build(steps.to_vec(), &weights, model.input, model.output_len())
+}
+
+/// QuantizeLinear → DequantizeLinear in place: `v ← (q(v) − z)·s`.
+fn fake_quant(v: &mut [f32], scale: f32, zero_point: i32, qmin: i32, qmax: i32) {
+    for x in v {
+        *x = dequantize_value(
+            quantize_value(*x, scale, zero_point, qmin, qmax),
+            scale,
+            zero_point,
+        );
+    }
+}
+
+/// DynamicQuantizeLinear's rule on a `[0, 2^b − 1]` grid (b = 8: onnxruntime's exactly), then back
+/// to float: `s = (max(0, max v) − min(0, min v)) / (2^b − 1)` (1 for an all-zero tensor),
+/// `z = round_half_even(clamp(−min / s, 0, 2^b − 1))`.
+pub fn dynamic_fake_quant(v: &mut [f32], bits: u32) {
+    let qmax = (1i32 << bits) - 1;
+    let lo = v.iter().fold(0.0f32, |m, &x| m.min(x));
+    let hi = v.iter().fold(0.0f32, |m, &x| m.max(x));
+    let s = if hi == lo {
+        1.0
+    } else {
+        (hi - lo) / qmax as f32
+    };
+    let z = (0.0 - lo / s).clamp(0.0, qmax as f32).round_ties_even() as i32;
+    fake_quant(v, s, z, 0, qmax);
+}
+
 #[allow(clippy::too_many_arguments)]
 fn quant_layer(
     layer: usize,
@@ -421,9 +567,31 @@ fn quant_layer(
     x: ActParams,
     hist: &SymHistogram,
     config: &QuantConfig,
+    stats: Option<&LayerStats>,
 ) -> Result<QLayer> {
     let (wbits, abits) = config.bits_for(layer);
-    let (w_q, w_scale) = quantize_weights(w, shape.m, wbits, config.per_channel)?;
+    let qmax = Grid::new(Dtype::Int8, wbits, Scheme::Symmetric)?.qrange().1;
+    let scales = WeightScales::minmax(w, shape.m, qmax, config.per_channel, config.group_size)?;
+    let w_q = match (config.rounding, stats) {
+        (Rounding::Gptq, Some(st)) => ptq::gptq(w, st, &scales, qmax),
+        _ => scales.round(w, qmax),
+    };
+    let w_dq = scales.dequantize(&w_q);
+    let bias_f = match (config.bias_correction, stats) {
+        (true, Some(st)) => ptq::corrected_bias(b, w, &w_dq, st),
+        _ => b.to_vec(),
+    };
+    let b = &bias_f[..];
+    // The integer path needs one scale per output channel; group-wise layers run as QDQ, and
+    // their integer packing (below) uses each row's largest group scale only to stay well-formed.
+    let w_scale: Vec<f32> = match config.group_size {
+        None => scales.scale.clone(),
+        Some(_) => scales
+            .scale
+            .chunks(scales.scale.len() / shape.m)
+            .map(|r| r.iter().fold(0f32, |a, &v| a.max(v)))
+            .collect(),
+    };
     let y = ActParams::new(
         hist,
         config.method,
@@ -472,6 +640,9 @@ fn quant_layer(
         w_q,
         w_scale,
         per_channel: config.per_channel,
+        scales,
+        w_dq,
+        bias_f,
         bias_q,
         x,
         y,
@@ -689,6 +860,19 @@ impl QModel {
         out: &mut [f32],
         clock: Option<&dyn Fn() -> f64>,
     ) {
+        if self.qdq.is_some() {
+            // The QDQ graph has no integer steps to time one by one: the whole pass is the
+            // last stage's time.
+            sc.step_ms.clear();
+            sc.step_ms.resize(self.steps.len() + 2, 0.0);
+            let t = clock.map(|c| c());
+            self.forward_qdq_into(x, n, sc, out);
+            if let (Some(c), Some(t0)) = (clock, t) {
+                let last = sc.step_ms.len() - 1;
+                sc.step_ms[last] = c() - t0;
+            }
+            return;
+        }
         self.run(x, n, sc, clock);
         let t = clock.map(|c| c());
         let o = self.output;
@@ -705,6 +889,15 @@ impl QModel {
     pub fn forward_int8(&self, x: &[f32], n: usize) -> Result<Vec<i8>> {
         fp32::check_batch(x, n, self.input_len)?;
         let mut sc = QScratch::default();
+        if self.qdq.is_some() {
+            let mut out = vec![0.0; n * self.output_len];
+            self.forward_qdq_into(x, n, &mut sc, &mut out);
+            let o = self.output;
+            return Ok(out
+                .iter()
+                .map(|&v| quantize_value(v, o.scale, o.zero_point, o.qmin, o.qmax) as i8)
+                .collect());
+        }
         self.run(x, n, &mut sc, None);
         sc.q_out.truncate(n * self.output_len);
         Ok(sc.q_out)
@@ -747,16 +940,20 @@ impl QModel {
                     d.extend_from_slice(&self.fp32_skipped[l.layer]);
                     continue;
                 }
+                // Dequantized on every call, as the course module does.
                 d.extend(
-                    l.w_q
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &q)| dequantize_value(q as i32, l.w_scale[i / per], 0)),
+                    l.w_q.iter().enumerate().map(|(i, &q)| {
+                        dequantize_value(q as i32, l.scales.at(i / per, i % per), 0)
+                    }),
                 );
             }
         }
+        let mut bias = self.fp32_bias.clone();
+        for l in self.layers() {
+            bias[l.layer].clone_from(&l.bias_f);
+        }
         let weights: Weights = (0..nl)
-            .map(|i| (&sc.dequantized[i][..], &self.fp32_bias[i][..]))
+            .map(|i| (&sc.dequantized[i][..], &bias[i][..]))
             .collect();
         // Packing the dequantized weights is part of the path's cost, as in the course module.
         let net = Net::build(
@@ -766,6 +963,57 @@ impl QModel {
             self.output_len,
         );
         net.forward(x, n, &mut sc.fp32, out);
+    }
+
+    /// How this model runs: integer-only, or as a QDQ graph (group-wise, dynamic).
+    pub fn deployed(&self) -> Deployed {
+        self.config.deployed()
+    }
+
+    /// The QDQ graph in float: weights dequantized (any granularity), every activation through
+    /// QuantizeLinear → DequantizeLinear with its calibrated parameters, or, dynamic, with
+    /// parameters from the tensor itself per image (the logits then stay float, as MatMulInteger's
+    /// float output does).
+    pub fn forward_qdq_into(&self, x: &[f32], n: usize, sc: &mut QScratch, out: &mut [f32]) {
+        let net = self
+            .qdq
+            .as_ref()
+            .expect("a QDQ-deployed model holds its float net");
+        let inp = self.input_len;
+        let mut xin = x[..n * inp].to_vec();
+        let dynamic = self.config.dynamic;
+        let i = self.input;
+        for img in xin.chunks_mut(inp) {
+            if dynamic {
+                dynamic_fake_quant(img, self.config.act_bits);
+            } else {
+                fake_quant(img, i.scale, i.zero_point, i.qmin, i.qmax);
+            }
+        }
+        let layers: Vec<&QLayer> = self.layers().collect();
+        let last = layers.len();
+        net.run(
+            table::fp32(),
+            &xin,
+            n,
+            &mut sc.fp32,
+            out,
+            &mut |p, act| {
+                let l = layers[p - 1];
+                if dynamic {
+                    if p < last {
+                        // One image's tensor, or one row per image after the first linear layer.
+                        let per = if l.is_linear { l.shape.m } else { act.len() };
+                        act.chunks_mut(per)
+                            .for_each(|r| dynamic_fake_quant(r, l.act_bits));
+                    }
+                } else {
+                    let y = l.y;
+                    fake_quant(act, y.scale, y.zero_point, y.qmin, y.qmax);
+                }
+            },
+            None,
+        );
     }
 
     pub fn layers(&self) -> impl Iterator<Item = &QLayer> {

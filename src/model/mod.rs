@@ -11,6 +11,7 @@ pub mod eval;
 pub mod file;
 pub mod fp32;
 pub mod int8;
+pub mod ptq;
 pub mod report;
 pub mod timing;
 
