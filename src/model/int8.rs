@@ -151,6 +151,24 @@ pub struct QuantConfig {
     /// Dynamic quantization: each activation's parameters from the tensor itself, per image, at
     /// run time (DynamicQuantizeLinear's rule), instead of from calibration.
     pub dynamic: bool,
+    /// A float format instead of integers: weights and activations rounded to float16 or
+    /// bfloat16 (ONNX Cast), arithmetic in float32 (WebAssembly has no float16 arithmetic).
+    pub format: Option<FloatFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatFormat {
+    F16,
+    Bf16,
+}
+
+impl FloatFormat {
+    pub fn round(self) -> fn(f32) -> f32 {
+        match self {
+            FloatFormat::F16 => crate::quant::float::round_to_f16,
+            FloatFormat::Bf16 => crate::quant::float::round_to_bf16,
+        }
+    }
 }
 
 /// How weights are rounded onto their grid.
@@ -189,13 +207,14 @@ impl Default for QuantConfig {
             equalize: false,
             bias_correction: false,
             dynamic: false,
+            format: None,
         }
     }
 }
 
 impl QuantConfig {
     pub fn deployed(&self) -> Deployed {
-        if self.group_size.is_some() || self.dynamic {
+        if self.group_size.is_some() || self.dynamic || self.format.is_some() {
             Deployed::Qdq
         } else {
             Deployed::Integer
@@ -576,11 +595,16 @@ fn quant_layer(
         (Rounding::Gptq, Some(st)) => ptq::gptq(w, st, &scales, qmax),
         _ => scales.round(w, qmax),
     };
-    let w_dq = scales.dequantize(&w_q);
-    let bias_f = match (config.bias_correction, stats) {
+    let mut w_dq = scales.dequantize(&w_q);
+    let mut bias_f = match (config.bias_correction, stats) {
         (true, Some(st)) => ptq::corrected_bias(b, w, &w_dq, st),
         _ => b.to_vec(),
     };
+    if let Some(f) = config.format {
+        // A float format: the weights and bias the net runs are the format's, not the grid's.
+        w_dq = w.iter().map(|&v| f.round()(v)).collect();
+        bias_f = b.iter().map(|&v| f.round()(v)).collect();
+    }
     let b = &bias_f[..];
     // The integer path needs one scale per output channel; group-wise layers run as QDQ, and
     // their integer packing (below) uses each row's largest group scale only to stay well-formed.
@@ -982,9 +1006,12 @@ impl QModel {
         let inp = self.input_len;
         let mut xin = x[..n * inp].to_vec();
         let dynamic = self.config.dynamic;
+        let format = self.config.format.map(|f| f.round());
         let i = self.input;
         for img in xin.chunks_mut(inp) {
-            if dynamic {
+            if let Some(r) = format {
+                img.iter_mut().for_each(|v| *v = r(*v));
+            } else if dynamic {
                 dynamic_fake_quant(img, self.config.act_bits);
             } else {
                 fake_quant(img, i.scale, i.zero_point, i.qmin, i.qmax);
@@ -1000,7 +1027,9 @@ impl QModel {
             out,
             &mut |p, act| {
                 let l = layers[p - 1];
-                if dynamic {
+                if let Some(r) = format {
+                    act.iter_mut().for_each(|v| *v = r(*v));
+                } else if dynamic {
                     if p < last {
                         // One image's tensor, or one row per image after the first linear layer.
                         let per = if l.is_linear { l.shape.m } else { act.len() };

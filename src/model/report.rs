@@ -48,6 +48,11 @@ pub struct LayerReport {
     pub bytes_int8: usize,
     /// The same with the weights packed at `weight_bits` bits.
     pub bytes_packed: usize,
+    /// Group-wise weights: inputs per group (the weight analysis is then per group).
+    pub group_size: Option<usize>,
+    /// SQNR of the weights the model runs (`w_q` dequantized, so GPTQ's rounding included)
+    /// against the float weights; `weight` analyses round-to-nearest on the same scales.
+    pub deployed_weight_sqnr_db: f64,
     pub weight: Analysis,
     pub input: ActReport,
     pub output: ActReport,
@@ -97,6 +102,11 @@ pub fn report(
     bins: usize,
     channel: usize,
 ) -> ModelReport {
+    // An equalized model was quantized from its equalized weights and calibration.
+    let (model, cal) = match q.config.equalize.then(|| cal.equalized(model)) {
+        Some(Ok(e)) => (&e.model, &e.calibration),
+        _ => (model, cal),
+    };
     let mut layers = Vec::new();
     for (i, l) in q.layers().enumerate() {
         let layer = &model.layers[l.layer];
@@ -111,7 +121,17 @@ pub fn report(
             bits: l.weight_bits,
             scheme: Scheme::Symmetric,
         };
-        let (params, layout) = if l.per_channel {
+        let k = w.len() / l.shape.m;
+        let (params, layout) = if let Some(g) = l.scales.group {
+            (
+                QuantParams {
+                    scale: l.scales.scale.clone(),
+                    zero_point: vec![0; l.scales.scale.len()],
+                    axis: Some(1),
+                },
+                Layout::blocked(&[l.shape.m, k], 1, g),
+            )
+        } else if l.per_channel {
             (
                 QuantParams {
                     scale: l.w_scale.clone(),
@@ -126,7 +146,22 @@ pub fn report(
                 Layout::tensor(w.len()),
             )
         };
-        let nscales = if l.per_channel { m } else { 1 };
+        let nscales = match l.scales.group {
+            Some(_) => l.scales.scale.len(),
+            None if l.per_channel => m,
+            None => 1,
+        };
+        let (sx, se) = w
+            .iter()
+            .zip(&l.w_dq)
+            .fold((0f64, 0f64), |(a, b), (&x, &d)| {
+                (a + (x as f64).powi(2), b + ((x - d) as f64).powi(2))
+            });
+        let deployed_weight_sqnr_db = if se == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (sx / se).log10()
+        };
         layers.push(LayerReport {
             index: l.layer,
             name: l.name.clone(),
@@ -140,7 +175,13 @@ pub fn report(
             relu: l.relu,
             bytes_fp32: 4 * layer.params(),
             bytes_int8: w.len() + nscales * 5 + 4 * m,
-            bytes_packed: (w.len() * l.weight_bits as usize).div_ceil(8) + nscales * 5 + 4 * m,
+            bytes_packed: match q.config.format {
+                // float16 / bfloat16: two bytes per weight and bias, no scales.
+                Some(_) => 2 * layer.params(),
+                None => (w.len() * l.weight_bits as usize).div_ceil(8) + nscales * 5 + 4 * m,
+            },
+            group_size: l.scales.group,
+            deployed_weight_sqnr_db,
             weight: analyze(w, &params, &layout, &grid, bins, channel),
             input: act_report(&l.x, cal, i, bins),
             output: act_report(&l.y, cal, i + 1, bins),

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::model::digits::Digits as CoreDigits;
 use crate::model::eval::{self, Evaluation};
-use crate::model::int8::{self as qm, Calibration, QModel, QuantConfig};
+use crate::model::int8::{self as qm, Calibration, QModel, QuantConfig, Rounding};
 use crate::model::timing::Request;
 use crate::model::{file, fp32, report, Model as CoreModel};
 
@@ -403,6 +403,12 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
             "actScheme",
             "layerBits",
             "skip",
+            "granularity",
+            "groupSize",
+            "rounding",
+            "equalize",
+            "biasCorrection",
+            "format",
         ],
         "config",
     )?;
@@ -422,11 +428,62 @@ fn quant_config(v: &JsValue) -> Result<QuantConfig> {
             .as_bool()
             .ok_or_else(|| Error::new("config.perChannel", "must be true or false"))?;
     }
+    let method = o.str("method")?.unwrap_or_else(|| "minmax".into());
+    // "dynamic": activation parameters from each tensor at run time; the calibrated min-max
+    // ones remain for the report.
+    c.dynamic = method == "dynamic";
     c.method = Method::parse(
-        &o.str("method")?.unwrap_or_else(|| "minmax".into()),
+        if c.dynamic { "minmax" } else { &method },
         o.f64("percentile")?,
     )
-    .map_err(|e| Error::new(e.subject.replace("options", "config"), e.message))?;
+    .map_err(|e| {
+        let msg = e.message.replace("expected", "expected \"dynamic\",");
+        Error::new(e.subject.replace("options", "config"), msg)
+    })?;
+    match o.str("granularity")?.as_deref() {
+        None => {}
+        Some("tensor") => c.per_channel = false,
+        Some("channel") => c.per_channel = true,
+        Some("group") => {
+            let g = o.u32("groupSize")?.unwrap_or(32) as usize;
+            if !(1..=4096).contains(&g) {
+                bail!("config.groupSize", "must be from 1 to 4096, found {g}");
+            }
+            c.group_size = Some(g);
+        }
+        Some(other) => bail!(
+            "config.granularity",
+            "unknown granularity \"{other}\", expected \"tensor\", \"channel\" or \"group\""
+        ),
+    }
+    if c.group_size.is_none() && o.get("groupSize")?.is_some() {
+        bail!("config.groupSize", "needs granularity \"group\"");
+    }
+    c.rounding = match o.str("rounding")?.as_deref() {
+        None | Some("nearest") => Rounding::Nearest,
+        Some("gptq") => Rounding::Gptq,
+        Some(other) => bail!(
+            "config.rounding",
+            "unknown rounding \"{other}\", expected \"nearest\" or \"gptq\""
+        ),
+    };
+    let flag = |key: &str| -> Result<bool> {
+        o.get(key)?.map_or(Ok(false), |v| {
+            v.as_bool()
+                .ok_or_else(|| Error::new(format!("config.{key}"), "must be true or false"))
+        })
+    };
+    c.format = match o.str("format")?.as_deref() {
+        None | Some("int") => None,
+        Some("fp16") => Some(qm::FloatFormat::F16),
+        Some("bf16") => Some(qm::FloatFormat::Bf16),
+        Some(other) => bail!(
+            "config.format",
+            "unknown format \"{other}\", expected \"fp16\" or \"bf16\""
+        ),
+    };
+    c.equalize = flag("equalize")?;
+    c.bias_correction = flag("biasCorrection")?;
     if let Some(s) = o.str("actScheme")? {
         c.act_scheme = Scheme::parse(&s, "config.actScheme")?;
     }
@@ -529,6 +586,22 @@ impl QuantizedModel {
         };
         let t = super::timing::time_quantized(&self.inner, path, &r)?;
         Ok(serde_wasm_bindgen::to_value(&t)?)
+    }
+    /// How the model runs: "integer" (int8 × int8 → int32 throughout) or "qdq" (group-wise or
+    /// dynamic: the QDQ graph in float, as onnxruntime's CPU provider runs one it cannot fuse).
+    #[wasm_bindgen(getter)]
+    pub fn deployed(&self) -> String {
+        match self.inner.deployed() {
+            qm::Deployed::Integer => "integer",
+            qm::Deployed::Qdq => "qdq",
+        }
+        .into()
+    }
+    /// Cross-layer equalization's per-channel weight ranges before and after, and the scales, for
+    /// each pair of layers it rescaled (empty unless `equalize` was set).
+    #[wasm_bindgen(getter)]
+    pub fn equalization(&self) -> JsResult<JsValue> {
+        Ok(serde_wasm_bindgen::to_value(&self.inner.equalized)?)
     }
     /// The int8 GEMM entry this model's weights are packed for.
     #[wasm_bindgen(getter)]

@@ -25,8 +25,12 @@ export const DEFAULTS = Object.freeze({
   weightBits: 8,
   actBits: 8,
   scheme: 'asymmetric', // of the activations; weights are always symmetric
-  granularity: 'channel', // of the weights
-  method: 'minmax',
+  granularity: 'channel', // of the weights: 'channel' | 'tensor' | 'group'
+  groupSize: 32, // inputs per group when granularity is 'group'
+  rounding: 'nearest', // or 'gptq'
+  equalize: false, // cross-layer equalization
+  biasCorrection: false,
+  method: 'minmax', // or 'dynamic': activation parameters per input at run time
   percentile: 99.99,
   layer: 3,
   channel: 0,
@@ -60,10 +64,15 @@ export function quantConfig(s, patch = {}) {
     weightBits: s.weightBits,
     actBits: s.actBits,
     perChannel: s.granularity === 'channel',
+    granularity: s.granularity,
     method: s.method,
     actScheme: s.scheme,
+    rounding: s.rounding,
+    equalize: s.equalize,
+    biasCorrection: s.biasCorrection,
     layerBits: [],
   };
+  if (s.granularity === 'group') cfg.groupSize = s.groupSize;
   if (s.method === 'percentile') cfg.percentile = s.percentile;
   for (const index of overridden(s)) {
     const b = bitsFor(s, index);
@@ -75,9 +84,31 @@ export function quantConfig(s, patch = {}) {
 // Task keys: a long job restarts only when a setting it depends on changes.
 export const evalKey = (s) => JSON.stringify(quantConfig(s));
 /** Sensitivity: weights only at the global weight bits, one layer at a time. */
-export const sensKey = (s) => JSON.stringify({ b: s.weightBits, pc: s.granularity });
+export const sensKey = (s) => JSON.stringify({ b: s.weightBits, pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection });
 /** The sweep sets the bits itself; the rest of the settings still matter. */
-export const sweepKey = (s) => JSON.stringify({ pc: s.granularity, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
+export const sweepKey = (s) => JSON.stringify({ pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
+/** The technique comparison measures fixed configurations; only the activation settings matter. */
+export const techniquesKey = (s) => JSON.stringify({ m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme, a: s.actBits });
+
+/**
+ * The technique comparison (js/lab/techniques.js): each row a configuration measured on the
+ * true INT8 path (QDQ for group-wise, dynamic and float formats), at each weight bit width.
+ */
+export const TECHNIQUE_BITS = Object.freeze([4, 3]);
+export const TECHNIQUES = Object.freeze([
+  { id: 'tensor', name: 'per tensor, round to nearest', patch: { granularity: 'tensor' } },
+  { id: 'tensor-eq-bc', name: 'per tensor + equalization + bias correction', patch: { granularity: 'tensor', equalize: true, biasCorrection: true } },
+  { id: 'tensor-gptq', name: 'per tensor, GPTQ', patch: { granularity: 'tensor', rounding: 'gptq' } },
+  { id: 'channel', name: 'per channel, round to nearest', patch: { granularity: 'channel' } },
+  { id: 'channel-gptq', name: 'per channel, GPTQ', patch: { granularity: 'channel', rounding: 'gptq' } },
+  { id: 'group32', name: 'group-wise (32), round to nearest', patch: { granularity: 'group', groupSize: 32 } },
+  { id: 'group32-gptq', name: 'group-wise (32), GPTQ', patch: { granularity: 'group', groupSize: 32, rounding: 'gptq' } },
+]);
+/** Rows without a bit width: float formats (weights and activations in the format). */
+export const FORMATS = Object.freeze([
+  { id: 'fp16', name: 'float16 (weights and activations)', patch: { format: 'fp16' } },
+  { id: 'bf16', name: 'bfloat16 (weights and activations)', patch: { format: 'bf16' } },
+]);
 
 /** `q`-quantile (0..1) of `values` by linear interpolation. */
 export function quantile(values, q) {
@@ -101,7 +132,7 @@ export function productionRows(s) {
   const mixed = hasOverrides(s);
   const low = s.weightBits < 8 || s.actBits < 8 || mixed;
   const wq = (2 ** (s.weightBits - 1)) - 1;
-  const methodName = { minmax: 'min-max', percentile: `percentile (${s.percentile} %)`, mse: 'MSE search', entropy: 'entropy (KL)' }[s.method];
+  const methodName = { minmax: 'min-max', percentile: `percentile (${s.percentile} %)`, mse: 'MSE search', entropy: 'entropy (KL)', dynamic: 'dynamic: from each input at run time (DynamicQuantizeLinear)' }[s.method];
   return [
     {
       aspect: 'Weights',
@@ -112,7 +143,7 @@ export function productionRows(s) {
     },
     {
       aspect: 'Weight scales',
-      page: pc ? 'one per output channel' : 'one per tensor',
+      page: s.granularity === 'group' ? `one per ${s.groupSize} inputs of each output channel (blocked, ONNX opset 21)` : pc ? 'one per output channel' : 'one per tensor',
       tflite: ['per channel for conv; per tensor for fully connected by default', 'partly'],
       pytorch: ['per channel (PerChannelMinMaxObserver)', pc],
       ort: ['per tensor unless per_channel=True', !pc],
@@ -137,6 +168,23 @@ export function productionRows(s) {
       tflite: ['8-bit integer kernels (16x8 mode for activations)', !low],
       pytorch: ['8-bit integer kernels', !low],
       ort: ['8-bit integer kernels (4-bit blocks only for weight-only MatMul)', !low],
+    },
+    {
+      aspect: 'Rounding',
+      page: [s.rounding === 'gptq' ? 'GPTQ (error-compensating, from calibration inputs)' : 'round to nearest',
+        s.equalize ? 'cross-layer equalization' : '', s.biasCorrection ? 'bias correction' : ''].filter(Boolean).join(' + '),
+      tflite: ['round to nearest; no equalization or bias correction in the converter', s.rounding === 'nearest' && !s.equalize && !s.biasCorrection],
+      pytorch: ['round to nearest; AdaRound, equalization and bias correction in AIMET', s.rounding === 'nearest' ? 'partly' : false],
+      ort: ['round to nearest (quantize_static); GPTQ and blocked 4-bit for weight-only MatMul (matmul_nbits_quantizer)', s.rounding === 'gptq' ? 'partly' : true],
+    },
+    {
+      aspect: 'Runs as',
+      page: s.granularity === 'group' || s.method === 'dynamic'
+        ? 'QDQ graph in float: (blocked) DequantizeLinear into float convs, activations QuantizeLinear → DequantizeLinear'
+        : 'integer-only: int8 × int8 → int32, requantized',
+      tflite: ['integer kernels; no group-wise conv, dynamic range only for weights', s.granularity !== 'group' && s.method !== 'dynamic'],
+      pytorch: ['integer kernels (FBGEMM/QNNPACK); dynamic quantization for Linear/LSTM', s.granularity !== 'group'],
+      ort: ['QLinearConv when Q/DQ fuse; otherwise the QDQ graph as here; quantize_dynamic → ConvInteger/MatMulInteger', true],
     },
     {
       aspect: 'Requantization',

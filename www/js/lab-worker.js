@@ -24,7 +24,7 @@
 // (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, quantizedLayers } from './lab-state.js';
+import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, quantizedLayers } from './lab-state.js';
 import { weightsOnly, weightsAndActivations, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
@@ -38,7 +38,7 @@ let sweep = null;
 /** `{ worker, gen, busy }`: the sweep's helper on a second core, or null. */
 let helper = null;
 const THUMBS = 40;
-const PRIORITY = { eval: 3, timing: 2, sens: 1, sweep: 0 };
+const PRIORITY = { eval: 3, timing: 2, techniques: 1.5, sens: 1, sweep: 0 };
 /**
  * Background tasks (sensitivity, sweep) wait this long after a settings message, so while
  * someone moves the controls no 0.5 s evaluation step of theirs is in the way of the next
@@ -131,6 +131,17 @@ const HANDLERS = {
   timing: (m) => {
     timingRequest = m;
     if (settings) startTiming();
+  },
+  // The technique comparison: every configuration of TECHNIQUES at each TECHNIQUE_BITS, and the
+  // float formats, on all the test digits (started by the page's button).
+  techniques: () => {
+    if (!settings || !modelInfo.digits) {
+      post({ type: 'techniques', key: settings ? techniquesKey(settings) : '', unavailable: modelInfo.reason ?? 'the lab is not ready yet', rows: [], complete: true });
+      return;
+    }
+    const key = techniquesKey(settings);
+    setTask('techniques', key, () => techniquesJob(settings, key));
+    kick();
   },
 };
 
@@ -330,7 +341,8 @@ function compareMethods(s) {
   return ['minmax', 'percentile', 'mse', 'entropy'].map((method) => {
     let qm;
     try {
-      qm = model.quantize(quantConfig(s, { method, percentile: s.percentile }));
+      // The activation ranges do not depend on how the weights are rounded: skip GPTQ here.
+      qm = model.quantize(quantConfig(s, { method, percentile: s.percentile, rounding: 'nearest', biasCorrection: false }));
     } catch (err) {
       return { method, error: err?.message ?? String(err) }; // a bad percentile while another method is chosen
     }
@@ -386,6 +398,34 @@ function* evalJob(key, qm) {
       return;
     }
     yield { done: r.value, total: test.length, label: `${r.value.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')} digits` };
+  }
+}
+
+/** One row of the technique comparison: the core's evaluation, size and how the model runs. */
+function* techniquesJob(s, key) {
+  // Every row starts from plain round-to-nearest at uniform bits, then sets its own technique.
+  const plain = { layerBits: [], rounding: 'nearest', equalize: false, biasCorrection: false };
+  const cases = [
+    ...TECHNIQUE_BITS.flatMap((bits) => TECHNIQUES.map((t) => ({ ...t, bits, patch: { ...plain, weightBits: bits, actBits: 8, perChannel: t.patch.granularity === 'channel', ...t.patch } }))),
+    ...FORMATS.map((f) => ({ ...f, bits: null, patch: { ...plain, ...f.patch } })),
+  ];
+  const rows = [];
+  let fp32Accuracy = null;
+  for (const [i, c] of cases.entries()) {
+    const label = `${c.name}${c.bits ? ` at ${c.bits} bits` : ''}`;
+    yield { done: i, total: cases.length, label };
+    const t0 = now();
+    const qm = model.quantize(quantConfig(s, c.patch));
+    try {
+      const tq = now() - t0;
+      const e = yield* labelled(evaluateInSteps(model, qm, test, 'int8'), (n) => ({ done: i + n / test.length, total: cases.length, label }));
+      const rep = model.report(qm, 4, 0);
+      fp32Accuracy = e.fp32Accuracy;
+      rows.push({ id: c.id, name: c.name, bits: c.bits, int8Accuracy: e.int8Accuracy, logitSqnrDb: e.logitSqnrDb, bytes: rep.bytesPacked, deployed: qm.deployed, quantizeMs: tq, ms: now() - t0 });
+    } finally {
+      qm.free();
+    }
+    post({ type: 'techniques', key, rows: rows.slice(), fp32Accuracy, complete: i === cases.length - 1 });
   }
 }
 

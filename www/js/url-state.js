@@ -1,7 +1,7 @@
 // The page's whole state in the URL hash, so a link restores the exact setup (as TensorFlow
 // Playground does), and browser history steps through it.
 //
-//   #bits=4&granularity=channel&lab.wbits=4&lab.mix=0:4:-,7:-:6&present&scene=sweep
+//   #bits=4&granularity=channel&lab.wbits=4&lab.mix=0:4:-,7:-:6&lab.granularity=group&lab.group=32&lab.rounding=gptq&lab.eq=1&present&scene=sweep
 //
 // Explorer keys are bare (state.js, unchanged since the first links were shared); lab keys start
 // with `lab.`; the rest (`present`, `scenes`, `scene`, `embed`, `controls`, `hide`, `theme`,
@@ -21,6 +21,7 @@ const LAB_KEYS = Object.freeze({
   weightBits: 'lab.wbits', actBits: 'lab.abits', scheme: 'lab.scheme', granularity: 'lab.granularity',
   method: 'lab.method', percentile: 'lab.percentile', layer: 'lab.layer', channel: 'lab.channel',
   overrides: 'lab.mix', batch: 'lab.batch', runs: 'lab.runs',
+  groupSize: 'lab.group', rounding: 'lab.rounding', equalize: 'lab.eq', biasCorrection: 'lab.bc',
 });
 
 export const LAB_URL_DEFAULTS = Object.freeze({ ...LAB_DEFAULTS, batch: 64, runs: 25 });
@@ -37,12 +38,14 @@ export const CONTROL_IDS = Object.freeze({
   'lab.wbits': 'lab-wbits', 'lab.abits': 'lab-abits', 'lab.scheme': 'lab-scheme', 'lab.granularity': 'lab-granularity',
   'lab.method': 'lab-method', 'lab.percentile': 'lab-percentile', 'lab.layer': 'lab-layer', 'lab.channel': 'lab-channel',
   'lab.mix': 'lab-overrides', 'lab.batch': 'lab-batch', 'lab.runs': 'lab-samples',
+  'lab.group': 'lab-group', 'lab.rounding': 'lab-rounding', 'lab.eq': 'lab-equalize', 'lab.bc': 'lab-biascorr',
 });
 
 const SECTIONS = new Set(['explorer', 'lab']);
 const ENUMS = {
-  scheme: ['asymmetric', 'symmetric'], granularity: ['channel', 'tensor'],
-  method: ['minmax', 'percentile', 'mse', 'entropy'], batch: [1, 16, 64], runs: [7, 25],
+  scheme: ['asymmetric', 'symmetric'], granularity: ['channel', 'tensor', 'group'],
+  method: ['minmax', 'percentile', 'mse', 'entropy', 'dynamic'], batch: [1, 16, 64], runs: [7, 25],
+  groupSize: [8, 16, 32, 64, 128], rounding: ['nearest', 'gptq'],
 };
 const int = (v, lo, hi) => (/^\d+$/.test(v) && Number(v) >= lo && Number(v) <= hi ? Number(v) : undefined);
 
@@ -79,7 +82,8 @@ function parseLab(params) {
     else if (field === 'layer' || field === 'channel') x = int(v, 0, 1e6);
     else if (field === 'percentile') x = Number.isFinite(Number(v)) && v !== '' ? Number(v) : undefined;
     else if (field === 'overrides') x = parseMix(v);
-    else if (field === 'batch' || field === 'runs') x = ENUMS[field].includes(Number(v)) ? Number(v) : undefined;
+    else if (field === 'batch' || field === 'runs' || field === 'groupSize') x = ENUMS[field].includes(Number(v)) ? Number(v) : undefined;
+    else if (field === 'equalize' || field === 'biasCorrection') x = v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : undefined;
     else x = ENUMS[field].includes(v) ? v : undefined;
     if (x !== undefined) s[field] = x;
   }
@@ -147,7 +151,7 @@ export function toHash({ explorer, lab, ui, guide = 0 }) {
         const t = mixToText(s.overrides);
         if (t) parts.push(`${key}=${t}`);
       } else if (s[field] !== LAB_URL_DEFAULTS[field] && !(Number.isNaN(s[field]))) {
-        parts.push(`${key}=${enc(s[field])}`);
+        parts.push(`${key}=${enc(typeof s[field] === 'boolean' ? Number(s[field]) : s[field])}`);
       }
     }
   }

@@ -10,7 +10,7 @@
 // provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
 import { notifyState } from '../url-state.js';
 import {
-  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, productionRows, quantizedLayers, defaultLayer,
+  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, productionRows, quantizedLayers, defaultLayer,
 } from '../lab-state.js';
 import { digitsInfo } from '../lab-model.js';
 import * as keystats from './keystats.js';
@@ -19,6 +19,7 @@ import * as weights from './weights.js';
 import * as activations from './activations.js';
 import * as accuracy from './accuracy.js';
 import * as sensitivity from './sensitivity.js';
+import * as techniques from './techniques.js';
 import * as sweep from './sweep.js';
 import * as timing from './timing.js';
 import * as drawing from './drawing.js';
@@ -36,8 +37,19 @@ const METHOD_NOTES = {
   percentile: 'Keeps the given percentile of |x| and clips the rest (ONNX Runtime uses 99.999 %).',
   mse: 'Tries narrower ranges and keeps the one with the least mean squared error.',
   entropy: 'Keeps the range whose quantized histogram loses the least information (KL divergence), as TensorRT does.',
+  dynamic: 'No calibration: each input\'s own min and max set the scale at run time (DynamicQuantizeLinear), at the cost of a pass over every activation.',
 };
-const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress' };
+
+/** What the "beyond round-to-nearest" settings do, in a sentence. */
+function beyondNote(rounding, equalize, biasCorrection, granularity) {
+  const parts = [];
+  if (rounding === 'gptq') parts.push('GPTQ rounds each layer\'s weights one input at a time and pushes the error onto the inputs not yet rounded, weighted by the calibration inputs\' correlations (X\u1d40X); it takes a second or so per setting.');
+  if (equalize) parts.push('Equalization rescales conv1\'s output channels and the next layer\'s inputs so each channel has the same weight range: the float model is unchanged, but one per-tensor scale now fits every channel.');
+  if (biasCorrection) parts.push('Bias correction subtracts the mean output shift that rounding the weights causes, measured on the calibration digits.');
+  if (granularity === 'group') parts.push('Group-wise scales have no integer conv kernel in onnxruntime or TFLite: the model runs as the QDQ graph in float, weights through blocked DequantizeLinear.');
+  return parts.join(' ') || 'Round to nearest, as every runtime\'s quantizer does by default. Try GPTQ or equalization at 3-4 bits per tensor.';
+}
+const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress', techniques: 'lab-tech-progress' };
 
 export class Lab {
   /**
@@ -89,6 +101,7 @@ export class Lab {
       this.schedule();
     });
     this.$('lab-run-timing').addEventListener('click', () => this.runTiming());
+    this.$('lab-run-techniques').addEventListener('click', () => this.runTechniques());
     // The phone's sticky bar: the same bits, next to the INT8 accuracy.
     for (const [bar, control] of [['lab-bar-wbits', 'lab-wbits'], ['lab-bar-abits', 'lab-abits']]) {
       this.$(bar).addEventListener('input', (e) => {
@@ -174,6 +187,10 @@ export class Lab {
     this.$('lab-abits').value = String(s.actBits);
     this.$('lab-scheme').value = s.scheme;
     this.$('lab-granularity').value = s.granularity;
+    this.$('lab-group').value = String(s.groupSize);
+    this.$('lab-rounding').value = s.rounding;
+    this.$('lab-equalize').checked = s.equalize;
+    this.$('lab-biascorr').checked = s.biasCorrection;
     this.$('lab-method').value = s.method;
     this.$('lab-percentile').value = String(s.percentile);
     this.$('lab-layer').value = String(s.layer);
@@ -200,6 +217,10 @@ export class Lab {
       actBits: Number(v('lab-abits')),
       scheme: v('lab-scheme'),
       granularity: v('lab-granularity'),
+      groupSize: Number(v('lab-group')),
+      rounding: v('lab-rounding'),
+      equalize: this.$('lab-equalize').checked,
+      biasCorrection: this.$('lab-biascorr').checked,
       method: v('lab-method'),
       percentile: v('lab-percentile') === '' ? NaN : Number(v('lab-percentile')),
       layer: Number(v('lab-layer')),
@@ -236,6 +257,8 @@ export class Lab {
     this.$('lab-wbits-out').value = this.$('lab-wbits').value;
     this.$('lab-abits-out').value = this.$('lab-abits').value;
     this.$('lab-method-note').textContent = METHOD_NOTES[method] ?? '';
+    this.$('lab-group').disabled = this.$('lab-granularity').value !== 'group';
+    this.$('lab-beyond-note').textContent = beyondNote(this.$('lab-rounding').value, this.$('lab-equalize').checked, this.$('lab-biascorr').checked, this.$('lab-granularity').value);
     // The phone's sticky bar mirrors the bits.
     for (const [id, src] of [['lab-bar-wbits', 'lab-wbits'], ['lab-bar-abits', 'lab-abits']]) {
       const el = this.$(id);
@@ -362,6 +385,7 @@ export class Lab {
       sens: () => this.onSens(m),
       sweep: () => this.onSweep(m),
       timing: () => this.onTiming(m),
+      techniques: () => this.onTechniques(m),
       predict: () => this.onPredict(m),
       digit: () => this.onDigit(m),
       error: () => this.onError(m),
@@ -412,7 +436,7 @@ export class Lab {
 
   currentKey(task) {
     const s = this.sent;
-    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) }[task];
+    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s), techniques: techniquesKey(s) }[task];
   }
 
   onProgress(m) {
@@ -546,6 +570,18 @@ export class Lab {
   }
 
   // ---- sensitivity and sweep ------------------------------------------------------------------
+
+  /** The technique comparison (the worker measures every row; the view draws them). */
+  runTechniques() {
+    this.worker.postMessage({ type: 'techniques' });
+  }
+
+  onTechniques(m) {
+    if (m.key !== techniquesKey(this.sent)) return;
+    if (m.complete) this.hideProgress('techniques');
+    this.debug.techniques = m;
+    techniques.render(this.$('lab-fig-techniques'), m);
+  }
 
   onSens(m) {
     if (m.key !== sensKey(this.sent)) return;
