@@ -11,7 +11,9 @@ import { setup, open, labSettled, setControl, shotsDir } from './support.mjs';
 
 const env = setup();
 const acc = (page) => page.evaluate(() => window.__quantlab.lab.eval?.int8Accuracy);
-const settled = async (page) => {
+/** Waits until the lab wants (has sent) settings containing `frag`, then until it has them. */
+const settled = async (page, frag = '') => {
+  await page.waitForFunction((f) => window.__quantlab.lab.want.eval?.includes(f), frag);
   await labSettled(page, ['report', 'eval'], 120000);
   return acc(page);
 };
@@ -23,7 +25,7 @@ test('each technique setting changes the accuracy and round-trips through the UR
     const page = await open(context, `${env.base}#at=lab&lab.wbits=3&lab.granularity=tensor`, { lab: true, problems });
     const base = await settled(page);
     await setControl(page, 'lab-rounding', 'gptq');
-    const gptq = await settled(page);
+    const gptq = await settled(page, '"rounding":"gptq"');
     assert.ok(gptq > base, `GPTQ ${gptq} beats nearest ${base} at 3-bit per-tensor weights`);
     assert.match(await page.locator('#lab-beyond-note').innerText(), /GPTQ rounds/);
     await page.waitForFunction(() => location.hash.includes('lab.rounding=gptq'));
@@ -31,7 +33,7 @@ test('each technique setting changes the accuracy and round-trips through the UR
     await setControl(page, 'lab-rounding', 'nearest');
     await page.locator('#lab-equalize').check();
     await page.locator('#lab-biascorr').check();
-    const eqbc = await settled(page);
+    const eqbc = await settled(page, '"rounding":"nearest","equalize":true,"biasCorrection":true');
     assert.notEqual(eqbc, base, 'equalization + bias correction move the accuracy');
     await page.waitForFunction(() => location.hash.includes('lab.eq=1') && location.hash.includes('lab.bc=1'));
 
@@ -39,13 +41,13 @@ test('each technique setting changes the accuracy and round-trips through the UR
     await page.locator('#lab-biascorr').uncheck();
     await setControl(page, 'lab-granularity', 'group');
     await setControl(page, 'lab-group', '16');
-    const group = await settled(page);
+    const group = await settled(page, '"groupSize":16');
     assert.ok(group > base, `group 16 ${group} beats per tensor ${base}`);
     await page.waitForFunction(() => location.hash.includes('lab.granularity=group') && location.hash.includes('lab.group=16'));
     assert.match(await page.locator('#lab-beyond-note').innerText(), /QDQ graph/);
 
     await setControl(page, 'lab-method', 'dynamic');
-    await settled(page);
+    await settled(page, '"method":"dynamic"');
     await page.waitForFunction(() => location.hash.includes('lab.method=dynamic'));
     assert.match(await page.locator('#lab-method-note').innerText(), /DynamicQuantizeLinear/);
 
