@@ -33,6 +33,11 @@ async function openPage(viewport) {
   await page.waitForSelector('html[data-ready="true"]', { timeout: 20000 });
   await page.waitForSelector('#lab[data-ready="true"]', { timeout: 60000 });
   await settled(page, ['report', 'eval']);
+  // Started means everything start-up fetches has been fetched: the service worker's precache
+  // (it installs while the lab starts, and its last files can come after the lab has settled),
+  // and the sweep's helper worker (on two or more cores) with its own modules, wasm and digits.
+  await page.waitForSelector('html[data-offline="ready"]', { state: 'attached', timeout: 60000 });
+  await page.waitForFunction(() => window.__quantlab.lab.helperReady || navigator.hardwareConcurrency < 2, null, { timeout: 60000 });
   return { context, page, problems, requests };
 }
 

@@ -4,11 +4,13 @@
 // Protocol (messages are plain objects with a `type`):
 //   page -> worker  init {hold} | settings {gen, settings} | draw {id, ink, width, height} | clear
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
-//                   | digit {index} | visible {visible}  (out of view: the scheduler pauses)
+//                   | digit {index} | visible {visible}  (out of view: the scheduler pauses) | techniques
 //   worker -> page  ready | report {gen, report, methods} | progress {task, key}
 //                   | eval {key, provisional} | sens {key} | sweep {key, points, complete, mode}
 //                   | timing {key} | predict {id, gen} | digit {index, label, pixels} | error
 //                   | model {id, summary, digits} | model-error {id, name, message}
+//                   | helper {ready}  (the sweep's helper worker holds the current model)
+//                   | techniques {key, rows, fp32Accuracy, complete}
 //
 // Reports and evaluations go to the page as the core returns them: the page draws them and
 // computes nothing again.
@@ -536,6 +538,10 @@ function feedHelper() {
 function onHelper(e) {
   const m = e.data;
   if (!helper || m.gen !== helper.gen) return;
+  if (m.type === 'ready') {
+    post({ type: 'helper', ready: true });
+    return;
+  }
   helper.busy = false;
   const st = sweep && sweep.key === m.key ? sweep : null;
   if (m.type === 'error') {

@@ -38,6 +38,9 @@ self.onmessage = async (e) => {
   if (m.type === 'model') {
     gen = m.gen;
     ready = ready.then(() => setup(m));
+    // Says when it holds the model (its module graph, wasm and data all loaded); a failed setup
+    // is reported by the first point it is asked for.
+    ready.then(() => self.postMessage({ type: 'ready', gen: m.gen }), () => {});
     return;
   }
   try {

@@ -75,7 +75,7 @@ export class Lab {
     this.data = {}; // the newest answer per view, for the current settings
     this.texts = { title: this.$('lab-title').textContent, lede: root.querySelector('.section-head .lede').textContent };
     this.debug = {
-      ready: false, workerReady: false, lastRedrawMs: null, medianRedrawMs: null, redraws: 0,
+      ready: false, workerReady: false, helperReady: false, lastRedrawMs: null, medianRedrawMs: null, redraws: 0,
       lastEvalMs: null, evalLatencyMs: null, provisionalLatencyMs: null, evals: 0, provisionals: 0, reports: 0, predictions: 0, errors: 0,
       state: null, weights: null, report: null, eval: null, sens: null, sweep: null, timing: null,
       predict: null, worker: null, alerts: [], status: [], computing: false,
@@ -386,6 +386,7 @@ export class Lab {
       sweep: () => this.onSweep(m),
       timing: () => this.onTiming(m),
       techniques: () => this.onTechniques(m),
+      helper: () => { this.debug.helperReady = true; },
       predict: () => this.onPredict(m),
       digit: () => this.onDigit(m),
       error: () => this.onError(m),
