@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, guardedPage, shotsDir } from './support.mjs';
+import { setup, guardedPage, setLabControl, shotsDir } from './support.mjs';
 
 const env = setup();
 
@@ -33,22 +33,7 @@ async function settled(page, views, timeout = 30000) {
   }, views, { timeout });
 }
 
-/**
- * Sets a lab control the way a user would, waits for the frame that redraws the weight views and
- * for the worker's views in `wait`; fails if the alert shows something (unless `expectError`).
- */
-async function setControl(page, id, value, { wait = ['report', 'eval'], expectError = false } = {}) {
-  const n = await lab(page, 'l.redraws');
-  const el = page.locator(`#${id}`);
-  const kind = await el.evaluate((e) => (e.tagName === 'SELECT' ? 'select' : e.type));
-  if (kind === 'select') await el.selectOption(String(value));
-  else if (kind === 'range') await el.evaluate((e, v) => { e.value = v; e.dispatchEvent(new Event('input', { bubbles: true })); }, String(value));
-  else await el.fill(String(value));
-  await page.waitForFunction((before) => window.__quantlab.lab.redraws > before, n);
-  if (expectError) return;
-  await settled(page, wait);
-  assert.equal(await text(page, '#lab-alert'), '', `setting #${id} to ${value} shows an error`);
-}
+const setControl = setLabControl;
 
 /** The numbers and chart data of every view, to compare before and after a change. */
 const snapshot = (page) => page.evaluate(() => {

@@ -1,6 +1,7 @@
 // Shared set-up for the e2e tests: one headless Chromium, static servers on loopback, pages that
 // record every problem (and, for the explorer, lab, models and csp tests, block off-origin requests).
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { createServer } from '../scripts/serve.mjs';
@@ -112,6 +113,25 @@ export async function labSettled(page, views = ['report', 'eval'], timeout = 600
 }
 
 /** Sets a control as a user would: select, range (input + change) or typed number. */
+/**
+ * Sets a lab control the way a user would (a checkbox takes true or false), waits for the frame
+ * that redraws the weight views and then for the worker's views in `wait`; fails if the alert
+ * shows something (unless `expectError`).
+ */
+export async function setLabControl(page, id, value, { wait = ['report', 'eval'], expectError = false, timeout = 30000 } = {}) {
+  const n = await page.evaluate(() => window.__quantlab.lab.redraws);
+  const el = page.locator(`#${id}`);
+  const kind = await el.evaluate((e) => (e.tagName === 'SELECT' ? 'select' : e.type));
+  if (kind === 'select') await el.selectOption(String(value));
+  else if (kind === 'checkbox') await el.setChecked(Boolean(value));
+  else if (kind === 'range') await el.evaluate((e, v) => { e.value = v; e.dispatchEvent(new Event('input', { bubbles: true })); }, String(value));
+  else await el.fill(String(value));
+  await page.waitForFunction((before) => window.__quantlab.lab.redraws > before, n);
+  if (expectError) return;
+  await labSettled(page, wait, timeout);
+  assert.equal(await page.locator('#lab-alert').innerText(), '', `setting #${id} to ${value} shows an error`);
+}
+
 export async function setControl(page, id, value) {
   const el = page.locator(`#${id}`);
   const kind = await el.evaluate((e) => (e.tagName === 'SELECT' ? 'select' : e.type));

@@ -7,14 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, open, labSettled, setControl, shotsDir } from './support.mjs';
+import { setup, open, setLabControl, shotsDir } from './support.mjs';
 
 const env = setup();
 const acc = (page) => page.evaluate(() => window.__quantlab.lab.eval?.int8Accuracy);
-/** Waits until the lab wants (has sent) settings containing `frag`, then until it has them. */
-const settled = async (page, frag = '') => {
-  await page.waitForFunction((f) => window.__quantlab.lab.want.eval?.includes(f), frag);
-  await labSettled(page, ['report', 'eval'], 120000);
+/** Sets a lab control as a user would and returns the accuracy the lab then shows. */
+const change = async (page, id, value) => {
+  await setLabControl(page, id, value);
   return acc(page);
 };
 
@@ -23,43 +22,37 @@ test('each technique setting changes the accuracy and round-trips through the UR
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   try {
     const page = await open(context, `${env.base}#at=lab&lab.wbits=3&lab.granularity=tensor`, { lab: true, problems });
-    const base = await settled(page);
-    await setControl(page, 'lab-rounding', 'gptq');
-    const gptq = await settled(page, '"rounding":"gptq"');
+    const base = await acc(page); // open() waited for the lab to settle
+    const gptq = await change(page, 'lab-rounding', 'gptq');
     assert.ok(gptq > base, `GPTQ ${gptq} beats nearest ${base} at 3-bit per-tensor weights`);
     assert.match(await page.locator('#lab-beyond-note').innerText(), /GPTQ rounds/);
     await page.waitForFunction(() => location.hash.includes('lab.rounding=gptq'));
 
-    await setControl(page, 'lab-rounding', 'nearest');
-    await page.locator('#lab-equalize').check();
-    await page.locator('#lab-biascorr').check();
-    const eqbc = await settled(page, '"rounding":"nearest","equalize":true,"biasCorrection":true');
+    await change(page, 'lab-rounding', 'nearest');
+    await change(page, 'lab-equalize', true);
+    const eqbc = await change(page, 'lab-biascorr', true);
     assert.notEqual(eqbc, base, 'equalization + bias correction move the accuracy');
     await page.waitForFunction(() => location.hash.includes('lab.eq=1') && location.hash.includes('lab.bc=1'));
 
-    await page.locator('#lab-equalize').uncheck();
-    await page.locator('#lab-biascorr').uncheck();
-    await setControl(page, 'lab-granularity', 'group');
-    await setControl(page, 'lab-group', '16');
-    const group = await settled(page, '"groupSize":16');
+    await change(page, 'lab-equalize', false);
+    await change(page, 'lab-biascorr', false);
+    await change(page, 'lab-granularity', 'group');
+    const group = await change(page, 'lab-group', '16');
     assert.ok(group > base, `group 16 ${group} beats per tensor ${base}`);
     await page.waitForFunction(() => location.hash.includes('lab.granularity=group') && location.hash.includes('lab.group=16'));
     assert.match(await page.locator('#lab-beyond-note').innerText(), /QDQ graph/);
 
-    await setControl(page, 'lab-method', 'dynamic');
-    await settled(page, '"method":"dynamic"');
+    await change(page, 'lab-method', 'dynamic');
     await page.waitForFunction(() => location.hash.includes('lab.method=dynamic'));
     assert.match(await page.locator('#lab-method-note').innerText(), /DynamicQuantizeLinear/);
 
     // A link restores every one of them.
     const hash = await page.evaluate(() => location.hash);
     const again = await open(context, `${env.base}${hash}`, { lab: true, problems });
-    await settled(again);
     for (const [id, v] of [['lab-granularity', 'group'], ['lab-group', '16'], ['lab-method', 'dynamic']]) {
       assert.equal(await again.locator(`#${id}`).inputValue(), v, `${id} from the URL`);
     }
     const link = await open(context, `${env.base}#at=lab&lab.rounding=gptq&lab.eq=1&lab.bc=1`, { lab: true, problems });
-    await settled(link);
     assert.equal(await link.locator('#lab-rounding').inputValue(), 'gptq');
     assert.equal(await link.locator('#lab-equalize').isChecked(), true);
     assert.equal(await link.locator('#lab-biascorr').isChecked(), true);
@@ -74,7 +67,6 @@ test('Compare techniques measures every row, with the sentence, at three screen 
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   try {
     const page = await open(context, `${env.base}#lab`, { lab: true, problems });
-    await settled(page);
     await page.click('#lab-run-techniques');
     await page.waitForFunction(() => window.__quantlab.lab.techniques?.complete, null, { timeout: 240000 });
     const m = await page.evaluate(() => window.__quantlab.lab.techniques);
