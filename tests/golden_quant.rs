@@ -5,21 +5,14 @@
 use quantlab::quant::calibrate::{observer, Method};
 use quantlab::quant::linear::{dequantize_linear, quantize_linear, quantize_value, OpLayout};
 use quantlab::quant::params::compute_scale_zp;
-use quantlab::quant::{Dtype, Grid, QuantParams, Scheme};
+use quantlab::quant::{Dtype, Grid, Scheme};
 use serde_json::Value;
 
 mod common;
-use common::{dtype, f32s, ints, usizes};
+use common::{dtype, f32s, ints, params, usizes};
 
 fn golden() -> Value {
     serde_json::from_str(include_str!("golden/quantize.json")).unwrap()
-}
-fn params(c: &Value) -> QuantParams {
-    QuantParams {
-        scale: f32s(&c["scale_bits"]),
-        zero_point: ints(&c["zero_point"]),
-        axis: None,
-    }
 }
 
 #[test]

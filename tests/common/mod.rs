@@ -13,6 +13,8 @@ pub fn baseline() -> quantlab::model::Model {
 }
 use serde_json::Value;
 
+pub mod qlinear;
+
 pub fn f32s(v: &Value) -> Vec<f32> {
     v.as_array()
         .unwrap()
@@ -35,6 +37,15 @@ pub fn usizes(v: &Value) -> Vec<usize> {
         .iter()
         .map(|b| b.as_u64().unwrap() as usize)
         .collect()
+}
+
+/// A case's `(scale, zero point)` tensors (`scale_bits`, `zero_point`), axis to be resolved.
+pub fn params(c: &Value) -> quantlab::quant::QuantParams {
+    quantlab::quant::QuantParams {
+        scale: f32s(&c["scale_bits"]),
+        zero_point: ints(&c["zero_point"]),
+        axis: None,
+    }
 }
 
 pub fn dtype(v: &Value) -> Dtype {
