@@ -102,39 +102,16 @@ def dynamic_cases():
 # shared helpers for the three newer files (conventions of make_golden.py)
 # ----------------------------------------------------------------------------------------------
 
-NP_OF = {"int8": np.int8, "uint8": np.uint8}
-TP_OF = {"int8": TensorProto.INT8, "uint8": TensorProto.UINT8}
-RANGE = {"int8": (-128, 127), "uint8": (0, 255)}
+# The helpers this script shares with make_golden.py (the same conventions, and one list of the
+# mismatches both report).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_golden import (  # noqa: E402
+    MISMATCHES, NP_OF, RANGE, TP_OF, bits, f32, inside_fraction, ints, param_tensor, pick_output_qparams,
+    requant, warn,
+)
+
 FLT_MIN = np.float32(np.finfo(np.float32).tiny)
 FLT_MAX = np.float32(np.finfo(np.float32).max)
-
-MISMATCHES = []  # human-readable lines, printed at the end
-
-
-def warn(msg):
-    MISMATCHES.append(msg)
-    print("MISMATCH: " + msg, file=sys.stderr)
-
-
-def f32(x):
-    return np.asarray(x, dtype=np.float32)
-
-
-def bits(x):
-    """float32 array/scalar -> flat list of uint32 bit patterns."""
-    return f32(x).reshape(-1).view(np.uint32).tolist()
-
-
-def ints(x):
-    return [int(v) for v in np.asarray(x).reshape(-1)]
-
-
-def param_tensor(name, arr, dtype, per_axis):
-    """Initializer for a scale/zero point: scalar if per-tensor, 1-D if per-axis."""
-    arr = np.asarray(arr, dtype=dtype).reshape(-1)
-    if not per_axis:
-        arr = arr.reshape(())
-    return numpy_helper.from_array(arr, name)
 
 
 def run_model(nodes, inputs, initializers, outputs):
@@ -689,44 +666,6 @@ def ref_conv_acc(x, w, xz, pads):
         for j in range(kw):
             acc += np.einsum("nchw,mc->nmhw", xp[:, :, i:i + OH, j:j + OW], w[:, :, i, j])
     return acc
-
-
-def requant(acc, x_scale, w_scale, y_scale, y_zp, dtype, ch_axis):
-    """y = saturate(rint(float32(acc) * float32(float32(x_scale*w_scale)/y_scale)) + y_zp)."""
-    ws = f32(w_scale).reshape(-1)
-    mult = f32(f32(f32(x_scale) * ws) / f32(y_scale))
-    if mult.size > 1:
-        shp = [1] * acc.ndim
-        shp[ch_axis] = mult.size
-        mult = mult.reshape(shp)
-    lo, hi = RANGE[dtype]
-    v = np.rint(acc.astype(np.float32) * mult).astype(np.float64) + int(y_zp)
-    return np.clip(v, lo, hi).astype(np.int64)
-
-
-def pick_output_qparams(real, dtype, rng, style, force_scale=None):
-    """(y_scale, y_zp) covering most of `real` so that many outputs are not saturated."""
-    lo, hi = np.percentile(real, 2), np.percentile(real, 98)
-    lo, hi = min(lo, 0.0), max(hi, 0.0)
-    if hi - lo <= 0:
-        hi = lo + 1.0
-    qmin, qmax = RANGE[dtype]
-    s = (hi - lo) / (qmax - qmin)
-    if style == "natural":
-        s *= rng.uniform(0.8, 1.25)
-    if style == "pow2":
-        s = 2.0 ** np.ceil(np.log2(s))
-    if force_scale is not None:
-        s = force_scale
-    s = np.float32(s)
-    z = int(np.clip(np.rint(qmin - lo / s), qmin, qmax))
-    return s, z
-
-
-def inside_fraction(y, dtype):
-    lo, hi = RANGE[dtype]
-    y = np.asarray(y)
-    return float(((y > lo) & (y < hi)).mean())
 
 
 def pick_scales(rng, style, n_w):
