@@ -7,7 +7,8 @@
 //! input "columns" are the `K` values one output pixel reads (an im2col patch, zero padding).
 
 use super::{conv_shape, Layer, Model, Shape};
-use crate::kernels::{fp32 as kf, reference, table, ConvShape};
+use crate::kernels::fp32::{self as kf, PackedF32};
+use crate::kernels::{self, reference, table, ConvPlan, ConvShape};
 use crate::quant::linear::quantize_value;
 use crate::quant::params::compute_scale_zp;
 use crate::{bail, Result};
@@ -36,40 +37,89 @@ pub struct LayerStats {
     pub rows: usize,
 }
 
-/// Runs the float model layer by layer (NCHW) on calibration images and calls
-/// `f(layer, shape, input)` with the input of every conv and linear layer.
-fn for_each_layer_input(
-    model: &Model,
-    img: &[f32],
-    mut f: impl FnMut(usize, Shape, &[f32]),
-) -> Result<()> {
-    let shapes = model.shapes()?;
-    let mut s = model.input;
-    let mut x = img.to_vec();
-    let kern = table::fp32();
-    for (i, layer) in model.layers.iter().enumerate() {
-        match layer {
-            Layer::Conv2d(c) => {
-                f(i, s, &x);
-                let cs = conv_shape(c, s);
-                x = kf::conv2d_nchw(kern, &cs, &x, &c.weight, &c.bias, false);
-            }
-            Layer::Linear(l) => {
-                f(i, s, &x);
-                x = kf::linear_rows(kern, 1, l.n_in, l.n_out, &x, &l.weight, &l.bias, false);
-            }
-            Layer::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Layer::MaxPool2d => {
-                let [c, h, w] = s;
-                let mut o = vec![0.0; c * (h / 2) * (w / 2)];
-                reference::maxpool2(c, h, w, &x, &mut o);
-                x = o;
-            }
-            Layer::Flatten => {}
+/// The float model run layer by layer on NCHW images, its weights packed once, so that each conv
+/// and linear layer's input can be seen (the `Net` hook sees outputs, after fused ReLUs).
+struct LayerInputs<'a> {
+    model: &'a Model,
+    shapes: Vec<Shape>,
+    /// Per layer: a conv's plan and packed weights, or a linear layer's packed weights.
+    packed: Vec<Option<(Option<ConvPlan>, PackedF32)>>,
+}
+
+impl<'a> LayerInputs<'a> {
+    fn new(model: &'a Model) -> Result<Self> {
+        let shapes = model.shapes()?;
+        let mut s = model.input;
+        let mut packed = Vec::with_capacity(model.layers.len());
+        for (i, layer) in model.layers.iter().enumerate() {
+            packed.push(match layer {
+                Layer::Conv2d(c) => {
+                    let plan = kf::conv_plan(conv_shape(c, s));
+                    let w = PackedF32::conv(&c.weight, &c.bias, &plan);
+                    Some((Some(plan), w))
+                }
+                Layer::Linear(l) => Some((
+                    None,
+                    PackedF32::linear(&l.weight, &l.bias, l.n_out, l.n_in, None),
+                )),
+                _ => None,
+            });
+            s = shapes[i];
         }
-        s = shapes[i];
+        Ok(LayerInputs {
+            model,
+            shapes,
+            packed,
+        })
     }
-    Ok(())
+
+    /// Calls `f(layer, shape, input)` with the NCHW input of every conv and linear layer on `img`.
+    fn run(&self, img: &[f32], mut f: impl FnMut(usize, Shape, &[f32])) {
+        let kern = table::fp32();
+        let (mut s, mut x) = (self.model.input, img.to_vec());
+        let (mut nhwc, mut stage, mut out) = (vec![], vec![], vec![]);
+        for (i, layer) in self.model.layers.iter().enumerate() {
+            match (layer, &self.packed[i]) {
+                (Layer::Conv2d(c), Some((Some(plan), w))) => {
+                    f(i, s, &x);
+                    let cs = conv_shape(c, s);
+                    let xn = kernels::grow(&mut nhwc, cs.input_len());
+                    kernels::nchw_to_nhwc(&x, cs.c, cs.h, cs.w, xn);
+                    let st = kernels::grow(&mut stage, plan.input_buffer_len());
+                    let o = kernels::grow(&mut out, cs.m * cs.p());
+                    kf::conv2d(kern, plan, xn, w, false, st, o);
+                    x.resize(o.len(), 0.0);
+                    kernels::nhwc_to_nchw(o, cs.m, cs.out_h(), cs.out_w(), &mut x);
+                }
+                (Layer::Linear(l), Some((None, w))) => {
+                    f(i, s, &x);
+                    let o = kernels::grow(&mut out, l.n_out);
+                    kf::igemm(
+                        kern,
+                        1,
+                        1,
+                        l.n_in,
+                        &x,
+                        &kernels::rows(1, l.n_in),
+                        w,
+                        false,
+                        o,
+                    );
+                    x.clear();
+                    x.extend_from_slice(o);
+                }
+                (Layer::Relu, _) => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+                (Layer::MaxPool2d, _) => {
+                    let [c, h, w] = s;
+                    let mut o = vec![0.0; c * (h / 2) * (w / 2)];
+                    reference::maxpool2(c, h, w, &x, &mut o);
+                    x = o;
+                }
+                _ => {}
+            }
+            s = self.shapes[i];
+        }
+    }
 }
 
 /// Calls `f(patch)` for every output pixel's input patch of conv `cs` on the NCHW image `x`.
@@ -131,8 +181,9 @@ pub fn layer_stats(model: &Model, x: &[f32], n: usize) -> Result<Vec<Option<Laye
         })
         .collect();
     let mut patch = vec![];
+    let net = LayerInputs::new(model)?;
     for img in 0..n.min(LINEAR_IMAGES) {
-        for_each_layer_input(model, &x[img * inp..][..inp], |i, s, input| {
+        net.run(&x[img * inp..][..inp], |i, s, input| {
             let Some(st) = stats[i].as_mut() else { return };
             let mut add = |p: &[f32]| {
                 st.rows += 1;
@@ -164,7 +215,7 @@ pub fn layer_stats(model: &Model, x: &[f32], n: usize) -> Result<Vec<Option<Laye
                 Layer::Linear(_) => add(input),
                 _ => {}
             }
-        })?;
+        });
     }
     for st in stats.iter_mut().flatten() {
         let r = st.rows.max(1) as f64;
