@@ -559,18 +559,10 @@ fn fake_quant(v: &mut [f32], scale: f32, zero_point: i32, qmin: i32, qmax: i32) 
 }
 
 /// DynamicQuantizeLinear's rule on a `[0, 2^b − 1]` grid (b = 8: onnxruntime's exactly), then back
-/// to float: `s = (max(0, max v) − min(0, min v)) / (2^b − 1)` (1 for an all-zero tensor),
-/// `z = round_half_even(clamp(−min / s, 0, 2^b − 1))`.
+/// to float.
 pub fn dynamic_fake_quant(v: &mut [f32], bits: u32) {
     let qmax = (1i32 << bits) - 1;
-    let lo = v.iter().fold(0.0f32, |m, &x| m.min(x));
-    let hi = v.iter().fold(0.0f32, |m, &x| m.max(x));
-    let s = if hi == lo {
-        1.0
-    } else {
-        (hi - lo) / qmax as f32
-    };
-    let z = (0.0 - lo / s).clamp(0.0, qmax as f32).round_ties_even() as i32;
+    let (s, z) = crate::quant::linear::dynamic_params(v, qmax);
     fake_quant(v, s, z, 0, qmax);
 }
 
@@ -972,13 +964,15 @@ impl QModel {
                 );
             }
         }
-        let mut bias = self.fp32_bias.clone();
-        for l in self.layers() {
-            bias[l.layer].clone_from(&l.bias_f);
+        // A quantized layer runs its (bias-corrected) float bias; a layer kept in float its own.
+        let mut bias: Vec<&[f32]> = self.fp32_bias.iter().map(|b| &b[..]).collect();
+        for l in self
+            .layers()
+            .filter(|l| !self.config.skip.contains(&l.layer))
+        {
+            bias[l.layer] = &l.bias_f;
         }
-        let weights: Weights = (0..nl)
-            .map(|i| (&sc.dequantized[i][..], &bias[i][..]))
-            .collect();
+        let weights: Weights = (0..nl).map(|i| (&sc.dequantized[i][..], bias[i])).collect();
         // Packing the dequantized weights is part of the path's cost, as in the course module.
         let net = Net::build(
             self.fp32_steps.clone(),

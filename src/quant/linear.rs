@@ -121,15 +121,26 @@ pub fn dynamic_quantize_linear(x: &[f32]) -> Result<(Vec<u8>, f32, u8)> {
             x[i]
         );
     }
-    let lo = x.iter().fold(0.0f32, |m, &v| m.min(v));
-    let hi = x.iter().fold(0.0f32, |m, &v| m.max(v));
-    let scale = if hi == lo { 1.0 } else { (hi - lo) / 255.0 };
-    let z = (0.0 - lo / scale).clamp(0.0, 255.0).round_ties_even() as i32;
+    let (scale, z) = dynamic_params(x, 255);
     let y = x
         .iter()
         .map(|&v| quantize_value(v, scale, z, 0, 255) as u8)
         .collect();
     Ok((y, scale, z as u8))
+}
+
+/// DynamicQuantizeLinear's parameters on a `[0, qmax]` grid (qmax = 255 is the op's), in float32:
+/// `s = (max(0, max x) − min(0, min x)) / qmax` (1 for an all-zero x), `z = round_half_even(clamp(−min / s, 0, qmax))`.
+pub fn dynamic_params(x: &[f32], qmax: i32) -> (f32, i32) {
+    let lo = x.iter().fold(0.0f32, |m, &v| m.min(v));
+    let hi = x.iter().fold(0.0f32, |m, &v| m.max(v));
+    let scale = if hi == lo {
+        1.0
+    } else {
+        (hi - lo) / qmax as f32
+    };
+    let z = (0.0 - lo / scale).clamp(0.0, qmax as f32).round_ties_even() as i32;
+    (scale, z)
 }
 
 /// ONNX DequantizeLinear. Values outside `dtype`'s range are an error.
