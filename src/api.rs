@@ -409,16 +409,15 @@ impl MatMulShape {
             });
         }
         // The batch index of each operand's matrices, broadcast to y's batch axes.
-        let index = |p: &[usize]| -> Result<Vec<usize>> {
+        // Both are padded to the batch rank and each axis is 1 or the batch's, checked above.
+        let index = |p: &[usize]| -> Vec<usize> {
             let count: usize = p.iter().product();
             let ids = ndarray::ArrayD::from_shape_vec(p.to_vec(), (0..count).collect())
-                .map_err(|e| crate::Error::new("shape", e.to_string()))?;
-            let view = ids
-                .broadcast(batch.clone())
-                .ok_or_else(|| crate::Error::new("shape", "does not broadcast"))?;
-            Ok(view.iter().copied().collect())
+                .expect("one index per matrix");
+            let view = ids.broadcast(batch.clone()).expect("axes checked above");
+            view.iter().copied().collect()
         };
-        let pairs = index(&pa)?.into_iter().zip(index(&pb)?).collect();
+        let pairs = index(&pa).into_iter().zip(index(&pb)).collect();
         let mut y_shape = batch;
         if a.len() > 1 {
             y_shape.push(n);
@@ -481,6 +480,7 @@ pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
         "bZeroPoint",
     )?;
     let mut acc = vec![0; g.pairs.len() * n * m];
+    let no_bias = vec![0; m];
     for (out, &(ia, ib)) in acc.chunks_mut(n * m).zip(&g.pairs) {
         matmul_acc_i32(
             n,
@@ -490,7 +490,7 @@ pub fn qlinear_matmul(a: &QLinearMatMulArgs) -> Result<QLinearOutput> {
             a.a_zero_point,
             &a.b[ib * k * m..][..k * m],
             &bz,
-            &vec![0; m],
+            &no_bias,
             out,
         );
     }
