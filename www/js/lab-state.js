@@ -63,7 +63,6 @@ export function quantConfig(s, patch = {}) {
   const cfg = {
     weightBits: s.weightBits,
     actBits: s.actBits,
-    perChannel: s.granularity === 'channel',
     granularity: s.granularity,
     method: s.method,
     actScheme: s.scheme,

@@ -408,7 +408,7 @@ function* techniquesJob(s, key) {
   // Every row starts from plain round-to-nearest at uniform bits, then sets its own technique.
   const plain = { layerBits: [], rounding: 'nearest', equalize: false, biasCorrection: false };
   const cases = [
-    ...TECHNIQUE_BITS.flatMap((bits) => TECHNIQUES.map((t) => ({ ...t, bits, patch: { ...plain, weightBits: bits, actBits: 8, perChannel: t.patch.granularity === 'channel', ...t.patch } }))),
+    ...TECHNIQUE_BITS.flatMap((bits) => TECHNIQUES.map((t) => ({ ...t, bits, patch: { ...plain, weightBits: bits, actBits: 8, ...t.patch } }))),
     ...FORMATS.map((f) => ({ ...f, bits: null, patch: { ...plain, ...f.patch } })),
   ];
   const rows = [];
@@ -434,14 +434,14 @@ function* techniquesJob(s, key) {
 /** Accuracy with only one layer's weights quantized (simulated path, the others kept in float). */
 function* sensJob(s, key) {
   const bits = s.weightBits;
-  const perChannel = s.granularity === 'channel';
   const rows = [];
   const cases = [...layers.map((l) => ({ name: l.name, only: l.index })), { name: layers.length === 3 ? 'all three' : `all ${layers.length}`, only: null }];
   const t0 = now();
   for (const [i, c] of cases.entries()) {
     yield { done: i, total: cases.length, label: `${c.name} at ${bits} bits` };
     const skip = c.only === null ? [] : layers.filter((l) => l.index !== c.only).map((l) => l.index);
-    const qm = model.quantize({ weightBits: bits, actBits: 8, perChannel, skip });
+    // The current settings (granularity, rounding, equalization ...) at uniform weight bits.
+    const qm = model.quantize(quantConfig(s, { weightBits: bits, actBits: 8, layerBits: [], skip }));
     try {
       const e = yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` }));
       rows.push({ name: c.name, layer: c.only, accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, logitSqnrDb: e.logitSqnrDb });
@@ -462,8 +462,8 @@ function* sensJob(s, key) {
  * posts the complete sweep. On one core the same loop does all of them.
  */
 function* sweepJob(s, key) {
-  const base = { perChannel: s.granularity === 'channel', method: s.method, actScheme: s.scheme };
-  if (s.method === 'percentile') base.percentile = s.percentile;
+  // The current settings at uniform bits (weightsOnly / weightsAndActivations set them).
+  const base = quantConfig(s, { layerBits: [] });
   sweep = { key, base, todo: [...SWEEP_BITS], points: new Map(), t0: now(), localDone: false };
   yield* sweepSteps(sweep);
 }
