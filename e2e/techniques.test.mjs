@@ -41,6 +41,10 @@ test('each technique setting changes the accuracy and round-trips through the UR
     assert.ok(group > base, `group 16 ${group} beats per tensor ${base}`);
     await page.waitForFunction(() => location.hash.includes('lab.granularity=group') && location.hash.includes('lab.group=16'));
     assert.match(await page.locator('#lab-beyond-note').innerText(), /QDQ graph/);
+    // The weight view quantizes as the model does: conv2's 64 channels × 288 inputs in groups of 16.
+    assert.equal(await page.evaluate(() => window.__quantlab.lab.weights.scales), 64 * 18);
+    assert.match(await page.locator('#lab-weight-grid').innerText(), /first group; its 18 groups have steps/);
+    assert.match(await page.locator('#lab-weights-scope').innerText(), /conv2, channel 0, 18 groups of 16/);
 
     await change(page, 'lab-method', 'dynamic');
     await page.waitForFunction(() => location.hash.includes('lab.method=dynamic'));

@@ -253,7 +253,7 @@ export class Lab {
     this.syncChannelOptions(Number(this.$('lab-layer').value));
     const method = this.$('lab-method').value;
     this.$('lab-percentile').disabled = method !== 'percentile';
-    this.$('lab-channel').disabled = this.$('lab-granularity').value !== 'channel';
+    this.$('lab-channel').disabled = this.$('lab-granularity').value === 'tensor';
     this.$('lab-wbits-out').value = this.$('lab-wbits').value;
     this.$('lab-abits-out').value = this.$('lab-abits').value;
     this.$('lab-method-note').textContent = METHOD_NOTES[method] ?? '';
@@ -333,24 +333,34 @@ export class Lab {
     return this.weightCache.get(layer);
   }
 
-  /** Weights of the selected layer quantized as the model does: symmetric int8 grid, min-max. */
+  /**
+   * Weights of the selected layer quantized as the model does: symmetric int8 grid, min-max, one
+   * scale per layer, per output channel, or per group of inputs of each channel (blocked along
+   * the inputs, as the core quantizes them).
+   */
   computeWeights(s) {
     const w = this.weightsOf(s.layer);
     const m = this.channelsOf(s.layer);
+    const k = w.length / m;
     const bits = bitsFor(s, s.layer).w;
     const perChannel = s.granularity === 'channel';
+    const group = s.granularity === 'group' ? s.groupSize : null;
+    const groups = group ? Math.ceil(k / group) : 1; // per channel
     const grid = { scheme: 'symmetric', dtype: 'int8', bits };
-    const opts = { ...grid, method: 'minmax', shape: [m, w.length / m], bins: binsFor(w.length) };
+    const opts = { ...grid, method: 'minmax', shape: [m, k], bins: binsFor(w.length) };
     if (perChannel) Object.assign(opts, { axis: 0, channel: s.channel });
+    if (group) Object.assign(opts, { axis: 1, blockSize: group, channel: s.channel * groups });
     const a = this.api.analyzeQuantization(w, opts);
     let view = a;
-    if (perChannel) {
-      const inner = w.length / m;
-      const slice = w.subarray(s.channel * inner, (s.channel + 1) * inner);
-      view = this.api.analyzeQuantization(slice, { ...grid, scale: [a.scale[s.channel]], zeroPoint: [0], bins: binsFor(slice.length) });
+    if (perChannel || group) {
+      // The selected channel's weights on its own scale(s): its grid is the one drawn.
+      const slice = w.subarray(s.channel * k, (s.channel + 1) * k);
+      const first = s.channel * groups;
+      const own = { scale: a.scale.slice(first, first + groups), zeroPoint: new Int32Array(groups), bins: binsFor(slice.length) };
+      view = this.api.analyzeQuantization(slice, group ? { ...grid, ...own, shape: [k], axis: 0, blockSize: group } : { ...grid, ...own });
     }
     const layerName = this.layers.find((l) => l.index === s.layer).name;
-    return { a, view, bits, perChannel, channel: s.channel, layerName };
+    return { a, view, bits, perChannel, group, groups, channel: s.channel, layerName };
   }
 
   // ---- worker ---------------------------------------------------------------------------------

@@ -6,33 +6,38 @@ import { fmt, thousands } from './text.js';
 
 /**
  * `el`: the lab section. `data`: { a (the layer's analysis), view (the analysis drawn: the
- * channel's under per-channel), bits, perChannel, channel, layerName }.
+ * channel's under per-channel and group-wise), bits, perChannel, group (inputs per group, or
+ * null), groups (per channel), channel, layerName }.
  */
-export function render(el, { a, view, bits, perChannel, channel, layerName }) {
+export function render(el, { a, view, bits, perChannel, group, groups, channel, layerName }) {
   const $ = (id) => el.querySelector(`#${id}`);
   const weights = chartFor($('lab-chart-weights'), () => new HistogramChart($('lab-chart-weights'), { color: COLORS.fp32, xLabel: 'weight (float32)', height: 240 }));
   const errors = chartFor($('lab-chart-werrors'), () => new HistogramChart($('lab-chart-werrors'), { color: COLORS.int8, xLabel: 'w − ŵ', height: 240 }));
-  weights.update(view.valueHistogram, { grid: a.grid, zeroIndex: -a.qmin, clipLow: a.clipLow, clipHigh: a.clipHigh });
+  weights.update(view.valueHistogram, { grid: view.grid, zeroIndex: -a.qmin, clipLow: view.clipLow, clipHigh: view.clipHigh });
   errors.update(view.errorHistogram, null);
-  const scope = perChannel ? `${layerName}, channel ${channel}` : `${layerName}, whole layer`;
+  const scope = group ? `${layerName}, channel ${channel}, ${groups} groups of ${group}` : perChannel ? `${layerName}, channel ${channel}` : `${layerName}, whole layer`;
   for (const id of ['lab-weights-scope', 'lab-werrors-scope']) $(id).textContent = `${scope}, ${bits} bits`;
   $('lab-wstats-scope').textContent = `${layerName}, ${bits} bits`;
   const stride = weights.gridStride;
   const foot = $('lab-weight-grid');
   foot.dataset.gridPoints = String(a.grid.length);
-  foot.textContent = `${a.grid.length} grid points, q = ${fmt.int(a.qmin)} … ${fmt.int(a.qmax)}, step s = ${fmt.num(a.scale[perChannel ? channel : 0])}` +
+  foot.textContent = `${a.grid.length} grid points, q = ${fmt.int(a.qmin)} … ${fmt.int(a.qmax)}, step s = ${fmt.num(view.scale[0])}` +
+    (group ? ` (the channel's first group; its ${groups} groups have steps ${fmt.num(Math.min(...view.scale))} … ${fmt.num(Math.max(...view.scale))})` : '') +
     (stride > 1 ? ` (every ${stride}th line drawn)` : '');
   $('lab-fig-channels').classList.toggle('is-empty', !perChannel);
   if (perChannel) {
     chartFor($('lab-chart-channels'), () => new ChannelChart($('lab-chart-channels'), { height: 220 }))
       .update(Array.from(a.channelSqnrDb), Array.from(a.scale), channel);
   }
-  $('lab-wstats-list').innerHTML = statsHtml(a, channel, perChannel);
+  $('lab-wstats-list').innerHTML = statsHtml(a, channel, perChannel, group);
 }
 
-function statsHtml(a, channel, perChannel) {
+function statsHtml(a, channel, perChannel, groupSize) {
   const params = [];
-  if (perChannel) {
+  if (groupSize) {
+    params.push([`Scales`, `${thousands(a.scale.length)}: one per ${groupSize} inputs of each channel`]);
+    params.push([`All ${thousands(a.scale.length)} scales`, `${fmt.num(Math.min(...a.scale))} … ${fmt.num(Math.max(...a.scale))}`]);
+  } else if (perChannel) {
     params.push([`Scale s (ch ${channel})`, fmt.num(a.scale[channel], 4)]);
     params.push([`All ${a.scale.length} scales`, `${fmt.num(Math.min(...a.scale))} … ${fmt.num(Math.max(...a.scale))}`]);
   } else {
