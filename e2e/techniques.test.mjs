@@ -1,13 +1,16 @@
 // Beyond round-to-nearest in the page: each technique setting (group-wise, GPTQ, equalization,
 // bias correction, dynamic) changes the accuracy the lab shows and round-trips through the URL,
 // and "Compare techniques" measures the table (with its sentence) on all the test digits.
-// Screenshots: techniques-1280x800.png, techniques-390x844.png, techniques-1920x1080.png.
+// The presenter's "Beyond round-to-nearest" scene starts the comparison on arrival, and an embed of
+// it starts it on quantlab:run and posts the rows as quantlab:result.
+// Screenshots: techniques-1280x800.png, techniques-390x844.png, techniques-1920x1080.png,
+// techniques-presenter-1920x1080.png.
 //
 // Run: node --test e2e/techniques.test.mjs    (needs www/pkg built and www/vendor copied)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, open, setLabControl, shotsDir } from './support.mjs';
+import { setup, open, setLabControl, watch, shotsDir } from './support.mjs';
 
 const env = setup();
 const acc = (page) => page.evaluate(() => window.__quantlab.lab.eval?.int8Accuracy);
@@ -91,6 +94,39 @@ test('Compare techniques measures every row, with the sentence, at three screen 
       await page.locator('#lab-fig-techniques').scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.join(shotsDir, name) });
     }
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the presenter scene starts the comparison on arrival; an embed runs it on quantlab:run', async () => {
+  const problems = [];
+  const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, deviceScaleFactor: 1 });
+  try {
+    const page = await open(context, `${env.base}#present&scenes=techniques,sweep`, { problems });
+    await page.waitForFunction(() => window.__quantlab.lab.techniques?.complete, null, { timeout: 240000 });
+    assert.deepEqual(await page.evaluate(() => window.__quantlab.lecture.presenter.runs), [{ task: 'techniques', scene: 'techniques' }]);
+    assert.equal(await page.locator('table.techniques tbody tr').count(), 16);
+    assert.match(await page.locator('#pm-takeaway').innerText(), /GPTQ or group-wise scales/);
+    await page.screenshot({ path: path.join(shotsDir, 'techniques-presenter-1920x1080.png') });
+
+    // A course page embeds the figure and asks for the comparison.
+    const host = await context.newPage();
+    watch(host, problems);
+    await host.setContent(`<script>window.msgs = []; addEventListener('message', (e) => window.msgs.push(e.data));</script>` +
+      `<iframe src="${env.base}#embed=techniques" width="1000" height="1130"></iframe>`);
+    const got = (type, kind) => host.evaluate(([t, k]) => window.msgs.filter((m) => m.type === t && (!k || m.kind === k)), [type, kind]);
+    await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:ready'), null, { timeout: 60000 });
+    const send = (m) => host.evaluate((msg) => document.querySelector('iframe').contentWindow.postMessage(msg, '*'), m);
+    await send({ type: 'quantlab:run', id: 'bad', task: 'gptq' });
+    await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:error' && m.id === 'bad'));
+    assert.match((await got('quantlab:error')).find((m) => m.id === 'bad').message, /unknown task "gptq" \(expected "timing" or "techniques"\)/);
+    await send({ type: 'quantlab:run', id: 'run', task: 'techniques' });
+    await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:result' && m.kind === 'techniques' && m.result.complete), null, { timeout: 240000 });
+    const [last] = (await got('quantlab:result', 'techniques')).filter((m) => m.result.complete);
+    assert.equal(last.result.rows.length, 16);
+    assert.ok(last.result.rows.every((r) => r.int8Accuracy > 0.9 && r.bytes > 0));
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -7,7 +7,7 @@
 //   parent -> quantlab  {type: 'quantlab:get', id?}
 //                       {type: 'quantlab:set', id?, state: {explorer?: {...}, lab?: {...}, ui?: {...}}}
 //                       {type: 'quantlab:set', id?, hash: '#bits=4&lab.wbits=4'}
-//                       {type: 'quantlab:run', id?, task: 'timing'}
+//                       {type: 'quantlab:run', id?, task: 'timing' | 'techniques'}
 //   quantlab -> parent  {type: 'quantlab:ready', version, view, state, hash, crossOriginIsolated, timer}
 //                       {type: 'quantlab:state', id?, state, hash}     (reply to get and set)
 //                       {type: 'quantlab:result', section, kind, state, result}
@@ -19,9 +19,10 @@
 // The Embed panel's snippet (share.js) carries the few lines that apply it to the iframe.
 //
 // Result kinds: explorer 'analysis'; lab 'report', 'eval', 'sweep' (each bit width as measured,
-// then `complete: true`), 'timing', 'predict'.
+// then `complete: true`), 'timing', 'predict', 'techniques' (rows as measured, then `complete: true`).
 import { parseHash, toHash } from './url-state.js';
 import { timerNote } from './page-mode.js';
+import { TASKS } from './views.js';
 
 const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, ArrayBuffer.isView(o[k]) ? Array.from(o[k]) : o[k]]));
 
@@ -122,9 +123,9 @@ export class EmbedApi {
   }
 
   run(m) {
-    if (m.task !== 'timing') throw new Error(`quantlab:run: unknown task ${JSON.stringify(m.task)} (expected "timing")`);
+    if (!TASKS.includes(m.task)) throw new Error(`quantlab:run: unknown task ${JSON.stringify(m.task)} (expected ${TASKS.map((t) => `"${t}"`).join(' or ')})`);
     if (!this.lab) throw new Error('quantlab:run: the CNN lab is not running');
-    this.lab.runTiming();
+    this.lab.run(m.task);
     this.post({ type: 'quantlab:state', id: m.id, ...this.snapshot() });
   }
 
@@ -149,6 +150,7 @@ export class EmbedApi {
       sweep: (r) => ({ complete: Boolean(r.complete), points: r.points }),
       timing: (r) => ({ batch: r.batch, samples: r.samples, results: r.results }),
       predict: (r) => pick(r, ['fp32', 'int8', 'fp32P', 'int8P']),
+      techniques: (r) => ({ complete: Boolean(r.complete), fp32Accuracy: r.fp32Accuracy, rows: r.rows }),
     };
     for (const [kind, slim] of Object.entries(kinds)) {
       const r = d[kind];

@@ -86,7 +86,7 @@ export const evalKey = (s) => JSON.stringify(quantConfig(s));
 export const sensKey = (s) => JSON.stringify({ b: s.weightBits, pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection });
 /** The sweep sets the bits itself; the rest of the settings still matter. */
 export const sweepKey = (s) => JSON.stringify({ pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
-/** The technique comparison measures fixed configurations; only the activation settings matter. */
+/** The technique comparison measures fixed weight configurations with the activations as set. */
 export const techniquesKey = (s) => JSON.stringify({ m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme, a: s.actBits });
 
 /**

@@ -65,6 +65,10 @@ let pending = null; // latest {gen, settings} not yet applied
 let current = null; // {qm, gen}
 let drawing = null; // {id, x}: the last drawing, preprocessed
 let timingRequest = null;
+/** The technique comparison was asked for (a button, a scene, the embed API): it follows the settings. */
+let techniquesWanted = false;
+/** The key of the last finished comparison: the same settings do not measure it again. */
+let techniquesDone = null;
 const tasks = new Map();
 let timerId = null;
 let timerDue = 0;
@@ -135,15 +139,11 @@ const HANDLERS = {
     if (settings) startTiming();
   },
   // The technique comparison: every configuration of TECHNIQUES at each TECHNIQUE_BITS, and the
-  // float formats, on all the test digits (started by the page's button).
+  // float formats, on all the test digits. Asked for before the first settings, it starts with them.
   techniques: () => {
-    if (!settings || !modelInfo.digits) {
-      post({ type: 'techniques', key: settings ? techniquesKey(settings) : '', unavailable: modelInfo.reason ?? 'the lab is not ready yet', rows: [], complete: true });
-      return;
-    }
-    const key = techniquesKey(settings);
-    setTask('techniques', key, () => techniquesJob(settings, key));
-    kick();
+    techniquesWanted = true;
+    techniquesDone = null; // asked again: measure again
+    if (settings) startTechniques();
   },
 };
 
@@ -303,6 +303,17 @@ function applySettings() {
   }
   setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
   if (timingRequest) startTiming();
+  if (techniquesWanted) startTechniques();
+}
+
+function startTechniques() {
+  const key = techniquesKey(settings);
+  if (key === techniquesDone) return;
+  if (!modelInfo.digits) {
+    post({ type: 'techniques', key, unavailable: modelInfo.reason, rows: [], complete: true });
+    return;
+  }
+  setTask('techniques', key, () => techniquesJob(settings, key));
 }
 
 /** An `eval` message: the core's evaluation with the first THUMBS flipped digits' pictures. */
@@ -405,10 +416,11 @@ function* evalJob(key, qm) {
 
 /** One row of the technique comparison: the core's evaluation, size and how the model runs. */
 function* techniquesJob(s, key) {
-  // Every row starts from plain round-to-nearest at uniform bits, then sets its own technique.
+  // Every row starts from plain round-to-nearest at uniform weight bits (the activations as set),
+  // then sets its own technique.
   const plain = { layerBits: [], rounding: 'nearest', equalize: false, biasCorrection: false };
   const cases = [
-    ...TECHNIQUE_BITS.flatMap((bits) => TECHNIQUES.map((t) => ({ ...t, bits, patch: { ...plain, weightBits: bits, actBits: 8, ...t.patch } }))),
+    ...TECHNIQUE_BITS.flatMap((bits) => TECHNIQUES.map((t) => ({ ...t, bits, patch: { ...plain, weightBits: bits, ...t.patch } }))),
     ...FORMATS.map((f) => ({ ...f, bits: null, patch: { ...plain, ...f.patch } })),
   ];
   const rows = [];
@@ -427,8 +439,9 @@ function* techniquesJob(s, key) {
     } finally {
       qm.free();
     }
-    post({ type: 'techniques', key, rows: rows.slice(), fp32Accuracy, complete: i === cases.length - 1 });
+    post({ type: 'techniques', key, rows: rows.slice(), fp32Accuracy, actBits: s.actBits, complete: i === cases.length - 1 });
   }
+  techniquesDone = key;
 }
 
 /** Accuracy with only one layer's weights quantized (simulated path, the others kept in float). */
@@ -683,6 +696,8 @@ function loadModel(m) {
     pending = null;
     drawing = null;
     timingRequest = null;
+    techniquesWanted = false;
+    techniquesDone = null;
     model.free();
     model = next;
     next = null;

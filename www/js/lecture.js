@@ -24,7 +24,7 @@ export class LectureTools {
     this.framed = window.parent !== window;
     this.url = new UrlSync({ embedded: this.framed });
     this.mode = new PageMode(this.url.initial.ui, { onChange: () => this.url.changed(), onApply: () => this.onMode() });
-    this.timingAsked = false;
+    this.asked = new Set(); // the tasks scenes have started and whose result has not come yet
     this.mode.start();
   }
 
@@ -39,12 +39,13 @@ export class LectureTools {
     this.updateVisibility?.();
     const { lab, mode } = this;
     if (!lab || !mode.ui.present || mode.ui.embed) return;
-    // Timing runs on request only (it competes with the page for the machine): the scene that
-    // shows it is the request. Once per run: stepping away and back does not restart it.
-    if (VIEWS[mode.view]?.runs === 'timing' && !lab.debug.timing && !this.timingAsked) {
-      this.timingAsked = true;
-      lab.runTiming();
-      mode.presenter.debug.runs.push({ task: 'timing', scene: mode.view });
+    // Long tasks run on request only (they compete with the page for the machine): the scene that
+    // shows one is the request. Once per run: stepping away and back does not restart it.
+    const task = VIEWS[mode.view]?.runs;
+    if (task && !lab.debug[task] && !this.asked.has(task)) {
+      this.asked.add(task);
+      lab.run(task);
+      mode.presenter.debug.runs.push({ task, scene: mode.view });
     }
   }
 
@@ -100,10 +101,8 @@ export class LectureTools {
     const watch = watchVisibility(targets, { keep: (name) => name === 'lab' && this.labNeeded() });
     this.visibility = watch.state;
     this.updateVisibility = watch.update;
-    // A timing result ends the run the speed scene asked for (after a failure, the Run button).
-    lab?.root.addEventListener('quantlab:result', (e) => {
-      if (e.detail?.type === 'timing') this.timingAsked = false;
-    });
+    // A result ends the run a scene asked for (after a failure, the figure's own button).
+    lab?.root.addEventListener('quantlab:result', (e) => this.asked.delete(e.detail?.type));
     this.access = new Access({ explorer, lab, isVisible: (name) => this.visibility.visible[name] !== false });
     this.access.start();
     const version = `v${this.api.version()}`;

@@ -135,7 +135,8 @@ export class ShareTools {
       for (const n of names) g.append(new Option(VIEWS[n].title, n));
       views.append(g);
     };
-    group('Scenes', DEFAULT_SCENES);
+    // Every scene: the default talk's, then the others (a lecturer adds them with the picker).
+    group('Scenes', [...DEFAULT_SCENES, ...Object.keys(VIEWS).filter((n) => !n.includes('.') && !DEFAULT_SCENES.includes(n) && n !== 'explorer' && n !== 'lab')]);
     group('Whole section', ['explorer', 'lab']);
     group('Single figure', Object.keys(VIEWS).filter((n) => n.includes('.')));
 

@@ -14,7 +14,10 @@
 // and what each view draws), so an embed of one figure carries only what moves it.
 
 const EXPLORER_ALL = Object.freeze(['tensor', 'seed', 'bits', 'scheme', 'dtype', 'granularity', 'channel', 'method', 'percentile']);
-const LAB_QUANT = Object.freeze(['lab-wbits', 'lab-abits', 'lab-scheme', 'lab-granularity', 'lab-method', 'lab-percentile']);
+const LAB_QUANT = Object.freeze(['lab-wbits', 'lab-abits', 'lab-scheme', 'lab-granularity', 'lab-group', 'lab-method', 'lab-percentile',
+  'lab-rounding', 'lab-equalize', 'lab-biascorr']);
+/** The lab tasks a scene (`runs`) or an embed (`quantlab:run`) can start (Lab.run). */
+export const TASKS = Object.freeze(['timing', 'techniques']);
 
 export const VIEWS = Object.freeze({
   // The six lecture scenes, in their default order.
@@ -35,7 +38,7 @@ export const VIEWS = Object.freeze({
   },
   sweep: {
     title: 'The bit-width sweep', section: 'lab', height: 840,
-    show: ['#lab-fig-sweep'], controls: ['lab-scheme', 'lab-granularity', 'lab-method', 'lab-percentile'],
+    show: ['#lab-fig-sweep'], controls: ['lab-scheme', 'lab-granularity', 'lab-group', 'lab-method', 'lab-percentile', 'lab-rounding', 'lab-equalize', 'lab-biascorr'],
     takeaway: 'Accuracy holds to about 4 bits, then falls off a cliff: each bit removed halves the grid.',
   },
   speed: {
@@ -56,6 +59,12 @@ export const VIEWS = Object.freeze({
   lab: {
     title: 'CNN lab', section: 'lab', height: 6650, show: null, controls: null,
     takeaway: 'A trained network quantized for real: integer weights, activations and arithmetic, measured on 2,000 test digits.',
+  },
+  // Further scenes, not in the default talk (the scene picker or `scenes=` adds them).
+  techniques: {
+    title: 'Beyond round-to-nearest', section: 'lab', height: 1130,
+    show: ['#lab-fig-techniques'], controls: ['lab-abits', 'lab-scheme', 'lab-method', 'lab-percentile'], runs: 'techniques',
+    takeaway: 'How weights are rounded matters as much as how many bits they get: at 3 bits GPTQ or group-wise scales keep almost all of the float accuracy that round-to-nearest per tensor loses.',
   },
   // Single figures, each with the controls its numbers depend on. Every explorer figure is one
   // analysis of the same tensor, so each depends on every explorer setting.
@@ -92,7 +101,7 @@ export const VIEWS = Object.freeze({
   },
   'lab.weights': {
     title: 'Weights and the integer grid', section: 'lab', height: 890, show: ['#lab-fig-weights', '#lab-fig-werrors', '#lab-fig-channels'],
-    controls: ['lab-wbits', 'lab-granularity', 'lab-layer', 'lab-channel'],
+    controls: ['lab-wbits', 'lab-granularity', 'lab-group', 'lab-layer', 'lab-channel'],
     takeaway: 'Weights are quantized symmetrically around zero; per-channel scales keep small channels from being rounded away.',
   },
   'lab.activations': {
@@ -101,7 +110,7 @@ export const VIEWS = Object.freeze({
     takeaway: 'Activation ranges come from calibration data: the method decides how much of the tail to clip for a finer grid.',
   },
   'lab.sensitivity': {
-    title: 'Per-layer sensitivity', section: 'lab', height: 440, show: ['#lab-fig-sens'], controls: ['lab-wbits', 'lab-granularity'],
+    title: 'Per-layer sensitivity', section: 'lab', height: 440, show: ['#lab-fig-sens'], controls: ['lab-wbits', 'lab-granularity', 'lab-group', 'lab-rounding', 'lab-equalize', 'lab-biascorr'],
     takeaway: 'Layers are not equally fragile: the one that loses most alone is the one to keep at more bits.',
   },
   'lab.production': {

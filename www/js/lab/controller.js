@@ -582,6 +582,13 @@ export class Lab {
 
   // ---- sensitivity and sweep ------------------------------------------------------------------
 
+  /** Starts a long task by name (views.js TASKS: a presenter scene's `runs`, the embed API). */
+  run(task) {
+    const start = { timing: () => this.runTiming(), techniques: () => this.runTechniques() }[task];
+    if (!start) throw new Error(`unknown lab task ${JSON.stringify(task)}`);
+    start();
+  }
+
   /** The technique comparison (the worker measures every row; the view draws them). */
   runTechniques() {
     this.worker.postMessage({ type: 'techniques' });

@@ -22,9 +22,9 @@ function sentence(rows, fp32) {
 
 /**
  * `el`: #lab-fig-techniques. `data`: { rows: [{id, name, bits, int8Accuracy, logitSqnrDb, bytes,
- * deployed, ms}], fp32Accuracy, complete, unavailable }.
+ * deployed, ms}], fp32Accuracy, actBits (of every integer row), complete, unavailable }.
  */
-export function render(el, { rows, fp32Accuracy, complete, unavailable }) {
+export function render(el, { rows, fp32Accuracy, actBits, complete, unavailable }) {
   const box = el.querySelector('#lab-techniques');
   if (unavailable) {
     box.textContent = `Not available: ${unavailable}.`;
@@ -41,7 +41,7 @@ export function render(el, { rows, fp32Accuracy, complete, unavailable }) {
     `<td>${Number.isFinite(r.logitSqnrDb) ? `${r.logitSqnrDb.toFixed(1)} dB` : '∞'}</td><td>${kib(r.bytes)}</td>` +
     `<td>${r.deployed === 'qdq' ? 'QDQ (float)' : 'integer'}</td></tr>`).join('');
   box.innerHTML = `<table class="techniques"><thead>${head}</thead><tbody>${body}</tbody></table>` +
-    `<p class="hint">8-bit activations throughout; bars from ${lo} % to 100 %, FP32 ${pct2(fp32)} the line in each. Float16 and bfloat16 save memory, not time, here: WebAssembly has no float16 arithmetic, so they compute in float32.</p>` +
+    `<p class="hint">${actBits}-bit activations in every integer row; bars from ${lo} % to 100 %, FP32 ${pct2(fp32)} the line in each. Float16 and bfloat16 save memory, not time, here: WebAssembly has no float16 arithmetic, so they compute in float32.</p>` +
     (complete ? `<p class="takeaway" id="lab-techniques-sentence">${sentence(rows, fp32)}</p>` : '');
   applyCss(box);
 }
