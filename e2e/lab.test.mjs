@@ -296,6 +296,8 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
     await setControl(page, 'lab-abits', 8);
     assert.match(await text(page, '#lab-prod'), /8-bit weights, 8-bit activations/);
     assert.match(await text(page, '#lab-prod'), /PerChannelMinMaxObserver/);
+    // Hardware-aware: the build and the INT8 entry this engine runs, from the kernel table.
+    assert.match(await text(page, '#lab-prod'), /This browser\s+(relaxed|simd128) build; INT8 on (usdot|split|dot16)/);
     assert.deepEqual(await overflowingCells(page), [], 'production notes: every text stays inside its cell');
     await page.evaluate(() => {
       const header = document.querySelector('.app-header').getBoundingClientRect().height;

@@ -120,12 +120,28 @@ export function quantile(values, q) {
 }
 
 /**
+ * Hardware-aware: what the engine in front of the student runs (`kernelInfo()`: the build, the
+ * probe's finding, the kernel table's chosen entries) next to what each runtime would pick.
+ */
+function engineRow(k) {
+  const instr = (part) => part.entries.find((e) => e.name === part.chosen)?.instruction ?? '';
+  return {
+    aspect: 'This browser',
+    page: `${k.build} build; INT8 on <code>${k.int8.chosen}</code> (${instr(k.int8)}), FP32 on <code>${k.fp32.chosen}</code> (${instr(k.fp32)}); ` +
+      `relaxed dot: ${k.probe.describe}. On an NVIDIA GPU, TensorRT would run int8 Tensor Core (IMMA) kernels instead.`,
+    tflite: ['XNNPACK picks its kernels at start-up the same way: NEON dot / AVX-VNNI natively, the wasm relaxed dot where the engine has it', 'partly'],
+    pytorch: ['FBGEMM (AVX2, AVX-512 VNNI) on x86, QNNPACK on ARM; no WebAssembly backend', false],
+    ort: ['MLAS: AVX-VNNI / AVX-512 on x86, NEON dot on ARM; onnxruntime-web: wasm SIMD, the relaxed dot when its probe (HasUSDot) allows', k.build === 'relaxed' ? true : 'partly'],
+  };
+}
+
+/**
  * How the current settings map to three production toolchains. Each row: an aspect, what this
  * page does now, and per runtime `[text, same]` where `same` says whether it matches the page.
  * Facts: TFLite 8-bit quantization spec; PyTorch torch.ao `get_default_qconfig('x86')`;
  * ONNX Runtime `quantize_static` defaults (see ../shared/SPEC.md).
  */
-export function productionRows(s) {
+export function productionRows(s, kernels = null) {
   const pc = s.granularity === 'channel';
   const asym = s.scheme === 'asymmetric';
   const mixed = hasOverrides(s);
@@ -185,6 +201,7 @@ export function productionRows(s) {
       pytorch: ['integer kernels (FBGEMM/QNNPACK); dynamic quantization for Linear/LSTM', s.granularity !== 'group'],
       ort: ['QLinearConv when Q/DQ fuse; otherwise the QDQ graph as here; quantize_dynamic → ConvInteger/MatMulInteger', true],
     },
+    ...(kernels ? [engineRow(kernels)] : []),
     {
       aspect: 'Requantization',
       page: 'float multiplier M = s_x·s_w / s_y, round half to even',

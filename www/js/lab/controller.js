@@ -298,7 +298,7 @@ export class Lab {
     this.record(performance.now() - t0);
     Object.assign(this.debug.want, { report: this.gen, eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) });
     if (this.data.report && (!prev || prev.layer !== s.layer)) this.drawActivations();
-    production.render(this.root, { rows: productionRows(s) });
+    production.render(this.root, { rows: productionRows(s, this.kernels) });
     this.drawKeystats();
     if (this.data.eval && prev && prev.layer !== s.layer) this.drawAccuracy();
     notifyState('lab'); // the URL follows (js/url-state.js)
@@ -422,6 +422,7 @@ export class Lab {
     this.status(`worker ready: data ${m.ms.load.toFixed(0)} ms, calibration on ${m.calibCount} digits ${m.ms.calibrate.toFixed(0)} ms`);
     this.kernels = m.kernels;
     timing.renderKernels(this.root, m.kernels);
+    if (this.state) production.render(this.root, { rows: productionRows(this.state, this.kernels) });
     if (!this.data.timing) timing.renderIdle(this.root, { timer: this.timer });
     if (this.pad.hasInk) this.sendDrawing();
   }
