@@ -235,6 +235,11 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
     assert.equal(sweep.points.length, 7);
     assert.equal(await page.locator('#lab-sweep-table tbody tr[data-bits]').count(), 7);
     assert.equal(await page.locator('#lab-sweep-progress').isVisible(), false);
+    // And the float formats: weights and activations in float16 / bfloat16, as accurate as FP32 here.
+    assert.deepEqual(sweep.formats.map((p) => p.format), ['fp16', 'bf16']);
+    for (const p of sweep.formats) assert.ok(p.waAccuracy >= sweep.points[0].fp32Accuracy - 0.002 && p.bytesPacked < p.bytesFp32 / 1.9, `${p.format}: ${p.waAccuracy}, ${p.bytesPacked} B`);
+    assert.equal(await page.locator('#lab-sweep-table tbody tr[data-format]').count(), 2);
+    assert.match(await text(page, '#lab-sweep-table caption'), /save memory here, not time/);
     const at = (b) => sweep.points.find((p) => p.bits === b);
     for (const b of [8, 4, 2]) {
       const p = at(b);

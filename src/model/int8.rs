@@ -406,7 +406,10 @@ pub fn quantize_model(model: &Model, cal: &Calibration, config: &QuantConfig) ->
 
 fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Result<QModel> {
     let steps = plan(model)?;
-    let stats = if config.rounding == Rounding::Gptq || config.bias_correction {
+    // A float format rounds the float weights themselves: no GPTQ, no bias correction.
+    let stats = if config.format.is_none()
+        && (config.rounding == Rounding::Gptq || config.bias_correction)
+    {
         Some(cal.stats(model)?)
     } else {
         None

@@ -147,7 +147,7 @@ export class EmbedApi {
     const kinds = {
       report: (r) => pick(r, ['bytesFp32', 'bytesInt8', 'compression', 'params', 'macs']),
       eval: (r) => pick(r, ['count', 'fp32Accuracy', 'int8Accuracy', 'agreement', 'flippedCount', 'logitSqnrDb']),
-      sweep: (r) => ({ complete: Boolean(r.complete), points: r.points }),
+      sweep: (r) => ({ complete: Boolean(r.complete), points: r.points, formats: r.formats }),
       timing: (r) => ({ batch: r.batch, samples: r.samples, results: r.results }),
       predict: (r) => pick(r, ['fp32', 'int8', 'fp32P', 'int8P']),
       techniques: (r) => ({ complete: Boolean(r.complete), fp32Accuracy: r.fp32Accuracy, rows: r.rows }),

@@ -27,7 +27,7 @@
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, quantizedLayers } from './lab-state.js';
-import { weightsOnly, weightsAndActivations, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
+import { parts, SWEEP_FORMATS, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
@@ -40,6 +40,8 @@ let sweep = null;
 /** `{ worker, gen, busy }`: the sweep's helper on a second core, or null. */
 let helper = null;
 const THUMBS = 40;
+/** What the sweep measures: every bit width, then the float formats. */
+const SWEEP_POINTS = Object.freeze([...SWEEP_BITS, ...SWEEP_FORMATS]);
 const PRIORITY = { eval: 3, timing: 2, techniques: 1.5, sens: 1, sweep: 0 };
 /**
  * Background tasks (sensitivity, sweep) wait this long after a settings message, so while
@@ -469,15 +471,15 @@ function* sensJob(s, key) {
  * For 8 down to 2 bits: weights only (simulated path: float activations) and weights +
  * activations (true int8), accuracy (or, without digits, agreement with FP32 on random inputs)
  * and logit SQNR; and the model size with the weights packed at that many bits.
- * The sweep over SWEEP_BITS, shared with the helper worker on the second core when there is
+ * The sweep over SWEEP_POINTS (bit widths, then float formats), shared with the helper worker on the second core when there is
  * one: this worker takes bit widths from the front of `todo` (two scheduler steps each), the
  * helper from the back (a whole bit width per message), and whichever finishes the last one
  * posts the complete sweep. On one core the same loop does all of them.
  */
 function* sweepJob(s, key) {
-  // The current settings at uniform bits (weightsOnly / weightsAndActivations set them).
+  // The current settings at uniform bits (each point sets its bits or its format).
   const base = quantConfig(s, { layerBits: [] });
-  sweep = { key, base, todo: [...SWEEP_BITS], points: new Map(), t0: now(), localDone: false };
+  sweep = { key, base, todo: [...SWEEP_POINTS], points: new Map(), t0: now(), localDone: false };
   yield* sweepSteps(sweep);
 }
 
@@ -485,14 +487,15 @@ function* sweepSteps(st) {
   let done = false;
   try {
     while (st.todo.length) {
-      const bits = st.todo.shift();
+      const id = st.todo.shift();
       feedHelper();
-      yield { done: st.points.size, total: SWEEP_BITS.length, label: `${bits} bits, weights only` };
-      const progress = (label) => () => ({ done: st.points.size, total: SWEEP_BITS.length, label });
-      const point = yield* labelled(weightsOnly(model, sweepSet, st.base, bits), progress(`${bits} bits, weights only`));
-      yield { done: st.points.size, total: SWEEP_BITS.length, label: `${bits} bits, weights + activations` };
-      const wa = yield* labelled(weightsAndActivations(model, sweepSet, st.base, bits), progress(`${bits} bits, weights + activations`));
-      st.points.set(bits, { ...point, ...wa });
+      const point = {};
+      for (const [label, start] of parts(id)) {
+        const progress = () => ({ done: st.points.size, total: SWEEP_POINTS.length, label });
+        yield progress();
+        Object.assign(point, yield* labelled(start(model, sweepSet, st.base), progress));
+      }
+      st.points.set(id, point);
       postSweep(st);
     }
     done = true;
@@ -515,11 +518,13 @@ function* labelled(g, progress) {
   }
 }
 
+/** The sweep as measured so far: the bit widths (`points`), then the float formats (`formats`). */
 function postSweep(st) {
-  const points = SWEEP_BITS.filter((b) => st.points.has(b)).map((b) => st.points.get(b));
+  const have = (ids) => ids.filter((id) => st.points.has(id)).map((id) => st.points.get(id));
+  const [points, formats] = [have(SWEEP_BITS), have(SWEEP_FORMATS)];
   post({
-    type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points,
-    complete: points.length === SWEEP_BITS.length, ms: now() - st.t0,
+    type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points, formats,
+    complete: points.length + formats.length === SWEEP_POINTS.length, ms: now() - st.t0,
   });
 }
 
@@ -545,7 +550,7 @@ function startHelper(bytes) {
 function feedHelper() {
   if (!helper || helper.busy || !sweep || !sweep.todo.length || paused) return;
   helper.busy = true;
-  helper.worker.postMessage({ type: 'point', gen: helper.gen, key: sweep.key, base: sweep.base, bits: sweep.todo.pop() });
+  helper.worker.postMessage({ type: 'point', gen: helper.gen, key: sweep.key, base: sweep.base, id: sweep.todo.pop() });
 }
 
 function onHelper(e) {
@@ -558,23 +563,23 @@ function onHelper(e) {
   helper.busy = false;
   const st = sweep && sweep.key === m.key ? sweep : null;
   if (m.type === 'error') {
-    dropHelper(st, m.bits);
+    dropHelper(st, m.id);
     return;
   }
   if (st) {
-    st.points.set(m.bits, m.point);
+    st.points.set(m.id, m.point);
     // Out of view nothing is posted (the page does no work there); it goes out on return.
     if (!paused) postSweep(st);
   }
   feedHelper();
 }
 
-/** Without the helper from now on; a bit width it held goes back to this worker. */
-function dropHelper(st = sweep, bits = null) {
+/** Without the helper from now on; a point it held goes back to this worker. */
+function dropHelper(st = sweep, id = null) {
   helper?.worker.terminate();
   helper = null;
-  if (!st || bits === null || st.points.has(bits)) return;
-  st.todo.push(bits);
+  if (!st || id === null || st.points.has(id)) return;
+  st.todo.push(id);
   if (st.localDone) {
     st.localDone = false;
     tasks.set('sweep', { name: 'sweep', key: st.key, prio: PRIORITY.sweep, iter: sweepSteps(st) });

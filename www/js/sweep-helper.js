@@ -1,12 +1,13 @@
-// The lab's second core: a worker that computes whole bit widths of the sweep (js/sweep-point.js)
+// The lab's second core: a worker that computes whole points of the sweep (js/sweep-point.js)
 // for js/lab-worker.js, on its own copy of the model, calibrated the same way (js/lab-model.js),
 // so its numbers are the ones the lab worker would compute. It loads the same build as its parent.
 //
-// Protocol: { type: 'model', gen, bytes } (bytes null: the shipped model), then
-// { type: 'point', gen, key, base, bits } -> { type: 'point', gen, key, bits, point } or
-// { type: 'error', gen, key, bits, message }. Requests of an older model generation are dropped.
+// Protocol: { type: 'model', gen, bytes } (bytes null: the shipped model) -> { type: 'ready', gen },
+// then { type: 'point', gen, key, base, id } (id: a bit width or a format) ->
+// { type: 'point', gen, key, id, point } or { type: 'error', gen, key, id, message }. Requests of
+// an older model generation are dropped.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { weightsOnly, weightsAndActivations, randomSet, run } from './sweep-point.js';
+import { parts, randomSet, run } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
 let api = null;
@@ -46,9 +47,9 @@ self.onmessage = async (e) => {
   try {
     await ready;
     if (m.gen !== gen) return;
-    const point = { ...run(weightsOnly(model, set, m.base, m.bits)), ...run(weightsAndActivations(model, set, m.base, m.bits)) };
-    self.postMessage({ type: 'point', gen: m.gen, key: m.key, bits: m.bits, point });
+    const point = Object.assign({}, ...parts(m.id).map(([, start]) => run(start(model, set, m.base))));
+    self.postMessage({ type: 'point', gen: m.gen, key: m.key, id: m.id, point });
   } catch (err) {
-    self.postMessage({ type: 'error', gen: m.gen, key: m.key, bits: m.bits, message: err?.message ?? String(err) });
+    self.postMessage({ type: 'error', gen: m.gen, key: m.key, id: m.id, message: err?.message ?? String(err) });
   }
 };

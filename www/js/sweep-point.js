@@ -1,6 +1,7 @@
 // One bit width of the lab's sweep, in two halves so the lab worker's scheduler can run other
 // work between them: weights only (the simulated path: float activations) and weights +
-// activations (the true INT8 path). Shared by js/lab-worker.js and js/sweep-helper.js, which
+// activations (the true INT8 path); and the sweep's float-format points (float16, bfloat16:
+// weights and activations rounded to the format, run as the QDQ graph), in one part each. Shared by js/lab-worker.js and js/sweep-helper.js, which
 // computes bit widths in parallel on a second core.
 //
 // One sweep serves every model. `set` says what it is measured on:
@@ -67,6 +68,45 @@ function* measure(model, qm, set, path) {
   }
   const c = model.compare(qm, set.x, set.n, path);
   return { agreement: c.agreement, sqnrDb: c.logitSqnrDb };
+}
+
+/** The float formats the sweep measures after the bit widths (each point carries `format`). */
+export const SWEEP_FORMATS = Object.freeze(['fp16', 'bf16']);
+const FORMAT_NAME = { fp16: 'float16', bf16: 'bfloat16' };
+
+/**
+ * The measurements of sweep point `id` (a bit width or a format), as `[label, start]` parts that
+ * a scheduler can run apart: `start(model, set, base)` is a generator; the parts' results merge
+ * into the point.
+ */
+export function parts(id) {
+  if (typeof id === 'number') {
+    return [
+      [`${id} bits, weights only`, (model, set, base) => weightsOnly(model, set, base, id)],
+      [`${id} bits, weights + activations`, (model, set, base) => weightsAndActivations(model, set, base, id)],
+    ];
+  }
+  return [[FORMAT_NAME[id], (model, set, base) => formatPoint(model, set, base, id)]];
+}
+
+/** Weights and activations in float format `format` ('fp16' | 'bf16'): accuracy, SQNR, size. */
+export function* formatPoint(model, set, base, format) {
+  const qm = model.quantize({ ...base, format });
+  try {
+    const m = yield* measure(model, qm, set, 'int8');
+    const rep = model.report(qm, 4, 0);
+    return {
+      format,
+      fp32Accuracy: m.fp32Accuracy ?? null,
+      waAccuracy: m.accuracy ?? null,
+      waAgreement: m.agreement,
+      waSqnrDb: m.sqnrDb,
+      bytesFp32: rep.bytesFp32,
+      bytesPacked: rep.bytesPacked,
+    };
+  } finally {
+    qm.free();
+  }
 }
 
 /** Weights quantized to `bits`, activations float: accuracy or agreement, SQNR and the report's sizes. */

@@ -11,13 +11,15 @@ const XS = [...SWEEP_BITS].reverse();
 const line = (el, opts) => new LineChart(el, { xs: XS, xLabel: 'bits', ...opts });
 
 /**
- * `el`: #lab-fig-sweep. `data`: { mode: 'digits' | 'random', points, complete, ms, inputs,
- * state, layers }. Points arrive in any order (two cores compute them).
+ * `el`: #lab-fig-sweep. `data`: { mode: 'digits' | 'random', points (one per bit width),
+ * formats (float16, bfloat16: `format`, weights + activations only), complete, ms, inputs, state,
+ * layers }. Points arrive in any order (two cores compute them).
  */
-export function render(el, { mode, points, complete, ms, inputs, state: s, layers }) {
+export function render(el, { mode, points, formats = [], complete, ms, inputs, state: s, layers }) {
   const $ = (id) => el.querySelector(`#${id}`);
   const random = mode === 'random';
-  $('lab-sweep-scope').textContent = `${s.granularity === 'channel' ? 'per channel' : 'per tensor'}, ${METHOD_LABEL[s.method]}, ${s.scheme}`;
+  const granularity = { channel: 'per channel', tensor: 'per tensor', group: `groups of ${s.groupSize}` }[s.granularity];
+  $('lab-sweep-scope').textContent = `${granularity}${s.rounding === 'gptq' ? ', GPTQ' : ''}, ${METHOD_LABEL[s.method] ?? s.method}, ${s.scheme}`;
   const at = (b) => points.find((p) => p.bits === b);
   const col = (f) => XS.map((b) => { const p = at(b); return p ? f(p) : null; });
 
@@ -77,13 +79,18 @@ export function render(el, { mode, points, complete, ms, inputs, state: s, layer
   note.hidden = !random;
   note.textContent = random ? `On ${thousands(inputs)} seeded random inputs in [0, 1] (the timing inputs), not test digits. Agreement: same top output as FP32.` : '';
   const table = $('lab-sweep-table');
-  table.innerHTML = random ? randomTable(at, layers) : digitsTable(at);
+  table.innerHTML = random ? randomTable(at, layers, formats) : digitsTable(at, formats);
   if (complete) table.dataset.ms = String(Math.round(ms));
   else delete table.dataset.ms;
 }
 
-function digitsTable(at) {
-  return '<thead><tr><th class="num">Bits</th><th class="num c-wonly">Accuracy<br><small>weights only</small></th><th class="num c-int8">Accuracy<br><small>weights + act.</small></th>' +
+const FORMAT_LABEL = { fp16: 'FP16', bf16: 'BF16' };
+const NO_FLOAT16 = 'float16 and bfloat16: weights and activations rounded to the format; WebAssembly has no float16 arithmetic, so they save memory here, not time';
+/** A float format's row: weights + activations only (there is no weights-only half). */
+const formatRow = (p, cells) => `<tr data-format="${p.format}" title="${NO_FLOAT16}"><td class="num"><strong>${FORMAT_LABEL[p.format]}</strong></td>${cells}</tr>`;
+
+function digitsTable(at, formats) {
+  return (formats.length ? `<caption class="hint sweep-formats">FP16, BF16: ${NO_FLOAT16}.</caption>` : '') + '<thead><tr><th class="num">Bits</th><th class="num c-wonly">Accuracy<br><small>weights only</small></th><th class="num c-int8">Accuracy<br><small>weights + act.</small></th>' +
     '<th class="num">Agreement<br><small>weights + act.</small></th><th class="num c-wonly">Logit SQNR<br><small>weights only</small></th><th class="num c-int8">Logit SQNR<br><small>weights + act.</small></th>' +
     '<th class="num">Size<br><small>packed</small></th><th class="num">vs FP32</th></tr></thead><tbody>' +
     SWEEP_BITS.map((b) => {
@@ -91,10 +98,13 @@ function digitsTable(at) {
       if (!p) return `<tr class="muted-row"><td class="num">${b}</td><td colspan="7">…</td></tr>`;
       return `<tr data-bits="${b}"><td class="num"><strong>${b}</strong></td><td class="num">${pct(p.wAccuracy)}</td><td class="num">${pct(p.waAccuracy)}</td><td class="num">${pct(p.waAgreement)}</td>` +
         `<td class="num">${fmt.db(p.wSqnrDb)}</td><td class="num">${fmt.db(p.waSqnrDb)}</td><td class="num">${kib(p.bytesPacked)}</td><td class="num">${fmt.ratio(p.bytesFp32, p.bytesPacked)}</td></tr>`;
-    }).join('') + '</tbody>';
+    }).join('') +
+    formats.map((p) => formatRow(p, `<td class="num">–</td><td class="num">${pct(p.waAccuracy)}</td><td class="num">${pct(p.waAgreement)}</td>` +
+      `<td class="num">–</td><td class="num">${fmt.db(p.waSqnrDb)}</td><td class="num">${kib(p.bytesPacked)}</td><td class="num">${fmt.ratio(p.bytesFp32, p.bytesPacked)}</td>`)).join('') +
+    '</tbody>';
 }
 
-function randomTable(at, layers) {
+function randomTable(at, layers, formats) {
   const layerHead = layers.map((l) => `<th class="num">${l.name}<br><small>weight SQNR</small></th>`).join('');
   const cols = 5 + layers.length + 2;
   return '<thead><tr><th class="num">Bits</th><th class="num c-wonly">Agreement<br><small>weights only</small></th><th class="num c-int8">Agreement<br><small>weights + act.</small></th>' +
@@ -107,10 +117,13 @@ function randomTable(at, layers) {
         `<td class="num">${fmt.db(p.wSqnrDb)}</td><td class="num">${fmt.db(p.waSqnrDb)}</td>` +
         `${p.weightSqnrDb.map((d) => `<td class="num">${fmt.db(d)}</td>`).join('')}` +
         `<td class="num">${fmt.bytes(p.bytesPacked)}</td><td class="num">${fmt.ratio(p.bytesFp32, p.bytesPacked)}</td></tr>`;
-    }).join('') + '</tbody>';
+    }).join('') +
+    formats.map((p) => formatRow(p, `<td class="num">–</td><td class="num">${pct(p.waAgreement)}</td><td class="num">–</td><td class="num">${fmt.db(p.waSqnrDb)}</td>` +
+      `${layers.map(() => '<td class="num">–</td>').join('')}<td class="num">${fmt.bytes(p.bytesPacked)}</td><td class="num">${fmt.ratio(p.bytesFp32, p.bytesPacked)}</td>`)).join('') +
+    '</tbody>';
 }
 
 /** An empty sweep (a new model): every chart and the table cleared. */
 export function clear(el, state, layers, mode = 'digits') {
-  render(el, { mode, points: [], complete: false, ms: 0, inputs: 0, state, layers });
+  render(el, { mode, points: [], formats: [], complete: false, ms: 0, inputs: 0, state, layers });
 }
