@@ -34,6 +34,14 @@ test('each technique setting changes the accuracy and round-trips through the UR
     await change(page, 'lab-rounding', 'nearest');
     await change(page, 'lab-equalize', true);
     const eqbc = await change(page, 'lab-biascorr', true);
+    // The equalization figure: conv1's and conv2's per-channel ranges, equal after it.
+    const eq = await page.evaluate(() => window.__quantlab.lab.equalization);
+    assert.deepEqual(eq.map((p) => `${p.first}→${p.second}`), ['conv1→conv2', 'conv2→fc']);
+    const spread = (v) => Math.max(...v) / Math.min(...v);
+    assert.ok(spread(eq[0].rangeFirstAfter) < spread(eq[0].rangeFirstBefore), 'conv1 channel ranges closer after equalization');
+    assert.equal(await page.locator('#lab-fig-equalize').evaluate((e) => e.classList.contains('is-empty')), false);
+    await page.locator('#lab-fig-equalize').scrollIntoViewIfNeeded();
+    await page.locator('#lab-fig-equalize').screenshot({ path: path.join(shotsDir, 'equalize-1280x800.png') });
     assert.notEqual(eqbc, base, 'equalization + bias correction move the accuracy');
     await page.waitForFunction(() => location.hash.includes('lab.eq=1') && location.hash.includes('lab.bc=1'));
 

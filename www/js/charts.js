@@ -402,7 +402,7 @@ export class ChannelChart extends Chart {
  * (a point not measured yet). `yRange(min, max)` gives the y axis range from the data.
  */
 export class LineChart extends Chart {
-  constructor(el, { xs, series, xLabel, yLabel, yRange, yValues = tickValues, height = 220 }) {
+  constructor(el, { xs, series, xLabel, yLabel, yRange, yValues = tickValues, xIncrs = [1, 2], height = 220 }) {
     const options = (k) => ({
       legend: { show: false },
       cursor: { show: false },
@@ -412,7 +412,7 @@ export class LineChart extends Chart {
         y: { range: (_u, min, max) => yRange(min ?? 0, max ?? 1) },
       },
       axes: [
-        axis(k, xLabel, { size: 34, space: 22, incrs: [1, 2], values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
+        axis(k, xLabel, { size: 34, space: 22, incrs: xIncrs, values: (_u, v) => v.map((x) => (Number.isInteger(x) ? String(x) : '')) }),
         axis(k, yLabel, { size: 54, space: 30, values: yValues }),
       ],
       series: [

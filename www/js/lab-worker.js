@@ -294,7 +294,9 @@ function applySettings() {
   const tp = now();
   const report = model.report(qm, 64, 0);
   const methods = compareMethods(m.settings);
-  post({ type: 'report', gen: m.gen, report, methods, ms: { quantize: tq - t0, provisional: tp - tq, total: now() - t0 } });
+  // Equalization's per-channel weight ranges before and after (the core's; empty when it is off).
+  const equalization = qm.equalization;
+  post({ type: 'report', gen: m.gen, report, methods, equalization, ms: { quantize: tq - t0, provisional: tp - tq, total: now() - t0 } });
   predict();
   const s = settings;
   if (!modelInfo.digits) {

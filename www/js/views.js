@@ -104,6 +104,11 @@ export const VIEWS = Object.freeze({
     controls: ['lab-wbits', 'lab-granularity', 'lab-group', 'lab-layer', 'lab-channel'],
     takeaway: 'Weights are quantized symmetrically around zero; per-channel scales keep small channels from being rounded away.',
   },
+  'lab.equalization': {
+    title: 'Cross-layer equalization', section: 'lab', height: 560, show: ['#lab-fig-equalize'],
+    controls: ['lab-equalize', 'lab-wbits', 'lab-granularity'],
+    takeaway: 'Equalization moves part of each channel\'s scale into the next layer, leaving the float model unchanged: the channels\' weight ranges move closer together, so one per-tensor scale wastes less of the grid.',
+  },
   'lab.activations': {
     title: 'Activations: calibrated ranges', section: 'lab', height: 1280, show: ['#lab-fig-act'],
     controls: ['lab-abits', 'lab-scheme', 'lab-method', 'lab-percentile', 'lab-layer'],

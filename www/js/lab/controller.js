@@ -20,6 +20,7 @@ import * as activations from './activations.js';
 import * as accuracy from './accuracy.js';
 import * as sensitivity from './sensitivity.js';
 import * as techniques from './techniques.js';
+import * as equalize from './equalize.js';
 import * as sweep from './sweep.js';
 import * as timing from './timing.js';
 import * as drawing from './drawing.js';
@@ -44,7 +45,7 @@ const METHOD_NOTES = {
 function beyondNote(rounding, equalize, biasCorrection, granularity) {
   const parts = [];
   if (rounding === 'gptq') parts.push('GPTQ rounds each layer\'s weights one input at a time and pushes the error onto the inputs not yet rounded, weighted by the calibration inputs\' correlations (X\u1d40X); it takes a second or so per setting.');
-  if (equalize) parts.push('Equalization rescales conv1\'s output channels and the next layer\'s inputs so each channel has the same weight range: the float model is unchanged, but one per-tensor scale now fits every channel.');
+  if (equalize) parts.push('Equalization rescales each of conv1\'s output channels and the next layer\'s matching inputs so the channel has the same range in both (√(r₁·r₂)): the float model is unchanged, and the channels\' ranges move closer together, which a per-tensor scale needs.');
   if (biasCorrection) parts.push('Bias correction subtracts the mean output shift that rounding the weights causes, measured on the calibration digits.');
   if (granularity === 'group') parts.push('Group-wise scales have no integer conv kernel in onnxruntime or TFLite: the model runs as the QDQ graph in float, weights through blocked DequantizeLinear.');
   return parts.join(' ') || 'Round to nearest, as every runtime\'s quantizer does by default. Try GPTQ or equalization at 3-4 bits per tensor.';
@@ -481,6 +482,8 @@ export class Lab {
     Object.assign(this.debug, { report: m.report, methods: m.methods, reportMs: m.ms, reports: this.debug.reports + 1 });
     this.debug.have.report = m.gen;
     overview.render(this.$('lab-fig-overview'), { summary: this.summary, report: m.report });
+    this.debug.equalization = m.equalization ?? [];
+    equalize.render(this.$('lab-fig-equalize'), { pairs: this.debug.equalization });
     this.drawActivations();
     this.drawKeystats();
   }

@@ -1,0 +1,39 @@
+// Cross-layer equalization: for each pair of layers the core rescaled, the first layer's
+// per-channel weight ranges before and after (QuantizedModel.equalization, as the core returns it).
+import { LineChart, COLORS, chartFor } from '../charts.js';
+import { fmt } from './text.js';
+
+/**
+ * `el`: #lab-fig-equalize. `data`: { pairs: [{ first, second, rangeFirstBefore,
+ * rangeFirstAfter, rangeSecondBefore, rangeSecondAfter, scale }] } (empty: equalization is off).
+ */
+export function render(el, { pairs }) {
+  const $ = (id) => el.querySelector(`#${id}`);
+  const box = $('lab-eq-charts');
+  el.classList.toggle('is-empty', !pairs.length);
+  $('lab-eq-scope').textContent = pairs.map((p) => `${p.first} → ${p.second}`).join(', ');
+  // One chart per pair, kept with its element; a new pair list (another model) rebuilds them.
+  const names = pairs.map((p) => `${p.first}-${p.second}`).join('|');
+  if (box.dataset.pairs !== names) {
+    box.replaceChildren(...pairs.map((p) => {
+      const fig = document.createElement('figure');
+      fig.className = 'mini';
+      fig.innerHTML = `<figcaption>${p.first} → ${p.second}: ${p.first}'s output channels</figcaption><div class="chart"></div><p class="hint"></p>`;
+      return fig;
+    }));
+    box.dataset.pairs = names;
+  }
+  pairs.forEach((p, i) => {
+    const fig = box.children[i];
+    const xs = p.rangeFirstBefore.map((_, c) => c);
+    const chartEl = fig.querySelector('.chart');
+    chartFor(chartEl, () => new LineChart(chartEl, {
+      xs, xLabel: 'channel', yLabel: 'max |w|', xIncrs: [1, 2, 4, 8, 16],
+      yRange: (_min, max) => [0, max > 0 ? max * 1.1 : 1],
+      series: [{ color: COLORS.fp32, dash: [6, 5] }, { color: COLORS.int8 }],
+    }), xs.length).update([Array.from(p.rangeFirstBefore), Array.from(p.rangeFirstAfter)]);
+    const span = (v) => `${fmt.num(Math.min(...v))} … ${fmt.num(Math.max(...v))}`;
+    fig.querySelector('.hint').innerHTML = `<span class="key key-fp32">before</span> ${span(p.rangeFirstBefore)} · ` +
+      `<span class="key key-int8">after</span> ${span(p.rangeFirstAfter)}`;
+  });
+}
