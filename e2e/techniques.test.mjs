@@ -3,8 +3,10 @@
 // and "Compare techniques" measures the table (with its sentence) on all the test digits.
 // The presenter's "Beyond round-to-nearest" scene starts the comparison on arrival, and an embed of
 // it starts it on quantlab:run and posts the rows as quantlab:result.
+// The equalization figure draws the ranges it changed; the budgeted mixed-precision search fits a
+// size, beats uniform bits of no larger size and applies its bits.
 // Screenshots: techniques-1280x800.png, techniques-390x844.png, techniques-1920x1080.png,
-// techniques-presenter-1920x1080.png.
+// techniques-presenter-1920x1080.png, equalize-1280x800.png, budget-1280x800.png.
 //
 // Run: node --test e2e/techniques.test.mjs    (needs www/pkg built and www/vendor copied)
 import { test } from 'node:test';
@@ -129,12 +131,40 @@ test('the presenter scene starts the comparison on arrival; an embed runs it on 
     const send = (m) => host.evaluate((msg) => document.querySelector('iframe').contentWindow.postMessage(msg, '*'), m);
     await send({ type: 'quantlab:run', id: 'bad', task: 'gptq' });
     await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:error' && m.id === 'bad'));
-    assert.match((await got('quantlab:error')).find((m) => m.id === 'bad').message, /unknown task "gptq" \(expected "timing" or "techniques"\)/);
+    assert.match((await got('quantlab:error')).find((m) => m.id === 'bad').message, /unknown task "gptq" \(expected "timing", "techniques" or "budget"\)/);
     await send({ type: 'quantlab:run', id: 'run', task: 'techniques' });
     await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:result' && m.kind === 'techniques' && m.result.complete), null, { timeout: 240000 });
     const [last] = (await got('quantlab:result', 'techniques')).filter((m) => m.result.complete);
     assert.equal(last.result.rows.length, 16);
     assert.ok(last.result.rows.every((r) => r.int8Accuracy > 0.9 && r.bytes > 0));
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('mixed precision for a size budget: the measured search fits it, beats uniform bits of no larger size, and applies', async () => {
+  const problems = [];
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  try {
+    const page = await open(context, `${env.base}#at=lab&lab.budget=18`, { lab: true, problems });
+    assert.equal(await page.locator('#lab-budget').inputValue(), '18');
+    await page.click('#lab-run-budget');
+    await page.waitForFunction(() => window.__quantlab.lab.budget?.complete, null, { timeout: 240000 });
+    const m = await page.evaluate(() => window.__quantlab.lab.budget);
+    assert.equal(m.fits, true);
+    assert.ok(m.chosen.bytes <= 18 * 1024, `${m.chosen.bytes} B`);
+    const below = m.uniform.filter((u) => u.bytes <= m.chosen.bytes).sort((a, b) => b.bytes - a.bytes)[0];
+    assert.ok(m.chosen.accuracy >= below.accuracy, `search ${m.chosen.accuracy} vs uniform ${below.accuracy} at ${below.bytes} B`);
+    assert.match(await page.locator('#lab-budget-result').innerText(), /^measured search uniform bits\nFor 18 KiB: conv1 \d, conv2 \d, fc \d-bit weights/);
+    await page.locator('#lab-fig-budget').scrollIntoViewIfNeeded();
+    await page.locator('#lab-fig-budget').screenshot({ path: path.join(shotsDir, 'budget-1280x800.png') });
+    // Apply: the chosen bits become the mixed-precision overrides, and the lab measures them.
+    await page.click('#lab-apply-budget');
+    const mix = Object.entries(m.chosen.bits).map(([i, w]) => `${i}:${w}:-`).join(',');
+    await page.waitForFunction((want) => location.hash.includes(`lab.mix=${want}`), mix);
+    await page.waitForFunction((acc) => window.__quantlab.lab.eval?.count === 2000 && window.__quantlab.lab.eval.int8Accuracy === acc
+      && window.__quantlab.lab.have.eval === window.__quantlab.lab.want.eval, m.chosen.accuracy, { timeout: 60000 });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

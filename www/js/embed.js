@@ -7,7 +7,7 @@
 //   parent -> quantlab  {type: 'quantlab:get', id?}
 //                       {type: 'quantlab:set', id?, state: {explorer?: {...}, lab?: {...}, ui?: {...}}}
 //                       {type: 'quantlab:set', id?, hash: '#bits=4&lab.wbits=4'}
-//                       {type: 'quantlab:run', id?, task: 'timing' | 'techniques'}
+//                       {type: 'quantlab:run', id?, task: 'timing' | 'techniques' | 'budget'}
 //   quantlab -> parent  {type: 'quantlab:ready', version, view, state, hash, crossOriginIsolated, timer}
 //                       {type: 'quantlab:state', id?, state, hash}     (reply to get and set)
 //                       {type: 'quantlab:result', section, kind, state, result}
@@ -19,7 +19,7 @@
 // The Embed panel's snippet (share.js) carries the few lines that apply it to the iframe.
 //
 // Result kinds: explorer 'analysis'; lab 'report', 'eval', 'sweep' (each bit width as measured,
-// then `complete: true`), 'timing', 'predict', 'techniques' (rows as measured, then `complete: true`).
+// then `complete: true`), 'timing', 'predict', 'techniques' (rows as measured, then `complete: true`), 'budget'.
 import { parseHash, toHash } from './url-state.js';
 import { timerNote } from './page-mode.js';
 import { TASKS } from './views.js';
@@ -123,7 +123,10 @@ export class EmbedApi {
   }
 
   run(m) {
-    if (!TASKS.includes(m.task)) throw new Error(`quantlab:run: unknown task ${JSON.stringify(m.task)} (expected ${TASKS.map((t) => `"${t}"`).join(' or ')})`);
+    if (!TASKS.includes(m.task)) {
+      const names = TASKS.map((t) => `"${t}"`);
+      throw new Error(`quantlab:run: unknown task ${JSON.stringify(m.task)} (expected ${names.slice(0, -1).join(', ')} or ${names.at(-1)})`);
+    }
     if (!this.lab) throw new Error('quantlab:run: the CNN lab is not running');
     this.lab.run(m.task);
     this.post({ type: 'quantlab:state', id: m.id, ...this.snapshot() });
@@ -151,6 +154,7 @@ export class EmbedApi {
       timing: (r) => ({ batch: r.batch, samples: r.samples, results: r.results }),
       predict: (r) => pick(r, ['fp32', 'int8', 'fp32P', 'int8P']),
       techniques: (r) => ({ complete: Boolean(r.complete), fp32Accuracy: r.fp32Accuracy, rows: r.rows }),
+      budget: (r) => ({ complete: Boolean(r.complete), budgetKiB: r.budgetKiB, chosen: r.chosen ?? null, fits: r.fits ?? null, path: r.path, uniform: r.uniform }),
     };
     for (const [kind, slim] of Object.entries(kinds)) {
       const r = d[kind];

@@ -31,6 +31,7 @@ export const DEFAULTS = Object.freeze({
   equalize: false, // cross-layer equalization
   biasCorrection: false,
   method: 'minmax', // or 'dynamic': activation parameters per input at run time
+  budget: 20, // KiB: the size the mixed-precision search fits the weights into
   percentile: 99.99,
   layer: 3,
   channel: 0,
@@ -88,6 +89,13 @@ export const sensKey = (s) => JSON.stringify({ b: s.weightBits, pc: s.granularit
 export const sweepKey = (s) => JSON.stringify({ pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
 /** The technique comparison measures fixed weight configurations with the activations as set. */
 export const techniquesKey = (s) => JSON.stringify({ m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme, a: s.actBits });
+
+/** The budgeted mixed-precision search: the budget and everything the quantized model depends on but the bits. */
+export const budgetKey = (s) => JSON.stringify({ kib: s.budget, a: s.actBits, pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
+/** The weight bits the search tries for each layer, highest first. */
+export const BUDGET_BITS = Object.freeze([8, 6, 5, 4, 3, 2]);
+/** Digits each candidate move is scored on (the path's points are then measured on all of them). */
+export const BUDGET_SEARCH_DIGITS = 500;
 
 /**
  * The technique comparison (js/lab/techniques.js): each row a configuration measured on the

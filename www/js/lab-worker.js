@@ -4,12 +4,13 @@
 // Protocol (messages are plain objects with a `type`):
 //   page -> worker  init {hold} | settings {gen, settings} | draw {id, ink, width, height} | clear
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
-//                   | digit {index} | visible {visible}  (out of view: the scheduler pauses) | techniques
+//                   | digit {index} | visible {visible}  (out of view: the scheduler pauses) | techniques | budget
 //   worker -> page  ready | report {gen, report, methods} | progress {task, key}
 //                   | eval {key, provisional} | sens {key} | sweep {key, points, complete, mode}
 //                   | timing {key} | predict {id, gen} | digit {index, label, pixels} | error
 //                   | model {id, summary, digits} | model-error {id, name, message}
 //                   | helper {ready}  (the sweep's helper worker holds the current model)
+//                   | budget {key, path, uniform, chosen, fits, complete}
 //                   | techniques {key, rows, fp32Accuracy, complete}
 //
 // Reports and evaluations go to the page as the core returns them: the page draws them and
@@ -26,7 +27,7 @@
 // (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, quantizedLayers } from './lab-state.js';
+import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, quantizedLayers } from './lab-state.js';
 import { parts, SWEEP_FORMATS, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
@@ -42,7 +43,7 @@ let helper = null;
 const THUMBS = 40;
 /** What the sweep measures: every bit width, then the float formats. */
 const SWEEP_POINTS = Object.freeze([...SWEEP_BITS, ...SWEEP_FORMATS]);
-const PRIORITY = { eval: 3, timing: 2, techniques: 1.5, sens: 1, sweep: 0 };
+const PRIORITY = { eval: 3, timing: 2, techniques: 1.5, budget: 1.5, sens: 1, sweep: 0 };
 /**
  * Background tasks (sensitivity, sweep) wait this long after a settings message, so while
  * someone moves the controls no 0.5 s evaluation step of theirs is in the way of the next
@@ -71,6 +72,9 @@ let timingRequest = null;
 let techniquesWanted = false;
 /** The key of the last finished comparison: the same settings do not measure it again. */
 let techniquesDone = null;
+/** The same for the budgeted mixed-precision search. */
+let budgetWanted = false;
+let budgetDone = null;
 const tasks = new Map();
 let timerId = null;
 let timerDue = 0;
@@ -146,6 +150,11 @@ const HANDLERS = {
     techniquesWanted = true;
     techniquesDone = null; // asked again: measure again
     if (settings) startTechniques();
+  },
+  budget: () => {
+    budgetWanted = true;
+    budgetDone = null;
+    if (settings) startBudget();
   },
 };
 
@@ -308,6 +317,17 @@ function applySettings() {
   setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
   if (timingRequest) startTiming();
   if (techniquesWanted) startTechniques();
+  if (budgetWanted) startBudget();
+}
+
+function startBudget() {
+  const key = budgetKey(settings);
+  if (key === budgetDone) return;
+  if (!modelInfo.digits) {
+    post({ type: 'budget', key, unavailable: modelInfo.reason, path: [], uniform: [], complete: true });
+    return;
+  }
+  setTask('budget', key, () => budgetJob(settings, key));
 }
 
 function startTechniques() {
@@ -446,6 +466,75 @@ function* techniquesJob(s, key) {
     post({ type: 'techniques', key, rows: rows.slice(), fp32Accuracy, actBits: s.actBits, complete: i === cases.length - 1 });
   }
   techniquesDone = key;
+}
+
+/**
+ * Mixed precision for a size budget, greedy on measured accuracy:
+ *
+ *   bits = 8 for every layer
+ *   while size(bits) > budget:
+ *     for each layer l that can go one step lower (BUDGET_BITS): score the move by
+ *       (accuracy(bits) − accuracy(bits with l lowered)) / (size(bits) − size(bits with l lowered))
+ *       on the first BUDGET_SEARCH_DIGITS digits
+ *     take the cheapest move (the larger saving on a tie)
+ *
+ * Sizes are the core's report (weights packed at their bits, scales, biases); each point of the
+ * path, and every uniform bit width at the same activation bits, is then measured on all digits.
+ */
+function* budgetJob(s, key) {
+  const budget = s.budget * 1024;
+  const base = quantConfig(s, { layerBits: [] });
+  const label = (bits) => layers.map((l) => `${l.name} ${bits[l.index]}`).join(', ');
+  // One configuration: accuracy on the first `limit` digits (all: null) and the packed size.
+  function* measure(bits, limit, what) {
+    const qm = model.quantize({ ...base, layerBits: layers.map((l) => ({ layer: l.index, weightBits: bits[l.index], actBits: s.actBits })) });
+    try {
+      yield what;
+      const e = limit ? model.evaluate(qm, test, 'int8', limit) : yield* labelled(evaluateInSteps(model, qm, test, 'int8'), () => what);
+      return { bits: { ...bits }, accuracy: e.int8Accuracy, bytes: model.report(qm, 4, 0).bytesPacked };
+    } finally {
+      qm.free();
+    }
+  }
+  const total = 2 + layers.length * BUDGET_BITS.length;
+  let done = 0;
+  const step = (text) => ({ done: Math.min(done, total - 1), total, label: text });
+  const emit = (extra) => post({ type: 'budget', key, budgetKiB: s.budget, actBits: s.actBits, layers, path, uniform, ...extra });
+  const path = [];
+  const uniform = [];
+  let bits = Object.fromEntries(layers.map((l) => [l.index, BUDGET_BITS[0]]));
+  let cur = yield* measure(bits, null, step('8 bits everywhere'));
+  let curPrefix = (yield* measure(bits, BUDGET_SEARCH_DIGITS, step('8 bits everywhere'))).accuracy;
+  path.push(cur);
+  emit({ complete: false });
+  while (cur.bytes > budget) {
+    let best = null;
+    for (const l of layers) {
+      const i = BUDGET_BITS.indexOf(bits[l.index]);
+      if (i === BUDGET_BITS.length - 1) continue;
+      const cand = { ...bits, [l.index]: BUDGET_BITS[i + 1] };
+      const m = yield* measure(cand, BUDGET_SEARCH_DIGITS, step(`trying ${label(cand)}`));
+      const saved = cur.bytes - m.bytes;
+      if (saved <= 0) continue;
+      const cost = (curPrefix - m.accuracy) / saved;
+      if (!best || cost < best.cost || (cost === best.cost && saved > best.saved)) best = { cost, saved, bits: cand, prefix: m.accuracy };
+    }
+    if (!best) break; // every layer at the lowest bits: the budget cannot be met
+    done++;
+    bits = best.bits;
+    curPrefix = best.prefix;
+    cur = yield* measure(bits, null, step(label(bits)));
+    path.push(cur);
+    emit({ complete: false });
+  }
+  for (const b of BUDGET_BITS) {
+    const u = yield* measure(Object.fromEntries(layers.map((l) => [l.index, b])), null, step(`uniform ${b} bits`));
+    uniform.push(u);
+    done++;
+  }
+  const chosen = path[path.length - 1];
+  emit({ complete: true, chosen, fits: chosen.bytes <= budget });
+  budgetDone = key;
 }
 
 /** Accuracy with only one layer's weights quantized (simulated path, the others kept in float). */
@@ -705,6 +794,8 @@ function loadModel(m) {
     timingRequest = null;
     techniquesWanted = false;
     techniquesDone = null;
+    budgetWanted = false;
+    budgetDone = null;
     model.free();
     model = next;
     next = null;

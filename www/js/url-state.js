@@ -21,7 +21,7 @@ const LAB_KEYS = Object.freeze({
   weightBits: 'lab.wbits', actBits: 'lab.abits', scheme: 'lab.scheme', granularity: 'lab.granularity',
   method: 'lab.method', percentile: 'lab.percentile', layer: 'lab.layer', channel: 'lab.channel',
   overrides: 'lab.mix', batch: 'lab.batch', runs: 'lab.runs',
-  groupSize: 'lab.group', rounding: 'lab.rounding', equalize: 'lab.eq', biasCorrection: 'lab.bc',
+  groupSize: 'lab.group', rounding: 'lab.rounding', equalize: 'lab.eq', biasCorrection: 'lab.bc', budget: 'lab.budget',
 });
 
 export const LAB_URL_DEFAULTS = Object.freeze({ ...LAB_DEFAULTS, batch: 64, runs: 25 });
@@ -39,6 +39,7 @@ export const CONTROL_IDS = Object.freeze({
   'lab.method': 'lab-method', 'lab.percentile': 'lab-percentile', 'lab.layer': 'lab-layer', 'lab.channel': 'lab-channel',
   'lab.mix': 'lab-overrides', 'lab.batch': 'lab-batch', 'lab.runs': 'lab-samples',
   'lab.group': 'lab-group', 'lab.rounding': 'lab-rounding', 'lab.eq': 'lab-equalize', 'lab.bc': 'lab-biascorr',
+  'lab.budget': 'lab-budget',
 });
 
 const SECTIONS = new Set(['explorer', 'lab']);
@@ -80,6 +81,7 @@ function parseLab(params) {
     let x;
     if (field === 'weightBits' || field === 'actBits') x = int(v, 2, 8);
     else if (field === 'layer' || field === 'channel') x = int(v, 0, 1e6);
+    else if (field === 'budget') x = int(v, 1, 1e6);
     else if (field === 'percentile') x = Number.isFinite(Number(v)) && v !== '' ? Number(v) : undefined;
     else if (field === 'overrides') x = parseMix(v);
     else if (field === 'batch' || field === 'runs' || field === 'groupSize') x = ENUMS[field].includes(Number(v)) ? Number(v) : undefined;

@@ -17,7 +17,7 @@ const EXPLORER_ALL = Object.freeze(['tensor', 'seed', 'bits', 'scheme', 'dtype',
 const LAB_QUANT = Object.freeze(['lab-wbits', 'lab-abits', 'lab-scheme', 'lab-granularity', 'lab-group', 'lab-method', 'lab-percentile',
   'lab-rounding', 'lab-equalize', 'lab-biascorr']);
 /** The lab tasks a scene (`runs`) or an embed (`quantlab:run`) can start (Lab.run). */
-export const TASKS = Object.freeze(['timing', 'techniques']);
+export const TASKS = Object.freeze(['timing', 'techniques', 'budget']);
 
 export const VIEWS = Object.freeze({
   // The six lecture scenes, in their default order.
@@ -103,6 +103,11 @@ export const VIEWS = Object.freeze({
     title: 'Weights and the integer grid', section: 'lab', height: 890, show: ['#lab-fig-weights', '#lab-fig-werrors', '#lab-fig-channels'],
     controls: ['lab-wbits', 'lab-granularity', 'lab-group', 'lab-layer', 'lab-channel'],
     takeaway: 'Weights are quantized symmetrically around zero; per-channel scales keep small channels from being rounded away.',
+  },
+  'lab.budget': {
+    title: 'Mixed precision for a size budget', section: 'lab', height: 640, show: ['#lab-fig-budget'], runs: 'budget',
+    controls: ['lab-budget', 'lab-abits', 'lab-granularity', 'lab-group', 'lab-rounding'],
+    takeaway: 'Given a size, spend the bits where the accuracy is: the measured search keeps the sensitive layer wide and squeezes the others, and beats uniform bits of the same size.',
   },
   'lab.equalization': {
     title: 'Cross-layer equalization', section: 'lab', height: 560, show: ['#lab-fig-equalize'],

@@ -10,7 +10,7 @@
 // provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
 import { notifyState } from '../url-state.js';
 import {
-  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, productionRows, quantizedLayers, defaultLayer,
+  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, productionRows, quantizedLayers, defaultLayer,
 } from '../lab-state.js';
 import { digitsInfo } from '../lab-model.js';
 import * as keystats from './keystats.js';
@@ -21,6 +21,7 @@ import * as accuracy from './accuracy.js';
 import * as sensitivity from './sensitivity.js';
 import * as techniques from './techniques.js';
 import * as equalize from './equalize.js';
+import * as budget from './budget.js';
 import * as sweep from './sweep.js';
 import * as timing from './timing.js';
 import * as drawing from './drawing.js';
@@ -50,7 +51,7 @@ function beyondNote(rounding, equalize, biasCorrection, granularity) {
   if (granularity === 'group') parts.push('Group-wise scales have no integer conv kernel in onnxruntime or TFLite: the model runs as the QDQ graph in float, weights through blocked DequantizeLinear.');
   return parts.join(' ') || 'Round to nearest, as every runtime\'s quantizer does by default. Try GPTQ or equalization at 3-4 bits per tensor.';
 }
-const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress', techniques: 'lab-tech-progress' };
+const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress', techniques: 'lab-tech-progress', budget: 'lab-budget-progress' };
 
 export class Lab {
   /**
@@ -103,6 +104,13 @@ export class Lab {
     });
     this.$('lab-run-timing').addEventListener('click', () => this.runTiming());
     this.$('lab-run-techniques').addEventListener('click', () => this.runTechniques());
+    this.$('lab-run-budget').addEventListener('click', () => this.runBudget());
+    // The chosen bits become the mixed-precision overrides (weights; activations as set).
+    this.$('lab-apply-budget').addEventListener('click', () => {
+      const chosen = this.data.budget?.chosen;
+      if (!chosen) return;
+      this.apply({ overrides: Object.fromEntries(Object.entries(chosen.bits).map(([i, w]) => [i, { w, a: null }])) });
+    });
     // The phone's sticky bar: the same bits, next to the INT8 accuracy.
     for (const [bar, control] of [['lab-bar-wbits', 'lab-wbits'], ['lab-bar-abits', 'lab-abits']]) {
       this.$(bar).addEventListener('input', (e) => {
@@ -189,6 +197,7 @@ export class Lab {
     this.$('lab-scheme').value = s.scheme;
     this.$('lab-granularity').value = s.granularity;
     this.$('lab-group').value = String(s.groupSize);
+    this.$('lab-budget').value = String(s.budget);
     this.$('lab-rounding').value = s.rounding;
     this.$('lab-equalize').checked = s.equalize;
     this.$('lab-biascorr').checked = s.biasCorrection;
@@ -219,6 +228,7 @@ export class Lab {
       scheme: v('lab-scheme'),
       granularity: v('lab-granularity'),
       groupSize: Number(v('lab-group')),
+      budget: Math.max(1, Math.round(Number(v('lab-budget')) || DEFAULTS.budget)),
       rounding: v('lab-rounding'),
       equalize: this.$('lab-equalize').checked,
       biasCorrection: this.$('lab-biascorr').checked,
@@ -397,6 +407,7 @@ export class Lab {
       sweep: () => this.onSweep(m),
       timing: () => this.onTiming(m),
       techniques: () => this.onTechniques(m),
+      budget: () => this.onBudget(m),
       helper: () => { this.debug.helperReady = true; },
       predict: () => this.onPredict(m),
       digit: () => this.onDigit(m),
@@ -449,7 +460,7 @@ export class Lab {
 
   currentKey(task) {
     const s = this.sent;
-    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s), techniques: techniquesKey(s) }[task];
+    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s), techniques: techniquesKey(s), budget: budgetKey(s) }[task];
   }
 
   onProgress(m) {
@@ -588,7 +599,7 @@ export class Lab {
 
   /** Starts a long task by name (views.js TASKS: a presenter scene's `runs`, the embed API). */
   run(task) {
-    const start = { timing: () => this.runTiming(), techniques: () => this.runTechniques() }[task];
+    const start = { timing: () => this.runTiming(), techniques: () => this.runTechniques(), budget: () => this.runBudget() }[task];
     if (!start) throw new Error(`unknown lab task ${JSON.stringify(task)}`);
     start();
   }
@@ -596,6 +607,20 @@ export class Lab {
   /** The technique comparison (the worker measures every row; the view draws them). */
   runTechniques() {
     this.worker.postMessage({ type: 'techniques' });
+  }
+
+  /** The budgeted mixed-precision search (the worker measures; the view draws). */
+  runBudget() {
+    this.worker.postMessage({ type: 'budget' });
+  }
+
+  onBudget(m) {
+    if (m.key !== budgetKey(this.sent)) return;
+    if (m.complete) this.hideProgress('budget');
+    this.data.budget = m;
+    this.debug.budget = m;
+    this.$('lab-apply-budget').disabled = !(m.complete && m.chosen);
+    budget.render(this.$('lab-fig-budget'), m);
   }
 
   onTechniques(m) {
