@@ -227,8 +227,10 @@ impl Layout {
     }
 
     /// `params` (one per pair, row-major in [`Layout::param_shape`]) expanded to the data's 3-D
-    /// view: blocks repeated along the middle axis, the rest a broadcast (no copy).
-    pub fn expand<'a, T: Clone>(&self, params: &'a [T]) -> CowArray<'a, T, Ix3> {
+    /// view: blocks repeated along the middle axis, the rest a broadcast (no copy). Only ever
+    /// expanded for parameter indices: scales and zero points are read through them, so the
+    /// module holds one copy of ndarray's select and broadcast, not one per element type.
+    fn expand<'a>(&self, params: &'a [usize]) -> CowArray<'a, usize, Ix3> {
         let (o, d, i, b) = self.dims();
         let (po, pb, pi) = self.param_dims();
         assert_eq!(params.len(), po * pb * pi, "one parameter per pair");
@@ -300,12 +302,11 @@ impl Layout {
         out: &mut [B],
         f: impl Fn(A, f32, i32) -> B,
     ) {
-        let (s, z) = (self.expand(scale), self.expand(zero_point));
+        let ids: Vec<usize> = (0..self.param_count()).collect();
         Zip::from(self.view3_mut(out))
             .and(self.view3(x))
-            .and(&s)
-            .and(&z)
-            .for_each(|o, &v, &s, &z| *o = f(v, s, z));
+            .and(&self.expand(&ids))
+            .for_each(|o, &v, &p| *o = f(v, scale[p], zero_point[p]));
     }
 }
 
