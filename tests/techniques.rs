@@ -135,3 +135,38 @@ fn qdq_path_agrees_with_the_integer_path_and_dynamic_runs() {
     println!("8 bits: integer {int8:.2}  QDQ (per-row groups) {qdq:.2}  dynamic {dynamic:.2}");
     assert!((int8 - qdq).abs() <= 0.3 && (int8 - dynamic).abs() <= 0.5);
 }
+
+#[test]
+fn a_qdq_model_is_timed_as_the_qdq_graph_not_as_int8() {
+    use quantlab::model::eval::Path;
+    use quantlab::model::timing::{time_quantized, Request};
+    let f = fixture();
+    let clock = {
+        let t0 = std::time::Instant::now();
+        move || t0.elapsed().as_secs_f64() * 1e3
+    };
+    let r = Request {
+        x: &f.x[..4 * 1024],
+        n: 4,
+        samples: 3,
+        reps: 1,
+        profile_runs: 1,
+    };
+    let group = quantize_model(
+        &f.model,
+        &f.cal,
+        &QuantConfig {
+            group_size: Some(32),
+            ..w(4, true)
+        },
+    )
+    .unwrap();
+    let t = time_quantized(&group, Path::Int8, &r, &clock).unwrap();
+    assert_eq!(t.path, "qdq");
+    assert!(t.kernel.starts_with("gemm_f32"), "{}", t.kernel);
+    assert!(t.steps.is_empty());
+    let int = quantize_model(&f.model, &f.cal, &w(4, true)).unwrap();
+    let t = time_quantized(&int, Path::Int8, &r, &clock).unwrap();
+    assert_eq!(t.path, "int8");
+    assert!(t.kernel.starts_with("gemm_int8"), "{}", t.kernel);
+}

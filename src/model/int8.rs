@@ -880,16 +880,8 @@ impl QModel {
         clock: Option<&dyn Fn() -> f64>,
     ) {
         if self.qdq.is_some() {
-            // The QDQ graph has no integer steps to time one by one: the whole pass is the
-            // last stage's time.
-            sc.step_ms.clear();
-            sc.step_ms.resize(self.steps.len() + 2, 0.0);
-            let t = clock.map(|c| c());
+            // The QDQ graph has no integer stages to time (model::timing times it whole).
             self.forward_qdq_into(x, n, sc, out);
-            if let (Some(c), Some(t0)) = (clock, t) {
-                let last = sc.step_ms.len() - 1;
-                sc.step_ms[last] = c() - t0;
-            }
             return;
         }
         self.run(x, n, sc, clock);

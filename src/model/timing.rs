@@ -5,7 +5,7 @@
 
 use super::eval::Path;
 use super::fp32::{Fp32Scratch, Net};
-use super::int8::{QModel, QScratch};
+use super::int8::{Deployed, QModel, QScratch};
 use super::Model;
 use crate::kernels::{table, Entry};
 use crate::{bail, Result};
@@ -21,7 +21,7 @@ pub struct StepTime {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timing {
-    /// "fp32", "int8" or "simulated".
+    /// "fp32", "int8", "simulated", or "qdq" (a quantized model that runs as the QDQ graph).
     pub path: &'static str,
     /// The kernel-table entry that ran (`gemm_f32_madd`, `gemm_int8_usdot`, ...).
     pub kernel: &'static str,
@@ -166,6 +166,15 @@ pub fn time_quantized(
     let mut sc = QScratch::default();
     let mut out = vec![0.0; r.n * q.output_len];
     Ok(match path {
+        // A model no integer kernel runs (group-wise, dynamic, a float format) is timed as what it
+        // is, the QDQ graph on the float kernels, and says so; it has no integer steps to profile.
+        Path::Int8 if q.deployed() == Deployed::Qdq => {
+            let m = measure(r, clock, &mut |_| {
+                q.forward_into(r.x, r.n, &mut sc, &mut out);
+                None
+            });
+            finish("qdq", table::fp32().entry(), r, m, macs, vec![])
+        }
         Path::Int8 => {
             let m = measure(r, clock, &mut |c| {
                 q.forward_timed(r.x, r.n, &mut sc, &mut out, c);

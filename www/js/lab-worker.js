@@ -728,6 +728,8 @@ function* timingJob(cfg, r, key) {
       yield { done: ++step, total, label: `${p.id} done` };
       results.push({
         id: p.id,
+        // 'qdq' where the quantized model has no integer kernel (group-wise, dynamic, float16).
+        path: t.path,
         kernel: t.kernel,
         medianMs: t.medianMs / batch,
         p10Ms: t.p10Ms / batch,

@@ -34,6 +34,9 @@ export function renderKernels(el, k) {
     `INT8 runs <code>${k.int8.entries.find((e) => e.name === k.int8.best).entry}</code>, FP32 <code>${k.fp32.entries.find((e) => e.name === k.fp32.best).entry}</code>.`;
 }
 
+/** A row's name: a quantized model that runs as the QDQ graph is not called true INT8. */
+const label = (r) => (r.path === 'qdq' ? 'QDQ graph (float)' : pathLabel(r.id));
+
 /**
  * `el`: #lab-fig-timing. `data`: { timing (the worker's timing message), report, summary, timer }.
  */
@@ -49,7 +52,7 @@ export function render(el, { timing: m, report, summary, timer }) {
     const hi = (r.p90Ms / maxP90) * 100;
     const vs = r.id === 'fp32' ? 'reference' : r.medianMs < f ? `${(f / r.medianMs).toFixed(2)}× faster` : `${(r.medianMs / f).toFixed(2)}× slower`;
     const c = ceiling(m, r.kernel);
-    return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" data-css="color:${pathColor(r.id)}">${pathLabel(r.id)}</span>` +
+    return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" data-css="color:${pathColor(r.id)}">${label(r)}</span>` +
       `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${pathColor(r.id)}"></span>` +
       `<span class="hbar-whisker" data-css="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
       `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
@@ -65,13 +68,13 @@ export function render(el, { timing: m, report, summary, timer }) {
 
 /** Per-step time per image of the FP32 and chosen INT8 runs. */
 function steps(t, m) {
-  const rows = m.results.filter((r) => r.steps?.length && (r.id === 'fp32' || r.id === 'int8'));
+  const rows = m.results.filter((r) => r.steps?.length && (r.id === 'fp32' || r.id === 'int8')); // a QDQ run has none
   if (!rows.length) { t.innerHTML = ''; return; }
   // Rows in pipeline order: each name at its earliest position in either run (input first).
   const at = (n) => Math.min(...rows.map((r) => { const i = r.steps.findIndex((x) => x.name === n); return i < 0 ? Infinity : i; }));
   const names = [...new Set(rows.flatMap((r) => r.steps.map((s) => s.name)))].sort((a, b) => at(a) - at(b));
   const cell = (r, n) => { const s = r.steps.find((x) => x.name === n); return s ? msPerImage(s.ms) : '–'; };
-  t.innerHTML = `<caption>Where the time goes (per image, profiled runs)</caption><thead><tr><th scope="col">step</th>${rows.map((r) => `<th scope="col" class="num">${pathLabel(r.id)}</th>`).join('')}</tr></thead>` +
+  t.innerHTML = `<caption>Where the time goes (per image, profiled runs)</caption><thead><tr><th scope="col">step</th>${rows.map((r) => `<th scope="col" class="num">${label(r)}</th>`).join('')}</tr></thead>` +
     `<tbody>${names.map((n) => `<tr><th scope="row">${n}</th>${rows.map((r) => `<td class="num">${cell(r, n)}</td>`).join('')}</tr>`).join('')}</tbody>`;
 }
 
@@ -110,6 +113,11 @@ function why(m, byId, r, summary, timer) {
     ? `about as fast as FP32 (${msPerImage(sim)}, inside FP32's p10–p90 spread)`
     : sim > f ? `${(sim / f).toFixed(2)}× slower than FP32` : `${(f / sim).toFixed(2)}× faster than FP32`;
   const weightBytes = r ? `${kib(r.bytesFp32)} of float32 weights against ${kib(r.bytesInt8)} in INT8` : 'four times fewer weight bytes';
+  if (byId.int8.path === 'qdq') {
+    return '<h3 class="subhead">Why</h3><ul>' +
+      `<li><strong>No integer kernel for these settings:</strong> group-wise scales, dynamic activations and float formats run as the QDQ graph, on the float kernels, with every activation rounded on the way: ${speed} (${msPerImage(i8)} vs ${msPerImage(f)} per image, batch ${m.batch}). What they save is size or accuracy, not time; set per-channel or per-tensor weights and a calibration method to time true INT8.</li>` +
+      `<li><strong>Timer:</strong> ${timerText(timer)}; each run timed ${m.reps} forward call${m.reps > 1 ? 's' : ''} in a row, so a run spans many timer steps.</li></ul>`;
+  }
   return '<h3 class="subhead">Why</h3><ul>' +
     `<li><strong>Measured:</strong> true INT8 ran ${speed} (${msPerImage(i8)} vs ${msPerImage(f)} per image, batch ${m.batch}).</li>` +
     `<li><strong>Bytes moved:</strong> ${weightBytes}; per image about ${thousands(actElems)} activations, ${kib(actElems * 4)} as float32 and ${kib(actElems)} as int8. Weights this small fit in a typical CPU's L2 cache either way, so fewer bytes help less here than in a large model.</li>` +
