@@ -87,7 +87,7 @@ test('Compare techniques measures every row, with the sentence, at three screen 
     await page.click('#lab-run-techniques');
     await page.waitForFunction(() => window.__quantlab.lab.techniques?.complete, null, { timeout: 240000 });
     const m = await page.evaluate(() => window.__quantlab.lab.techniques);
-    assert.equal(m.rows.length, 16);
+    assert.equal(m.rows.length, 18);
     const row = (id, bits) => m.rows.find((r) => r.id === id && r.bits === bits);
     // The issue's targets, as the page measures them.
     assert.ok(row('tensor-gptq', 3).int8Accuracy - row('tensor', 3).int8Accuracy >= (m.fp32Accuracy - row('tensor', 3).int8Accuracy) / 2);
@@ -95,8 +95,9 @@ test('Compare techniques measures every row, with the sentence, at three screen 
     assert.ok(row('tensor-eq-bc', 4).int8Accuracy >= row('tensor', 4).int8Accuracy);
     assert.equal(row('group32', 3).deployed, 'qdq');
     assert.equal(row('channel', 3).deployed, 'integer');
+    assert.equal(row('channel-dynamic', 3).deployed, 'qdq');
     assert.match(await page.locator('#lab-techniques-sentence').innerText(), /GPTQ on the same grid gives/);
-    assert.equal(await page.locator('table.techniques tbody tr').count(), 16);
+    assert.equal(await page.locator('table.techniques tbody tr').count(), 18);
     await page.locator('#lab-fig-techniques').scrollIntoViewIfNeeded();
     await page.locator('#lab-fig-techniques').screenshot({ path: path.join(shotsDir, 'techniques-1280x800.png') });
     for (const [w, h, name] of [[390, 844, 'techniques-390x844.png'], [1920, 1080, 'techniques-1920x1080.png']]) {
@@ -117,7 +118,7 @@ test('the presenter scene starts the comparison on arrival; an embed runs it on 
     const page = await open(context, `${env.base}#present&scenes=techniques,sweep`, { problems });
     await page.waitForFunction(() => window.__quantlab.lab.techniques?.complete, null, { timeout: 240000 });
     assert.deepEqual(await page.evaluate(() => window.__quantlab.lecture.presenter.runs), [{ task: 'techniques', scene: 'techniques' }]);
-    assert.equal(await page.locator('table.techniques tbody tr').count(), 16);
+    assert.equal(await page.locator('table.techniques tbody tr').count(), 18);
     assert.match(await page.locator('#pm-takeaway').innerText(), /GPTQ or group-wise scales/);
     await page.screenshot({ path: path.join(shotsDir, 'techniques-presenter-1920x1080.png') });
 
@@ -135,7 +136,7 @@ test('the presenter scene starts the comparison on arrival; an embed runs it on 
     await send({ type: 'quantlab:run', id: 'run', task: 'techniques' });
     await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:result' && m.kind === 'techniques' && m.result.complete), null, { timeout: 240000 });
     const [last] = (await got('quantlab:result', 'techniques')).filter((m) => m.result.complete);
-    assert.equal(last.result.rows.length, 16);
+    assert.equal(last.result.rows.length, 18);
     assert.ok(last.result.rows.every((r) => r.int8Accuracy > 0.9 && r.bytes > 0));
     assert.deepEqual(problems, []);
   } finally {

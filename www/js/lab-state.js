@@ -108,6 +108,7 @@ export const TECHNIQUES = Object.freeze([
   { id: 'tensor-gptq', name: 'per tensor, GPTQ', patch: { granularity: 'tensor', rounding: 'gptq' } },
   { id: 'channel', name: 'per channel, round to nearest', patch: { granularity: 'channel' } },
   { id: 'channel-gptq', name: 'per channel, GPTQ', patch: { granularity: 'channel', rounding: 'gptq' } },
+  { id: 'channel-dynamic', name: 'per channel, dynamic activations', patch: { granularity: 'channel', method: 'dynamic' } },
   { id: 'group32', name: 'group-wise (32), round to nearest', patch: { granularity: 'group', groupSize: 32 } },
   { id: 'group32-gptq', name: 'group-wise (32), GPTQ', patch: { granularity: 'group', groupSize: 32, rounding: 'gptq' } },
 ]);
