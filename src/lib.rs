@@ -14,6 +14,7 @@ pub mod error;
 pub mod kernels;
 pub mod model;
 pub mod quant;
+pub mod train;
 
 /// The JS boundary (public so the browser tests in `tests/web.rs` can call the exports).
 #[cfg(target_arch = "wasm32")]

@@ -172,3 +172,78 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
     assert!(model.quantize(opts(&[("weightBits", 1.into())])).is_err());
     assert_eq!(model.forward(&x[..1024], 1).unwrap().length(), 10);
 }
+
+/// Quantization-aware training through the JS API gives, in this build and engine, the same
+/// weights to the bit as the native run in `tests/train.rs` (one committed fingerprint), and
+/// its errors name what is wrong.
+#[wasm_bindgen_test]
+fn qat_in_the_browser_gives_the_native_weights() {
+    use common::qat_run;
+    let mut model = q::Model::from_safetensors(common::BASELINE).unwrap();
+    let calib = q::Digits::from_bytes(common::CALIB).unwrap();
+    let cfg = || {
+        opts(&[
+            ("weightBits", qat_run::BITS.into()),
+            ("actBits", qat_run::BITS.into()),
+        ])
+    };
+    let o = || {
+        opts(&[
+            ("steps", (qat_run::STEPS as u32).into()),
+            ("batch", (qat_run::BATCH as u32).into()),
+            ("seed", (qat_run::SEED as u32).into()),
+        ])
+    };
+    let e = err_message(q::Qat::new(&model, &calib, cfg(), o()).err().unwrap());
+    assert!(e.contains("not calibrated"), "{e}");
+    model.calibrate(&calib, Some(qat_run::CAL_IMAGES)).unwrap();
+    let e = err_message(
+        q::Qat::new(&model, &calib, cfg(), opts(&[("steps", 0.into())]))
+            .err()
+            .unwrap(),
+    );
+    assert!(e.starts_with("options.steps"), "{e}");
+    let e = err_message(
+        q::Qat::new(&model, &calib, opts(&[("format", "bf16".into())]), o())
+            .err()
+            .unwrap(),
+    );
+    assert!(e.starts_with("config.format"), "{e}");
+    let e = err_message(
+        q::Qat::new(&model, &calib, cfg(), opts(&[("stepz", 1.into())]))
+            .err()
+            .unwrap(),
+    );
+    assert!(e.contains("stepz"), "{e}");
+
+    let mut qat = q::Qat::new(&model, &calib, cfg(), o()).unwrap();
+    let p = qat.run(4).unwrap();
+    let get = |k: &str| Reflect::get(&p, &k.into()).unwrap();
+    assert_eq!(get("step").as_f64(), Some(4.0));
+    assert_eq!(get("done").as_bool(), Some(false));
+    assert!(get("loss").as_f64().unwrap().is_finite());
+    qat.run(100).unwrap();
+    assert_eq!(qat.step(), qat_run::STEPS);
+    let tuned = qat.model().unwrap();
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for i in [0, 3, 7] {
+        h = common::fnv1a64_f32(h, &tuned.layer_weights(i).unwrap().to_vec());
+        h = common::fnv1a64_f32(h, &tuned.layer_bias(i).unwrap().to_vec());
+    }
+    assert_eq!(format!("{h:016x}"), qat_run::FINGERPRINT.trim());
+    // The tuned model is calibrated with the trained ranges: it quantizes at once.
+    let mut qm = tuned.quantize(cfg()).unwrap();
+    let x = calib.images(&tuned, 0, 2).unwrap().to_vec();
+    assert_eq!(qm.forward(&x, 2).unwrap().length(), 20);
+    let r: Vec<[f32; 2]> = serde_wasm_bindgen::from_value(qat.ranges().unwrap()).unwrap();
+    assert_eq!(r.len(), 4);
+    let bytes = tuned
+        .to_safetensors(Some("qat test".into()))
+        .unwrap()
+        .to_vec();
+    let back = q::Model::from_safetensors(&bytes).unwrap();
+    assert_eq!(
+        back.layer_weights(3).unwrap().to_vec(),
+        tuned.layer_weights(3).unwrap().to_vec()
+    );
+}

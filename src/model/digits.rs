@@ -116,6 +116,43 @@ pub fn preprocess(
     Ok(())
 }
 
+/// As [`preprocess`], with the image moved `dy` rows and `dx` columns from the centre (the
+/// training augmentation); pixels that leave the canvas are dropped.
+pub fn preprocess_shifted(
+    pixels: &[u8],
+    rows: usize,
+    cols: usize,
+    shape: Shape,
+    dy: isize,
+    dx: isize,
+    out: &mut [f32],
+) -> Result<()> {
+    let [c, h, w] = shape;
+    if c != 1 || h < rows || w < cols {
+        bail!(
+            "model input",
+            "is {shape:?}; digits need one channel of at least {rows}x{cols}"
+        );
+    }
+    let out = &mut out[..h * w];
+    out.fill(0.0);
+    let oy = ((h - rows) / 2) as isize + dy;
+    let ox = ((w - cols) / 2) as isize + dx;
+    for y in 0..rows {
+        let ty = oy + y as isize;
+        if ty < 0 || ty >= h as isize {
+            continue;
+        }
+        for x in 0..cols {
+            let tx = ox + x as isize;
+            if tx >= 0 && tx < w as isize {
+                out[ty as usize * w + tx as usize] = pixels[y * cols + x] as f32 / 255.0;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A drawing preprocessed as MNIST was: the ink's bounding box scaled (keeping its aspect
 /// ratio, area-averaged) to fit 20×20, then placed in a 28×28 frame so that its centre of mass
 /// is at the centre. `ink` is `width × height` values in [0, 1] (1 = ink). Returns 28×28 values

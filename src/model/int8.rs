@@ -40,6 +40,9 @@ pub struct Calibration {
     x: Vec<f32>,
     stats: OnceLock<Vec<Option<LayerStats>>>,
     equalized: OnceLock<Box<Equalized>>,
+    /// Clip ranges by point that replace the observer's (quantization-aware training's, as
+    /// PyTorch's `convert` takes the fake-quantizers' state).
+    pub ranges: Option<Vec<(f32, f32)>>,
 }
 
 /// The model after cross-layer equalization, calibrated on the same images.
@@ -51,6 +54,43 @@ pub struct Equalized {
 }
 
 impl Calibration {
+    /// The calibration images (preprocessed, `images × input_len`).
+    pub fn images_data(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// This calibration with every point's clip range fixed to `ranges` (point 0 the input).
+    pub fn with_ranges(mut self, ranges: Vec<(f32, f32)>) -> Result<Calibration> {
+        if ranges.len() != self.points.len() {
+            bail!(
+                "ranges",
+                "has {} ranges for {} quantized tensors",
+                ranges.len(),
+                self.points.len()
+            );
+        }
+        if let Some(i) = ranges
+            .iter()
+            .position(|r| !(r.0.is_finite() && r.1.is_finite() && r.0 <= r.1))
+        {
+            bail!(
+                "ranges",
+                "range {i} is {:?}; it must be finite with min <= max",
+                ranges[i]
+            );
+        }
+        self.ranges = Some(ranges);
+        Ok(self)
+    }
+
+    /// The `(s, z)` of point `p` on `grid`: the fixed range when there is one, else the
+    /// observer's on the histogram.
+    pub fn act_params(&self, p: usize, method: Method, grid: &Grid) -> Result<ActParams> {
+        match &self.ranges {
+            Some(r) => ActParams::from_range(r[p], grid),
+            None => ActParams::new(&self.points[p], method, grid),
+        }
+    }
     /// Per-layer input statistics of `model` on the calibration images (computed once).
     pub fn stats(&self, model: &Model) -> Result<&[Option<LayerStats>]> {
         if self.stats.get().is_none() {
@@ -124,6 +164,7 @@ pub fn calibrate(model: &Model, x: &[f32], n: usize) -> Result<Calibration> {
         x: x[..n * inp].to_vec(),
         stats: OnceLock::new(),
         equalized: OnceLock::new(),
+        ranges: None,
     })
 }
 
@@ -241,8 +282,11 @@ pub struct ActParams {
 }
 
 impl ActParams {
-    fn new(h: &SymHistogram, method: Method, grid: &Grid) -> Result<Self> {
-        let range = range_from_histogram(h, method, grid);
+    pub fn new(h: &SymHistogram, method: Method, grid: &Grid) -> Result<Self> {
+        ActParams::from_range(range_from_histogram(h, method, grid), grid)
+    }
+
+    pub fn from_range(range: (f32, f32), grid: &Grid) -> Result<Self> {
         let (qmin, qmax) = grid.qrange();
         let (scale, zero_point) = compute_scale_zp(range.0, range.1, qmin, qmax, grid.symmetric())?;
         Ok(ActParams {
@@ -432,7 +476,7 @@ fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Res
             .map_err(|e| crate::Error::new("config.layerBits", format!("activation {}", e)))?;
     }
     let act_grid = |bits| Grid::new(Dtype::Int8, bits, config.act_scheme);
-    let input = ActParams::new(&cal.points[0], config.method, &act_grid(config.act_bits)?)?;
+    let input = cal.act_params(0, config.method, &act_grid(config.act_bits)?)?;
     let mut cur = input;
     let mut point = 0;
     let mut qsteps = Vec::with_capacity(steps.len());
@@ -465,7 +509,7 @@ fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Res
                     &c.weight,
                     &c.bias,
                     cur,
-                    &cal.points[point],
+                    (cal, point),
                     config,
                     stats.and_then(|s| s[layer].as_ref()),
                 )?;
@@ -501,7 +545,7 @@ fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Res
                     &l.weight,
                     &l.bias,
                     cur,
-                    &cal.points[point],
+                    (cal, point),
                     config,
                     stats.and_then(|s| s[layer].as_ref()),
                 )?;
@@ -579,7 +623,7 @@ fn quant_layer(
     w: &[f32],
     b: &[f32],
     x: ActParams,
-    hist: &SymHistogram,
+    (cal, point): (&Calibration, usize),
     config: &QuantConfig,
     stats: Option<&LayerStats>,
 ) -> Result<QLayer> {
@@ -611,8 +655,8 @@ fn quant_layer(
             .map(|r| r.iter().fold(0f32, |a, &v| a.max(v)))
             .collect(),
     };
-    let y = ActParams::new(
-        hist,
+    let y = cal.act_params(
+        point,
         config.method,
         &Grid::new(Dtype::Int8, abits, config.act_scheme)?,
     )?;

@@ -13,12 +13,14 @@ mod kernels;
 mod model;
 mod ops;
 mod timing;
+mod train;
 
 use convert::*;
 use js_sys::{Float32Array, Int32Array, Int8Array, Object, Uint8Array};
 pub use kernels::*;
 pub use model::*;
 pub use ops::*;
+pub use train::*;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]

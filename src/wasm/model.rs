@@ -18,7 +18,7 @@ pub(super) type JsResult<T> = std::result::Result<T, JsError>;
 /// A set of digits (QLDG file) with labels.
 #[wasm_bindgen]
 pub struct Digits {
-    inner: CoreDigits,
+    pub(super) inner: CoreDigits,
     /// Identifies the set for `Model::evaluate`'s cache.
     id: u32,
 }
@@ -77,10 +77,10 @@ impl Digits {
 /// A float model and, once calibrated, the activation statistics its int8 versions use.
 #[wasm_bindgen]
 pub struct Model {
-    inner: CoreModel,
+    pub(super) inner: CoreModel,
     /// The float model packed for the kernels, built once.
     net: fp32::Net,
-    calibration: Option<Calibration>,
+    pub(super) calibration: Option<Calibration>,
     /// Preprocessed test images and the float logits of the first of them, cached by
     /// `evaluate` (grown as longer prefixes are evaluated).
     eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
@@ -88,7 +88,7 @@ pub struct Model {
     note: Option<String>,
 }
 
-fn wrap(inner: CoreModel) -> Result<Model> {
+pub(super) fn wrap(inner: CoreModel) -> Result<Model> {
     Ok(Model {
         net: fp32::Net::new(&inner)?,
         inner,
@@ -186,6 +186,17 @@ impl Model {
         };
         let t = super::timing::time_fp32(&self.net, &self.inner, &r)?;
         Ok(serde_wasm_bindgen::to_value(&t)?)
+    }
+    /// The model as `.safetensors` bytes (float32, PyTorch names, the layer list in
+    /// `__metadata__`), with `note` recorded as metadata `trained` when given.
+    #[wasm_bindgen(js_name = toSafetensors)]
+    pub fn to_safetensors(&self, note: Option<String>) -> JsResult<Uint8Array> {
+        let extra: Vec<(&str, &str)> = note
+            .as_deref()
+            .map(|n| ("trained", n))
+            .into_iter()
+            .collect();
+        Ok(Uint8Array::from(&file::save(&self.inner, &extra)?[..]))
     }
     /// Runs the float model on calibration images and keeps a histogram of every tensor the
     /// int8 model will quantize. Needed once before `quantize`.
@@ -391,7 +402,7 @@ pub fn softmax(logits: &[f32], classes: usize) -> JsResult<Float32Array> {
     Ok(Float32Array::from(&v[..]))
 }
 
-fn quant_config(v: &JsValue) -> Result<QuantConfig> {
+pub(super) fn quant_config(v: &JsValue) -> Result<QuantConfig> {
     let o = Opts::named(
         v,
         &[

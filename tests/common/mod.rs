@@ -87,3 +87,42 @@ pub fn fnv1a64_hex(v: &[i8]) -> String {
     });
     format!("{h:016x}")
 }
+
+/// The training data the page ships, gunzipped (native tests only: the page gunzips in JS).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn train_digits() -> quantlab::model::digits::Digits {
+    let gz = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/www/data/digits-train.bin.gz"
+    ))
+    .unwrap();
+    let mut bytes = vec![];
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut bytes).unwrap();
+    quantlab::model::digits::Digits::parse(&bytes).unwrap()
+}
+
+pub const CALIB: &[u8] = include_bytes!("../../www/data/digits-calib.bin");
+
+/// The run both determinism tests make (natively in `tests/train.rs`, in wasm in `tests/web.rs`):
+/// the shipped model calibrated on the first 64 calibration digits, fine-tuned for 3-bit weights
+/// and activations on all 512 calibration digits for 6 steps of 8, seed 7, learned scales.
+pub mod qat_run {
+    pub const CAL_IMAGES: usize = 64;
+    pub const STEPS: usize = 6;
+    pub const BATCH: usize = 8;
+    pub const SEED: u64 = 7;
+    pub const BITS: u32 = 3;
+    /// FNV-1a 64 of the weights after the run (`quantlab::train::fingerprint`): the same on
+    /// every target, so the same on native x86-64 and in both wasm builds.
+    pub const FINGERPRINT: &str = include_str!("../golden/qat_fingerprint.txt");
+}
+
+/// FNV-1a 64 over the little-endian bytes of `v`, continuing from `h` (start: 0xcbf29ce484222325).
+pub fn fnv1a64_f32(mut h: u64, v: &[f32]) -> u64 {
+    for x in v {
+        for b in x.to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}

@@ -7,7 +7,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use serde_json::{Map, Value};
 
-use crate::model::{Params, NAMES, SHAPES};
+use crate::model::{NAMES, SHAPES};
 
 /// The layer list the browser interprets (exact string, part of the file format).
 const LAYERS: &str = r#"[{"type":"conv2d","name":"conv1","padding":0},{"type":"relu"},{"type":"maxpool2d","kernel":2},{"type":"conv2d","name":"conv2","padding":0},{"type":"relu"},{"type":"maxpool2d","kernel":2},{"type":"flatten"},{"type":"linear","name":"fc"}]"#;
@@ -29,11 +29,11 @@ pub fn metadata(trained: &str) -> BTreeMap<String, String> {
 
 /// Serializes the six tensors as little-endian float32 with the given metadata and returns
 /// the file bytes.
-pub fn to_bytes(p: &Params, meta: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
-    let raw: Vec<Vec<u8>> =
-        p.t.iter()
-            .map(|t| t.iter().flat_map(|v| v.to_le_bytes()).collect())
-            .collect();
+pub fn to_bytes(t: &[&[f32]], meta: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    let raw: Vec<Vec<u8>> = t
+        .iter()
+        .map(|t| t.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
     let views = NAMES
         .iter()
         .zip(SHAPES)
@@ -82,9 +82,9 @@ fn canonicalize_header(bytes: &mut [u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Loads a file written by `to_bytes`: checks names, dtypes and shapes, returns the params and
-/// the metadata.
-pub fn load(path: &Path) -> Result<(Params, BTreeMap<String, String>), String> {
+/// Loads a file written by `to_bytes`: checks names, dtypes and shapes, returns the six tensors
+/// and the metadata.
+pub fn load(path: &Path) -> Result<(Vec<Vec<f32>>, BTreeMap<String, String>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| format!("{e}"))?;
@@ -94,7 +94,7 @@ pub fn load(path: &Path) -> Result<(Params, BTreeMap<String, String>), String> {
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut p = Params::zeros();
+    let mut p: Vec<Vec<f32>> = SHAPES.iter().map(|s| vec![0.0; s.iter().product()]).collect();
     for (i, (&name, shape)) in NAMES.iter().zip(SHAPES).enumerate() {
         let view = st.tensor(name).map_err(|e| format!("{name}: {e}"))?;
         if view.dtype() != Dtype::F32 || view.shape() != shape {
@@ -104,7 +104,7 @@ pub fn load(path: &Path) -> Result<(Params, BTreeMap<String, String>), String> {
                 view.shape()
             ));
         }
-        for (v, b) in p.t[i].iter_mut().zip(view.data().chunks_exact(4)) {
+        for (v, b) in p[i].iter_mut().zip(view.data().chunks_exact(4)) {
             *v = f32::from_le_bytes(b.try_into().unwrap());
         }
     }

@@ -1,22 +1,21 @@
 //! quantlab-train: trains the baseline CNN on the 8,000 training digits and writes the FP32
 //! weights the page ships (www/models/baseline-cnn.safetensors).
 //!
-//! Deterministic: one thread, one SplitMix64 stream (init, then per epoch a shuffle and one
-//! shift per sample), a fixed summation order everywhere; the same seed gives bitwise the same
-//! weights on the same CPU and compiler.
+//! A thin command over the library's training (`quantlab::train`: forward, backward, Adam), the
+//! same code the page's quantization-aware training runs. Deterministic: one thread, one
+//! SplitMix64 stream (init, then per epoch a shuffle and one shift per sample), one fixed
+//! summation order, no FMA; the same seed gives bitwise the same weights on any machine.
 
-mod data;
 mod io;
 mod model;
-mod rng;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use data::{Digits, SIDE};
-use model::{Params, Work};
-use rng::SplitMix64;
+use quantlab::model::digits::Digits;
+use quantlab::model::{eval, Model};
+use quantlab::train::{self, net, Adam, SplitMix64};
 
 // Defaults: the values the shipped file was trained with.
 const DEFAULT_EPOCHS: usize = 20;
@@ -35,7 +34,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        train: "target/data/digits-train.bin".into(),
+        train: "www/data/digits-train.bin.gz".into(),
         test: "www/data/digits-test.bin".into(),
         out: "www/models/baseline-cnn.safetensors".into(),
         epochs: DEFAULT_EPOCHS,
@@ -60,63 +59,23 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Adam (Kingma & Ba 2015), per element, at step t = 1, 2, ...:
-///   m = b1*m + (1-b1)*g,   v = b2*v + (1-b2)*g^2
-///   w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
-struct Adam {
-    m: Params,
-    v: Params,
-    t: i32,
+/// Number of correctly classified test digits (unshifted: the shipped preprocessing).
+fn correct(m: &Model, set: &Digits) -> Result<usize, String> {
+    let x = eval::images(m, set).map_err(|e| e.to_string())?;
+    let p = eval::predict_fp32(m, &x, set.len()).map_err(|e| e.to_string())?;
+    Ok(p.iter().zip(&set.labels).filter(|(a, b)| a == b).count())
 }
 
-impl Adam {
-    const B1: f32 = 0.9;
-    const B2: f32 = 0.999;
-    const EPS: f32 = 1e-8;
-
-    fn new() -> Self {
-        Self {
-            m: Params::zeros(),
-            v: Params::zeros(),
-            t: 0,
-        }
+/// A QLDG digit file, gunzipped first when its name ends in `.gz`.
+fn load_digits(p: &std::path::Path) -> Result<Digits, String> {
+    let mut bytes = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    if p.extension().is_some_and(|e| e == "gz") {
+        let mut out = vec![];
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        bytes = out;
     }
-
-    fn step(&mut self, p: &mut Params, g: &Params, lr: f32) {
-        self.t += 1;
-        let c1 = 1.0 - Self::B1.powi(self.t);
-        let c2 = 1.0 - Self::B2.powi(self.t);
-        for (((w, g), m), v) in
-            p.t.iter_mut()
-                .zip(&g.t)
-                .zip(&mut self.m.t)
-                .zip(&mut self.v.t)
-        {
-            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m = Self::B1 * *m + (1.0 - Self::B1) * g;
-                *v = Self::B2 * *v + (1.0 - Self::B2) * g * g;
-                *w -= lr * (*m / c1) / ((*v / c2).sqrt() + Self::EPS);
-            }
-        }
-    }
-}
-
-/// Cosine schedule over all steps: lr(s) = LR * (1 + cos(pi * s / total)) / 2.
-fn lr_at(step: usize, total: usize) -> f32 {
-    let f = step as f64 / total as f64;
-    (LR as f64 * 0.5 * (1.0 + (std::f64::consts::PI * f).cos())) as f32
-}
-
-/// Number of correctly classified digits, unshifted (the shipped preprocessing).
-fn correct(p: &Params, set: &Digits, work: &mut Work) -> usize {
-    let mut x = vec![0.0f32; SIDE * SIDE];
-    (0..set.len())
-        .filter(|&i| {
-            set.input(i, 0, 0, &mut x);
-            work.forward(p, &x);
-            model::argmax(&work.logits) == set.labels[i] as usize
-        })
-        .count()
+    Digits::parse(&bytes).map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// FNV-1a 64 of a byte string: a quick fingerprint to compare runs.
@@ -128,47 +87,38 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 fn run(a: &Args) -> Result<(), String> {
     let start = Instant::now();
-    let train = Digits::load(&a.train)?;
-    let test = Digits::load(&a.test)?;
+    let train = load_digits(&a.train)?;
+    let test = load_digits(&a.test)?;
     println!(
         "train {} digits ({}), test {} digits ({}); {} epochs, seed {}, batch {BATCH}, Adam lr {LR} cosine",
         train.len(), a.train.display(), test.len(), a.test.display(), a.epochs, a.seed
     );
 
     let mut rng = SplitMix64::new(a.seed);
-    let mut params = Params::he_init(&mut rng);
-    let mut grads = Params::zeros();
-    let mut adam = Adam::new();
-    let mut work = Work::default();
-    let mut x = vec![0.0f32; SIDE * SIDE];
+    let mut params = model::architecture();
+    train::he_init(&mut params, &mut rng);
+    let mut tape = net::Tape::new(&params).map_err(|e| e.to_string())?;
+    let mut grads = net::zero_grads(&params);
+    let mut adam = Adam::new(&params);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let total_steps = a.epochs * train.len().div_ceil(BATCH);
     let mut step = 0;
     let mut test_correct = 0;
 
     for epoch in 1..=a.epochs {
-        rng.shuffle(&mut order);
+        let samples = train::epoch_samples(&mut rng, &mut order, SHIFT);
         let (mut loss_sum, mut hits) = (0.0f64, 0usize);
-        for batch in order.chunks(BATCH) {
-            // Mean loss over the batch: each sample's dL/dz is scaled by 1 / |batch|, and the
-            // gradients are summed in batch order.
-            grads.fill_zero();
-            let scale = 1.0 / batch.len() as f32;
-            for &i in batch {
-                let dy = rng.below(2 * SHIFT + 1) as isize - SHIFT as isize;
-                let dx = rng.below(2 * SHIFT + 1) as isize - SHIFT as isize;
-                train.input(i, dy, dx, &mut x);
-                work.forward(&params, &x);
-                let label = train.labels[i] as usize;
-                let (loss, dz) = model::softmax_xent(&work.logits, label, scale);
-                loss_sum += loss as f64;
-                hits += (model::argmax(&work.logits) == label) as usize;
-                work.backward(&params, &dz, &mut grads);
-            }
-            adam.step(&mut params, &grads, lr_at(step, total_steps));
+        for batch in samples.chunks(BATCH) {
+            let lr = train::cosine_lr(LR, step, total_steps);
+            let st = train::batch_step(
+                &mut params, None, None, &train, batch, &mut tape, &mut grads, &mut adam, lr, None,
+            )
+            .map_err(|e| e.to_string())?;
+            loss_sum += st.loss;
+            hits += st.correct;
             step += 1;
         }
-        test_correct = correct(&params, &test, &mut work);
+        test_correct = correct(&params, &test)?;
         println!(
             "epoch {epoch:2}/{}  train loss {:.4}  train acc {:.2}% (shifted)  test acc {:.2}% ({test_correct}/{})  {:.0}s",
             a.epochs,
@@ -190,7 +140,7 @@ fn run(a: &Args) -> Result<(), String> {
         a.epochs,
         test.len()
     );
-    let bytes = io::to_bytes(&params, &io::metadata(&trained))?;
+    let bytes = io::to_bytes(&model::tensors(&params), &io::metadata(&trained))?;
     if let Some(dir) = a.out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -205,7 +155,7 @@ fn run(a: &Args) -> Result<(), String> {
     // Re-load what was written and evaluate it again: the file, not the in-memory weights,
     // is what ships.
     let (loaded, meta) = io::load(&a.out)?;
-    let reloaded = correct(&loaded, &test, &mut work);
+    let reloaded = correct(&model::with_tensors(model::architecture(), &loaded), &test)?;
     println!(
         "re-loaded {}: test acc {:.2}% ({reloaded}/{}), format {}",
         a.out.display(),
@@ -216,7 +166,11 @@ fn run(a: &Args) -> Result<(), String> {
     if reloaded != test_correct {
         return Err("re-loaded weights disagree with the trained ones".into());
     }
-    println!("total {:.1}s", start.elapsed().as_secs_f64());
+    println!(
+        "weights fingerprint {:016x}; total {:.1}s",
+        train::fingerprint(&params),
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -229,7 +183,7 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: quantlab-train [--train FILE] [--test FILE] [--out FILE] [--epochs N] [--seed S]\n\
-                 defaults: target/data/digits-train.bin, www/data/digits-test.bin,\n\
+                 defaults: www/data/digits-train.bin.gz, www/data/digits-test.bin,\n\
                  www/models/baseline-cnn.safetensors, {DEFAULT_EPOCHS} epochs, seed {DEFAULT_SEED}"
             );
             return ExitCode::from(2);

@@ -7,6 +7,7 @@
 //!   z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 //!   return z ^ (z >> 31)
 
+#[derive(Debug, Clone)]
 pub struct SplitMix64 {
     state: u64,
 }
