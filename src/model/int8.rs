@@ -61,26 +61,34 @@ impl Calibration {
 
     /// This calibration with every point's clip range fixed to `ranges` (point 0 the input).
     pub fn with_ranges(mut self, ranges: Vec<(f32, f32)>) -> Result<Calibration> {
-        if ranges.len() != self.points.len() {
-            bail!(
-                "ranges",
-                "has {} ranges for {} quantized tensors",
-                ranges.len(),
-                self.points.len()
-            );
-        }
-        if let Some(i) = ranges
-            .iter()
-            .position(|r| !(r.0.is_finite() && r.1.is_finite() && r.0 <= r.1))
-        {
-            bail!(
-                "ranges",
-                "range {i} is {:?}; it must be finite with min <= max",
-                ranges[i]
-            );
-        }
-        self.ranges = Some(ranges);
+        self.set_ranges(Some(ranges))?;
         Ok(self)
+    }
+
+    /// Fixes every point's clip range (`None`: back to the observer's). On an error nothing changes.
+    pub fn set_ranges(&mut self, ranges: Option<Vec<(f32, f32)>>) -> Result<()> {
+        if let Some(ranges) = &ranges {
+            if ranges.len() != self.points.len() {
+                bail!(
+                    "ranges",
+                    "has {} ranges for {} quantized tensors",
+                    ranges.len(),
+                    self.points.len()
+                );
+            }
+            if let Some(i) = ranges
+                .iter()
+                .position(|r| !(r.0.is_finite() && r.1.is_finite() && r.0 <= r.1))
+            {
+                bail!(
+                    "ranges",
+                    "range {i} is {:?}; it must be finite with min <= max",
+                    ranges[i]
+                );
+            }
+        }
+        self.ranges = ranges;
+        Ok(())
     }
 
     /// The `(s, z)` of point `p` on `grid`: the fixed range when there is one, else the

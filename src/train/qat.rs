@@ -171,6 +171,8 @@ pub fn observe(
 #[derive(Debug, Clone)]
 pub struct Qat {
     pub model: Model,
+    /// The weights fine-tuning started from (for the before/after views).
+    pub initial: Model,
     pub config: QuantConfig,
     pub options: QatOptions,
     pub step: usize,
@@ -256,6 +258,7 @@ impl Qat {
             .collect();
         let np = act.len();
         Ok(Qat {
+            initial: model.clone(),
             lsq_scale,
             lsq_m: vec![0.0; np],
             lsq_v: vec![0.0; np],
@@ -381,4 +384,54 @@ impl Qat {
         batch.reverse();
         batch
     }
+}
+
+/// Where the float weights of one layer sit on their integer grid: a histogram of `w / s` (in
+/// grid steps, `s` the integer model's scale of each weight's row or group) over
+/// `[−qmax − ½, qmax + ½]`, `per_step` bins per step, and the fraction within 0.1 of a step from
+/// a grid point. Rounding to nearest moves each weight by up to half a step; weights that already
+/// sit on grid points lose nothing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GridHistogram {
+    pub lo: f32,
+    pub hi: f32,
+    pub counts: Vec<u32>,
+    pub near_fraction: f64,
+}
+
+pub fn grid_histogram(
+    model: &Model,
+    config: &QuantConfig,
+    layer: usize,
+    per_step: usize,
+) -> Result<GridHistogram> {
+    let (w, rows) = match model.layers.get(layer) {
+        Some(Layer::Conv2d(c)) => (&c.weight, c.m),
+        Some(Layer::Linear(f)) => (&f.weight, f.n_out),
+        _ => bail!("layer", "{layer} is not a conv or linear layer"),
+    };
+    if !(1..=64).contains(&per_step) {
+        bail!("binsPerStep", "must be from 1 to 64, found {per_step}");
+    }
+    let qmax = Grid::new(Dtype::Int8, config.bits_for(layer).0, Scheme::Symmetric)?
+        .qrange()
+        .1;
+    let scales = WeightScales::minmax(w, rows, qmax, config.per_channel, config.group_size)?;
+    let hi = qmax as f32 + 0.5;
+    let bins = (2 * qmax as usize + 1) * per_step;
+    let mut counts = vec![0u32; bins];
+    let mut near = 0usize;
+    for (i, &v) in w.iter().enumerate() {
+        let s = scales.at(i / scales.k, i % scales.k);
+        let t = if s > 0.0 { v / s } else { 0.0 };
+        near += ((t - t.round_ties_even()).abs() <= 0.1) as usize;
+        let b = (((t + hi) / (2.0 * hi)) * bins as f32).floor();
+        counts[(b.max(0.0) as usize).min(bins - 1)] += 1;
+    }
+    Ok(GridHistogram {
+        lo: -hi,
+        hi,
+        counts,
+        near_fraction: near as f64 / w.len().max(1) as f64,
+    })
 }

@@ -213,6 +213,22 @@ impl Model {
         self.calibration = Some(qm::calibrate(&self.inner, x, n)?);
         Ok(())
     }
+    /// Fixes the clip range of every quantized tensor (`[[min, max], ...]`, 0 the input, as
+    /// `Qat.ranges()` gives them) in place of the observer's; `null` returns to the observer.
+    #[wasm_bindgen(js_name = setRanges)]
+    pub fn set_ranges(&mut self, ranges: JsValue) -> JsResult<()> {
+        let r = if ranges.is_null() || ranges.is_undefined() {
+            None
+        } else {
+            let r: Vec<[f32; 2]> = serde_wasm_bindgen::from_value(ranges)
+                .map_err(|_| Error::new("ranges", "must be an array of [min, max] pairs"))?;
+            Some(r.iter().map(|p| (p[0], p[1])).collect())
+        };
+        let Some(cal) = &mut self.calibration else {
+            return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
+        };
+        Ok(cal.set_ranges(r)?)
+    }
     /// An integer-only quantized model for `config`:
     /// `{ weightBits, actBits, perChannel, method, percentile, actScheme, layerBits: [{ layer, weightBits, actBits }] }`.
     pub fn quantize(&self, config: JsValue) -> JsResult<QuantizedModel> {

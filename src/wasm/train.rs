@@ -113,6 +113,48 @@ impl Qat {
     pub fn model(&self) -> JsResult<Model> {
         Ok(self.model_inner()?)
     }
+    /// Where layer `layer`'s float weights sit on its integer grid, before and after fine-tuning:
+    /// `{ layer, name, qmax, before: { lo, hi, counts, nearFraction }, after: {...} }`.
+    #[wasm_bindgen(js_name = weightGrid)]
+    pub fn weight_grid(&self, layer: usize, bins_per_step: Option<usize>) -> JsResult<JsValue> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct G {
+            layer: usize,
+            name: String,
+            qmax: i32,
+            before: H,
+            after: H,
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct H {
+            lo: f32,
+            hi: f32,
+            counts: Vec<u32>,
+            near_fraction: f64,
+        }
+        let per = bins_per_step.unwrap_or(8);
+        let (c, i) = (&self.inner.config, &self.inner);
+        let h = |m| -> Result<H> {
+            let g = qat::grid_histogram(m, c, layer, per)?;
+            Ok(H {
+                lo: g.lo,
+                hi: g.hi,
+                counts: g.counts,
+                near_fraction: g.near_fraction,
+            })
+        };
+        let before = h(&i.initial)?;
+        let after = h(&i.model)?;
+        Ok(serde_wasm_bindgen::to_value(&G {
+            layer,
+            name: i.model.layers[layer].name().to_string(),
+            qmax: ((before.counts.len() / per) as i32 - 1) / 2,
+            before,
+            after,
+        })?)
+    }
     /// `[min, max]` of every quantized tensor (0: the input), as trained.
     pub fn ranges(&self) -> JsResult<JsValue> {
         let r: Vec<[f32; 2]> = self.inner.ranges().iter().map(|r| [r.0, r.1]).collect();

@@ -7,7 +7,7 @@
 //   parent -> quantlab  {type: 'quantlab:get', id?}
 //                       {type: 'quantlab:set', id?, state: {explorer?: {...}, lab?: {...}, ui?: {...}}}
 //                       {type: 'quantlab:set', id?, hash: '#bits=4&lab.wbits=4'}
-//                       {type: 'quantlab:run', id?, task: 'timing' | 'techniques' | 'budget'}
+//                       {type: 'quantlab:run', id?, task: 'timing' | 'techniques' | 'budget' | 'qat', steps?}
 //   quantlab -> parent  {type: 'quantlab:ready', version, view, state, hash, crossOriginIsolated, timer}
 //                       {type: 'quantlab:state', id?, state, hash}     (reply to get and set)
 //                       {type: 'quantlab:result', section, kind, state, result}
@@ -19,7 +19,10 @@
 // The Embed panel's snippet (share.js) carries the few lines that apply it to the iframe.
 //
 // Result kinds: explorer 'analysis'; lab 'report', 'eval', 'sweep' (each bit width as measured,
-// then `complete: true`), 'timing', 'predict', 'techniques' (rows as measured, then `complete: true`), 'budget'.
+// then `complete: true`), 'timing', 'predict', 'techniques' (rows as measured, then `complete: true`), 'budget',
+// 'qat-progress' (each slice of quantization-aware training: step, steps, seconds, loss, curve) and 'qat' (the end:
+// `result: {steps, seconds, weightBits, actBits, before: {int8Accuracy}, after: {int8Accuracy, fp32Accuracy}}`, or
+// `{cancelled: true, reason}`).
 import { parseHash, toHash } from './url-state.js';
 import { timerNote } from './page-mode.js';
 import { TASKS } from './views.js';
@@ -128,7 +131,7 @@ export class EmbedApi {
       throw new Error(`quantlab:run: unknown task ${JSON.stringify(m.task)} (expected ${names.slice(0, -1).join(', ')} or ${names.at(-1)})`);
     }
     if (!this.lab) throw new Error('quantlab:run: the CNN lab is not running');
-    this.lab.run(m.task);
+    this.lab.run(m.task, { steps: m.steps });
     this.post({ type: 'quantlab:state', id: m.id, ...this.snapshot() });
   }
 
@@ -155,9 +158,12 @@ export class EmbedApi {
       predict: (r) => pick(r, ['fp32', 'int8', 'fp32P', 'int8P']),
       techniques: (r) => ({ complete: Boolean(r.complete), fp32Accuracy: r.fp32Accuracy, rows: r.rows }),
       budget: (r) => ({ complete: Boolean(r.complete), budgetKiB: r.budgetKiB, chosen: r.chosen ?? null, fits: r.fits ?? null, path: r.path, uniform: r.uniform }),
+      'qat-progress': (r) => pick(r, ['step', 'steps', 'seconds', 'loss', 'trainAccuracy', 'curve']),
+      qat: (r) => (r.cancelled ? { cancelled: true, reason: r.reason } : { ...r.result, curve: r.curve }),
     };
+    const source = { 'qat-progress': 'qatProgress' };
     for (const [kind, slim] of Object.entries(kinds)) {
-      const r = d[kind];
+      const r = d[source[kind] ?? kind];
       if (!r || this.sent.get(kind) === r) continue;
       this.sent.set(kind, r);
       this.post({ type: 'quantlab:result', section: 'lab', kind, state: { ...d.state }, result: slim(r) });

@@ -65,4 +65,10 @@ export const STEPS = Object.freeze([
     control: 'lab-run-timing', figure: 'lab-fig-timing', action: 'timing',
     text: 'Simulated INT8 (the course module\'s path) turns the weights back into floats and runs the float kernels, so it takes about as long as FP32 or longer; true INT8 runs integer kernels. The timing starts by itself: compare the bars and read "Why".',
   },
+  {
+    title: 'Train through the rounding',
+    lab: { weightBits: 3, actBits: 3, granularity: 'channel', method: 'minmax' },
+    control: 'lab-run-qat', figure: 'lab-fig-qat', action: 'qat',
+    text: 'At 3-bit weights and 3-bit activations post-training quantization loses about five points. Quantization-aware training fine-tunes the weights while the forward pass rounds them as the integer model will, and learns where to clip each activation: watch the curve climb back within a minute, then look at the weights on the grid.',
+  },
 ]);

@@ -70,6 +70,7 @@ export class Guide {
     if (s.lab && this.lab) this.lab.apply(s.lab);
     if (s.action === 'digit') this.lab?.loadDigit(0);
     if (s.action === 'timing' && this.lab && !this.lab.debug.timing) this.lab.runTiming();
+    if (s.action === 'qat' && this.lab && !this.lab.debug.qat && !this.lab.debug.qatProgress) this.lab.runQat();
   }
 
   /** Shows step `n` without changing any setting (Back restores the settings from the URL). */

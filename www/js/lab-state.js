@@ -93,6 +93,16 @@ export const techniquesKey = (s) => JSON.stringify({ m: s.method, p: s.method ==
 /** The budgeted mixed-precision search: the budget and everything the quantized model depends on but the bits. */
 export const budgetKey = (s) => JSON.stringify({ kib: s.budget, a: s.actBits, pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
 /** The weight bits the search tries for each layer, highest first. */
+/**
+ * Quantization-aware training: the step counts the lab offers (the first is the default), and its
+ * curve, measured every QAT_CURVE_EVERY steps on the first QAT_CURVE_DIGITS test digits (all of
+ * them at the end). A run depends on everything the evaluation does, and on its steps.
+ */
+export const QAT_STEPS = Object.freeze([600, 300, 150, 1200]);
+export const QAT_CURVE_EVERY = 50;
+export const QAT_CURVE_DIGITS = 500;
+export const qatKey = (s, steps) => JSON.stringify({ e: evalKey(s), steps });
+
 export const BUDGET_BITS = Object.freeze([8, 6, 5, 4, 3, 2]);
 /** Digits each candidate move is scored on (the path's points are then measured on all of them). */
 export const BUDGET_SEARCH_DIGITS = 500;

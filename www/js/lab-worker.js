@@ -5,6 +5,7 @@
 //   page -> worker  init {hold} | settings {gen, settings} | draw {id, ink, width, height} | clear
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
 //                   | digit {index} | visible {visible}  (out of view: the scheduler pauses) | techniques | budget
+//                   | qat {action: 'start', steps} | qat {action: 'cancel' | 'save'} | qat {action: 'keep' | 'reset', id}
 //   worker -> page  ready | report {gen, report, methods} | progress {task, key}
 //                   | eval {key, provisional} | sens {key} | sweep {key, points, complete, mode}
 //                   | timing {key} | predict {id, gen} | digit {index, label, pixels} | error
@@ -12,6 +13,9 @@
 //                   | helper {ready}  (the sweep's helper worker holds the current model)
 //                   | budget {key, path, uniform, chosen, fits, complete}
 //                   | techniques {key, rows, fp32Accuracy, complete}
+//                   | qat-progress {key, step, steps, seconds, loss, trainAccuracy, curve}
+//                   | qat {key, result, curve, grids, complete} | qat {key, cancelled, reason}
+//                   | qat-file {bytes, name}
 //
 // Reports and evaluations go to the page as the core returns them: the page draws them and
 // computes nothing again.
@@ -27,7 +31,7 @@
 // (sens, sweep) also pause for QUIET_MS after each settings message, so the next evaluation
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, quantizedLayers } from './lab-state.js';
+import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
 import { parts, SWEEP_FORMATS, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
 
@@ -43,7 +47,7 @@ let helper = null;
 const THUMBS = 40;
 /** What the sweep measures: every bit width, then the float formats. */
 const SWEEP_POINTS = Object.freeze([...SWEEP_BITS, ...SWEEP_FORMATS]);
-const PRIORITY = { eval: 3, timing: 2, techniques: 1.5, budget: 1.5, sens: 1, sweep: 0 };
+const PRIORITY = { eval: 3, timing: 2, qat: 1.6, techniques: 1.5, budget: 1.5, sens: 1, sweep: 0 };
 /**
  * Background tasks (sensitivity, sweep) wait this long after a settings message, so while
  * someone moves the controls no 0.5 s evaluation step of theirs is in the way of the next
@@ -75,6 +79,14 @@ let techniquesDone = null;
 /** The same for the budgeted mixed-precision search. */
 let budgetWanted = false;
 let budgetDone = null;
+/** Quantization-aware training: the steps asked for (until it starts), the finished run, and what Reset returns to. */
+let qatWanted = null;
+let qatResult = null; // {key, model, ranges, s, steps}: the tuned model handle, kept until another run or a model change
+let preQat = null; // {bytes, name}: the model a kept QAT model replaced (bytes null: the shipped one)
+let currentFile = { bytes: null, name: null }; // the current model's file (bytes null: the shipped one)
+let trainDigits = null; // the training digits, fetched and gunzipped on the first QAT run
+/** Steps per scheduler slice of a QAT run: about 0.1 s, so messages (cancel, settings) get through. */
+const QAT_SLICE = 2;
 const tasks = new Map();
 let timerId = null;
 let timerDue = 0;
@@ -156,6 +168,7 @@ const HANDLERS = {
     budgetDone = null;
     if (settings) startBudget();
   },
+  qat: (m) => QAT_ACTIONS[m.action](m),
 };
 
 const here = (rel) => new URL(rel, import.meta.url);
@@ -244,11 +257,11 @@ nextStep.port1.onmessage = () => {
   step();
 };
 
-function setTask(name, key, make) {
+function setTask(name, key, make, extra = {}) {
   const old = tasks.get(name);
   if (old && old.key === key) return;
   old?.iter.return();
-  tasks.set(name, { name, key, prio: PRIORITY[name], iter: make() });
+  tasks.set(name, { name, key, prio: PRIORITY[name], iter: make(), ...extra });
   post({ type: 'progress', task: name, key, done: 0, total: 1, label: 'queued' });
   kick();
 }
@@ -318,6 +331,9 @@ function applySettings() {
   if (timingRequest) startTiming();
   if (techniquesWanted) startTechniques();
   if (budgetWanted) startBudget();
+  const run = tasks.get('qat');
+  if (run && run.key !== qatKey(s, run.steps)) cancelQat('the settings changed');
+  if (qatWanted && trainDigits) startQat();
 }
 
 function startBudget() {
@@ -620,7 +636,7 @@ function postSweep(st) {
 }
 
 /** The helper worker, started with the model where the machine has a second core. */
-function startHelper(bytes) {
+function startHelper(bytes, ranges = null) {
   if ((navigator.hardwareConcurrency ?? 1) < 2) return;
   try {
     if (!helper) {
@@ -632,7 +648,7 @@ function startHelper(bytes) {
     }
     helper.gen++;
     helper.busy = false;
-    helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null });
+    helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null, ranges });
   } catch {
     helper = null;
   }
@@ -676,6 +692,156 @@ function dropHelper(st = sweep, id = null) {
     tasks.set('sweep', { name: 'sweep', key: st.key, prio: PRIORITY.sweep, iter: sweepSteps(st) });
     kick();
   }
+}
+
+// ---- quantization-aware training -----------------------------------------------------------
+
+const QAT_ACTIONS = {
+  start: (m) => {
+    qatWanted = { steps: m.steps };
+    trainSet().then(() => {
+      // With settings still to apply, applySettings starts it, for them.
+      if (settings && qatWanted && !pending) startQat();
+      kick();
+    }, (err) => {
+      qatWanted = null;
+      post({ type: 'error', task: 'qat', message: `the training digits did not load (${err?.message ?? err})` });
+    });
+  },
+  cancel: () => cancelQat('cancelled'),
+  keep: (m) => keepQat(m),
+  reset: (m) => {
+    const back = preQat ?? { bytes: null, name: null };
+    whenStarted({ id: m.id, name: back.name, bytes: back.bytes, reset: true });
+  },
+  save: () => {
+    if (!qatResult) throw new Error('no fine-tuned model to save: run quantization-aware training first');
+    const { s, steps } = qatResult;
+    const bytes = qatResult.model.toSafetensors(qatNote(qatResult));
+    post({ type: 'qat-file', bytes, name: `quantlab-qat-w${s.weightBits}a${s.actBits}-${steps}steps.safetensors` }, [bytes.buffer]);
+  },
+};
+
+/** The training digits (www/data/digits-train.bin.gz, precached), gunzipped by the browser. */
+async function trainSet() {
+  if (trainDigits) return trainDigits;
+  const gz = await fetchBytes(here('../data/digits-train.bin.gz'));
+  const raw = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+  trainDigits = q.Digits.fromBytes(new Uint8Array(raw));
+  return trainDigits;
+}
+
+function startQat() {
+  const { steps } = qatWanted;
+  qatWanted = null;
+  if (!modelInfo.digits) {
+    post({ type: 'qat', key: qatKey(settings, steps), cancelled: true, reason: `not available: ${modelInfo.reason}` });
+    return;
+  }
+  const s = settings;
+  const key = qatKey(s, steps);
+  setTask('qat', key, () => qatJob(s, key, steps), { steps });
+}
+
+function cancelQat(reason) {
+  const run = tasks.get('qat');
+  if (!run) return;
+  run.iter.return();
+  tasks.delete('qat');
+  post({ type: 'qat', key: run.key, cancelled: true, reason });
+}
+
+/** The `trained` metadata of a saved fine-tuned model. */
+const qatNote = ({ s, steps, result }) =>
+  `quantlab quantization-aware training in the browser: ${steps} steps of 32 digits, Adam with a cosine learning rate, ` +
+  `${s.weightBits}-bit weights and ${s.actBits}-bit activations (${s.granularity}), learned activation scales; ` +
+  `integer-path accuracy ${result.before.int8Accuracy} -> ${result.after.int8Accuracy} on the 2,000 test digits. ` +
+  `The activation ranges QAT learned are not in this file; calibration chooses new ones when it is loaded.`;
+
+/** The integer model's accuracy on the first `limit` test digits (all: null) for `m`, freed after. */
+function* accuracyOf(m, cfg, limit, progress) {
+  const qm = m.quantize(cfg);
+  try {
+    return limit ? m.evaluate(qm, test, 'int8', limit) : yield* labelled(evaluateInSteps(m, qm, test, 'int8'), progress);
+  } finally {
+    qm.free();
+  }
+}
+
+/**
+ * Quantization-aware training at the current settings (the core's Qat: fake quantization with the
+ * integer model's grids, learned activation scales, Adam), in slices of QAT_SLICE steps. Every
+ * QAT_CURVE_EVERY steps the tuned model is quantized by the post-training code with the ranges it
+ * trained against and evaluated on the integer path on the first QAT_CURVE_DIGITS digits; at the
+ * end on all of them. The baseline is post-training quantization of the model it started from.
+ */
+function* qatJob(s, key, steps) {
+  const cfg = quantConfig(s);
+  const t0 = now();
+  const label = (t) => ({ done: 0, total: steps, label: t });
+  yield label('post-training baseline');
+  const subset = yield* accuracyOf(model, cfg, QAT_CURVE_DIGITS);
+  const before = yield* accuracyOf(model, cfg, null, () => label('post-training baseline'));
+  qatResult?.model.free();
+  qatResult = null;
+  const qat = new q.Qat(model, trainDigits, cfg, { steps });
+  let tuned = null;
+  try {
+    const curve = [{ step: 0, seconds: 0, int8Accuracy: subset.int8Accuracy }];
+    let trainMs = 0;
+    let p = { step: 0, loss: NaN, trainAccuracy: NaN, done: false };
+    const progress = () => ({ type: 'qat-progress', key, step: p.step, steps, seconds: (now() - t0) / 1000, trainSeconds: trainMs / 1000, loss: p.loss, trainAccuracy: p.trainAccuracy, curve: curve.slice(), before: { int8Accuracy: before.int8Accuracy, fp32Accuracy: before.fp32Accuracy, subset: subset.int8Accuracy } });
+    while (!p.done) {
+      const ts = now();
+      p = qat.run(QAT_SLICE);
+      trainMs += now() - ts;
+      if (p.step % QAT_CURVE_EVERY === 0 || p.done) {
+        const m = qat.model();
+        try {
+          const e = yield* accuracyOf(m, cfg, QAT_CURVE_DIGITS);
+          curve.push({ step: p.step, seconds: (now() - t0) / 1000, int8Accuracy: e.int8Accuracy });
+        } finally {
+          m.free();
+        }
+      }
+      post(progress());
+      yield { done: p.step, total: steps, label: `step ${p.step} of ${steps} · ${((now() - t0) / 1000).toFixed(0)} s · loss ${p.loss.toFixed(3)}` };
+    }
+    tuned = qat.model();
+    const after = yield* accuracyOf(tuned, cfg, null, () => label('the integer model on all digits'));
+    const grids = quantizedLayers(summary).map((l) => qat.weightGrid(l.index, 8));
+    const result = {
+      steps, seconds: (now() - t0) / 1000, trainSeconds: trainMs / 1000, weightBits: s.weightBits, actBits: s.actBits,
+      before: { int8Accuracy: before.int8Accuracy, fp32Accuracy: before.fp32Accuracy },
+      after: { int8Accuracy: after.int8Accuracy, fp32Accuracy: after.fp32Accuracy },
+    };
+    curve[curve.length - 1] = { ...curve[curve.length - 1], int8Accuracy: after.int8Accuracy, all: true };
+    qatResult = { key, model: tuned, ranges: qat.ranges(), s, steps, result };
+    tuned = null;
+    post({ type: 'qat', key, result, curve, grids, ranges: qatResult.ranges, complete: true });
+  } finally {
+    tuned?.free();
+    qat.free();
+  }
+}
+
+/**
+ * "Keep": the tuned model becomes the lab's, with the activation ranges it trained against (the
+ * sweep's helper gets them too); "Reset" returns to the model it replaced.
+ */
+function keepQat(m) {
+  if (!qatResult) {
+    post({ type: 'model-error', id: m.id, name: 'the fine-tuned model', message: 'no fine-tuned model: run quantization-aware training first' });
+    return;
+  }
+  const { model: tuned, ranges, s } = qatResult;
+  preQat ??= { ...currentFile };
+  const bytes = tuned.toSafetensors(qatNote(qatResult));
+  qatResult = null; // the handle becomes the lab's model
+  replaceModel(tuned, {
+    id: m.id, name: `the QAT-tuned model (${s.weightBits}-bit weights, ${s.actBits}-bit activations)`, bytes, ranges, qat: true,
+    calibCount: calib.length, ms: { load: 0, calibrate: 0 },
+  });
 }
 
 function startTiming() {
@@ -780,47 +946,65 @@ function loadModel(m) {
   try {
     next = q.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : shippedBytes);
     const s = next.summary();
-    const info = digitsInfo(s);
     const tLoad = now();
     const calibCount = calibrate(next, s, calib);
     next.quantize({}).free(); // fails here, not after the swap, if this model cannot be quantized
     const tCalib = now();
-    // Nothing failed: replace the model and drop everything computed for the old one.
-    for (const t of tasks.values()) t.iter.return();
-    tasks.clear();
-    current?.qm.free();
-    current = null;
-    settings = null;
-    pending = null;
-    drawing = null;
-    timingRequest = null;
-    techniquesWanted = false;
-    techniquesDone = null;
-    budgetWanted = false;
-    budgetDone = null;
-    model.free();
-    model = next;
+    preQat = null; // a file, or Reset: no kept QAT model to return from
+    replaceModel(next, { id: m.id, name: m.name ?? null, bytes: m.bytes ?? null, calibCount, ms: { load: tLoad - t0, calibrate: tCalib - tLoad } });
     next = null;
-    summary = s;
-    layers = quantizedLayers(s);
-    modelInfo = info;
-    sweepSet = info.digits ? { kind: 'digits', test } : randomSet(s.input);
-    startHelper(m.bytes ?? shippedBytes);
-    post({
-      type: 'model',
-      id: m.id,
-      name: m.name ?? null,
-      shipped: !m.bytes,
-      summary: s,
-      note: model.loadNote ?? null,
-      ...info,
-      calibCount,
-      ms: { load: tLoad - t0, calibrate: tCalib - tLoad },
-    });
   } catch (err) {
     next?.free();
     post({ type: 'model-error', id: m.id, name: m.name ?? null, message: err?.message ?? String(err) });
   }
+}
+
+/**
+ * Makes `next` (checked and calibrated) the lab's model and drops everything computed for the old
+ * one. `ranges`: fixed activation ranges (a kept QAT model's), which the helper applies too.
+ */
+function replaceModel(next, { id, name, bytes, ranges = null, qat = false, calibCount, ms }) {
+  const s = next.summary();
+  const info = digitsInfo(s);
+  for (const t of tasks.values()) t.iter.return();
+  tasks.clear();
+  current?.qm.free();
+  current = null;
+  settings = null;
+  pending = null;
+  drawing = null;
+  timingRequest = null;
+  techniquesWanted = false;
+  techniquesDone = null;
+  budgetWanted = false;
+  budgetDone = null;
+  qatWanted = null;
+  if (qatResult && qatResult.model !== next) qatResult.model.free();
+  qatResult = null;
+  model.free();
+  model = next;
+  summary = s;
+  layers = quantizedLayers(s);
+  modelInfo = info;
+  currentFile = { bytes: bytes ?? null, name };
+  sweepSet = info.digits ? { kind: 'digits', test } : randomSet(s.input);
+  startHelper(bytes ?? shippedBytes, ranges);
+  // The page builds its own instance from the same bytes (a copy: the helper has the first).
+  const pageBytes = bytes ? new Uint8Array(bytes).slice() : null;
+  post({
+    type: 'model',
+    id,
+    name,
+    shipped: !bytes,
+    qat,
+    bytes: pageBytes,
+    canReset: preQat !== null,
+    summary: s,
+    note: qat ? null : (model.loadNote ?? null),
+    ...info,
+    calibCount,
+    ms,
+  }, pageBytes ? [pageBytes.buffer] : []);
 }
 
 /** Without digits: no accuracy or sensitivity (the page says why); the sweep runs on random inputs. */

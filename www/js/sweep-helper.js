@@ -2,7 +2,8 @@
 // for js/lab-worker.js, on its own copy of the model, calibrated the same way (js/lab-model.js),
 // so its numbers are the ones the lab worker would compute. It loads the same build as its parent.
 //
-// Protocol: { type: 'model', gen, bytes } (bytes null: the shipped model) -> { type: 'ready', gen },
+// Protocol: { type: 'model', gen, bytes, ranges } (bytes null: the shipped model; ranges: fixed
+// activation ranges, a kept QAT model's, or null) -> { type: 'ready', gen },
 // then { type: 'point', gen, key, base, id } (id: a bit width or a format) ->
 // { type: 'point', gen, key, id, point } or { type: 'error', gen, key, id, message }. Requests of
 // an older model generation are dropped.
@@ -31,6 +32,7 @@ async function setup(m) {
   model = api.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : await baselineBytes());
   const summary = model.summary();
   calibrate(model, summary, data.calib);
+  if (m.ranges) model.setRanges(m.ranges);
   set = digitsInfo(summary).digits ? { kind: 'digits', test: data.test } : randomSet(summary.input);
 }
 

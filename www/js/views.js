@@ -17,7 +17,7 @@ const EXPLORER_ALL = Object.freeze(['tensor', 'seed', 'bits', 'scheme', 'dtype',
 const LAB_QUANT = Object.freeze(['lab-wbits', 'lab-abits', 'lab-scheme', 'lab-granularity', 'lab-group', 'lab-method', 'lab-percentile',
   'lab-rounding', 'lab-equalize', 'lab-biascorr']);
 /** The lab tasks a scene (`runs`) or an embed (`quantlab:run`) can start (Lab.run). */
-export const TASKS = Object.freeze(['timing', 'techniques', 'budget']);
+export const TASKS = Object.freeze(['timing', 'techniques', 'budget', 'qat']);
 
 export const VIEWS = Object.freeze({
   // The six lecture scenes, in their default order.
@@ -65,6 +65,11 @@ export const VIEWS = Object.freeze({
     title: 'Beyond round-to-nearest', section: 'lab', height: 1130,
     show: ['#lab-fig-techniques'], controls: ['lab-abits', 'lab-scheme', 'lab-method', 'lab-percentile'], runs: 'techniques',
     takeaway: 'How weights are rounded matters as much as how many bits they get: at 3 bits GPTQ or group-wise scales keep almost all of the float accuracy that round-to-nearest per tensor loses.',
+  },
+  qat: {
+    title: 'Quantization-aware training', section: 'lab', height: 1000,
+    show: ['#lab-fig-qat'], controls: ['lab-wbits', 'lab-abits', 'lab-granularity', 'lab-method'], runs: 'qat',
+    takeaway: 'Post-training quantization can only round the weights it is given; a few hundred steps of training through the rounding (and learned clip ranges) win back most of what 3 bits cost.',
   },
   // Single figures, each with the controls its numbers depend on. Every explorer figure is one
   // analysis of the same tensor, so each depends on every explorer setting.

@@ -10,7 +10,7 @@
 // provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
 import { notifyState } from '../url-state.js';
 import {
-  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, productionRows, quantizedLayers, defaultLayer,
+  DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, QAT_STEPS, productionRows, quantizedLayers, defaultLayer,
 } from '../lab-state.js';
 import { digitsInfo } from '../lab-model.js';
 import * as keystats from './keystats.js';
@@ -22,6 +22,7 @@ import * as sensitivity from './sensitivity.js';
 import * as techniques from './techniques.js';
 import * as equalize from './equalize.js';
 import * as budget from './budget.js';
+import * as qat from './qat.js';
 import * as sweep from './sweep.js';
 import * as timing from './timing.js';
 import * as drawing from './drawing.js';
@@ -51,7 +52,7 @@ function beyondNote(rounding, equalize, biasCorrection, granularity) {
   if (granularity === 'group') parts.push('Group-wise scales have no integer conv kernel in onnxruntime or TFLite: the model runs as the QDQ graph in float, weights through blocked DequantizeLinear.');
   return parts.join(' ') || 'Round to nearest, as every runtime\'s quantizer does by default. Try GPTQ or equalization at 3-4 bits per tensor.';
 }
-const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress', techniques: 'lab-tech-progress', budget: 'lab-budget-progress' };
+const PROGRESS = { eval: 'lab-eval-progress', sens: 'lab-sens-progress', sweep: 'lab-sweep-progress', timing: 'lab-timing-progress', techniques: 'lab-tech-progress', budget: 'lab-budget-progress', qat: 'lab-qat-progress' };
 
 export class Lab {
   /**
@@ -105,6 +106,11 @@ export class Lab {
     this.$('lab-run-timing').addEventListener('click', () => this.runTiming());
     this.$('lab-run-techniques').addEventListener('click', () => this.runTechniques());
     this.$('lab-run-budget').addEventListener('click', () => this.runBudget());
+    this.$('lab-run-qat').addEventListener('click', () => this.runQat());
+    this.$('lab-cancel-qat').addEventListener('click', () => this.worker.postMessage({ type: 'qat', action: 'cancel' }));
+    this.$('lab-keep-qat').addEventListener('click', () => this.keepQat());
+    this.$('lab-reset-qat').addEventListener('click', () => this.resetQat());
+    this.$('lab-save-qat').addEventListener('click', () => this.worker.postMessage({ type: 'qat', action: 'save' }));
     // The chosen bits become the mixed-precision overrides (weights; activations as set).
     this.$('lab-apply-budget').addEventListener('click', () => {
       const chosen = this.data.budget?.chosen;
@@ -312,6 +318,7 @@ export class Lab {
     production.render(this.root, { rows: productionRows(s, this.kernels) });
     this.drawKeystats();
     if (this.data.eval && prev && prev.layer !== s.layer) this.drawAccuracy();
+    if (this.data.qat?.grids && prev && prev.layer !== s.layer) this.drawQat();
     notifyState('lab'); // the URL follows (js/url-state.js)
   }
 
@@ -408,6 +415,9 @@ export class Lab {
       timing: () => this.onTiming(m),
       techniques: () => this.onTechniques(m),
       budget: () => this.onBudget(m),
+      'qat-progress': () => this.onQat(m),
+      qat: () => this.onQat(m),
+      'qat-file': () => this.onQatFile(m),
       helper: () => { this.debug.helperReady = true; },
       predict: () => this.onPredict(m),
       digit: () => this.onDigit(m),
@@ -460,7 +470,7 @@ export class Lab {
 
   currentKey(task) {
     const s = this.sent;
-    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s), techniques: techniquesKey(s), budget: budgetKey(s) }[task];
+    return { eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s), techniques: techniquesKey(s), budget: budgetKey(s), qat: qatKey(s, this.qatSteps) }[task];
   }
 
   onProgress(m) {
@@ -598,10 +608,80 @@ export class Lab {
   // ---- sensitivity and sweep ------------------------------------------------------------------
 
   /** Starts a long task by name (views.js TASKS: a presenter scene's `runs`, the embed API). */
-  run(task) {
-    const start = { timing: () => this.runTiming(), techniques: () => this.runTechniques(), budget: () => this.runBudget() }[task];
+  run(task, options = {}) {
+    const start = { timing: () => this.runTiming(), techniques: () => this.runTechniques(), budget: () => this.runBudget(), qat: () => this.runQat(options.steps) }[task];
     if (!start) throw new Error(`unknown lab task ${JSON.stringify(task)}`);
     start();
+  }
+
+  // ---- quantization-aware training ------------------------------------------------------------
+
+  /** Fine-tunes at the current settings for `steps` (the select's when not given). */
+  runQat(steps) {
+    const n = steps ?? Number(this.$('lab-qat-steps').value);
+    if (!Number.isInteger(n) || n < 1 || n > 100000) throw new Error(`qat: steps must be an integer from 1 to 100000, found ${JSON.stringify(steps)}`);
+    if (QAT_STEPS.includes(n)) this.$('lab-qat-steps').value = String(n);
+    // The settings as the form has them now (a step of the guided path may have just set them),
+    // so the run the worker starts is for these and no settings message cancels it.
+    const s = this.readForm();
+    this.sendSettings(s);
+    this.qatSteps = n;
+    this.qatBits = { w: s.weightBits, a: s.actBits };
+    this.data.qat = null;
+    Object.assign(this.debug, { qat: null, qatProgress: null, qatStartedAt: performance.now() });
+    this.$('lab-cancel-qat').hidden = false;
+    this.$('lab-keep-qat').disabled = true;
+    this.$('lab-save-qat').disabled = true;
+    this.worker.postMessage({ type: 'qat', action: 'start', steps: n });
+    this.onProgress({ task: 'qat', key: qatKey(this.sent, n), done: 0, total: n, label: 'loading the training digits' });
+  }
+
+  onQat(m) {
+    if (m.key !== qatKey(this.sent, this.qatSteps) && !m.cancelled) return;
+    if (m.type === 'qat-progress') {
+      this.debug.qatProgress = m;
+    } else {
+      this.hideProgress('qat');
+      this.$('lab-cancel-qat').hidden = true;
+      this.debug.qat = m.cancelled ? { cancelled: true, reason: m.reason } : m;
+      this.$('lab-keep-qat').disabled = !m.complete;
+      this.$('lab-save-qat').disabled = !m.complete;
+    }
+    // A cancelled run keeps the curve it drew.
+    this.data.qat = m.cancelled ? { ...(this.data.qat ?? {}), ...m } : m;
+    this.drawQat();
+  }
+
+  drawQat() {
+    qat.render(this.$('lab-fig-qat'), { data: this.data.qat, layer: this.state?.layer, bits: this.qatBits });
+  }
+
+  /** The saved file: a download of the bytes the core wrote (nothing leaves the browser). */
+  onQatFile(m) {
+    const url = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
+    const a = Object.assign(document.createElement('a'), { href: url, download: m.name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    this.debug.qatSaved = { name: m.name, bytes: m.bytes.byteLength };
+  }
+
+  /** The fine-tuned model becomes the lab's (its activation ranges with it); Reset returns. */
+  keepQat() {
+    if (this.pendingModel) return;
+    const id = ++this.loadId;
+    this.pendingModel = { id, name: 'the fine-tuned model', model: null, t0: performance.now() };
+    this.setBusy(true, 'keeping the fine-tuned model…');
+    this.worker.postMessage({ type: 'qat', action: 'keep', id });
+  }
+
+  resetQat() {
+    if (this.pendingModel) return;
+    const id = ++this.loadId;
+    this.pendingModel = { id, name: null, model: null, t0: performance.now() };
+    this.setBusy(true, 'returning to the weights before fine-tuning…');
+    this.worker.postMessage({ type: 'qat', action: 'reset', id });
   }
 
   /** The technique comparison (the worker measures every row; the view draws them). */
@@ -784,8 +864,12 @@ export class Lab {
   onModel(m) {
     const p = this.pendingModel;
     if (!p || p.id !== m.id) return;
-    p.model ??= this.api.Model.fromSafetensors(this.shippedBytes);
+    p.model ??= this.api.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : this.shippedBytes);
     this.pendingModel = null;
+    const reset = this.$('lab-reset-qat');
+    reset.hidden = !m.canReset;
+    if (m.canReset) reset.textContent = 'Reset to the weights before QAT';
+    if (m.qat) this.$('lab-keep-qat').disabled = true;
     const kept = this.state ?? this.readForm();
     const info = { name: m.name, shipped: m.shipped, note: m.note, ...digitsInfo(m.summary) };
     this.setModel(p.model, info);
@@ -795,8 +879,10 @@ export class Lab {
     this.setBusy(false);
     const ms = performance.now() - p.t0;
     const how = m.digits ? `${thousands(m.calibCount)} training digits` : `${thousands(m.calibCount)} seeded random inputs in [0, 1]`;
-    this.setBusy(false, `${m.shipped ? 'shipped model' : m.name} loaded and calibrated on ${how} in ${ms.toFixed(0)} ms`);
-    Object.assign(this.debug.modelFile, { name: m.name, shipped: m.shipped, digits: m.digits, note: m.note, reason: m.reason, loads: this.debug.modelFile.loads + 1 });
+    this.setBusy(false, m.qat
+      ? `${m.name} is the lab's model now, with the activation ranges it trained against (the calibration method no longer chooses them)`
+      : `${m.shipped ? 'shipped model' : m.name} loaded and calibrated on ${how} in ${ms.toFixed(0)} ms`);
+    Object.assign(this.debug.modelFile, { name: m.name, shipped: m.shipped, qat: Boolean(m.qat), digits: m.digits, note: m.note, reason: m.reason, loads: this.debug.modelFile.loads + 1 });
     this.schedule();
   }
 
@@ -824,6 +910,10 @@ export class Lab {
     this.timingRun++; // an answer for the old model's timing is dropped
     Object.assign(this.debug, { report: null, eval: null, sens: null, sweep: null, timing: null, provisional: null, have: {}, want: {} });
     for (const task of Object.keys(PROGRESS)) this.hideProgress(task);
+    this.$('lab-cancel-qat').hidden = true;
+    this.$('lab-keep-qat').disabled = true;
+    this.$('lab-save-qat').disabled = true;
+    this.$('lab-qat-result').textContent = '';
     for (const id of ['lab-acc-stats', 'lab-flipped', 'lab-sens', 'lab-timing-steps', 'lab-why']) this.$(id).replaceChildren();
     this.$('lab-acc-note').textContent = '';
     timing.renderIdle(this.root, { timer: this.timer, note: 'Not run yet for this model.' });
