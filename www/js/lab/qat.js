@@ -17,6 +17,8 @@ export function render(el, { data, layer, bits }) {
   const $ = (id) => el.querySelector(`#${id}`);
   $('lab-qat-scope').textContent = bits ? `${bits.w}-bit weights, ${bits.a}-bit activations` : '';
   const result = $('lab-qat-result');
+  el.querySelector('.qat-grids').hidden = !data?.grids;
+  $('lab-qat-grid-note').hidden = !data?.grids;
   if (!data) {
     result.textContent = '';
     return;
