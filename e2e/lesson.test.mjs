@@ -55,13 +55,17 @@ test('guided path: every step sets its state with one click and says its sentenc
       if (i === 1) await page.screenshot({ path: path.join(shotsDir, 'guide-1280x800.png') });
       if (i < STEPS.length) await page.click('#guide-next');
     }
-    // The last step started the timing by itself.
+    // The timing step started the timing by itself, and the last step quantization-aware training.
     await page.waitForFunction(() => window.__quantlab.lab.timing !== null, null, { timeout: 120000 });
+    await page.waitForFunction(() => window.__quantlab.lab.qatProgress?.step > 0, null, { timeout: 120000 });
+    assert.deepEqual(await lab(page, '[l.state.weightBits, l.state.actBits]'), [3, 3]);
     // Back: the previous step, with the state it set (from the URL).
     await page.goBack();
     await page.waitForFunction((n) => window.__quantlab.guide.step === n, STEPS.length - 1);
     assert.equal(await text(page, '#guide-title'), STEPS[STEPS.length - 2].title);
-    await page.waitForFunction(() => document.getElementById('lab-wbits').value === '2');
+    await page.waitForFunction(() => document.getElementById('lab-wbits').value === '8');
+    // Its settings cancel the run (a new setting always does).
+    await page.waitForFunction(() => window.__quantlab.lab.qat?.cancelled, null, { timeout: 30000 });
     // A link opens at its step.
     const page2 = await open(context, `${env.base}#guide=3`, { problems });
     await page2.waitForFunction(() => window.__quantlab.guide.step === 3);

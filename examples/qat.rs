@@ -49,7 +49,10 @@ fn main() {
         100.0 * p.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as f64
             / test.len() as f64
     };
-    println!("{wb}-bit weights, {ab}-bit activations: post-training {:.2} %", acc(&model, None));
+    println!(
+        "{wb}-bit weights, {ab}-bit activations: post-training {:.2} %",
+        acc(&model, None)
+    );
     let mut q = Qat::new(&model, &cfg, &train, &cal_x, calib.len(), opts).unwrap();
     let mut train_s = 0.0;
     while !q.done() {

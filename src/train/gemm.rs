@@ -16,7 +16,9 @@ const MR: usize = 4;
 const NR: usize = 8;
 
 /// `C += A·B` (formula above). Panics if a slice is too short (a bug, never user input).
+/// Never inlined: one copy serves the three products of every layer (the wasm stays smaller).
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub fn gemm_acc(
     m: usize,
     k: usize,
