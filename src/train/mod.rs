@@ -137,7 +137,8 @@ pub fn epoch_samples(rng: &mut SplitMix64, order: &mut [usize], shift: usize) ->
         .collect()
 }
 
-/// Loss and hits of one batch.
+/// Of one or more batches: the loss summed over their images (`Qat::run`: the mean), the images
+/// classified correctly, and how many there were.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BatchStats {
     pub loss: f64,

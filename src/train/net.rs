@@ -20,7 +20,7 @@ use super::gemm::{axpy, dot, gemm_acc};
 use crate::model::int8::ActParams;
 use crate::model::{Layer, Model, Shape};
 use crate::quant::linear::{dequantize_value, quantize_value};
-use crate::{bail, Result};
+use crate::Result;
 
 /// The weights of one pass, by layer index (empty for layers without weights).
 pub type Weights<'a> = [(&'a [f32], &'a [f32])];
@@ -109,21 +109,9 @@ fn fake_quant(v: &mut [f32], a: &ActParams, mask: &mut Vec<bool>, dscale: &mut V
 
 impl Tape {
     pub fn new(model: &Model) -> Result<Tape> {
+        // `shapes` checks that the layers chain (a pool has at least 2×2 to pool, ...).
         let mut shapes = vec![model.input];
         shapes.extend(model.shapes()?);
-        for (i, l) in model.layers.iter().enumerate() {
-            if let Layer::MaxPool2d = l {
-                let s = shapes[i];
-                if s[1] < 2 || s[2] < 2 {
-                    bail!(
-                        format!("layer {i}"),
-                        "cannot pool a {}x{} input",
-                        s[1],
-                        s[2]
-                    );
-                }
-            }
-        }
         let n = model.layers.len();
         Ok(Tape {
             acts: shapes

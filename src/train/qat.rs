@@ -191,6 +191,7 @@ pub struct Qat {
     lsq_scale: Vec<f32>,
     lsq_m: Vec<f32>,
     lsq_v: Vec<f32>,
+    lsq_bt: (f32, f32),
     dscale: Vec<f32>,
 }
 
@@ -262,6 +263,7 @@ impl Qat {
             lsq_scale,
             lsq_m: vec![0.0; np],
             lsq_v: vec![0.0; np],
+            lsq_bt: (1.0, 1.0),
             dscale: vec![0.0; np],
             model: model.clone(),
             config: config.clone(),
@@ -338,15 +340,13 @@ impl Qat {
         Ok(total)
     }
 
-    /// One Adam step on every point's scale but the input's (its range is the data's).
+    /// One Adam step on every point's scale but the input's (its range is the data's); Adam's
+    /// `β^t` as running products, as the weights' optimizer keeps them.
     fn learn_scales(&mut self, lr: f32) {
-        let t = self.adam.t as i32;
         let (b1, b2) = (0.9f32, 0.999f32);
-        let (mut b1t, mut b2t) = (1f32, 1f32);
-        for _ in 0..t {
-            b1t *= b1;
-            b2t *= b2;
-        }
+        self.lsq_bt.0 *= b1;
+        self.lsq_bt.1 *= b2;
+        let (c1, c2) = (1.0 - self.lsq_bt.0, 1.0 - self.lsq_bt.1);
         for p in 1..self.act.len() {
             let g = self.dscale[p] * self.lsq_scale[p];
             self.dscale[p] = 0.0;
@@ -354,9 +354,7 @@ impl Qat {
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
             let a = &mut self.act[p];
-            a.scale = (a.scale
-                - SCALE_LR * lr * (*m / (1.0 - b1t)) / ((*v / (1.0 - b2t)).sqrt() + 1e-8))
-                .max(1e-8);
+            a.scale = (a.scale - SCALE_LR * lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8)).max(1e-8);
             a.range = (
                 (a.qmin - a.zero_point) as f32 * a.scale,
                 (a.qmax - a.zero_point) as f32 * a.scale,

@@ -951,7 +951,8 @@ function loadModel(m) {
     next.quantize({}).free(); // fails here, not after the swap, if this model cannot be quantized
     const tCalib = now();
     preQat = null; // a file, or Reset: no kept QAT model to return from
-    replaceModel(next, { id: m.id, name: m.name ?? null, bytes: m.bytes ?? null, calibCount, ms: { load: tLoad - t0, calibrate: tCalib - tLoad } });
+    // On Reset the page has no copy of the model it returns to: it gets the bytes.
+    replaceModel(next, { id: m.id, name: m.name ?? null, bytes: m.bytes ?? null, pageCopy: Boolean(m.reset), calibCount, ms: { load: tLoad - t0, calibrate: tCalib - tLoad } });
     next = null;
   } catch (err) {
     next?.free();
@@ -963,7 +964,7 @@ function loadModel(m) {
  * Makes `next` (checked and calibrated) the lab's model and drops everything computed for the old
  * one. `ranges`: fixed activation ranges (a kept QAT model's), which the helper applies too.
  */
-function replaceModel(next, { id, name, bytes, ranges = null, qat = false, calibCount, ms }) {
+function replaceModel(next, { id, name, bytes, ranges = null, qat = false, pageCopy = qat, calibCount, ms }) {
   const s = next.summary();
   const info = digitsInfo(s);
   for (const t of tasks.values()) t.iter.return();
@@ -989,8 +990,9 @@ function replaceModel(next, { id, name, bytes, ranges = null, qat = false, calib
   currentFile = { bytes: bytes ?? null, name };
   sweepSet = info.digits ? { kind: 'digits', test } : randomSet(s.input);
   startHelper(bytes ?? shippedBytes, ranges);
-  // The page builds its own instance from the same bytes (a copy: the helper has the first).
-  const pageBytes = bytes ? new Uint8Array(bytes).slice() : null;
+  // Where the page has no instance of this model (kept or reset to), it builds one from the bytes
+  // (a copy: the helper has the first). A file the page read itself needs none.
+  const pageBytes = pageCopy && bytes ? new Uint8Array(bytes).slice() : null;
   post({
     type: 'model',
     id,
@@ -999,6 +1001,7 @@ function replaceModel(next, { id, name, bytes, ranges = null, qat = false, calib
     qat,
     bytes: pageBytes,
     canReset: preQat !== null,
+    resetTo: preQat ? (preQat.name ?? 'the shipped weights') : null,
     summary: s,
     note: qat ? null : (model.loadNote ?? null),
     ...info,

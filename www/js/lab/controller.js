@@ -868,7 +868,7 @@ export class Lab {
     this.pendingModel = null;
     const reset = this.$('lab-reset-qat');
     reset.hidden = !m.canReset;
-    if (m.canReset) reset.textContent = 'Reset to the weights before QAT';
+    if (m.canReset) reset.textContent = m.resetTo === 'the shipped weights' ? 'Reset to the shipped weights' : `Back to ${m.resetTo}`;
     if (m.qat) this.$('lab-keep-qat').disabled = true;
     const kept = this.state ?? this.readForm();
     const info = { name: m.name, shipped: m.shipped, note: m.note, ...digitsInfo(m.summary) };
