@@ -399,16 +399,17 @@ export class ChannelChart extends Chart {
 
 /**
  * Lines over a few numeric x positions (bit widths), one per series, with dots; `null` is a gap
- * (a point not measured yet). `yRange(min, max)` gives the y axis range from the data.
+ * (a point not measured yet). `yRange(min, max)` gives the y axis range from the data; `xPad` the
+ * margin beyond the first and last x, in x units.
  */
 export class LineChart extends Chart {
-  constructor(el, { xs, series, xLabel, yLabel, yRange, yValues = tickValues, xIncrs = [1, 2], height = 220 }) {
+  constructor(el, { xs, series, xLabel, yLabel, yRange, yValues = tickValues, xIncrs = [1, 2], xPad = 0.35, height = 220 }) {
     const options = (k) => ({
       legend: { show: false },
       cursor: { show: false },
       padding: [14, 12, 0, 4],
       scales: {
-        x: { time: false, range: () => [xs[0] - 0.35, xs[xs.length - 1] + 0.35] },
+        x: { time: false, range: () => [xs[0] - xPad, xs[xs.length - 1] + xPad] },
         y: { range: (_u, min, max) => yRange(min ?? 0, max ?? 1) },
       },
       axes: [

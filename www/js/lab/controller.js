@@ -653,7 +653,7 @@ export class Lab {
   }
 
   drawQat() {
-    qat.render(this.$('lab-fig-qat'), { data: this.data.qat, layer: this.state?.layer, bits: this.qatBits });
+    qat.render(this.$('lab-fig-qat'), { data: this.data.qat, layer: this.state?.layer, bits: this.qatBits, kept: this.info?.qat === true });
   }
 
   /** The saved file: a download of the bytes the core wrote (nothing leaves the browser). */
@@ -871,16 +871,19 @@ export class Lab {
     if (m.canReset) reset.textContent = m.resetTo === 'the shipped weights' ? 'Reset to the shipped weights' : `Back to ${m.resetTo}`;
     if (m.qat) this.$('lab-keep-qat').disabled = true;
     const kept = this.state ?? this.readForm();
-    const info = { name: m.name, shipped: m.shipped, note: m.note, ...digitsInfo(m.summary) };
+    const info = { name: m.name, shipped: m.shipped, note: m.note, qat: Boolean(m.qat), ...digitsInfo(m.summary) };
     this.setModel(p.model, info);
     this.resetViews(m);
+    // A kept QAT model: its run stays on screen (the curve and grids that made it).
+    if (m.qat && this.debug.qat?.complete) this.data.qat = this.debug.qat;
+    this.drawQat();
     // Bits, scheme, granularity and calibration stay; layer, channel and overrides are per model.
     this.writeForm(withSettings(kept, { layer: defaultLayer(this.layers), channel: 0, overrides: {} }));
     this.setBusy(false);
     const ms = performance.now() - p.t0;
     const how = m.digits ? `${thousands(m.calibCount)} training digits` : `${thousands(m.calibCount)} seeded random inputs in [0, 1]`;
     this.setBusy(false, m.qat
-      ? `${m.name} is the lab's model now, with the activation ranges it trained against (the calibration method no longer chooses them)`
+      ? `${m.name[0].toUpperCase()}${m.name.slice(1)} is the lab's model now, with the activation ranges it trained against (the calibration method no longer chooses them)`
       : `${m.shipped ? 'shipped model' : m.name} loaded and calibrated on ${how} in ${ms.toFixed(0)} ms`);
     Object.assign(this.debug.modelFile, { name: m.name, shipped: m.shipped, qat: Boolean(m.qat), digits: m.digits, note: m.note, reason: m.reason, loads: this.debug.modelFile.loads + 1 });
     this.schedule();

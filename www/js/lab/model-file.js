@@ -73,9 +73,9 @@ export function renderError(root, text) {
 
 /**
  * `root`: the lab section. `data`: { summary, layers, name, shipped, note, digits, reason,
- * texts: {title, lede} (the shipped model's, as the page was written) }.
+ * texts: {title, lede} (the shipped model's, as the page was written), qat (a kept QAT model) }.
  */
-export function render(root, { summary, layers, name, shipped, note, digits, reason, texts }) {
+export function render(root, { summary, layers, name, shipped, note, digits, reason, texts, qat = false }) {
   const $ = (id) => root.querySelector(`#${id}`);
   $('lab-model-name').textContent = shipped ? 'the shipped CNN' : name;
   $('lab-model-desc').textContent = `· input ${dims(summary.input)}, ${summary.layers.length} layers (${layers.length} quantized), ` +
@@ -85,8 +85,10 @@ export function render(root, { summary, layers, name, shipped, note, digits, rea
   noteEl.textContent = note ? `Inferred: ${note}.` : '';
   $('lab-model-reset').hidden = shipped;
   root.classList.toggle('lab-no-digits', !digits);
-  $('lab-title').textContent = shipped ? texts.title : 'CNN lab: quantize your model';
+  $('lab-title').textContent = shipped ? texts.title : qat ? 'CNN lab: the fine-tuned model' : 'CNN lab: quantize your model';
   root.querySelector('.section-head .lede').textContent = shipped ? texts.lede
+    : qat ? `The lab's model is ${name}: the weights before it, fine-tuned here by quantization-aware training. Its activation ` +
+      'ranges are the ones it learned, not the calibration method\'s; every number below is measured on it in your browser.'
     : `Your model, ${name}: ${summary.layers.map((l) => (l.name === l.kind ? l.kind : `${l.name} (${l.kind})`)).join(' → ')}, ` +
       (digits
         ? 'quantized live and calibrated on 512 training digits, tested on 2,000 digits. Every number below is measured on it in your browser.'

@@ -11,14 +11,18 @@ const secs = (s) => `${s.toFixed(s < 10 ? 1 : 0)} s`;
 /**
  * `el`: #lab-fig-qat. `data`: the newest qat-progress or qat message ({ step, steps, seconds,
  * loss, curve: [{step, seconds, int8Accuracy, all?}], before, result?, grids?, cancelled?, reason? }),
- * `layer`: the lab's selected layer index (whose weights the grids show), `bits`: { w, a } of the run.
+ * `layer`: the lab's selected layer index (whose weights the grids show), `bits`: { w, a } of the run,
+ * `kept`: the run's model is the lab's now.
  */
-export function render(el, { data, layer, bits }) {
+export function render(el, { data, layer, bits, kept = false }) {
   const $ = (id) => el.querySelector(`#${id}`);
   $('lab-qat-scope').textContent = bits ? `${bits.w}-bit weights, ${bits.a}-bit activations` : '';
   const result = $('lab-qat-result');
+  // Nothing run for this model yet: no curve, no grids (a chart keeps its last data otherwise).
   el.querySelector('.qat-grids').hidden = !data?.grids;
   $('lab-qat-grid-note').hidden = !data?.grids;
+  $('lab-chart-qat').hidden = !data?.curve?.length;
+  $('lab-qat-key').hidden = !data?.curve?.length;
   if (!data) {
     result.textContent = '';
     return;
@@ -40,7 +44,7 @@ export function render(el, { data, layer, bits }) {
     return;
   }
   const r = data.result;
-  result.textContent = `${r.weightBits}-bit weights, ${r.actBits}-bit activations, all 2,000 test digits on the integer path: ` +
+  result.textContent = (kept ? 'The lab now runs this fine-tuned model. ' : '') + `${r.weightBits}-bit weights, ${r.actBits}-bit activations, all 2,000 test digits on the integer path: ` +
     `post-training ${pct2(r.before.int8Accuracy)}, after ${thousands(r.steps)} steps of quantization-aware training ` +
     `(${secs(r.seconds)} in this browser) ${pct2(r.after.int8Accuracy)}. The fine-tuned float model scores ${pct2(r.after.fp32Accuracy)} ` +
     `(the original ${pct2(r.before.fp32Accuracy)}).`;
@@ -55,7 +59,7 @@ function drawCurve(el, curve, steps) {
   const base = curve[0].int8Accuracy * 100;
   const lo = Math.max(0, Math.floor(Math.min(...curve.map((p) => p.int8Accuracy * 100))) - 1);
   chartFor(el, () => new LineChart(el, {
-    xs, xLabel: 'training step', yLabel: 'accuracy (%)', xIncrs: [50, 100, 200, 300, 600],
+    xs, xLabel: 'training step', yLabel: 'accuracy (%)', xIncrs: [50, 100, 200, 300, 600], xPad: steps / 40,
     yRange: () => [lo, 100],
     series: [{ color: COLORS.int8 }, { color: COLORS.fp32, dash: [6, 5], points: false, width: 2 }],
   }), `${steps}|${lo}`).update([xs.map((x) => at.get(x) ?? null), xs.map(() => base)]);
