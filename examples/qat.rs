@@ -67,4 +67,18 @@ fn main() {
             acc(&q.model, None)
         );
     }
+    for (i, name) in [(0, "conv1"), (3, "conv2"), (7, "fc")] {
+        let moved = quantlab::train::qat::levels_changed(&q.initial, &q.model, &cfg, i).unwrap();
+        let near = |m: &Model| {
+            quantlab::train::qat::grid_histogram(m, &cfg, i, 8)
+                .unwrap()
+                .near_fraction
+        };
+        println!(
+            "{name}: {:.1} % of the integer weights changed level; within 0.1 step of a grid point {:.1} % before, {:.1} % after",
+            100.0 * moved,
+            100.0 * near(&q.initial),
+            100.0 * near(&q.model)
+        );
+    }
 }

@@ -117,3 +117,35 @@ fn bad_settings_are_refused_with_their_names() {
         .to_string();
     assert!(!e.is_empty());
 }
+
+/// The before/after views of a run: where the weights sit on the grid, and how many integer weights moved.
+#[test]
+fn weight_grid_and_levels_changed_describe_the_run() {
+    use quantlab::train::qat::{grid_histogram, levels_changed};
+    let model = common::baseline();
+    let calib = Digits::parse(common::CALIB).unwrap();
+    let cal_x = eval::images(&model, &calib).unwrap();
+    let cfg = config(3, 3);
+    let opts = QatOptions {
+        steps: 4,
+        batch: 8,
+        ..Default::default()
+    };
+    let mut q = Qat::new(&model, &cfg, &calib, &cal_x[..16 * 1024], 16, opts).unwrap();
+    assert_eq!(levels_changed(&q.initial, &q.model, &cfg, 3).unwrap(), 0.0);
+    q.run(4).unwrap();
+    let moved = levels_changed(&q.initial, &q.model, &cfg, 3).unwrap();
+    assert!(moved > 0.0 && moved < 0.5, "{moved}");
+    let g = grid_histogram(&q.model, &cfg, 3, 8).unwrap();
+    assert_eq!((g.lo, g.hi, g.counts.len()), (-3.5, 3.5, 56));
+    assert_eq!(g.counts.iter().sum::<u32>() as usize, 64 * 32 * 9);
+    assert!(g.near_fraction > 0.1 && g.near_fraction < 0.4);
+    assert!(grid_histogram(&q.model, &cfg, 1, 8)
+        .unwrap_err()
+        .to_string()
+        .starts_with("layer"));
+    assert!(grid_histogram(&q.model, &cfg, 3, 0)
+        .unwrap_err()
+        .to_string()
+        .starts_with("binsPerStep"));
+}

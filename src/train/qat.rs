@@ -388,7 +388,7 @@ impl Qat {
 /// grid steps, `s` the integer model's scale of each weight's row or group) over
 /// `[−qmax − ½, qmax + ½]`, `per_step` bins per step, and the fraction within 0.1 of a step from
 /// a grid point. Rounding to nearest moves each weight by up to half a step; weights that already
-/// sit on grid points lose nothing.
+/// sit on grid points lose nothing. [`levels_changed`] says how many integer weights a run moved.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GridHistogram {
     pub lo: f32,
@@ -432,4 +432,29 @@ pub fn grid_histogram(
         counts,
         near_fraction: near as f64 / w.len().max(1) as f64,
     })
+}
+
+/// The fraction of layer `layer`'s integer weights (as the integer model rounds them) that differ
+/// between `before` and `after`: how much of the integer model fine-tuning changed.
+pub fn levels_changed(
+    before: &Model,
+    after: &Model,
+    config: &QuantConfig,
+    layer: usize,
+) -> Result<f64> {
+    let q = |m: &Model| -> Result<Vec<i8>> {
+        let (w, rows) = match m.layers.get(layer) {
+            Some(Layer::Conv2d(c)) => (&c.weight, c.m),
+            Some(Layer::Linear(f)) => (&f.weight, f.n_out),
+            _ => bail!("layer", "{layer} is not a conv or linear layer"),
+        };
+        let qmax = Grid::new(Dtype::Int8, config.bits_for(layer).0, Scheme::Symmetric)?
+            .qrange()
+            .1;
+        let s = WeightScales::minmax(w, rows, qmax, config.per_channel, config.group_size)?;
+        Ok(s.round(w, qmax))
+    };
+    let (a, b) = (q(before)?, q(after)?);
+    let changed = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    Ok(changed as f64 / a.len().max(1) as f64)
 }

@@ -114,7 +114,7 @@ impl Qat {
         Ok(self.model_inner()?)
     }
     /// Where layer `layer`'s float weights sit on its integer grid, before and after fine-tuning:
-    /// `{ layer, name, qmax, before: { lo, hi, counts, nearFraction }, after: {...} }`.
+    /// `{ layer, name, qmax, before: { lo, hi, counts, nearFraction }, after: {...}, levelsChanged }`.
     #[wasm_bindgen(js_name = weightGrid)]
     pub fn weight_grid(&self, layer: usize, bins_per_step: Option<usize>) -> JsResult<JsValue> {
         #[derive(serde::Serialize)]
@@ -125,6 +125,8 @@ impl Qat {
             qmax: i32,
             before: H,
             after: H,
+            /// Of the integer weights, the fraction fine-tuning moved to another level.
+            levels_changed: f64,
         }
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -153,6 +155,7 @@ impl Qat {
             qmax: ((before.counts.len() / per) as i32 - 1) / 2,
             before,
             after,
+            levels_changed: qat::levels_changed(&i.initial, &i.model, c, layer)?,
         })?)
     }
     /// `[min, max]` of every quantized tensor (0: the input), as trained.

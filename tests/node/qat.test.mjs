@@ -58,6 +58,7 @@ test('a fixed run gives the committed weights, and its model quantizes with the 
   assert.deepEqual([g.layer, g.name, g.qmax], [3, 'conv2', 3]);
   assert.equal(g.before.counts.length, 7 * 8);
   assert.equal(g.after.counts.reduce((a, b) => a + b), 64 * 32 * 9);
+  assert.ok(g.levelsChanged > 0 && g.levelsChanged < 0.5, String(g.levelsChanged));
   assert.throws(() => qat.weightGrid(1), /^Error: layer: 1 is not a conv or linear layer/);
   // The saved file loads back with the same weights.
   const back = q.Model.fromSafetensors(tuned.toSafetensors('node test'));

@@ -80,5 +80,6 @@ function drawGrids(el, grids, layer) {
   el.querySelector('#lab-qat-grid-note').textContent =
     `Within a tenth of a step of a grid point: ${(g.before.nearFraction * 100).toFixed(1)} % of ${g.name}'s weights before, ` +
     `${(g.after.nearFraction * 100).toFixed(1)} % after (20 % if they sat anywhere between grid points at random). ` +
-    'Rounding moves a weight by up to half a step; the closer it already sits to a grid point, the less rounding changes it.';
+    `Fine-tuning moved ${(g.levelsChanged * 100).toFixed(1)} % of ${g.name}'s integer weights to another level: it does not pull the ` +
+    'weights onto grid points, it chooses which level each one rounds to.';
 }
