@@ -369,3 +369,29 @@ test('models: phone layout with a loaded model and an error', async () => {
     await context.close();
   }
 });
+
+test('models: a Conv-BatchNorm-ReLU PyTorch file is folded, says so, and runs the full lab', async () => {
+  const { context, page, problems } = await openPage({ width: 1280, height: 800 });
+  try {
+    // The shipped CNN as nn.Sequential with a BatchNorm2d after each conv (int64 num_batches_tracked
+    // included), no metadata: the layers are inferred and each BatchNorm folded into its conv.
+    await pick(page, 'good/bn-baseline.safetensors');
+    await loaded(page, 1);
+    assert.equal(await text(page, '#lab-model-alert'), '');
+    const note = await text(page, '#lab-model-note');
+    assert.match(note, /0 \(conv, padding 0\) → 1 \(batchnorm, folded\) → relu → maxpool → 4 \(conv, padding 0\) → 5 \(batchnorm, folded\)/);
+    assert.match(note, /1 folded into 0 \(per-channel weight ranges, max \|w\|: \d\.\d{3}–\d\.\d{3} before, \d\.\d{3}–\d\.\d{3} after\); 5 folded into 4/);
+    assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['0 (conv)', '4 (conv)', '9 (linear)']);
+    const ev = await lab(page, 'l.eval');
+    console.log(`models: BatchNorm model folded: FP32 ${(ev.fp32Accuracy * 100).toFixed(2)} %, INT8 8-bit per channel ${(ev.int8Accuracy * 100).toFixed(2)} %`);
+    assert.ok(Math.abs(ev.fp32Accuracy - 0.9855) <= 0.001, `fp32 ${ev.fp32Accuracy}`);
+    assert.ok(ev.fp32Accuracy - ev.int8Accuracy <= 0.005, `int8 ${ev.int8Accuracy}`);
+    await page.locator('#lab-model').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotsDir, 'model-batchnorm-1280x800.png') });
+    // The other views work on it: the sweep measures it.
+    await settled(page, ['report', 'eval', 'sweep'], 90000);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -74,13 +74,66 @@ def tiny(layers=LAYERS_TINY, meta_extra=None, tweak=None):
     return write(t, meta)
 
 
+def i64(values):
+    return struct.pack(f"<{len(values)}q", *values)
+
+
+def tiny_bn_tensors(prefix_conv="conv", prefix_bn="bn", prefix_fc="fc", affine=True):
+    """The tiny model with a BatchNorm2d after its conv, eval-mode statistics, PyTorch's int64 counter."""
+    rnd = random.Random(11)
+    t = {
+        f"{prefix_conv}.weight": ("F32", [2, 1, 3, 3], f32([rnd.uniform(-1, 1) for _ in range(18)])),
+        f"{prefix_conv}.bias": ("F32", [2], f32([0.1, -0.1])),
+        f"{prefix_bn}.running_mean": ("F32", [2], f32([0.3, -0.2])),
+        f"{prefix_bn}.running_var": ("F32", [2], f32([2.5, 0.04])),
+        f"{prefix_bn}.num_batches_tracked": ("I64", [], i64([938])),
+        f"{prefix_fc}.weight": ("F32", [3, 32], f32([rnd.uniform(-1, 1) for _ in range(96)])),
+        f"{prefix_fc}.bias": ("F32", [3], f32([0.0, 0.5, -0.5])),
+    }
+    if affine:
+        t[f"{prefix_bn}.weight"] = ("F32", [2], f32([1.7, 0.6]))
+        t[f"{prefix_bn}.bias"] = ("F32", [2], f32([-0.25, 0.4]))
+    return t
+
+
+def unpack(t, name):
+    dtype, _, raw = t[name]
+    assert dtype == "F32"
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+
+
+def reference_logits(t, names, x, eps, affine=True):
+    """Float64 forward in eval mode, BatchNorm applied as PyTorch does (not folded):
+    conv 3x3 pad 1 (1->2) on 8x8, BN, ReLU, 2x2 max-pool, flatten (C, H, W), linear 32 -> 3."""
+    conv, bn, fc = names
+    w, b = unpack(t, f"{conv}.weight"), unpack(t, f"{conv}.bias")
+    mean, var = unpack(t, f"{bn}.running_mean"), unpack(t, f"{bn}.running_var")
+    gamma = unpack(t, f"{bn}.weight") if affine else [1.0, 1.0]
+    beta = unpack(t, f"{bn}.bias") if affine else [0.0, 0.0]
+    fw, fb = unpack(t, f"{fc}.weight"), unpack(t, f"{fc}.bias")
+    y = [[[0.0] * 8 for _ in range(8)] for _ in range(2)]
+    for m in range(2):
+        for i in range(8):
+            for j in range(8):
+                acc = b[m]
+                for u in range(3):
+                    for v in range(3):
+                        ii, jj = i + u - 1, j + v - 1
+                        if 0 <= ii < 8 and 0 <= jj < 8:
+                            acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
+                acc = (acc - mean[m]) / math.sqrt(var[m] + eps) * gamma[m] + beta[m]
+                y[m][i][j] = max(0.0, acc)
+    flat = [max(y[m][2 * i + a][2 * j + c] for a in (0, 1) for c in (0, 1)) for m in range(2) for i in range(4) for j in range(4)]
+    return [fb[o] + sum(fw[o * 32 + k] * flat[k] for k in range(32)) for o in range(3)]
+
+
 def main():
     base, meta = read(ROOT / "www" / "models" / "baseline-cnn.safetensors")
     good, bad, manifest = {}, {}, {"good": [], "bad": []}
 
-    def add_good(name, blob, what, inferred):
+    def add_good(name, blob, what, inferred, **extra):
         good[name] = blob
-        manifest["good"].append({"file": f"good/{name}.safetensors", "what": what, "inferred": inferred})
+        manifest["good"].append({"file": f"good/{name}.safetensors", "what": what, "inferred": inferred, **extra})
 
     def add_bad(name, blob, expect, what):
         bad[name] = blob
@@ -99,6 +152,58 @@ def main():
     half = {k: ("F16", s, to_f16(r)) for k, (_, s, r) in base.items()}
     add_good("float16", write(half, meta), "the baseline in float16 with its layer list", False)
     add_good("tiny", tiny(), "a 1x8x8 model: conv(pad 1) -> relu -> pool -> flatten -> linear", False)
+
+    # BatchNorm, as PyTorch writes it: folded into the conv at load. Each has the float64 logits of an
+    # input computed here with the BatchNorm applied, not folded (the loader must match within 1e-4).
+    x = [random.Random(5).random() for _ in range(64)]
+    seq_names = ("0", "1", "5")
+    t = tiny_bn_tensors(*seq_names)
+    add_good("bn-sequential", write(t, {"input": "[1,8,8]"}),
+             "nn.Sequential(Conv2d(1, 2, 3, padding=1), BatchNorm2d(2), ReLU, MaxPool2d(2), Flatten, Linear(32, 3)) state_dict, int64 num_batches_tracked",
+             True, folded="1 folded into 0", logits={"input": x, "expect": reference_logits(t, seq_names, x, 1e-5)})
+    layers_bn = [{"type": "conv2d", "name": "conv", "padding": 1}, {"type": "batchnorm2d", "name": "bn", "eps": 1e-3}, {"type": "relu"},
+                 {"type": "maxpool2d", "kernel": 2}, {"type": "dropout", "p": 0.25}, {"type": "flatten"}, {"type": "linear", "name": "fc"}]
+    t = tiny_bn_tensors()
+    meta_bn = {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_bn, separators=(",", ":"))}
+    add_good("bn-layers", write(t, meta_bn), "conv -> batchnorm2d (eps 1e-3) -> relu -> pool -> dropout -> flatten -> linear, with its layer list", False,
+             folded="bn folded into conv", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, 1e-3)})
+    t = tiny_bn_tensors(affine=False)
+    add_good("bn-no-affine", write(t, meta_bn), "BatchNorm2d(affine=False): running statistics only", False,
+             folded="bn folded into conv", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, 1e-3, affine=False)})
+
+    # The shipped CNN written as a Conv-BatchNorm-ReLU-Pool nn.Sequential: each conv "unfolded"
+    # (W / s, (b − β) / s + μ with s = γ / √(σ² + ε), seeded statistics), so folding gives back the
+    # trained weights to float32 rounding and the lab measures a trained model through BatchNorm.
+    rnd = random.Random(13)
+    bnseq = {}
+    for conv, idx, bn in (("conv1", "0", "1"), ("conv2", "4", "5")):
+        w = unpack(base, f"{conv}.weight")
+        b = unpack(base, f"{conv}.bias")
+        m = len(b)
+        k = len(w) // m
+        gamma = [rnd.uniform(0.5, 2.0) for _ in range(m)]
+        beta = [rnd.uniform(-0.3, 0.3) for _ in range(m)]
+        mean = [rnd.uniform(-0.5, 0.5) for _ in range(m)]
+        var = [rnd.uniform(0.05, 3.0) for _ in range(m)]
+        sc = [g / math.sqrt(v + 1e-5) for g, v in zip(gamma, var)]
+        bnseq[f"{idx}.weight"] = ("F32", base[f"{conv}.weight"][1], f32([w[i] / sc[i // k] for i in range(len(w))]))
+        bnseq[f"{idx}.bias"] = ("F32", [m], f32([(b[c] - beta[c]) / sc[c] + mean[c] for c in range(m)]))
+        for part, vals in (("weight", gamma), ("bias", beta), ("running_mean", mean), ("running_var", var)):
+            bnseq[f"{bn}.{part}"] = ("F32", [m], f32(vals))
+        bnseq[f"{bn}.num_batches_tracked"] = ("I64", [], i64([1250]))
+    bnseq["9.weight"], bnseq["9.bias"] = base["fc.weight"], base["fc.bias"]
+    add_good("bn-baseline", write(bnseq), "the shipped CNN as nn.Sequential(Conv2d, BatchNorm2d, ReLU, MaxPool2d, Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear), no metadata",
+             True, folded="5 folded into 4")
+
+    def bn_bad(tweak, layers=layers_bn):
+        t = tiny_bn_tensors()
+        tweak(t)
+        return write(t, dict(meta_bn, layers=json.dumps(layers, separators=(",", ":"))))
+    add_bad("bn-negative-var", bn_bad(lambda t: t.update({"bn.running_var": ("F32", [2], f32([1.0, -0.5]))})), "a variance must be >= 0", "running_var -0.5")
+    add_bad("bn-missing-stat", bn_bad(lambda t: t.pop("bn.running_var")), "needs a tensor 'bn.running_var'", "running_var absent")
+    add_bad("bn-channels", bn_bad(lambda t: t.update({"bn.running_mean": ("F32", [3], f32([0.0, 0.0, 0.0]))})), "which gives 2 channels", "BatchNorm of 3 channels after a 2-channel conv")
+    add_bad("bn-not-after-conv", bn_bad(lambda t: None, [layers_bn[0], layers_bn[2], layers_bn[1]] + layers_bn[3:]), "it must follow a conv2d directly", "a BatchNorm after the ReLU")
+    add_bad("bn-eps", bn_bad(lambda t: None, [layers_bn[0], dict(layers_bn[1], eps=0)] + layers_bn[2:]), "it must be a number > 0", "eps 0")
 
     ok = tiny()
     add_bad("truncated", ok[: len(ok) - 50], "truncated", "the last 50 bytes cut off")

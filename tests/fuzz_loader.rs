@@ -184,6 +184,8 @@ fn no_input_panics() {
         "good/sequential",
         "bad/nan-weight",
         "bad/shapes-do-not-chain",
+        "good/bn-layers",
+        "good/bn-sequential",
     ]
     .iter()
     .map(|f| std::fs::read(format!("{dir}/{f}.safetensors")).unwrap())
@@ -191,8 +193,13 @@ fn no_input_panics() {
     let mut loaded = 0u64;
     for case in 0..cases {
         let mut r = Rng(case);
-        // The big file mostly exercises the header and value paths; the tiny one reaches the model.
-        let base = &seeds[if r.below(10) < 7 { 0 } else { 1 + r.below(3) }];
+        // The big file mostly exercises the header and value paths; the tiny ones reach the model
+        // (two of them through BatchNorm folding and dropout).
+        let base = &seeds[match r.below(10) {
+            0..=5 => 0,
+            6 => 4 + r.below(2),
+            _ => 1 + r.below(3),
+        }];
         let bytes = mutate(&mut r, base);
         let ok = std::panic::catch_unwind(|| {
             let loads = load_with_note(&bytes).is_ok();

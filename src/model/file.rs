@@ -28,6 +28,9 @@ pub fn load_with_note(bytes: &[u8]) -> Result<(Model, Option<String>)> {
         .map_err(|e| Error::new("file", format!("is not a valid safetensors file: {e}")))?;
     let mut tensors: HashMap<String, (Vec<usize>, Vec<f32>)> = HashMap::new();
     for (name, view) in st.iter() {
+        if is_bn_counter(name) {
+            continue;
+        }
         tensors.insert(
             name.to_string(),
             (
@@ -58,16 +61,51 @@ pub fn load_with_note(bytes: &[u8]) -> Result<(Model, Option<String>)> {
             (specs, input, Some(note))
         }
     };
-    let model = build(&specs, input, &tensors)?;
-    Ok((model, note))
+    let (model, folded) = build(&specs, input, &tensors)?;
+    let notes: Vec<String> = note.into_iter().chain(folded).collect();
+    Ok((model, (!notes.is_empty()).then(|| notes.join("; "))))
 }
 
+/// Folds BatchNorm (eval mode) into the conv before it, in float64, as production converters do:
+/// ```text
+/// s[m] = γ[m] / √(σ²[m] + ε)
+/// W'[m, ...] = W[m, ...] · s[m]        b'[m] = (b[m] − μ[m]) · s[m] + β[m]
+/// ```
+/// Returns the per-channel weight ranges (max |w| of each output channel) before and after.
+fn fold_batchnorm(
+    conv: &mut Conv2d,
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    eps: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    let k = conv.weight.len() / conv.m;
+    let range = |w: &[f32]| -> Vec<f32> {
+        w.chunks(k)
+            .map(|r| r.iter().fold(0f32, |a, &v| a.max(v.abs())))
+            .collect()
+    };
+    let before = range(&conv.weight);
+    for m in 0..conv.m {
+        let s = gamma[m] as f64 / (var[m] as f64 + eps).sqrt();
+        for w in &mut conv.weight[m * k..(m + 1) * k] {
+            *w = (*w as f64 * s) as f32;
+        }
+        conv.bias[m] = ((conv.bias[m] as f64 - mean[m] as f64) * s + beta[m] as f64) as f32;
+    }
+    (before, range(&conv.weight))
+}
+
+/// The model the specs describe, with BatchNorms folded and dropout left out (identity at
+/// inference); the notes say what was folded.
 fn build(
     specs: &[Spec],
     input: Shape,
     tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
-) -> Result<Model> {
+) -> Result<(Model, Vec<String>)> {
     let mut layers = Vec::with_capacity(specs.len());
+    let mut notes = vec![];
     for (i, spec) in specs.iter().enumerate() {
         let get = |name: &str, part: &str| -> Result<&(Vec<usize>, Vec<f32>)> {
             tensors.get(&format!("{name}.{part}")).ok_or_else(|| {
@@ -86,6 +124,55 @@ fn build(
             }
         };
         layers.push(match spec {
+            Spec::Dropout => continue,
+            Spec::BatchNorm { name, eps } => {
+                let at = format!("layer {i} ({name})");
+                let Some(Layer::Conv2d(conv)) = layers.last_mut() else {
+                    bail!(
+                        at,
+                        "is a batchnorm2d after {}; it must follow a conv2d directly (it is folded into it)",
+                        layers.last().map_or("the input", |l: &Layer| l.kind())
+                    );
+                };
+                let (channels, conv_name) = (conv.m, conv.name.clone());
+                let stat = |part: &str| -> Result<Vec<f32>> {
+                    let t = format!("{name}.{part}");
+                    match tensors.get(&t) {
+                        Some((sh, v)) if sh.as_slice() == [channels] => Ok(v.clone()),
+                        Some((sh, _)) => bail!(
+                            t,
+                            "has shape {sh:?}; {name} follows {conv_name}, which gives {channels} channels"
+                        ),
+                        None => bail!(
+                            at.clone(),
+                            "needs a tensor '{t}' (BatchNorm's {part}), which the file does not have"
+                        ),
+                    }
+                };
+                let (mean, var) = (stat("running_mean")?, stat("running_var")?);
+                // affine=False: no weight and bias, i.e. γ = 1, β = 0.
+                let affine = tensors.contains_key(&format!("{name}.weight"));
+                let gamma = if affine { stat("weight")? } else { vec![1.0; channels] };
+                let beta = if affine { stat("bias")? } else { vec![0.0; channels] };
+                if let Some(c) = var.iter().position(|&v| v < 0.0) {
+                    bail!(
+                        format!("{name}.running_var"),
+                        "holds {} at channel {c}; a variance must be >= 0",
+                        var[c]
+                    );
+                }
+                let (before, after) = fold_batchnorm(conv, &gamma, &beta, &mean, &var, *eps);
+                let span = |v: &[f32]| {
+                    let (lo, hi) = v.iter().fold((f32::INFINITY, 0f32), |(a, b), &x| (a.min(x), b.max(x)));
+                    format!("{lo:.3}–{hi:.3}")
+                };
+                notes.push(format!(
+                    "{name} folded into {conv_name} (per-channel weight ranges, max |w|: {} before, {} after)",
+                    span(&before),
+                    span(&after)
+                ));
+                continue;
+            }
             Spec::Conv { name, padding } => {
                 let (ws, w) = get(name, "weight")?;
                 if ws.len() != 4 || ws[2] != ws[3] {
@@ -142,7 +229,12 @@ fn build(
     }
     let model = Model { input, layers };
     model.validate()?;
-    Ok(model)
+    Ok((model, notes))
+}
+
+/// `NAME.num_batches_tracked`: BatchNorm's count of training batches, meaningless at inference.
+fn is_bn_counter(name: &str) -> bool {
+    name.ends_with(".num_batches_tracked")
 }
 
 /// What the header says, checked: every tensor's dtype, shape and byte range, before the bytes
@@ -231,7 +323,8 @@ fn check_header(bytes: &[u8]) -> Result<Header> {
         let Some(size) = dtype_size(dtype) else {
             bail!(format!("tensor '{name}'"), "has unknown dtype '{dtype}'")
         };
-        if !matches!(dtype, "F32" | "F64" | "F16" | "BF16") {
+        // PyTorch's BatchNorm counter (int64) is read past, whatever its dtype.
+        if !matches!(dtype, "F32" | "F64" | "F16" | "BF16") && !is_bn_counter(name) {
             bail!(
                 format!("tensor '{name}'"),
                 "has dtype {dtype}; weights must be F32, F64, F16 or BF16"
@@ -309,12 +402,22 @@ fn infer_layers(
     tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
     input: Option<Shape>,
 ) -> Result<(Vec<Spec>, Shape, String)> {
+    // BatchNorm modules are the ones with running statistics; their 1-D weights are not layers.
+    let mut bns: Vec<String> = tensors
+        .keys()
+        .filter_map(|n| n.strip_suffix(".running_mean"))
+        .map(str::to_string)
+        .collect();
+    bns.sort_by_key(|b| natural_key(b));
     let mut convs = vec![];
     let mut linears = vec![];
     for (name, (shape, _)) in tensors {
         let Some(base) = name.strip_suffix(".weight") else {
             continue;
         };
+        if bns.iter().any(|b| b == base) {
+            continue;
+        }
         match shape.len() {
             4 => convs.push((base.to_string(), shape.clone())),
             2 => linears.push((base.to_string(), shape.clone())),
@@ -333,15 +436,49 @@ fn infer_layers(
     convs.sort_by_key(|c| natural_key(&c.0));
     linears.sort_by_key(|l| natural_key(&l.0));
     let seq_index = |n: &str| n.rsplit('.').next().and_then(|s| s.parse::<usize>().ok());
-    // Sequential index gaps that force a pool after conv i.
+    let seq_prefix = |n: &str| n.rsplit_once('.').map_or("", |(p, _)| p).to_string();
+    // The BatchNorm after each conv: in a Sequential the next index (`0` then `1`), else the
+    // BatchNorms in order, one per conv (`conv1, bn1, conv2, bn2`).
+    let bn_after: Vec<Option<String>> = if bns.is_empty() {
+        vec![None; convs.len()]
+    } else if bns.iter().all(|b| seq_index(b).is_some()) {
+        convs
+            .iter()
+            .map(|(c, _)| {
+                seq_index(c).and_then(|i| {
+                    bns.iter()
+                        .find(|b| seq_prefix(b) == seq_prefix(c) && seq_index(b) == Some(i + 1))
+                        .cloned()
+                })
+            })
+            .collect()
+    } else if bns.len() == convs.len() {
+        bns.iter().cloned().map(Some).collect()
+    } else {
+        bail!(
+            "__metadata__",
+            "has no \"layers\" list, and the file's {} BatchNorms cannot be matched to its {} convs; list the layers in __metadata__ (see README)",
+            bns.len(),
+            convs.len()
+        );
+    };
+    if bns.iter().any(|b| !bn_after.contains(&Some(b.clone()))) {
+        bail!(
+            "__metadata__",
+            "has no \"layers\" list, and a BatchNorm follows no conv ({}); list the layers in __metadata__ (see README)",
+            bns.join(", ")
+        );
+    }
+    // Sequential index gaps that force a pool after conv i (a BatchNorm takes one index).
     let forced: Vec<Option<bool>> = (0..convs.len())
         .map(|i| {
             let next = convs
                 .get(i + 1)
                 .map(|c| &c.0)
                 .or(linears.first().map(|l| &l.0));
+            let bn = bn_after[i].is_some() as usize;
             match (seq_index(&convs[i].0), next.and_then(|n| seq_index(n))) {
-                (Some(a), Some(b)) if b > a && i + 1 < convs.len() => Some(b - a >= 3),
+                (Some(a), Some(b)) if b > a + bn && i + 1 < convs.len() => Some(b - a - bn >= 3),
                 _ => None,
             }
         })
@@ -373,6 +510,12 @@ fn infer_layers(
                             name: name.clone(),
                             padding: if shape[2] == 1 { 0 } else { pad },
                         });
+                        if let Some(bn) = &bn_after[i] {
+                            specs.push(Spec::BatchNorm {
+                                name: bn.clone(),
+                                eps: 1e-5,
+                            });
+                        }
                         specs.push(Spec::Relu);
                         if pools >> i & 1 == 1 {
                             specs.push(Spec::MaxPool);
@@ -422,11 +565,23 @@ fn natural_key(s: &str) -> Vec<(u8, u64, String)> {
 }
 
 enum Spec {
-    Conv { name: String, padding: usize },
-    Linear { name: String },
+    Conv {
+        name: String,
+        padding: usize,
+    },
+    Linear {
+        name: String,
+    },
     Relu,
     MaxPool,
     Flatten,
+    /// Folded into the conv before it at load.
+    BatchNorm {
+        name: String,
+        eps: f64,
+    },
+    /// Identity at inference: left out of the model.
+    Dropout,
 }
 
 impl Spec {
@@ -437,6 +592,8 @@ impl Spec {
             Spec::Relu => "relu".into(),
             Spec::MaxPool => "maxpool".into(),
             Spec::Flatten => "flatten".into(),
+            Spec::BatchNorm { name, .. } => format!("{name} (batchnorm, folded)"),
+            Spec::Dropout => "dropout".into(),
         }
     }
 
@@ -445,6 +602,9 @@ impl Spec {
             Spec::Conv { name, .. } | Spec::Linear { name } => {
                 tensor == format!("{name}.weight") || tensor == format!("{name}.bias")
             }
+            Spec::BatchNorm { name, .. } => ["weight", "bias", "running_mean", "running_var"]
+                .iter()
+                .any(|p| tensor == format!("{name}.{p}")),
             _ => false,
         }
     }
@@ -501,9 +661,20 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                     Spec::MaxPool
                 }
                 "flatten" => Spec::Flatten,
+                "batchnorm2d" => {
+                    let eps = match l.get("eps") {
+                        None => 1e-5,
+                        Some(v) => v
+                            .as_f64()
+                            .filter(|e| e.is_finite() && *e > 0.0)
+                            .ok_or_else(|| Error::new(&at, format!("has eps {v}; it must be a number > 0")))?,
+                    };
+                    Spec::BatchNorm { name: name()?, eps }
+                }
+                "dropout" => Spec::Dropout,
                 other => bail!(
                     at,
-                    "has unknown type '{other}'; known: conv2d, relu, maxpool2d, flatten, linear"
+                    "has unknown type '{other}'; known: conv2d, batchnorm2d, relu, maxpool2d, dropout, flatten, linear"
                 ),
             })
         })

@@ -82,7 +82,8 @@ export function render(root, { summary, layers, name, shipped, note, digits, rea
     `${thousands(summary.params)} parameters, ${macsText(summary.macs)} MACs, ${summary.outputs} outputs`;
   const noteEl = $('lab-model-note');
   noteEl.hidden = !note;
-  noteEl.textContent = note ? `Inferred: ${note}.` : '';
+  // The core's note: how the layers were inferred, which BatchNorms were folded into which conv.
+  noteEl.textContent = note ? `${note[0].toUpperCase()}${note.slice(1)}.` : '';
   $('lab-model-reset').hidden = shipped;
   root.classList.toggle('lab-no-digits', !digits);
   $('lab-title').textContent = shipped ? texts.title : qat ? 'CNN lab: the fine-tuned model' : 'CNN lab: quantize your model';
