@@ -127,6 +127,25 @@ def reference_logits(t, names, x, eps, affine=True):
     return [fb[o] + sum(fw[o * 32 + k] * flat[k] for k in range(32)) for o in range(3)]
 
 
+def strided_logits(t, x):
+    """Float64 forward: conv 3x3 stride 2 pad 1 (1->2) on 8x8 -> 4x4, ReLU, 2x2 max-pool -> 2x2, linear 8 -> 3."""
+    w, b = unpack(t, "conv.weight"), unpack(t, "conv.bias")
+    fw, fb = unpack(t, "fc.weight"), unpack(t, "fc.bias")
+    y = [[[0.0] * 4 for _ in range(4)] for _ in range(2)]
+    for m in range(2):
+        for i in range(4):
+            for j in range(4):
+                acc = b[m]
+                for u in range(3):
+                    for v in range(3):
+                        ii, jj = 2 * i + u - 1, 2 * j + v - 1
+                        if 0 <= ii < 8 and 0 <= jj < 8:
+                            acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
+                y[m][i][j] = max(0.0, acc)
+    flat = [max(y[m][2 * i + a][2 * j + c] for a in (0, 1) for c in (0, 1)) for m in range(2) for i in range(2) for j in range(2)]
+    return [fb[o] + sum(fw[o * 8 + k] * flat[k] for k in range(8)) for o in range(3)]
+
+
 def main():
     base, meta = read(ROOT / "www" / "models" / "baseline-cnn.safetensors")
     good, bad, manifest = {}, {}, {"good": [], "bad": []}
@@ -195,6 +214,15 @@ def main():
     add_good("bn-baseline", write(bnseq), "the shipped CNN as nn.Sequential(Conv2d, BatchNorm2d, ReLU, MaxPool2d, Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear), no metadata",
              True, folded="5 folded into 4")
 
+    # A strided conv (PyTorch's downsampling): 3x3, stride 2, padding 1 on 8x8 gives 4x4.
+    rnd = random.Random(17)
+    ts = {"conv.weight": ("F32", [2, 1, 3, 3], f32([rnd.uniform(-1, 1) for _ in range(18)])), "conv.bias": ("F32", [2], f32([0.05, -0.05])),
+          "fc.weight": ("F32", [3, 8], f32([rnd.uniform(-1, 1) for _ in range(24)])), "fc.bias": ("F32", [3], f32([0.1, 0.0, -0.1]))}
+    layers_st = [{"type": "conv2d", "name": "conv", "padding": 1, "stride": 2}] + LAYERS_TINY[1:]
+    add_good("stride-2", write(ts, {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_st, separators=(",", ":"))}),
+             "conv 3x3 stride 2 padding 1 -> relu -> pool -> flatten -> linear", False,
+             logits={"input": x, "expect": strided_logits(ts, x)})
+
     def bn_bad(tweak, layers=layers_bn):
         t = tiny_bn_tensors()
         tweak(t)
@@ -232,7 +260,9 @@ def main():
     add_bad("missing-tensor", tiny(tweak=lambda t: t.pop("fc.weight")), "needs a tensor 'fc.weight'", "fc.weight absent")
     add_bad("unused-tensor", tiny(tweak=lambda t: t.update({"extra.weight": ("F32", [2], f32([1, 2]))})), "no layer uses", "a tensor not in the layer list")
     add_bad("unknown-layer", tiny(layers=[{"type": "conv3d", "name": "conv"}] + LAYERS_TINY[1:]), "unknown type 'conv3d'", "layer type conv3d")
-    add_bad("stride-2", tiny(layers=[dict(LAYERS_TINY[0], stride=2)] + LAYERS_TINY[1:]), "stride", "a conv with stride 2")
+    add_bad("dilation-2", tiny(layers=[dict(LAYERS_TINY[0], dilation=2)] + LAYERS_TINY[1:]), "dilation", "a conv with dilation 2")
+    add_bad("padding-too-large", tiny(layers=[dict(LAYERS_TINY[0], padding=3)] + LAYERS_TINY[1:]), "padding must be at most 2", "padding 3 for a 3x3 kernel")
+    add_bad("stride-0", tiny(layers=[dict(LAYERS_TINY[0], stride=0)] + LAYERS_TINY[1:]), "it must be an integer from 1 to 64", "stride 0")
     add_bad("bad-layers-json", tiny(meta_extra={"layers": "[{\"type\": "}), "not valid JSON", "__metadata__.layers cut short")
     add_bad("uninferable", write({"a.weight": ("F32", [4, 1, 5, 5], f32([0.0] * 100)), "b.weight": ("F32", [10, 7], f32([0.0] * 70))}),
             "no arrangement", "no layer list, and shapes that chain no way")

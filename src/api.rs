@@ -293,6 +293,7 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
         m,
         k: kh,
         pad: 0,
+        stride: 1,
     };
     let mut padded = vec![a.x_zero_point; n * c * ph * pw];
     for (img, out) in a.x.chunks(h * w).zip(padded.chunks_mut(ph * pw)) {

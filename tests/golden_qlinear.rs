@@ -41,6 +41,7 @@ fn qlinear_conv_matches_onnxruntime() {
                 m: case.w_shape[0],
                 k: case.w_shape[2],
                 pad: pads[0],
+                stride: 1,
             };
             let wq: Vec<i8> = w.iter().map(|&v| v as i8).collect();
             let scales: Vec<f32> = if w_scale.len() == 1 {

@@ -35,9 +35,32 @@ fn shapes() -> Vec<ConvShape> {
         (32, 14, 14),
     ] {
         for &m in &[1, 3, 4, 5, 8, 9, 17, 40] {
-            for &(k, pad) in &[(3, 0), (3, 1), (1, 0), (1, 1), (2, 0)] {
-                if h + 2 * pad >= k && w + 2 * pad >= k && (c * m < 600 || (k, pad) == (3, 1)) {
-                    v.push(ConvShape { c, h, w, m, k, pad });
+            // (kernel, padding, stride): strided convs too (PyTorch's downsampling), and padding
+            // up to k − 1.
+            for &(k, pad, stride) in &[
+                (3, 0, 1),
+                (3, 1, 1),
+                (1, 0, 1),
+                (1, 1, 1),
+                (2, 0, 1),
+                (3, 1, 2),
+                (5, 2, 2),
+                (2, 0, 2),
+                (3, 2, 3),
+            ] {
+                if h + 2 * pad >= k
+                    && w + 2 * pad >= k
+                    && (c * m < 600 || (k, pad, stride) == (3, 1, 1))
+                {
+                    v.push(ConvShape {
+                        c,
+                        h,
+                        w,
+                        m,
+                        k,
+                        pad,
+                        stride,
+                    });
                 }
             }
         }
@@ -140,6 +163,7 @@ fn int8_extreme_operands_are_exact() {
                 m: 8,
                 k: 3,
                 pad: 1,
+                stride: 1,
             };
             let x = vec![127i8; s.input_len()];
             let w = vec![wv; s.m * s.taps()];

@@ -76,6 +76,7 @@ fn forward_ref(m: &Model, x: &[f32]) -> Vec<f32> {
                     m: c.m,
                     k: c.k,
                     pad: c.padding,
+                    stride: c.stride,
                 };
                 let mut o = vec![0.0; cs.m * cs.p()];
                 r::conv2d_f32(&cs, &a, &c.weight, &c.bias, &mut o);
@@ -136,6 +137,7 @@ fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
                         m: l.shape.m,
                         k: 1,
                         pad: 0,
+                        stride: 1,
                     }
                 } else {
                     l.shape

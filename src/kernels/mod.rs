@@ -51,14 +51,17 @@ pub struct ConvShape {
     pub m: usize,
     pub k: usize,
     pub pad: usize,
+    /// Step between output pixels, in input pixels (both axes).
+    pub stride: usize,
 }
 
 impl ConvShape {
+    /// `⌊(H + 2·pad − k) / stride⌋ + 1`, as PyTorch and ONNX (callers check `H + 2·pad ≥ k`).
     pub fn out_h(&self) -> usize {
-        self.h + 2 * self.pad + 1 - self.k
+        (self.h + 2 * self.pad - self.k) / self.stride + 1
     }
     pub fn out_w(&self) -> usize {
-        self.w + 2 * self.pad + 1 - self.k
+        (self.w + 2 * self.pad - self.k) / self.stride + 1
     }
     /// Output pixels per channel.
     pub fn p(&self) -> usize {
@@ -77,7 +80,7 @@ impl ConvShape {
 /// How a conv reads its input: from a copy of the NHWC image padded on every side with
 /// `pad` pixels of the zero point, `Hp × Wp × C` (`Hp = H + 2·pad`, `Wp = W + 2·pad`). In it
 /// the `k·C` values under one kernel row `u` of output pixel `(i, j)` are contiguous, from
-/// `((i + u)·Wp + j)·C`: so each pixel's indirection list has `ks = k` entries of `kc` values,
+/// `((i·stride + u)·Wp + j·stride)·C`: so each pixel's indirection list has `ks = k` entries of `kc` values,
 /// `kc = k·C` rounded up to the microkernel's step (the values past `k·C` belong to the next
 /// pixel and meet zero weights). Staging costs one pass over the input, not the `P·k²·C` of
 /// an im2col copy, whatever `C` is (the first conv has `C = 1`).
@@ -95,13 +98,13 @@ pub struct ConvPlan {
 impl ConvPlan {
     /// `align`: the taps the microkernel consumes at once (4 for the 8-bit dot, 1 for f32).
     pub fn new(s: ConvShape, align: usize) -> ConvPlan {
-        let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
+        let (oh, ow, k, st) = (s.out_h(), s.out_w(), s.k, s.stride);
         let wp = s.w + 2 * s.pad;
         let mut ind = Vec::with_capacity(oh * ow * k);
         for i in 0..oh {
             for j in 0..ow {
                 for u in 0..k {
-                    ind.push((((i + u) * wp + j) * s.c) as u32);
+                    ind.push((((i * st + u) * wp + j * st) * s.c) as u32);
                 }
             }
         }

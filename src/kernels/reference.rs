@@ -3,7 +3,7 @@
 
 use super::ConvShape;
 
-/// `out[m, i, j] = b[m] + Σ_{c,u,v} w[m, c, u, v] · x[c, i+u-pad, j+v-pad]` (zero outside).
+/// `out[m, i, j] = b[m] + Σ_{c,u,v} w[m, c, u, v] · x[c, i·st+u-pad, j·st+v-pad]` (zero outside).
 pub fn conv2d_f32(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32]) {
     let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
     for m in 0..s.m {
@@ -14,8 +14,8 @@ pub fn conv2d_f32(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32
                     for u in 0..k {
                         for v in 0..k {
                             let (y, xx) = (
-                                (i + u) as isize - s.pad as isize,
-                                (j + v) as isize - s.pad as isize,
+                                (i * s.stride + u) as isize - s.pad as isize,
+                                (j * s.stride + v) as isize - s.pad as isize,
                             );
                             if y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w {
                                 acc += w[((m * s.c + c) * k + u) * k + v]
@@ -51,8 +51,8 @@ pub fn conv2d_acc_i32(
                     for u in 0..k {
                         for v in 0..k {
                             let (y, xx) = (
-                                (i + u) as isize - s.pad as isize,
-                                (j + v) as isize - s.pad as isize,
+                                (i * s.stride + u) as isize - s.pad as isize,
+                                (j * s.stride + v) as isize - s.pad as isize,
                             );
                             let qx =
                                 if y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w {

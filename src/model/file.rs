@@ -173,7 +173,11 @@ fn build(
                 ));
                 continue;
             }
-            Spec::Conv { name, padding } => {
+            Spec::Conv {
+                name,
+                padding,
+                stride,
+            } => {
                 let (ws, w) = get(name, "weight")?;
                 if ws.len() != 4 || ws[2] != ws[3] {
                     bail!(
@@ -181,10 +185,14 @@ fn build(
                         "has shape {ws:?}; expected [out, in, k, k] with a square kernel"
                     );
                 }
-                if *padding > 1 {
+                // PyTorch allows more, but padding of k or more only adds outputs that see
+                // nothing but zeros.
+                if *padding >= ws[2] {
                     bail!(
                         format!("layer {i} ({name})"),
-                        "has padding {padding}; only 0 and 1 are supported"
+                        "has padding {padding} for a {k}x{k} kernel; padding must be at most {}",
+                        ws[2] - 1,
+                        k = ws[2]
                     );
                 }
                 Layer::Conv2d(Conv2d {
@@ -193,6 +201,7 @@ fn build(
                     c: ws[1],
                     k: ws[2],
                     padding: *padding,
+                    stride: *stride,
                     weight: w.clone(),
                     bias: bias(name, ws[0])?,
                 })
@@ -509,6 +518,7 @@ fn infer_layers(
                         specs.push(Spec::Conv {
                             name: name.clone(),
                             padding: if shape[2] == 1 { 0 } else { pad },
+                            stride: 1,
                         });
                         if let Some(bn) = &bn_after[i] {
                             specs.push(Spec::BatchNorm {
@@ -568,6 +578,7 @@ enum Spec {
     Conv {
         name: String,
         padding: usize,
+        stride: usize,
     },
     Linear {
         name: String,
@@ -587,7 +598,16 @@ enum Spec {
 impl Spec {
     fn describe(&self) -> String {
         match self {
-            Spec::Conv { name, padding } => format!("{name} (conv, padding {padding})"),
+            Spec::Conv {
+                name,
+                padding,
+                stride: 1,
+            } => format!("{name} (conv, padding {padding})"),
+            Spec::Conv {
+                name,
+                padding,
+                stride,
+            } => format!("{name} (conv, padding {padding}, stride {stride})"),
             Spec::Linear { name } => format!("{name} (linear)"),
             Spec::Relu => "relu".into(),
             Spec::MaxPool => "maxpool".into(),
@@ -639,16 +659,30 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
             };
             Ok(match ty {
                 "conv2d" => {
-                    for (key, want) in [("stride", 1), ("dilation", 1), ("groups", 1)] {
+                    for (key, want) in [("dilation", 1), ("groups", 1)] {
                         if let Some(v) = l.get(key).and_then(Value::as_u64) {
                             if v != want {
                                 bail!(at, "has {key} {v}; only {key} {want} is supported");
                             }
                         }
                     }
+                    let count = |key: &str, dflt: u64, max: u64| -> Result<usize> {
+                        match l.get(key) {
+                            None => Ok(dflt as usize),
+                            Some(v) => match v.as_u64() {
+                                Some(n) if n <= max && (key != "stride" || n >= 1) => Ok(n as usize),
+                                _ => bail!(
+                                    at.clone(),
+                                    "has {key} {v}; it must be an integer from {} to {max}",
+                                    (key == "stride") as u8
+                                ),
+                            },
+                        }
+                    };
                     Spec::Conv {
                         name: name()?,
-                        padding: l.get("padding").and_then(Value::as_u64).unwrap_or(0) as usize,
+                        padding: count("padding", 0, 64)?,
+                        stride: count("stride", 1, 64)?,
                     }
                 }
                 "linear" => Spec::Linear { name: name()? },
@@ -736,7 +770,7 @@ pub fn save(model: &Model, extra_meta: &[(&str, &str)]) -> Result<Vec<u8>> {
                     bytes(&c.weight),
                 ));
                 tensors.push((format!("{}.bias", c.name), vec![c.m], bytes(&c.bias)));
-                serde_json::json!({"type": "conv2d", "name": c.name, "padding": c.padding})
+                serde_json::json!({"type": "conv2d", "name": c.name, "padding": c.padding, "stride": c.stride})
             }
             Layer::Linear(f) => {
                 tensors.push((

@@ -543,6 +543,7 @@ fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Res
                     m: n_out,
                     k: 1,
                     pad: 0,
+                    stride: 1,
                 };
                 let q = quant_layer(
                     layer,

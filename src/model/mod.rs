@@ -24,11 +24,12 @@ pub type Shape = [usize; 3];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv2d {
     pub name: String,
-    /// Output channels, input channels, kernel size (square), padding (every side).
+    /// Output channels, input channels, kernel size (square), padding (every side), stride.
     pub m: usize,
     pub c: usize,
     pub k: usize,
     pub padding: usize,
+    pub stride: usize,
     /// `[m, c, k, k]`
     pub weight: Vec<f32>,
     pub bias: Vec<f32>,
@@ -100,6 +101,7 @@ pub fn conv_shape(c: &Conv2d, input: Shape) -> ConvShape {
         m: c.m,
         k: c.k,
         pad: c.padding,
+        stride: c.stride,
     }
 }
 
@@ -132,6 +134,9 @@ impl Model {
                             c.c,
                             s[0]
                         );
+                    }
+                    if c.stride == 0 {
+                        bail!(at, "has stride 0; a stride is at least 1");
                     }
                     if s[1] + 2 * c.padding < c.k || s[2] + 2 * c.padding < c.k {
                         bail!(

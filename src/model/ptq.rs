@@ -131,7 +131,10 @@ fn for_each_patch(cs: &ConvShape, x: &[f32], patch: &mut [f32], mut f: impl FnMu
             for c in 0..cs.c {
                 for u in 0..k {
                     for v in 0..k {
-                        let (y, xx) = ((i + u) as isize - pad, (j + v) as isize - pad);
+                        let (y, xx) = (
+                            (i * cs.stride + u) as isize - pad,
+                            (j * cs.stride + v) as isize - pad,
+                        );
                         patch[t] =
                             if y >= 0 && xx >= 0 && (y as usize) < cs.h && (xx as usize) < cs.w {
                                 x[(c * cs.h + y as usize) * cs.w + xx as usize]

@@ -160,7 +160,7 @@ impl Tape {
                     let kk = cv.c * cv.k * cv.k;
                     let col = &mut self.cols[i];
                     col.resize(kk * p, 0.0);
-                    im2col(x, c, h, wd, cv.k, cv.padding, oh, ow, col);
+                    im2col(x, [c, h, wd], cv.k, cv.padding, cv.stride, [oh, ow], col);
                     let (wt, b) = w[i];
                     for (row, &bias) in y.chunks_exact_mut(p).zip(b) {
                         row.fill(bias);
@@ -260,7 +260,15 @@ impl Tape {
                         dcol.clear();
                         dcol.resize(kk * p, 0.0);
                         gemm_acc(kk, cv.m, p, w[i].0, 1, kk, g, dcol);
-                        col2im(dcol, c, h, wd, cv.k, cv.padding, oh, ow, g_next);
+                        col2im(
+                            dcol,
+                            [c, h, wd],
+                            cv.k,
+                            cv.padding,
+                            cv.stride,
+                            [oh, ow],
+                            g_next,
+                        );
                     }
                 }
                 Layer::Linear(l) => {
@@ -290,17 +298,14 @@ impl Tape {
     }
 }
 
-/// `col[(ci·k + ky)·k + kx][oy·ow + ox] = x[ci][oy + ky − pad][ox + kx − pad]`, 0 outside.
-#[allow(clippy::too_many_arguments)]
+/// `col[(ci·k + ky)·k + kx][oy·ow + ox] = x[ci][oy·st + ky − pad][ox·st + kx − pad]`, 0 outside.
 fn im2col(
     x: &[f32],
-    c: usize,
-    h: usize,
-    w: usize,
+    [c, h, w]: [usize; 3],
     k: usize,
     pad: usize,
-    oh: usize,
-    ow: usize,
+    st: usize,
+    [oh, ow]: [usize; 2],
     col: &mut [f32],
 ) {
     let p = oh * ow;
@@ -310,7 +315,7 @@ fn im2col(
                 let r = (ci * k + ky) * k + kx;
                 let dst = &mut col[r * p..(r + 1) * p];
                 for oy in 0..oh {
-                    let iy = (oy + ky) as isize - pad as isize;
+                    let iy = (oy * st + ky) as isize - pad as isize;
                     let row = &mut dst[oy * ow..(oy + 1) * ow];
                     if iy < 0 || iy >= h as isize {
                         row.fill(0.0);
@@ -318,7 +323,7 @@ fn im2col(
                     }
                     let src = &x[ci * h * w + iy as usize * w..][..w];
                     for (ox, o) in row.iter_mut().enumerate() {
-                        let ix = (ox + kx) as isize - pad as isize;
+                        let ix = (ox * st + kx) as isize - pad as isize;
                         *o = if ix < 0 || ix >= w as isize {
                             0.0
                         } else {
@@ -332,16 +337,13 @@ fn im2col(
 }
 
 /// The adjoint of im2col: `dx[ci][iy][ix] += dcol[r][q]` for every (r, q) that read x[ci][iy][ix].
-#[allow(clippy::too_many_arguments)]
 fn col2im(
     dcol: &[f32],
-    c: usize,
-    h: usize,
-    w: usize,
+    [c, h, w]: [usize; 3],
     k: usize,
     pad: usize,
-    oh: usize,
-    ow: usize,
+    st: usize,
+    [oh, ow]: [usize; 2],
     dx: &mut [f32],
 ) {
     let p = oh * ow;
@@ -351,13 +353,13 @@ fn col2im(
                 let r = (ci * k + ky) * k + kx;
                 let src = &dcol[r * p..(r + 1) * p];
                 for oy in 0..oh {
-                    let iy = (oy + ky) as isize - pad as isize;
+                    let iy = (oy * st + ky) as isize - pad as isize;
                     if iy < 0 || iy >= h as isize {
                         continue;
                     }
                     let dst = &mut dx[ci * h * w + iy as usize * w..][..w];
                     for (ox, &g) in src[oy * ow..(oy + 1) * ow].iter().enumerate() {
-                        let ix = (ox + kx) as isize - pad as isize;
+                        let ix = (ox * st + kx) as isize - pad as isize;
                         if ix >= 0 && ix < w as isize {
                             dst[ix as usize] += g;
                         }
@@ -424,16 +426,17 @@ mod tests {
     use crate::model::{Conv2d, Linear};
     use crate::train::{he_init, weights_of, SplitMix64};
 
-    /// conv (pad 1) → relu → pool → conv (pad 0, 2×2 kernel) → relu → flatten → linear → relu →
-    /// linear: every layer kind, padding and a kernel that is not 3.
+    /// conv (pad 1, stride 2) → relu → pool → conv (pad 0, 2×2 kernel) → relu → flatten → linear →
+    /// relu → linear: every layer kind, padding, a stride and a kernel that is not 3.
     pub(crate) fn small_model(rng: &mut SplitMix64) -> Model {
-        let conv = |name: &str, m, c, k, padding| {
+        let conv = |name: &str, m, c, k, padding, stride| {
             Layer::Conv2d(Conv2d {
                 name: name.into(),
                 m,
                 c,
                 k,
                 padding,
+                stride,
                 weight: vec![0.0; m * c * k * k],
                 bias: vec![0.0; m],
             })
@@ -448,15 +451,16 @@ mod tests {
             })
         };
         let mut m = Model {
-            input: [2, 9, 8],
+            // 2×11×10 → c1 (stride 2) 4×6×5 → pool 4×3×2 → c2 5×2×1 → 10.
+            input: [2, 11, 10],
             layers: vec![
-                conv("c1", 4, 2, 3, 1),
+                conv("c1", 4, 2, 3, 1, 2),
                 Layer::Relu,
                 Layer::MaxPool2d,
-                conv("c2", 5, 4, 2, 0),
+                conv("c2", 5, 4, 2, 0, 1),
                 Layer::Relu,
                 Layer::Flatten,
-                lin("f1", 7, 5 * 3 * 3),
+                lin("f1", 7, 5 * 2),
                 Layer::Relu,
                 lin("f2", 4, 7),
             ],
@@ -541,7 +545,7 @@ mod tests {
             }
         }
         // A ReLU or max-pool kink inside ±h can spoil a difference; allow very few.
-        assert!(checked > 300, "checked {checked}");
+        assert!(checked > 250, "checked {checked}");
         assert!(
             bad * 100 <= checked,
             "{bad} of {checked} gradient entries disagree"

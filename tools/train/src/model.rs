@@ -27,6 +27,7 @@ pub fn architecture() -> Model {
             c,
             k: 3,
             padding: 0,
+            stride: 1,
             weight: vec![0.0; m * c * 9],
             bias: vec![0.0; m],
         })
