@@ -1,20 +1,31 @@
-//! Digit sets in quantlab's "QLDG" format (written by `scripts/data/make_digits.mjs`):
-//! magic `QLDG`, u32 count, u32 rows, u32 cols (little endian), u8 labels[count],
-//! u8 pixels[count·rows·cols].
+//! Labelled image sets: the shipped digit sets in quantlab's "QLDG" format (written by
+//! `scripts/data/make_digits.mjs`): magic `QLDG`, u32 count, u32 rows, u32 cols (little endian),
+//! u8 labels[count], u8 pixels[count·rows·cols]; and a user's own test images from a
+//! `.safetensors` file ([`Digits::from_safetensors`]).
 //!
-//! Preprocessing, as the model was trained: `x = pixel / 255`, the image centred on the model's
-//! input canvas with zero padding (28×28 → 32×32 pads 2 on every side).
+//! Preprocessing of the digits, as the model was trained: `x = pixel / 255`, the image centred on
+//! the model's input canvas with zero padding (28×28 → 32×32 pads 2 on every side). A user's images
+//! are already in the model's input scale and shape.
 
 use super::Shape;
-use crate::{bail, Result};
+use crate::{bail, Error, Result};
 
 #[derive(Debug, Clone)]
 pub struct Digits {
     pub rows: usize,
     pub cols: usize,
     pub labels: Vec<u8>,
+    /// `count · rows · cols` digit pixels (empty for a user's images).
     pub pixels: Vec<u8>,
+    /// A user's images: `[count, C, H, W]` floats in the model's input scale.
+    pub images: Option<Vec<f32>>,
+    pub channels: usize,
+    /// Class names from the file's `__metadata__.classes`, if any.
+    pub classes: Option<Vec<String>>,
 }
+
+/// The largest image set accepted: 64 M values (256 MB as float32).
+pub const MAX_VALUES: usize = 1 << 26;
 
 impl Digits {
     pub fn parse(bytes: &[u8]) -> Result<Digits> {
@@ -52,6 +63,160 @@ impl Digits {
             cols,
             labels,
             pixels: bytes[16 + n..].to_vec(),
+            images: None,
+            channels: 1,
+            classes: None,
+        })
+    }
+
+    /// A user's test images from `.safetensors` bytes: `images` `[N, C, H, W]` (float32 in the
+    /// model's input scale, or uint8, divided by 255), `labels` `[N]` of any integer dtype (each a
+    /// class index below 256, and below the number of names when `__metadata__.classes` names them:
+    /// a JSON array of strings or a comma-separated list).
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Digits> {
+        use safetensors::{Dtype, SafeTensors};
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::new("dataset", format!("is not a valid safetensors file: {e}")))?;
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| Error::new("dataset", format!("has an unreadable header: {e}")))?;
+        for name in st.names() {
+            if name != "images" && name != "labels" {
+                bail!(
+                    "dataset",
+                    "has a tensor '{name}'; a dataset holds exactly 'images' and 'labels'"
+                );
+            }
+        }
+        let images = st.tensor("images").map_err(|_| {
+            Error::new(
+                "dataset",
+                "has no tensor 'images' ([N, C, H, W], float32 or uint8)",
+            )
+        })?;
+        let labels = st
+            .tensor("labels")
+            .map_err(|_| Error::new("dataset", "has no tensor 'labels' ([N], integers)"))?;
+        let &[n, c, h, w] = images.shape() else {
+            bail!(
+                "images",
+                "has shape {:?}; expected [N, C, H, W]",
+                images.shape()
+            )
+        };
+        if n == 0 || c == 0 || h == 0 || w == 0 || c > 64 || h > 1024 || w > 1024 {
+            bail!(
+                "images",
+                "has shape [{n}, {c}, {h}, {w}]; expected at least one image, up to 64 channels of 1024×1024"
+            );
+        }
+        let values = n
+            .checked_mul(c * h * w)
+            .filter(|&v| v <= MAX_VALUES)
+            .ok_or_else(|| {
+                Error::new(
+                    "images",
+                    format!(
+                        "holds more than {MAX_VALUES} values; the limit keeps the page responsive"
+                    ),
+                )
+            })?;
+        let data = images.data();
+        let x: Vec<f32> = match images.dtype() {
+            Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4")))
+                .collect(),
+            Dtype::U8 => data.iter().map(|&b| b as f32 / 255.0).collect(),
+            other => bail!(
+                "images",
+                "has dtype {other:?}; expected F32 (the model's input scale) or U8 (divided by 255)"
+            ),
+        };
+        debug_assert_eq!(x.len(), values);
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "images",
+                "holds {} at index {i} (image {}); values must be finite",
+                x[i],
+                i / (c * h * w)
+            );
+        }
+        if labels.shape() != [n] {
+            bail!(
+                "labels",
+                "has shape {:?}; expected [{n}], one per image",
+                labels.shape()
+            );
+        }
+        let ld = labels.data();
+        let ints: Vec<i128> = match labels.dtype() {
+            Dtype::I64 => ld
+                .chunks_exact(8)
+                .map(|b| i64::from_le_bytes(b.try_into().expect("8")) as i128)
+                .collect(),
+            Dtype::U64 => ld
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8")) as i128)
+                .collect(),
+            Dtype::I32 => ld
+                .chunks_exact(4)
+                .map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i128)
+                .collect(),
+            Dtype::U32 => ld
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4")) as i128)
+                .collect(),
+            Dtype::I16 => ld
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes(b.try_into().expect("2")) as i128)
+                .collect(),
+            Dtype::U16 => ld
+                .chunks_exact(2)
+                .map(|b| u16::from_le_bytes(b.try_into().expect("2")) as i128)
+                .collect(),
+            Dtype::I8 => ld.iter().map(|&b| b as i8 as i128).collect(),
+            Dtype::U8 => ld.iter().map(|&b| b as i128).collect(),
+            other => bail!("labels", "has dtype {other:?}; expected an integer dtype"),
+        };
+        let classes: Option<Vec<String>> = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("classes"))
+            .map(|v| {
+                serde_json::from_str::<Vec<String>>(v)
+                    .unwrap_or_else(|_| v.split(',').map(|s| s.trim().to_string()).collect())
+            });
+        if let Some(cl) = &classes {
+            if cl.is_empty() || cl.len() > 256 {
+                bail!(
+                    "__metadata__.classes",
+                    "names {} classes; expected 1 to 256",
+                    cl.len()
+                );
+            }
+        }
+        let limit = classes.as_ref().map_or(256, Vec::len) as i128;
+        if let Some(i) = ints.iter().position(|&l| l < 0 || l >= limit) {
+            bail!(
+                "labels",
+                "holds {} at index {i}; a label is a class index from 0 to {}{}",
+                ints[i],
+                limit - 1,
+                if classes.is_some() {
+                    " (__metadata__.classes names the classes)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(Digits {
+            rows: h,
+            cols: w,
+            labels: ints.into_iter().map(|l| l as u8).collect(),
+            pixels: vec![],
+            images: Some(x),
+            channels: c,
+            classes,
         })
     }
 
@@ -63,8 +228,80 @@ impl Digits {
         self.labels.is_empty()
     }
 
-    pub fn image(&self, i: usize) -> &[u8] {
-        &self.pixels[i * self.rows * self.cols..][..self.rows * self.cols]
+    /// Image `i` as 8-bit pixels, `C·H·W` (CHW): the digit itself, or a user's image scaled by 255
+    /// and clamped to 0..255 (for thumbnails).
+    pub fn image(&self, i: usize) -> std::borrow::Cow<'_, [u8]> {
+        let len = self.channels * self.rows * self.cols;
+        match &self.images {
+            None => std::borrow::Cow::Borrowed(&self.pixels[i * len..][..len]),
+            Some(x) => std::borrow::Cow::Owned(
+                x[i * len..][..len]
+                    .iter()
+                    .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Writes image `i`, moved `dy` rows and `dx` columns (0, 0: as the model takes it), into `out`
+    /// for a model with input `shape`.
+    pub fn sample_into(
+        &self,
+        i: usize,
+        shape: Shape,
+        dy: isize,
+        dx: isize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        match &self.images {
+            None => {
+                let len = self.rows * self.cols;
+                preprocess_shifted(
+                    &self.pixels[i * len..][..len],
+                    self.rows,
+                    self.cols,
+                    shape,
+                    dy,
+                    dx,
+                    out,
+                )
+            }
+            Some(x) => {
+                let (c, h, w) = (self.channels, self.rows, self.cols);
+                if shape != [c, h, w] {
+                    bail!(
+                        "dataset",
+                        "holds {c}×{h}×{w} images but the model takes {}×{}×{}",
+                        shape[0],
+                        shape[1],
+                        shape[2]
+                    );
+                }
+                let img = &x[i * c * h * w..][..c * h * w];
+                let out = &mut out[..c * h * w];
+                if dy == 0 && dx == 0 {
+                    out.copy_from_slice(img);
+                    return Ok(());
+                }
+                out.fill(0.0);
+                for ch in 0..c {
+                    for y in 0..h {
+                        let ty = y as isize + dy;
+                        if ty < 0 || ty >= h as isize {
+                            continue;
+                        }
+                        for xx in 0..w {
+                            let tx = xx as isize + dx;
+                            if tx >= 0 && tx < w as isize {
+                                out[(ch * h + ty as usize) * w + tx as usize] =
+                                    img[(ch * h + y) * w + xx];
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Writes images `start..start+n` preprocessed for a model with input `shape` into `out`
@@ -77,14 +314,9 @@ impl Digits {
                 self.len()
             );
         }
+        let len = shape.iter().product::<usize>();
         for i in 0..n {
-            preprocess(
-                self.image(start + i),
-                self.rows,
-                self.cols,
-                shape,
-                &mut out[i * shape.iter().product::<usize>()..],
-            )?;
+            self.sample_into(start + i, shape, 0, 0, &mut out[i * len..])?;
         }
         Ok(())
     }

@@ -177,15 +177,7 @@ pub fn batch_step(
             None => weights_of(model),
         };
         for s in batch {
-            crate::model::digits::preprocess_shifted(
-                data.image(s.index),
-                data.rows,
-                data.cols,
-                model.input,
-                s.dy,
-                s.dx,
-                &mut x,
-            )?;
+            data.sample_into(s.index, model.input, s.dy, s.dx, &mut x)?;
             tape.forward(model, &w, &x, act, &points, &mut |_, _| {});
             let label = data.labels[s.index] as usize;
             let z = tape.logits();

@@ -234,15 +234,7 @@ impl Qat {
         let mut tape = Tape::new(model)?;
         // Refused here, not mid-run: images that do not fit the input.
         let mut x = vec![0.0; model.input_len()];
-        crate::model::digits::preprocess_shifted(
-            train.image(0),
-            train.rows,
-            train.cols,
-            model.input,
-            0,
-            0,
-            &mut x,
-        )?;
+        train.sample_into(0, model.input, 0, 0, &mut x)?;
         let w = fake_weights(model, config)?;
         let act = observe(model, config, &w, None, cal, cal_n, &mut tape)?;
         let mut sizes = vec![model.input_len()];

@@ -35,14 +35,38 @@ impl Digits {
             id: NEXT_DIGITS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
+    /// Your own test images, `Dataset.fromSafetensors` in the README: `images` `[N, C, H, W]`
+    /// (float32 in the model's input scale, or uint8, divided by 255), `labels` `[N]` (any
+    /// integer dtype), optional `__metadata__.classes`. Accepted wherever a digit set is.
+    #[wasm_bindgen(js_name = fromSafetensors)]
+    pub fn from_safetensors(bytes: &[u8]) -> JsResult<Digits> {
+        Ok(Digits {
+            inner: CoreDigits::from_safetensors(bytes)?,
+            id: NEXT_DIGITS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> usize {
         self.inner.len()
     }
+    /// `[C, H, W]` of each image (the digits: `[1, 28, 28]`).
+    #[wasm_bindgen(getter)]
+    pub fn shape(&self) -> Vec<u32> {
+        vec![
+            self.inner.channels as u32,
+            self.inner.rows as u32,
+            self.inner.cols as u32,
+        ]
+    }
+    /// The class names the file gave (`undefined` for the digits and unnamed classes).
+    #[wasm_bindgen(getter)]
+    pub fn classes(&self) -> Option<Vec<String>> {
+        self.inner.classes.clone()
+    }
     pub fn labels(&self) -> Vec<u8> {
         self.inner.labels.clone()
     }
-    /// Raw pixels (rows×cols, 0..255) of image `i`.
+    /// 8-bit pixels of image `i`, `C·H·W` (CHW; a user's float images scaled by 255 and clamped).
     pub fn pixels(&self, i: usize) -> JsResult<Vec<u8>> {
         if i >= self.inner.len() {
             return Err(Error::new(
@@ -51,7 +75,7 @@ impl Digits {
             )
             .into());
         }
-        Ok(self.inner.image(i).to_vec())
+        Ok(self.inner.image(i).into_owned())
     }
     /// Images `start..start+n` preprocessed for `model` (`n × C·H·W` floats).
     pub fn images(&self, model: &Model, start: usize, n: usize) -> JsResult<Float32Array> {
