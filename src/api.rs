@@ -115,6 +115,8 @@ pub struct QLinearConvArgs<'a> {
     pub bias: Option<&'a [i32]>,
     /// ONNX's `pads`: `[top, left, bottom, right]`, filled with the input's zero point.
     pub pads: [usize; 4],
+    /// ONNX's `strides` (the same along both axes here, as the model's convs).
+    pub stride: usize,
 }
 
 /// Output of the integer ops: `y` (saturated to the input's dtype), the exact int32
@@ -238,6 +240,9 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
             numel(a.w_shape)?
         );
     }
+    if a.stride == 0 {
+        bail!("strides", "must be at least 1");
+    }
     let [top, left, bottom, right] = a.pads;
     let (ph, pw) = (h + top + bottom, w + left + right);
     if ph < kh || pw < kw {
@@ -293,7 +298,7 @@ pub fn qlinear_conv(a: &QLinearConvArgs) -> Result<QLinearOutput> {
         m,
         k: kh,
         pad: 0,
-        stride: 1,
+        stride: a.stride,
     };
     let mut padded = vec![a.x_zero_point; n * c * ph * pw];
     for (img, out) in a.x.chunks(h * w).zip(padded.chunks_mut(ph * pw)) {

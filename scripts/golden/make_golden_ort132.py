@@ -651,8 +651,9 @@ def blocked_notes(quant, dequant, qbad, dqbad, refused, extra):
 # ----------------------------------------------------------------------------------------------
 
 
-def ref_conv_acc(x, w, xz, pads):
-    """Exact sum (x - xz) w over an NCHW conv, w zero point 0, pads [top, left, bottom, right] holding xz."""
+def ref_conv_acc(x, w, xz, pads, stride=1):
+    """Exact sum (x - xz) w over an NCHW conv, w zero point 0, pads [top, left, bottom, right] holding xz,
+    strides [stride, stride]."""
     t, l, b, r = pads
     x = x.astype(np.int64) - int(xz)
     w = w.astype(np.int64)
@@ -660,11 +661,12 @@ def ref_conv_acc(x, w, xz, pads):
     M, _, kh, kw = w.shape
     xp = np.zeros((N, C, H + t + b, W + l + r), dtype=np.int64)
     xp[:, :, t:t + H, l:l + W] = x
-    OH, OW = H + t + b - kh + 1, W + l + r - kw + 1
+    OH, OW = (H + t + b - kh) // stride + 1, (W + l + r - kw) // stride + 1
     acc = np.zeros((N, M, OH, OW), dtype=np.int64)
     for i in range(kh):
         for j in range(kw):
-            acc += np.einsum("nchw,mc->nmhw", xp[:, :, i:i + OH, j:j + OW], w[:, :, i, j])
+            win = xp[:, :, i:i + stride * (OH - 1) + 1:stride, j:j + stride * (OW - 1) + 1:stride]
+            acc += np.einsum("nchw,mc->nmhw", win, w[:, :, i, j])
     return acc
 
 
@@ -676,10 +678,10 @@ def pick_scales(rng, style, n_w):
     return np.float32(0.02), (f32(np.linspace(0.004, 0.02, n_w)) if n_w > 1 else f32([0.01]))
 
 
-def conv_integer_ort(x, w, xz, dtype, pads):
+def conv_integer_ort(x, w, xz, dtype, pads, stride=1):
     """ConvInteger(x, w, x_zp, w_zp=0) from onnxruntime; returns (acc, how)."""
     def run(xx, ww, xzz, wzz, xt, wt):
-        node = helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], pads=pads)
+        node = helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], pads=pads, strides=[stride, stride])
         inits = [numpy_helper.from_array(ww, "w"), numpy_helper.from_array(np.asarray(xzz, dtype=xt).reshape(()), "xz"),
                  numpy_helper.from_array(np.asarray(wzz, dtype=wt).reshape(()), "wz")]
         return run_model([node], [("x", xx)], inits, [("y", TensorProto.INT32)])[0]
@@ -693,7 +695,7 @@ def conv_integer_ort(x, w, xz, dtype, pads):
                int(xz) + (128 if dtype == "int8" else 0), 128, np.uint8, np.uint8), "u8-shift (" + err + ")"
 
 
-def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pads, per_channel, style, x_zp=None):
+def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pads, per_channel, style, x_zp=None, stride=1):
     qmin, qmax = RANGE[dtype]
     x = rng.integers(qmin, qmax + 1, (N, C, H, W)).astype(NP_OF[dtype])
     if x_zp is None:
@@ -705,7 +707,7 @@ def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pads, per_channel, styl
     if name.endswith("m128"):
         w.reshape(-1)[0] = -128
     x_scale, w_scale = pick_scales(rng, style, M if per_channel else 1)
-    acc0 = ref_conv_acc(x, w, x_zp, pads)
+    acc0 = ref_conv_acc(x, w, x_zp, pads, stride)
     bias = (rng.standard_normal(M) * acc0.std() * 0.5).astype(np.int64)
     bias[0] = 0
     acc_ref = acc0 + bias.reshape(1, M, 1, 1)
@@ -714,7 +716,7 @@ def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pads, per_channel, styl
     y_scale, y_zp = pick_output_qparams(real, dtype, rng, style, fs)
     pc = per_channel
     node = helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"], pads=pads,
-                            kernel_shape=[k, k], strides=[1, 1], dilations=[1, 1], group=1)
+                            kernel_shape=[k, k], strides=[stride, stride], dilations=[1, 1], group=1)
     inits = [
         param_tensor("xs", [x_scale], np.float32, False), param_tensor("xz", [x_zp], NP_OF[dtype], False),
         numpy_helper.from_array(w, "w"),
@@ -723,7 +725,7 @@ def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pads, per_channel, styl
         numpy_helper.from_array(bias.astype(np.int32), "b"),
     ]
     (y,) = run_model([node], [("x", x)], inits, [("y", TP_OF[dtype])])
-    acc_ort, how = conv_integer_ort(x, w, x_zp, dtype, pads)
+    acc_ort, how = conv_integer_ort(x, w, x_zp, dtype, pads, stride)
     acc = acc_ort.astype(np.int64) + bias.reshape(1, M, 1, 1)
     n_acc_bad = int((acc != acc_ref).sum())
     if n_acc_bad:
@@ -741,6 +743,8 @@ def qlinearconv_case(rng, name, dtype, N, C, H, W, M, k, pads, per_channel, styl
         "w_zero_point": [0] * w_scale.size, "y_scale_bits": bits(y_scale), "y_zero_point": int(y_zp),
         "bias": ints(bias), "pads": list(pads), "y_shape": list(y.shape), "y": ints(y), "acc": ints(acc),
     }
+    if stride != 1:
+        case["stride"] = stride
     return case, n_acc_bad, n_y_bad, y.size, how
 
 
@@ -867,6 +871,37 @@ MATMUL_SPECS = [
 ]
 
 
+STRIDED_SPECS = [
+    # name, dtype, N, C, H, W, M, k, pads, per_channel, style, x_zp, stride: the strided convs of
+    # PyTorch models (3x3/2 pad 1, 5x5/2 pad 2, 2x2/2, 1x1/2 projections, 3x3/3), odd sizes.
+    ("u8_k3_s2_p1111_pc", "uint8", 1, 3, 9, 9, 4, 3, [1, 1, 1, 1], True, "plain", None, 2),
+    ("i8_k3_s2_p1111_pt_natural", "int8", 2, 2, 8, 7, 3, 3, [1, 1, 1, 1], False, "natural", None, 2),
+    ("u8_k5_s2_p2222_pc_natural", "uint8", 1, 2, 11, 10, 5, 5, [2, 2, 2, 2], True, "natural", None, 2),
+    ("i8_k2_s2_p0000_pc_pow2", "int8", 1, 4, 8, 8, 3, 2, [0, 0, 0, 0], True, "pow2", None, 2),
+    ("u8_k1_s2_p0000_pt", "uint8", 2, 5, 7, 6, 4, 1, [0, 0, 0, 0], False, "plain", None, 2),
+    ("i8_k3_s3_p2222_pc_zp-128", "int8", 1, 2, 10, 9, 3, 3, [2, 2, 2, 2], True, "plain", -128, 3),
+    ("u8_k3_s2_p0101_pc", "uint8", 1, 3, 7, 8, 2, 3, [0, 1, 0, 1], True, "natural", None, 2),
+    ("i8_k4_s2_p1111_pt_pow2", "int8", 1, 3, 9, 9, 4, 4, [1, 1, 1, 1], False, "pow2", None, 2),
+]
+
+
+def make_strided_section():
+    """QLinearConv with strides, its own seed so the other files do not change."""
+    rng = np.random.default_rng(20261205)
+    conv, acc_bad, y_bad, total = [], 0, 0, 0
+    for spec in STRIDED_SPECS:
+        c, na, nb, tot, _ = qlinearconv_case(rng, *spec)
+        conv.append(c)
+        acc_bad, y_bad, total = acc_bad + na, y_bad + nb, total + tot
+    notes = [
+        "Same case layout as qlinear_132.json's qlinearconv, plus 'stride' (ONNX strides [stride, stride]); "
+        "y_shape = [N, M, (H + top + bottom - k) // stride + 1, (W + left + right - k) // stride + 1].",
+        f"acc = ConvInteger(x, w, x_zp, 0, strides) from onnxruntime + bias ({acc_bad} accumulators differ from an exact "
+        f"int64 numpy sum); {y_bad} of {total} outputs differ from numpy requantization.",
+    ]
+    return conv, notes
+
+
 def make_qlinear132_section():
     rng = np.random.default_rng(20261204)
     conv, mm = [], []
@@ -927,6 +962,13 @@ def make_qlinear132_section():
 
 
 def main():
+    gold = ROOT / "tests" / "golden"
+    conv_s, notes_s = make_strided_section()
+    write_json(gold / "qlinear_strided_132.json", {"generator": GENERATOR, "versions": VERSIONS, "notes": notes_s,
+                                                   "qlinearconv": conv_s})
+    print(f"qlinearconv strided {len(conv_s)}")
+    if "--strided-only" in sys.argv:
+        return
     dq = dynamic_cases()
     path = ROOT / "tests" / "golden" / "dynamic_quantize.json"
     path.write_text(json.dumps({"how": "scripts/golden/make_golden_ort132.py: onnxruntime %s DynamicQuantizeLinear (opset 21)" % ort.__version__,

@@ -23,7 +23,7 @@ fn qlinear_result(out: crate::api::QLinearOutput, dtype: Dtype) -> Result<Object
 }
 
 /// ONNX QLinearConv (NCHW, group 1, stride 1): inputs in ONNX order; `options.xShape`,
-/// `options.wShape` and `options.pads`: ONNX's `[top, left, bottom, right]`, or one number for
+/// `options.wShape`, `options.strides` and `options.pads`: ONNX's `[top, left, bottom, right]`, or one number for
 /// every side (default 0). Returns `{ y, acc, shape }`, with `acc` the
 /// exact int32 accumulators before requantization.
 #[wasm_bindgen(js_name = qlinearConv)]
@@ -45,7 +45,7 @@ pub fn qlinear_conv_js(
     if w_dtype != Dtype::Int8 {
         return Err(Error::new("w", "must be an Int8Array (int8 weights)").into());
     }
-    let o = Opts::new(&options, &["xShape", "wShape", "pads"])?;
+    let o = Opts::new(&options, &["xShape", "wShape", "pads", "strides"])?;
     let (xs, ws) = (o.required_dims("xShape")?, o.required_dims("wShape")?);
     let b = if bias.is_undefined() || bias.is_null() {
         None
@@ -70,8 +70,24 @@ pub fn qlinear_conv_js(
         y_zero_point: one_i32(&y_zero_point, "yZeroPoint")?,
         bias: b.as_deref(),
         pads: pads(&o)?,
+        stride: stride(&o)?,
     })?;
     Ok(qlinear_result(out, x_dtype)?)
+}
+
+/// `options.strides`: one number or ONNX's `[along H, along W]`, equal (default 1).
+fn stride(o: &Opts) -> Result<usize> {
+    match o.get("strides")? {
+        None => Ok(1),
+        Some(v) if v.as_f64().is_some() => Ok(o.u32("strides")?.unwrap_or(1) as usize),
+        Some(_) => match o.required_dims("strides")?[..] {
+            [a, b] if a == b => Ok(a),
+            ref d => Err(Error::new(
+                "options.strides",
+                format!("must be one number or two equal ones [s, s], found {d:?}"),
+            )),
+        },
+    }
 }
 
 /// `options.pads`: one number, or ONNX's four `[top, left, bottom, right]`.

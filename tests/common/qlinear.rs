@@ -17,6 +17,8 @@ pub struct ConvCase {
     pub w_zero_point: Vec<i32>,
     pub bias: Vec<i32>,
     pub pads: [usize; 4],
+    /// ONNX `strides` [s, s] (1 when the case has none).
+    pub stride: usize,
     pub c: Value,
 }
 
@@ -32,6 +34,7 @@ impl ConvCase {
             w_zero_point: ints(&c["w_zero_point"]),
             bias: ints(&c["bias"]),
             pads: usizes(&c["pads"]).try_into().unwrap(),
+            stride: c.get("stride").map_or(1, |v| v.as_u64().unwrap() as usize),
             c: c.clone(),
         }
     }
@@ -52,6 +55,7 @@ impl ConvCase {
             y_zero_point: c["y_zero_point"].as_i64().unwrap() as i32,
             bias: Some(&self.bias),
             pads: self.pads,
+            stride: self.stride,
         }
     }
 }
