@@ -146,6 +146,25 @@ def strided_logits(t, x):
     return [fb[o] + sum(fw[o * 8 + k] * flat[k] for k in range(8)) for o in range(3)]
 
 
+def pool3s2_logits(t, x):
+    """Float64 forward: conv 3x3 pad 1 (1->2) on 8x8, ReLU, 3x3 max-pool stride 2 -> 3x3, linear 18 -> 3."""
+    w, b = unpack(t, "conv.weight"), unpack(t, "conv.bias")
+    fw, fb = unpack(t, "fc.weight"), unpack(t, "fc.bias")
+    y = [[[0.0] * 8 for _ in range(8)] for _ in range(2)]
+    for m in range(2):
+        for i in range(8):
+            for j in range(8):
+                acc = b[m]
+                for u in range(3):
+                    for v in range(3):
+                        ii, jj = i + u - 1, j + v - 1
+                        if 0 <= ii < 8 and 0 <= jj < 8:
+                            acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
+                y[m][i][j] = max(0.0, acc)
+    flat = [max(y[m][2 * i + a][2 * j + c] for a in range(3) for c in range(3)) for m in range(2) for i in range(3) for j in range(3)]
+    return [fb[o] + sum(fw[o * 18 + k] * flat[k] for k in range(18)) for o in range(3)]
+
+
 def main():
     base, meta = read(ROOT / "www" / "models" / "baseline-cnn.safetensors")
     good, bad, manifest = {}, {}, {"good": [], "bad": []}
@@ -222,6 +241,19 @@ def main():
     add_good("stride-2", write(ts, {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_st, separators=(",", ":"))}),
              "conv 3x3 stride 2 padding 1 -> relu -> pool -> flatten -> linear", False,
              logits={"input": x, "expect": strided_logits(ts, x)})
+
+    # A 3x3 max-pool with stride 2 (ResNet's stem pool, AlexNet's): 8x8 -> 3x3.
+    rnd = random.Random(19)
+    tp = {"conv.weight": ("F32", [2, 1, 3, 3], f32([rnd.uniform(-1, 1) for _ in range(18)])), "conv.bias": ("F32", [2], f32([0.05, -0.05])),
+          "fc.weight": ("F32", [3, 18], f32([rnd.uniform(-1, 1) for _ in range(54)])), "fc.bias": ("F32", [3], f32([0.1, 0.0, -0.1]))}
+    layers_pool = [LAYERS_TINY[0], LAYERS_TINY[1], {"type": "maxpool2d", "kernel": 3, "stride": 2}] + LAYERS_TINY[3:]
+    meta_pool = {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_pool, separators=(",", ":"))}
+    add_good("maxpool-3s2", write(tp, meta_pool), "conv -> relu -> maxpool 3x3 stride 2 -> flatten -> linear", False,
+             logits={"input": x, "expect": pool3s2_logits(tp, x)})
+    add_bad("maxpool-padding", tiny(layers=[LAYERS_TINY[0], LAYERS_TINY[1], dict(LAYERS_TINY[2], padding=1)] + LAYERS_TINY[3:]),
+            "max-pooling takes no padding", "a max-pool with padding 1")
+    add_bad("maxpool-too-large", tiny(layers=[LAYERS_TINY[0], LAYERS_TINY[1], dict(LAYERS_TINY[2], kernel=9)] + LAYERS_TINY[3:]),
+            "cannot pool a 8x8 input with a 9x9 window", "a 9x9 pool on an 8x8 input")
 
     def bn_bad(tweak, layers=layers_bn):
         t = tiny_bn_tensors()

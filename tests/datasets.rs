@@ -83,7 +83,7 @@ fn rgb_model() -> Model {
                 bias: vec![0.1, -0.1, 0.0, 0.05],
             }),
             Layer::Relu,
-            Layer::MaxPool2d,
+            Layer::MAX_POOL_2,
             Layer::Flatten,
             Layer::Linear(Linear {
                 name: "fc".into(),

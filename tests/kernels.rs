@@ -18,6 +18,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use quantlab::kernels::int8::{self, Requant};
+use quantlab::kernels::pool_out;
 use quantlab::kernels::probe::{self, DotBehaviour};
 use quantlab::kernels::reference as refk;
 use quantlab::kernels::{fp32, table, ConvShape, Entry, F32Kernel, Int8Kernel};
@@ -259,35 +260,42 @@ fn linear_matches_reference() {
 #[test]
 fn maxpools_match_reference() {
     let mut rng = Rng(4);
-    for &(c, h, w) in &[(1, 2, 2), (3, 5, 7), (32, 28, 28), (64, 13, 13), (16, 4, 4)] {
-        let x: Vec<i8> = (0..c * h * w).map(|_| rng.int(-128, 127) as i8).collect();
-        let n = c * (h / 2) * (w / 2);
-        let mut want = vec![0i8; n];
-        refk::maxpool2(c, h, w, &x, &mut want);
-        // The kernels pool NHWC uint8 (u = q + 128).
-        let mut xn = vec![0u8; x.len()];
-        let u: Vec<u8> = x.iter().map(|&v| (v as u8) ^ 0x80).collect();
-        quantlab::kernels::nchw_to_nhwc(&u, c, h, w, &mut xn);
-        let mut got = vec![1u8; n];
-        int8::maxpool2(c, h, w, &xn, &mut got);
-        let mut back = vec![0u8; n];
-        quantlab::kernels::nhwc_to_nchw(&got, c, h / 2, w / 2, &mut back);
-        assert_eq!(
-            back.iter().map(|&u| (u ^ 0x80) as i8).collect::<Vec<_>>(),
-            want,
-            "int8 {c}x{h}x{w}"
-        );
+    // (kernel, stride): the 2×2/2 entries, and the generic loop (3×3/2 as ResNet's stem, 2×2/1, 3×3/3).
+    for &(k, st) in &[(2, 2), (3, 2), (2, 1), (3, 3), (1, 1)] {
+        for &(c, h, w) in &[(1, 3, 3), (3, 5, 7), (32, 28, 28), (64, 13, 13), (16, 4, 4)] {
+            if h < k || w < k {
+                continue;
+            }
+            let (oh, ow) = (pool_out(h, k, st), pool_out(w, k, st));
+            let x: Vec<i8> = (0..c * h * w).map(|_| rng.int(-128, 127) as i8).collect();
+            let n = c * oh * ow;
+            let mut want = vec![0i8; n];
+            refk::maxpool(c, h, w, k, st, &x, &mut want);
+            // The kernels pool NHWC uint8 (u = q + 128).
+            let mut xn = vec![0u8; x.len()];
+            let u: Vec<u8> = x.iter().map(|&v| (v as u8) ^ 0x80).collect();
+            quantlab::kernels::nchw_to_nhwc(&u, c, h, w, &mut xn);
+            let mut got = vec![1u8; n];
+            int8::maxpool(c, h, w, k, st, &xn, &mut got);
+            let mut back = vec![0u8; n];
+            quantlab::kernels::nhwc_to_nchw(&got, c, oh, ow, &mut back);
+            assert_eq!(
+                back.iter().map(|&u| (u ^ 0x80) as i8).collect::<Vec<_>>(),
+                want,
+                "int8 {c}x{h}x{w}, {k}x{k}/{st}"
+            );
 
-        let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let mut wf = vec![0f32; n];
-        refk::maxpool2(c, h, w, &xf, &mut wf);
-        let mut xfn = vec![0f32; x.len()];
-        quantlab::kernels::nchw_to_nhwc(&xf, c, h, w, &mut xfn);
-        let mut gf = vec![f32::NAN; n];
-        fp32::maxpool2(c, h, w, &xfn, &mut gf);
-        let mut bf = vec![0f32; n];
-        quantlab::kernels::nhwc_to_nchw(&gf, c, h / 2, w / 2, &mut bf);
-        assert_eq!(bf, wf, "fp32 {c}x{h}x{w}");
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let mut wf = vec![0f32; n];
+            refk::maxpool(c, h, w, k, st, &xf, &mut wf);
+            let mut xfn = vec![0f32; x.len()];
+            quantlab::kernels::nchw_to_nhwc(&xf, c, h, w, &mut xfn);
+            let mut gf = vec![f32::NAN; n];
+            fp32::maxpool(c, h, w, k, st, &xfn, &mut gf);
+            let mut bf = vec![0f32; n];
+            quantlab::kernels::nhwc_to_nchw(&gf, c, oh, ow, &mut bf);
+            assert_eq!(bf, wf, "fp32 {c}x{h}x{w}, {k}x{k}/{st}");
+        }
     }
 }
 

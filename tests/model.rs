@@ -83,9 +83,9 @@ fn forward_ref(m: &Model, x: &[f32]) -> Vec<f32> {
                 o
             }
             Layer::Relu => a.iter().map(|v| v.max(0.0)).collect(),
-            Layer::MaxPool2d => {
+            &Layer::MaxPool2d { k, stride } => {
                 let mut o = vec![0.0; next.iter().product()];
-                r::maxpool2(s[0], s[1], s[2], &a, &mut o);
+                r::maxpool(s[0], s[1], s[2], k, stride, &a, &mut o);
                 o
             }
             Layer::Flatten => a,
@@ -174,11 +174,15 @@ fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
                 shape = [s.m, s.out_h(), s.out_w()];
             }
             QStep::Relu { zero_point, .. } => a.iter_mut().for_each(|v| *v = (*v).max(*zero_point)),
-            QStep::MaxPool { c, h, w } => {
-                let mut o = vec![0; c * (h / 2) * (w / 2)];
-                r::maxpool2(*c, *h, *w, &a, &mut o);
+            &QStep::MaxPool { c, h, w, k, stride } => {
+                let (oh, ow) = (
+                    quantlab::kernels::pool_out(h, k, stride),
+                    quantlab::kernels::pool_out(w, k, stride),
+                );
+                let mut o = vec![0; c * oh * ow];
+                r::maxpool(c, h, w, k, stride, &a, &mut o);
                 a = o;
-                shape = [*c, h / 2, w / 2];
+                shape = [c, oh, ow];
             }
             QStep::Flatten { .. } => shape = [shape.iter().product(), 1, 1],
         }

@@ -264,6 +264,16 @@ pub fn conv_plan(s: ConvShape) -> ConvPlan {
     ConvPlan::new(s, 1)
 }
 
+/// k×k max-pool with `stride` of NHWC floats: the 2×2/2 entry when it is one, else the generic loop.
+#[allow(clippy::too_many_arguments)]
+pub fn maxpool(c: usize, h: usize, w: usize, k: usize, stride: usize, x: &[f32], out: &mut [f32]) {
+    if (k, stride) == (2, 2) {
+        maxpool2(c, h, w, x, out)
+    } else {
+        super::maxpool_nhwc(c, h, w, k, stride, x, out)
+    }
+}
+
 /// 2×2 max-pool of NHWC floats.
 pub fn maxpool2(c: usize, h: usize, w: usize, x: &[f32], out: &mut [f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -483,6 +483,16 @@ pub fn quantize_u8(x: &[f32], scale: f32, zero_point: i32, qmin: i32, qmax: i32,
     }
 }
 
+/// k×k max-pool with `stride` of NHWC uint8: the 2×2/2 entry when it is one, else the generic loop.
+#[allow(clippy::too_many_arguments)]
+pub fn maxpool(c: usize, h: usize, w: usize, k: usize, stride: usize, x: &[u8], out: &mut [u8]) {
+    if (k, stride) == (2, 2) {
+        maxpool2(c, h, w, x, out)
+    } else {
+        super::maxpool_nhwc(c, h, w, k, stride, x, out)
+    }
+}
+
 /// 2×2 max-pool of NHWC uint8 (max commutes with the offset and with dequantization).
 pub fn maxpool2(c: usize, h: usize, w: usize, x: &[u8], out: &mut [u8]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -257,6 +257,42 @@ pub fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
     &mut v[..n]
 }
 
+/// Pooled size along one axis: `⌊(n − k) / stride⌋ + 1` (no padding, floor, as PyTorch's default).
+pub fn pool_out(n: usize, k: usize, stride: usize) -> usize {
+    (n - k) / stride + 1
+}
+
+/// k×k max-pool with `stride`, floor, on NHWC `[h, w, c]` (any k and stride; the 2×2/2 pool has
+/// faster entries in `fp32` and `int8`). The first maximum of each window in row-major order wins.
+#[allow(clippy::too_many_arguments)]
+pub fn maxpool_nhwc<T: Copy + PartialOrd>(
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    stride: usize,
+    x: &[T],
+    out: &mut [T],
+) {
+    let (oh, ow) = (pool_out(h, k, stride), pool_out(w, k, stride));
+    for i in 0..oh {
+        for j in 0..ow {
+            let o = &mut out[(i * ow + j) * c..][..c];
+            o.copy_from_slice(&x[((i * stride) * w + j * stride) * c..][..c]);
+            for u in 0..k {
+                for v in 0..k {
+                    let p = ((i * stride + u) * w + j * stride + v) * c;
+                    for (d, &q) in o.iter_mut().zip(&x[p..p + c]) {
+                        if q > *d {
+                            *d = q;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// 2×2 max-pool, stride 2, floor, on NHWC `[h, w, c]`: the same for every element type, since
 /// max commutes with the monotone int8 → uint8 offset and with dequantization.
 pub fn maxpool2_nhwc<T: Copy + PartialOrd>(c: usize, h: usize, w: usize, x: &[T], out: &mut [T]) {

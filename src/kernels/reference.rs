@@ -117,6 +117,36 @@ pub fn multiplier(sx: f32, sw: f32, sy: f32) -> f32 {
     (sx * sw) / sy
 }
 
+/// k×k max-pool with `stride`, floor, NCHW: `out[ch, i, j] = max_{u,v} x[ch, i·s + u, j·s + v]`.
+/// Any ordered type, so the int8 pool is exactly this with no requantization.
+pub fn maxpool<T: Copy + PartialOrd>(
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    x: &[T],
+    out: &mut [T],
+) {
+    let (oh, ow) = (super::pool_out(h, k, s), super::pool_out(w, k, s));
+    for ch in 0..c {
+        for i in 0..oh {
+            for j in 0..ow {
+                let at = |y: usize, xx: usize| x[(ch * h + y) * w + xx];
+                let mut v = at(i * s, j * s);
+                for u in 0..k {
+                    for t in 0..k {
+                        if at(i * s + u, j * s + t) > v {
+                            v = at(i * s + u, j * s + t);
+                        }
+                    }
+                }
+                out[(ch * oh + i) * ow + j] = v;
+            }
+        }
+    }
+}
+
 /// 2×2 max-pool, stride 2, floor: `[c, h, w] -> [c, h/2, w/2]`. Works for any ordered type,
 /// so the int8 pool is exactly this with no requantization (max commutes with `s(q − z)`).
 pub fn maxpool2<T: Copy + PartialOrd>(c: usize, h: usize, w: usize, x: &[T], out: &mut [T]) {

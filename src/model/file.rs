@@ -223,7 +223,7 @@ fn build(
                 })
             }
             Spec::Relu => Layer::Relu,
-            Spec::MaxPool => Layer::MaxPool2d,
+            &Spec::MaxPool { k, stride } => Layer::MaxPool2d { k, stride },
             Spec::Flatten => Layer::Flatten,
         });
     }
@@ -528,7 +528,7 @@ fn infer_layers(
                         }
                         specs.push(Spec::Relu);
                         if pools >> i & 1 == 1 {
-                            specs.push(Spec::MaxPool);
+                            specs.push(Spec::MaxPool { k: 2, stride: 2 });
                         }
                     }
                     specs.push(Spec::Flatten);
@@ -584,7 +584,10 @@ enum Spec {
         name: String,
     },
     Relu,
-    MaxPool,
+    MaxPool {
+        k: usize,
+        stride: usize,
+    },
     Flatten,
     /// Folded into the conv before it at load.
     BatchNorm {
@@ -610,7 +613,8 @@ impl Spec {
             } => format!("{name} (conv, padding {padding}, stride {stride})"),
             Spec::Linear { name } => format!("{name} (linear)"),
             Spec::Relu => "relu".into(),
-            Spec::MaxPool => "maxpool".into(),
+            Spec::MaxPool { k: 2, stride: 2 } => "maxpool".into(),
+            Spec::MaxPool { k, stride } => format!("maxpool {k}x{k}/{stride}"),
             Spec::Flatten => "flatten".into(),
             Spec::BatchNorm { name, .. } => format!("{name} (batchnorm, folded)"),
             Spec::Dropout => "dropout".into(),
@@ -688,11 +692,24 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                 "linear" => Spec::Linear { name: name()? },
                 "relu" => Spec::Relu,
                 "maxpool2d" => {
-                    let k = l.get("kernel").and_then(Value::as_u64).unwrap_or(2);
-                    if k != 2 {
-                        bail!(at, "has kernel {k}; only 2x2 max-pooling is supported");
+                    // PyTorch's MaxPool2d(kernel_size, stride=kernel_size); no padding, no ceil_mode.
+                    let int = |key: &str, dflt: u64| -> Result<usize> {
+                        match l.get(key) {
+                            None => Ok(dflt as usize),
+                            Some(v) => v
+                                .as_u64()
+                                .filter(|n| (1..=32).contains(n))
+                                .map(|n| n as usize)
+                                .ok_or_else(|| Error::new(&at, format!("has {key} {v}; it must be an integer from 1 to 32"))),
+                        }
+                    };
+                    for key in ["padding", "dilation"] {
+                        if let Some(v) = l.get(key).and_then(Value::as_u64).filter(|&v| v != if key == "padding" { 0 } else { 1 }) {
+                            bail!(at, "has {key} {v}; max-pooling takes no {key}");
+                        }
                     }
-                    Spec::MaxPool
+                    let k = int("kernel", 2)?;
+                    Spec::MaxPool { k, stride: int("stride", k as u64)? }
                 }
                 "flatten" => Spec::Flatten,
                 "batchnorm2d" => {
@@ -782,7 +799,7 @@ pub fn save(model: &Model, extra_meta: &[(&str, &str)]) -> Result<Vec<u8>> {
                 serde_json::json!({"type": "linear", "name": f.name})
             }
             Layer::Relu => serde_json::json!({"type": "relu"}),
-            Layer::MaxPool2d => serde_json::json!({"type": "maxpool2d", "kernel": 2}),
+            Layer::MaxPool2d { k, stride } => serde_json::json!({"type": "maxpool2d", "kernel": k, "stride": stride}),
             Layer::Flatten => serde_json::json!({"type": "flatten"}),
         });
     }

@@ -39,6 +39,8 @@ pub enum Step {
         c: usize,
         h: usize,
         w: usize,
+        k: usize,
+        stride: usize,
     },
     /// `transpose`: the NCHW shape to reorder into PyTorch's flattening order (when no linear
     /// layer absorbs it).
@@ -91,10 +93,12 @@ pub fn plan(model: &Model) -> Result<Vec<Step>> {
             Layer::Relu => Step::Relu {
                 len: s.iter().product(),
             },
-            Layer::MaxPool2d => Step::MaxPool {
+            &Layer::MaxPool2d { k, stride } => Step::MaxPool {
                 c: s[0],
                 h: s[1],
                 w: s[2],
+                k,
+                stride,
             },
             Layer::Flatten => Step::Flatten { transpose: None },
         };
@@ -376,10 +380,10 @@ fn image_op(kern: F32Kernel, op: &Op, len: usize, sc: &mut Fp32Scratch) -> usize
             a[..*l].iter_mut().for_each(|v| *v = v.max(0.0));
             *l
         }
-        Op::Plain(Step::MaxPool { c, h, w }) => {
-            let n = c * (h / 2) * (w / 2);
+        &Op::Plain(Step::MaxPool { c, h, w, k, stride }) => {
+            let n = c * kernels::pool_out(h, k, stride) * kernels::pool_out(w, k, stride);
             let o = kernels::grow(b, n);
-            kf::maxpool2(*c, *h, *w, &a[..c * h * w], o);
+            kf::maxpool(c, h, w, k, stride, &a[..c * h * w], o);
             std::mem::swap(a, b);
             n
         }

@@ -387,6 +387,8 @@ pub enum QStep {
         c: usize,
         h: usize,
         w: usize,
+        k: usize,
+        stride: usize,
     },
     Flatten {
         transpose: Option<Shape>,
@@ -565,7 +567,7 @@ fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Res
                 len,
                 zero_point: cur.zero_point,
             },
-            Step::MaxPool { c, h, w } => QStep::MaxPool { c, h, w },
+            Step::MaxPool { c, h, w, k, stride } => QStep::MaxPool { c, h, w, k, stride },
             Step::Flatten { transpose } => QStep::Flatten { transpose },
         });
     }
@@ -799,10 +801,10 @@ impl QModel {
                 a[..*n].iter_mut().for_each(|v| *v = (*v).max(z));
                 *n
             }
-            QStep::MaxPool { c, h, w } => {
-                let n = c * (h / 2) * (w / 2);
+            &QStep::MaxPool { c, h, w, k, stride } => {
+                let n = c * kernels::pool_out(h, k, stride) * kernels::pool_out(w, k, stride);
                 let o = kernels::grow(b, n);
-                k8::maxpool2(*c, *h, *w, &a[..c * h * w], o);
+                k8::maxpool(c, h, w, k, stride, &a[..c * h * w], o);
                 std::mem::swap(a, b);
                 n
             }

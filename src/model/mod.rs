@@ -15,7 +15,7 @@ pub mod ptq;
 pub mod report;
 pub mod timing;
 
-use crate::kernels::ConvShape;
+use crate::kernels::{pool_out, ConvShape};
 use crate::{bail, Result};
 
 /// Activation shape `[channels, height, width]`; a flat vector is `[n, 1, 1]`.
@@ -49,18 +49,24 @@ pub struct Linear {
 pub enum Layer {
     Conv2d(Conv2d),
     Relu,
-    /// 2×2, stride 2, floor.
-    MaxPool2d,
+    /// k×k windows, `stride` apart, floor (no padding), as PyTorch's `MaxPool2d(k, stride)`.
+    MaxPool2d {
+        k: usize,
+        stride: usize,
+    },
     Flatten,
     Linear(Linear),
 }
 
 impl Layer {
+    /// PyTorch's `nn.MaxPool2d(2)`.
+    pub const MAX_POOL_2: Layer = Layer::MaxPool2d { k: 2, stride: 2 };
+
     pub fn kind(&self) -> &'static str {
         match self {
             Layer::Conv2d(_) => "conv2d",
             Layer::Relu => "relu",
-            Layer::MaxPool2d => "maxpool2d",
+            Layer::MaxPool2d { .. } => "maxpool2d",
             Layer::Flatten => "flatten",
             Layer::Linear(_) => "linear",
         }
@@ -150,11 +156,22 @@ impl Model {
                     [c.m, cs.out_h(), cs.out_w()]
                 }
                 Layer::Relu => s,
-                Layer::MaxPool2d => {
-                    if s[1] < 2 || s[2] < 2 {
-                        bail!(at, "cannot pool a {}x{} input", s[1], s[2]);
+                &Layer::MaxPool2d { k, stride } => {
+                    if k == 0 || stride == 0 {
+                        bail!(
+                            at,
+                            "has kernel {k} and stride {stride}; both must be at least 1"
+                        );
                     }
-                    [s[0], s[1] / 2, s[2] / 2]
+                    if s[1] < k || s[2] < k {
+                        bail!(
+                            at,
+                            "cannot pool a {}x{} input with a {k}x{k} window",
+                            s[1],
+                            s[2]
+                        );
+                    }
+                    [s[0], pool_out(s[1], k, stride), pool_out(s[2], k, stride)]
                 }
                 Layer::Flatten => [s[0] * s[1] * s[2], 1, 1],
                 Layer::Linear(l) => {

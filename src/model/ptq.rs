@@ -109,10 +109,13 @@ impl<'a> LayerInputs<'a> {
                     x.extend_from_slice(o);
                 }
                 (Layer::Relu, _) => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-                (Layer::MaxPool2d, _) => {
+                (&Layer::MaxPool2d { k, stride }, _) => {
                     let [c, h, w] = s;
-                    let mut o = vec![0.0; c * (h / 2) * (w / 2)];
-                    reference::maxpool2(c, h, w, &x, &mut o);
+                    let n = c
+                        * crate::kernels::pool_out(h, k, stride)
+                        * crate::kernels::pool_out(w, k, stride);
+                    let mut o = vec![0.0; n];
+                    reference::maxpool(c, h, w, k, stride, &x, &mut o);
                     x = o;
                 }
                 _ => {}
@@ -492,7 +495,7 @@ pub fn equalize(model: &Model) -> Result<(Model, Vec<EqualizedPair>)> {
         let (i, j) = (w[0], w[1]);
         let between_ok = model.layers[i + 1..j]
             .iter()
-            .all(|l| matches!(l, Layer::Relu | Layer::MaxPool2d | Layer::Flatten));
+            .all(|l| matches!(l, Layer::Relu | Layer::MaxPool2d { .. } | Layer::Flatten));
         let Layer::Conv2d(first) = &model.layers[i] else {
             continue;
         };

@@ -6,7 +6,7 @@
 //!        dW += dy·colᵀ,  db += Σ_p dy,  dcol = Wᵀ·dy,  dx = col2im(dcol)
 //! linear y = W·x + b;   dW += dy·xᵀ,  db += dy,  dx = Wᵀ·dy
 //! relu   dx = dy·[x > 0]                   (x: the ReLU's input; 0 at 0, as PyTorch)
-//! pool   2×2 max, stride 2: dy goes to the window's first maximum
+//! pool   k×k max, stride s: dy goes to the window's first maximum
 //! fake quantization (straight-through estimator, PyTorch's FakeQuantize):
 //!        x̂ = s·(clamp(round_half_even(x/s) + z, qmin, qmax) − z)
 //!        dx = dx̂·[qmin ≤ round_half_even(x/s) + z ≤ qmax]
@@ -17,6 +17,7 @@
 //! fake-quantized (once per step, by the caller), so their gradient passes straight through.
 
 use super::gemm::{axpy, dot, gemm_acc};
+use crate::kernels::pool_out;
 use crate::model::int8::ActParams;
 use crate::model::{Layer, Model, Shape};
 use crate::quant::linear::{dequantize_value, quantize_value};
@@ -178,10 +179,10 @@ impl Tape {
                         *o = v.max(0.0);
                     }
                 }
-                Layer::MaxPool2d => {
+                &Layer::MaxPool2d { k, stride } => {
                     let arg = &mut self.argmax[i];
                     arg.resize(y.len(), 0);
-                    maxpool2(x, c, h, wd, y, arg);
+                    maxpool(x, [c, h, wd], k, stride, y, arg);
                 }
                 Layer::Flatten => y.copy_from_slice(x),
             }
@@ -286,7 +287,7 @@ impl Tape {
                         *o = if v > 0.0 { d } else { 0.0 };
                     }
                 }
-                Layer::MaxPool2d => {
+                Layer::MaxPool2d { .. } => {
                     for (&a, &d) in argmax[i].iter().zip(g.iter()) {
                         g_next[a as usize] += d;
                     }
@@ -370,17 +371,20 @@ fn col2im(
     }
 }
 
-/// 2×2 max pool, stride 2, floor; `arg` gets the input index of each window's first maximum.
-fn maxpool2(x: &[f32], c: usize, h: usize, w: usize, y: &mut [f32], arg: &mut [u32]) {
-    let (ph, pw) = (h / 2, w / 2);
+/// k×k max pool with `stride`, floor; `arg` gets the input index of each window's first maximum
+/// (row-major), where the gradient goes.
+fn maxpool(x: &[f32], [c, h, w]: [usize; 3], k: usize, st: usize, y: &mut [f32], arg: &mut [u32]) {
+    let (ph, pw) = (pool_out(h, k, st), pool_out(w, k, st));
     for ch in 0..c {
         for py in 0..ph {
             for px in 0..pw {
-                let base = ch * h * w + 2 * py * w + 2 * px;
-                let mut best = base;
-                for cand in [base + 1, base + w, base + w + 1] {
-                    if x[cand] > x[best] {
-                        best = cand;
+                let mut best = ch * h * w + py * st * w + px * st;
+                for u in 0..k {
+                    for v in 0..k {
+                        let cand = ch * h * w + (py * st + u) * w + px * st + v;
+                        if x[cand] > x[best] {
+                            best = cand;
+                        }
                     }
                 }
                 let o = (ch * ph + py) * pw + px;
@@ -426,8 +430,8 @@ mod tests {
     use crate::model::{Conv2d, Linear};
     use crate::train::{he_init, weights_of, SplitMix64};
 
-    /// conv (pad 1, stride 2) → relu → pool → conv (pad 0, 2×2 kernel) → relu → flatten → linear →
-    /// relu → linear: every layer kind, padding, a stride and a kernel that is not 3.
+    /// conv (pad 1, stride 2) → relu → 3×3/2 max-pool → conv (pad 0, 2×2 kernel) → relu → flatten →
+    /// linear → relu → linear: every layer kind, padding, strides and kernels that are not 3 or 2.
     pub(crate) fn small_model(rng: &mut SplitMix64) -> Model {
         let conv = |name: &str, m, c, k, padding, stride| {
             Layer::Conv2d(Conv2d {
@@ -451,12 +455,12 @@ mod tests {
             })
         };
         let mut m = Model {
-            // 2×11×10 → c1 (stride 2) 4×6×5 → pool 4×3×2 → c2 5×2×1 → 10.
-            input: [2, 11, 10],
+            // 2×13×12 → c1 (stride 2) 4×7×6 → pool 3×3/2 4×3×2 → c2 5×2×1 → 10.
+            input: [2, 13, 12],
             layers: vec![
                 conv("c1", 4, 2, 3, 1, 2),
                 Layer::Relu,
-                Layer::MaxPool2d,
+                Layer::MaxPool2d { k: 3, stride: 2 },
                 conv("c2", 5, 4, 2, 0, 1),
                 Layer::Relu,
                 Layer::Flatten,

@@ -37,10 +37,10 @@ pub fn architecture() -> Model {
         layers: vec![
             conv("conv1", 32, 1),
             Layer::Relu,
-            Layer::MaxPool2d,
+            Layer::MAX_POOL_2,
             conv("conv2", 64, 32),
             Layer::Relu,
-            Layer::MaxPool2d,
+            Layer::MAX_POOL_2,
             Layer::Flatten,
             Layer::Linear(Linear {
                 name: "fc".into(),
