@@ -1,6 +1,7 @@
 // Quantization-aware training in the page: the button trains in the worker, the curve and the
 // after-accuracy appear, the integer model beats post-training quantization at 3/3 bits, the
-// tuned model can be saved, kept as the lab's model (its accuracy is then the lab's) and reset;
+// tuned model can be saved (with its trained ranges: loaded back, it measures the same), kept as the
+// lab's model (its accuracy is then the lab's) and reset;
 // Cancel and a new setting stop a run; the presenter's qat scene starts one on arrival; an embed
 // starts one with quantlab:run and hears qat-progress and qat results.
 // Screenshots: qat-1280x800.png, qat-390x844.png, qat-presenter-1920x1080.png.
@@ -67,6 +68,14 @@ test('Fine-tune with QAT: curve, result, save, keep and reset', async () => {
     await labSettled(page);
     assert.equal(await lab(page, () => window.__quantlab.lab.eval.int8Accuracy), r.before.int8Accuracy);
     assert.equal(await page.locator('#lab-reset-qat').isVisible(), false);
+
+    // The saved file, loaded back as a user's model: it carries the trained ranges, so the lab
+    // measures the same integer model QAT made.
+    await page.setInputFiles('#lab-model-file', await download.path());
+    await page.waitForFunction(() => window.__quantlab.lab.modelFile.loads >= 3 && !window.__quantlab.lab.modelFile.busy, null, { timeout: 30000 });
+    await labSettled(page);
+    assert.match(await page.locator('#lab-model-note').innerText(), /activation ranges from the file/i);
+    assert.equal(await lab(page, () => window.__quantlab.lab.eval.int8Accuracy), r.after.int8Accuracy);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

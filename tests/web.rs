@@ -238,12 +238,26 @@ fn qat_in_the_browser_gives_the_native_weights() {
     let r: Vec<[f32; 2]> = serde_wasm_bindgen::from_value(qat.ranges().unwrap()).unwrap();
     assert_eq!(r.len(), 4);
     let bytes = tuned
-        .to_safetensors(Some("qat test".into()))
+        .to_safetensors(Some("qat test".into()), qat.ranges().unwrap())
         .unwrap()
         .to_vec();
-    let back = q::Model::from_safetensors(&bytes).unwrap();
+    let mut back = q::Model::from_safetensors(&bytes).unwrap();
     assert_eq!(
         back.layer_weights(3).unwrap().to_vec(),
         tuned.layer_weights(3).unwrap().to_vec()
     );
+    // The file carries the trained ranges: loaded, calibrated and given them, it quantizes alike.
+    assert!(back
+        .load_note()
+        .unwrap()
+        .contains("activation ranges from the file"));
+    back.calibrate(&calib, Some(qat_run::CAL_IMAGES)).unwrap();
+    back.set_ranges(back.saved_ranges().unwrap()).unwrap();
+    let y = back
+        .quantize(cfg())
+        .unwrap()
+        .forward(&x, 2)
+        .unwrap()
+        .to_vec();
+    assert_eq!(y, qm.forward(&x, 2).unwrap().to_vec());
 }

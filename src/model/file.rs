@@ -773,6 +773,22 @@ fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
     })
 }
 
+/// The activation clip ranges a file carries (`__metadata__.activation_ranges`, a JSON array of
+/// `[min, max]`, 0 the input: what quantization-aware training learned), or `None`.
+pub fn activation_ranges(bytes: &[u8]) -> Result<Option<Vec<(f32, f32)>>> {
+    let header = check_header(bytes)?;
+    let Some(text) = header.metadata.get("activation_ranges") else {
+        return Ok(None);
+    };
+    let r: Vec<[f32; 2]> = serde_json::from_str(text).map_err(|_| {
+        Error::new(
+            "__metadata__.activation_ranges",
+            "must be a JSON array of [min, max] pairs",
+        )
+    })?;
+    Ok(Some(r.into_iter().map(|[a, b]| (a, b)).collect()))
+}
+
 /// Writes `model` as safetensors (float32) with its layer list in `__metadata__`.
 pub fn save(model: &Model, extra_meta: &[(&str, &str)]) -> Result<Vec<u8>> {
     let mut layers = Vec::new();

@@ -110,6 +110,8 @@ pub struct Model {
     eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
     /// How the layer list was found when the file did not list it.
     note: Option<String>,
+    /// Activation ranges the file carries (a QAT model saved by the page).
+    saved_ranges: Option<Vec<(f32, f32)>>,
 }
 
 pub(super) fn wrap(inner: CoreModel) -> Result<Model> {
@@ -119,6 +121,7 @@ pub(super) fn wrap(inner: CoreModel) -> Result<Model> {
         calibration: None,
         eval_cache: None,
         note: None,
+        saved_ranges: None,
     })
 }
 
@@ -128,8 +131,17 @@ impl Model {
     #[wasm_bindgen(js_name = fromSafetensors)]
     pub fn from_safetensors(bytes: &[u8]) -> JsResult<Model> {
         let (model, note) = file::load_with_note(bytes)?;
+        let saved_ranges = file::activation_ranges(bytes)?;
+        const FROM_FILE: &str =
+            "activation ranges from the file (learned by quantization-aware training)";
+        let note = match (&saved_ranges, note) {
+            (Some(_), Some(n)) => Some(format!("{n}; {FROM_FILE}")),
+            (Some(_), None) => Some(FROM_FILE.into()),
+            (None, n) => n,
+        };
         Ok(Model {
             note,
+            saved_ranges,
             ..wrap(model)?
         })
     }
@@ -212,15 +224,35 @@ impl Model {
         Ok(serde_wasm_bindgen::to_value(&t)?)
     }
     /// The model as `.safetensors` bytes (float32, PyTorch names, the layer list in
-    /// `__metadata__`), with `note` recorded as metadata `trained` when given.
+    /// `__metadata__`), with `note` recorded as metadata `trained` when given, and `ranges`
+    /// (`[[min, max], ...]`, as `Qat.ranges()`) as `activation_ranges`, which loading applies.
     #[wasm_bindgen(js_name = toSafetensors)]
-    pub fn to_safetensors(&self, note: Option<String>) -> JsResult<Uint8Array> {
-        let extra: Vec<(&str, &str)> = note
+    pub fn to_safetensors(&self, note: Option<String>, ranges: JsValue) -> JsResult<Uint8Array> {
+        let ranges = if ranges.is_undefined() || ranges.is_null() {
+            None
+        } else {
+            let r = range_pairs(ranges)?;
+            Some(serde_json::to_string(&r).map_err(|e| Error::new("ranges", e.to_string()))?)
+        };
+        let mut extra: Vec<(&str, &str)> = note
             .as_deref()
             .map(|n| ("trained", n))
             .into_iter()
             .collect();
+        if let Some(r) = &ranges {
+            extra.push(("activation_ranges", r));
+        }
         Ok(Uint8Array::from(&file::save(&self.inner, &extra)?[..]))
+    }
+    /// The activation ranges the file carried (`[[min, max], ...]`), or undefined.
+    #[wasm_bindgen(getter, js_name = savedRanges)]
+    pub fn saved_ranges(&self) -> JsResult<JsValue> {
+        Ok(match &self.saved_ranges {
+            None => JsValue::UNDEFINED,
+            Some(r) => {
+                serde_wasm_bindgen::to_value(&r.iter().map(|p| [p.0, p.1]).collect::<Vec<_>>())?
+            }
+        })
     }
     /// Runs the float model on calibration images and keeps a histogram of every tensor the
     /// int8 model will quantize. Needed once before `quantize`.
@@ -244,9 +276,7 @@ impl Model {
         let r = if ranges.is_null() || ranges.is_undefined() {
             None
         } else {
-            let r: Vec<[f32; 2]> = serde_wasm_bindgen::from_value(ranges)
-                .map_err(|_| Error::new("ranges", "must be an array of [min, max] pairs"))?;
-            Some(r.iter().map(|p| (p[0], p[1])).collect())
+            Some(range_pairs(ranges)?.iter().map(|p| (p[0], p[1])).collect())
         };
         let Some(cal) = &mut self.calibration else {
             return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
@@ -425,6 +455,15 @@ impl Model {
             .forward(x, n, &mut fp32::Fp32Scratch::default(), &mut out);
         Ok(out)
     }
+}
+
+/// `[[min, max], ...]` from JS, each pair exactly two numbers.
+fn range_pairs(v: JsValue) -> Result<Vec<[f32; 2]>> {
+    let bad = || Error::new("ranges", "must be an array of [min, max] pairs");
+    let r: Vec<Vec<f32>> = serde_wasm_bindgen::from_value(v).map_err(|_| bad())?;
+    r.iter()
+        .map(|p| <[f32; 2]>::try_from(&p[..]).map_err(|_| bad()))
+        .collect()
 }
 
 /// `softmax` over each row of `classes` scores.

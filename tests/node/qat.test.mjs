@@ -60,7 +60,15 @@ test('a fixed run gives the committed weights, and its model quantizes with the 
   assert.equal(g.after.counts.reduce((a, b) => a + b), 64 * 32 * 9);
   assert.ok(g.levelsChanged > 0 && g.levelsChanged < 0.5, String(g.levelsChanged));
   assert.throws(() => qat.weightGrid(1), /^Error: layer: 1 is not a conv or linear layer/);
-  // The saved file loads back with the same weights.
-  const back = q.Model.fromSafetensors(tuned.toSafetensors('node test'));
-  assert.deepEqual([...back.layerWeights(7)], [...tuned.layerWeights(7)]);
+  // The saved file loads back with the same weights, and with the trained ranges.
+  const plain = q.Model.fromSafetensors(tuned.toSafetensors('node test'));
+  assert.deepEqual([...plain.layerWeights(7)], [...tuned.layerWeights(7)]);
+  assert.equal(plain.savedRanges, undefined);
+  const back = q.Model.fromSafetensors(tuned.toSafetensors('node test', ranges));
+  assert.deepEqual(back.savedRanges, ranges);
+  assert.match(back.loadNote, /activation ranges from the file/);
+  back.calibrate(calib, 64);
+  back.setRanges(back.savedRanges);
+  assert.deepEqual([...back.quantize(cfg).forward(x, 8)], [...withRanges]);
+  assert.throws(() => tuned.toSafetensors('x', [[0, 1, 2]]), /^Error: ranges: must be an array of \[min, max\] pairs/);
 });

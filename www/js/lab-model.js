@@ -40,6 +40,14 @@ export function digitsInfo(summary) {
  * random images in [0, 1]. Returns how many images it saw.
  */
 export function calibrate(model, summary, calibDigits) {
+  const n = calibrateOnly(model, summary, calibDigits);
+  // A file saved after quantization-aware training carries the ranges it trained against.
+  const saved = model.savedRanges;
+  if (saved) model.setRanges(saved);
+  return n;
+}
+
+function calibrateOnly(model, summary, calibDigits) {
   if (digitsInfo(summary).digits) {
     model.calibrate(calibDigits);
     return calibDigits.length;

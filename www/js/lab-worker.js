@@ -717,7 +717,7 @@ const QAT_ACTIONS = {
   save: () => {
     if (!qatResult) throw new Error('no fine-tuned model to save: run quantization-aware training first');
     const { s, steps } = qatResult;
-    const bytes = qatResult.model.toSafetensors(qatNote(qatResult));
+    const bytes = qatResult.model.toSafetensors(qatNote(qatResult), qatResult.ranges);
     post({ type: 'qat-file', bytes, name: `quantlab-qat-w${s.weightBits}a${s.actBits}-${steps}steps.safetensors` }, [bytes.buffer]);
   },
 };
@@ -756,7 +756,7 @@ const qatNote = ({ s, steps, result }) =>
   `quantlab quantization-aware training in the browser: ${steps} steps of 32 digits, Adam with a cosine learning rate, ` +
   `${s.weightBits}-bit weights and ${s.actBits}-bit activations (${s.granularity}), learned activation scales; ` +
   `integer-path accuracy ${result.before.int8Accuracy} -> ${result.after.int8Accuracy} on the 2,000 test digits. ` +
-  `The activation ranges QAT learned are not in this file; calibration chooses new ones when it is loaded.`;
+  `The activation ranges it trained against are in activation_ranges; quantlab applies them when it loads this file.`;
 
 /** The integer model's accuracy on the first `limit` test digits (all: null) for `m`, freed after. */
 function* accuracyOf(m, cfg, limit, progress) {
@@ -836,7 +836,7 @@ function keepQat(m) {
   }
   const { model: tuned, ranges, s } = qatResult;
   preQat ??= { ...currentFile };
-  const bytes = tuned.toSafetensors(qatNote(qatResult));
+  const bytes = tuned.toSafetensors(qatNote(qatResult), ranges);
   qatResult = null; // the handle becomes the lab's model
   replaceModel(tuned, {
     id: m.id, name: `the QAT-tuned model (${s.weightBits}-bit weights, ${s.actBits}-bit activations)`, bytes, ranges, qat: true,
