@@ -148,34 +148,22 @@ impl Digits {
                 labels.shape()
             );
         }
+        // Little-endian integers of `N` bytes, widened to i128 so every dtype's range fits.
+        fn le<const N: usize>(d: &[u8], f: fn([u8; N]) -> i128) -> Vec<i128> {
+            d.chunks_exact(N)
+                .map(|b| f(b.try_into().expect("N bytes")))
+                .collect()
+        }
         let ld = labels.data();
         let ints: Vec<i128> = match labels.dtype() {
-            Dtype::I64 => ld
-                .chunks_exact(8)
-                .map(|b| i64::from_le_bytes(b.try_into().expect("8")) as i128)
-                .collect(),
-            Dtype::U64 => ld
-                .chunks_exact(8)
-                .map(|b| u64::from_le_bytes(b.try_into().expect("8")) as i128)
-                .collect(),
-            Dtype::I32 => ld
-                .chunks_exact(4)
-                .map(|b| i32::from_le_bytes(b.try_into().expect("4")) as i128)
-                .collect(),
-            Dtype::U32 => ld
-                .chunks_exact(4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4")) as i128)
-                .collect(),
-            Dtype::I16 => ld
-                .chunks_exact(2)
-                .map(|b| i16::from_le_bytes(b.try_into().expect("2")) as i128)
-                .collect(),
-            Dtype::U16 => ld
-                .chunks_exact(2)
-                .map(|b| u16::from_le_bytes(b.try_into().expect("2")) as i128)
-                .collect(),
-            Dtype::I8 => ld.iter().map(|&b| b as i8 as i128).collect(),
-            Dtype::U8 => ld.iter().map(|&b| b as i128).collect(),
+            Dtype::I64 => le(ld, |b| i64::from_le_bytes(b) as i128),
+            Dtype::U64 => le(ld, |b| u64::from_le_bytes(b) as i128),
+            Dtype::I32 => le(ld, |b| i32::from_le_bytes(b) as i128),
+            Dtype::U32 => le(ld, |b| u32::from_le_bytes(b) as i128),
+            Dtype::I16 => le(ld, |b| i16::from_le_bytes(b) as i128),
+            Dtype::U16 => le(ld, |b| u16::from_le_bytes(b) as i128),
+            Dtype::I8 => le(ld, |b: [u8; 1]| b[0] as i8 as i128),
+            Dtype::U8 => le(ld, |b: [u8; 1]| b[0] as i128),
             other => bail!("labels", "has dtype {other:?}; expected an integer dtype"),
         };
         let classes: Option<Vec<String>> = meta
@@ -330,22 +318,7 @@ pub fn preprocess(
     shape: Shape,
     out: &mut [f32],
 ) -> Result<()> {
-    let [c, h, w] = shape;
-    if c != 1 || h < rows || w < cols {
-        bail!(
-            "model input",
-            "is {shape:?}; digits need one channel of at least {rows}x{cols}"
-        );
-    }
-    let out = &mut out[..h * w];
-    out.fill(0.0);
-    let (oy, ox) = ((h - rows) / 2, (w - cols) / 2);
-    for y in 0..rows {
-        for x in 0..cols {
-            out[(oy + y) * w + ox + x] = pixels[y * cols + x] as f32 / 255.0;
-        }
-    }
-    Ok(())
+    preprocess_shifted(pixels, rows, cols, shape, 0, 0, out)
 }
 
 /// As [`preprocess`], with the image moved `dy` rows and `dx` columns from the centre (the

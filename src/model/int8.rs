@@ -624,6 +624,22 @@ pub fn dynamic_fake_quant(v: &mut [f32], bits: u32) {
     fake_quant(v, s, z, 0, qmax);
 }
 
+/// The integer model's grid for layer `layer`'s weights `w` (`rows` output channels): min-max
+/// symmetric scales per tensor, channel or group as `config` says, and `qmax` of its narrow range.
+/// Post-training quantization and QAT's fake quantization both take it from here.
+pub fn weight_grid(
+    w: &[f32],
+    rows: usize,
+    layer: usize,
+    config: &QuantConfig,
+) -> Result<(WeightScales, i32)> {
+    let qmax = Grid::new(Dtype::Int8, config.bits_for(layer).0, Scheme::Symmetric)?
+        .qrange()
+        .1;
+    let scales = WeightScales::minmax(w, rows, qmax, config.per_channel, config.group_size)?;
+    Ok((scales, qmax))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn quant_layer(
     layer: usize,
@@ -639,8 +655,7 @@ fn quant_layer(
     stats: Option<&LayerStats>,
 ) -> Result<QLayer> {
     let (wbits, abits) = config.bits_for(layer);
-    let qmax = Grid::new(Dtype::Int8, wbits, Scheme::Symmetric)?.qrange().1;
-    let scales = WeightScales::minmax(w, shape.m, qmax, config.per_channel, config.group_size)?;
+    let (scales, qmax) = weight_grid(w, shape.m, layer, config)?;
     let w_q = match (config.rounding, stats) {
         (Rounding::Gptq, Some(st)) => ptq::gptq(w, st, &scales, qmax),
         _ => scales.round(w, qmax),

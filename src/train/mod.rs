@@ -14,6 +14,7 @@ pub mod qat;
 pub mod rng;
 
 use crate::model::digits::Digits;
+use crate::model::fp32::model_weights;
 use crate::model::{Layer, Model};
 use crate::Result;
 pub use net::{Grads, Tape};
@@ -100,19 +101,6 @@ pub fn he_init(model: &mut Model, rng: &mut SplitMix64) {
     }
 }
 
-/// The weights of `model` by layer index, as the tape reads them.
-pub fn weights_of(model: &Model) -> Vec<(&[f32], &[f32])> {
-    model
-        .layers
-        .iter()
-        .map(|l| match l {
-            Layer::Conv2d(c) => (&c.weight[..], &c.bias[..]),
-            Layer::Linear(f) => (&f.weight[..], &f.bias[..]),
-            _ => (&[][..], &[][..]),
-        })
-        .collect()
-}
-
 /// A sample of a batch: the training image `index`, shifted by `(dy, dx)` pixels.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
@@ -174,7 +162,7 @@ pub fn batch_step(
     {
         let w: Vec<(&[f32], &[f32])> = match w_used {
             Some(w) => w.iter().map(|(a, b)| (&a[..], &b[..])).collect(),
-            None => weights_of(model),
+            None => model_weights(model),
         };
         for s in batch {
             data.sample_into(s.index, model.input, s.dy, s.dx, &mut x)?;
@@ -195,7 +183,7 @@ pub fn batch_step(
 /// fingerprint that says whether two runs gave the same bits.
 pub fn fingerprint(model: &Model) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (w, b) in weights_of(model) {
+    for (w, b) in model_weights(model) {
         for v in w.iter().chain(b) {
             for byte in v.to_le_bytes() {
                 h = (h ^ byte as u64).wrapping_mul(0x100_0000_01b3);

@@ -18,6 +18,7 @@
 
 use super::gemm::{axpy, dot, gemm_acc};
 use crate::kernels::pool_out;
+use crate::model::fp32::model_weights;
 use crate::model::int8::ActParams;
 use crate::model::{Layer, Model, Shape};
 use crate::quant::linear::{dequantize_value, quantize_value};
@@ -30,14 +31,9 @@ pub type Weights<'a> = [(&'a [f32], &'a [f32])];
 pub type Grads = Vec<(Vec<f32>, Vec<f32>)>;
 
 pub fn zero_grads(model: &Model) -> Grads {
-    model
-        .layers
+    model_weights(model)
         .iter()
-        .map(|l| match l {
-            Layer::Conv2d(c) => (vec![0.0; c.weight.len()], vec![0.0; c.bias.len()]),
-            Layer::Linear(f) => (vec![0.0; f.weight.len()], vec![0.0; f.bias.len()]),
-            _ => (vec![], vec![]),
-        })
+        .map(|(w, b)| (vec![0.0; w.len()], vec![0.0; b.len()]))
         .collect()
 }
 
@@ -69,6 +65,8 @@ pub struct Tape {
     /// Fake quantization's pass-through mask and `∂x̂/∂s` at each layer whose output is a point.
     masks: Vec<Vec<bool>>,
     dscale: Vec<Vec<f32>>,
+    in_mask: Vec<bool>,
+    in_dscale: Vec<f32>,
     g: Vec<f32>,
     g_next: Vec<f32>,
     col_t: Vec<f32>,
@@ -147,8 +145,13 @@ impl Tape {
         self.acts[0].copy_from_slice(x);
         observe(0, &self.acts[0]);
         if let Some(a) = act {
-            let (mut m, mut d) = (vec![], vec![]);
-            fake_quant(&mut self.acts[0], &a[0], &mut m, &mut d);
+            // The input's mask is never used (no gradient for the image); its buffers are reused.
+            fake_quant(
+                &mut self.acts[0],
+                &a[0],
+                &mut self.in_mask,
+                &mut self.in_dscale,
+            );
         }
         for (i, layer) in model.layers.iter().enumerate() {
             let [c, h, wd] = self.shapes[i];
@@ -216,6 +219,8 @@ impl Tape {
             argmax,
             masks,
             dscale,
+            in_mask: _,
+            in_dscale: _,
             g,
             g_next,
             col_t,
@@ -428,7 +433,7 @@ pub fn argmax(z: &[f32]) -> usize {
 mod tests {
     use super::*;
     use crate::model::{Conv2d, Linear};
-    use crate::train::{he_init, weights_of, SplitMix64};
+    use crate::train::{he_init, SplitMix64};
 
     /// conv (pad 1, stride 2) → relu → 3×3/2 max-pool → conv (pad 0, 2×2 kernel) → relu → flatten →
     /// linear → relu → linear: every layer kind, padding, strides and kernels that are not 3 or 2.
@@ -505,12 +510,12 @@ mod tests {
         let mut tape = Tape::new(&model).unwrap();
         let mut dz = vec![];
         let loss = |m: &Model, tape: &mut Tape| {
-            tape.forward(m, &weights_of(m), &x, None, &points, &mut |_, _| {});
+            tape.forward(m, &model_weights(m), &x, None, &points, &mut |_, _| {});
             softmax_xent(tape.logits(), label, 1.0, &mut vec![]) as f64
         };
         tape.forward(
             &model,
-            &weights_of(&model),
+            &model_weights(&model),
             &x,
             None,
             &points,
@@ -520,7 +525,7 @@ mod tests {
         let mut g = zero_grads(&model);
         tape.backward(
             &model,
-            &weights_of(&model),
+            &model_weights(&model),
             &dz,
             None,
             &points,

@@ -28,11 +28,10 @@
 use super::net::{self, ActGrids, Tape};
 use super::{batch_step, epoch_samples, Adam, BatchStats, Grads, Sample, SplitMix64};
 use crate::model::digits::Digits;
-use crate::model::int8::{ActParams, QuantConfig};
-use crate::model::ptq::WeightScales;
+use crate::model::int8::{weight_grid, ActParams, QuantConfig};
 use crate::model::{Layer, Model};
 use crate::quant::calibrate::SymHistogram;
-use crate::quant::{Dtype, Grid, Scheme};
+use crate::quant::{Dtype, Grid};
 use crate::{bail, Result};
 
 /// The learned scales move this many times faster than the weights (their gradients are scaled
@@ -108,11 +107,7 @@ pub fn fake_weights(model: &Model, config: &QuantConfig) -> Result<Vec<(Vec<f32>
                 Layer::Linear(f) => (&f.weight, &f.bias, f.n_out),
                 _ => return Ok((vec![], vec![])),
             };
-            let qmax = Grid::new(Dtype::Int8, config.bits_for(i).0, Scheme::Symmetric)?
-                .qrange()
-                .1;
-            let scales =
-                WeightScales::minmax(w, rows, qmax, config.per_channel, config.group_size)?;
+            let (scales, qmax) = weight_grid(w, rows, i, config)?;
             Ok((scales.dequantize(&scales.round(w, qmax)), b.clone()))
         })
         .collect()
@@ -389,24 +384,26 @@ pub struct GridHistogram {
     pub near_fraction: f64,
 }
 
+/// Layer `layer`'s weights and output channels, or an error naming it.
+fn layer_weight(model: &Model, layer: usize) -> Result<(&[f32], usize)> {
+    match model.layers.get(layer) {
+        Some(Layer::Conv2d(c)) => Ok((&c.weight, c.m)),
+        Some(Layer::Linear(f)) => Ok((&f.weight, f.n_out)),
+        _ => bail!("layer", "{layer} is not a conv or linear layer"),
+    }
+}
+
 pub fn grid_histogram(
     model: &Model,
     config: &QuantConfig,
     layer: usize,
     per_step: usize,
 ) -> Result<GridHistogram> {
-    let (w, rows) = match model.layers.get(layer) {
-        Some(Layer::Conv2d(c)) => (&c.weight, c.m),
-        Some(Layer::Linear(f)) => (&f.weight, f.n_out),
-        _ => bail!("layer", "{layer} is not a conv or linear layer"),
-    };
+    let (w, rows) = layer_weight(model, layer)?;
     if !(1..=64).contains(&per_step) {
         bail!("binsPerStep", "must be from 1 to 64, found {per_step}");
     }
-    let qmax = Grid::new(Dtype::Int8, config.bits_for(layer).0, Scheme::Symmetric)?
-        .qrange()
-        .1;
-    let scales = WeightScales::minmax(w, rows, qmax, config.per_channel, config.group_size)?;
+    let (scales, qmax) = weight_grid(w, rows, layer, config)?;
     let hi = qmax as f32 + 0.5;
     let bins = (2 * qmax as usize + 1) * per_step;
     let mut counts = vec![0u32; bins];
@@ -435,15 +432,8 @@ pub fn levels_changed(
     layer: usize,
 ) -> Result<f64> {
     let q = |m: &Model| -> Result<Vec<i8>> {
-        let (w, rows) = match m.layers.get(layer) {
-            Some(Layer::Conv2d(c)) => (&c.weight, c.m),
-            Some(Layer::Linear(f)) => (&f.weight, f.n_out),
-            _ => bail!("layer", "{layer} is not a conv or linear layer"),
-        };
-        let qmax = Grid::new(Dtype::Int8, config.bits_for(layer).0, Scheme::Symmetric)?
-            .qrange()
-            .1;
-        let s = WeightScales::minmax(w, rows, qmax, config.per_channel, config.group_size)?;
+        let (w, rows) = layer_weight(m, layer)?;
+        let (s, qmax) = weight_grid(w, rows, layer, config)?;
         Ok(s.round(w, qmax))
     };
     let (a, b) = (q(before)?, q(after)?);

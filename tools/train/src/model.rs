@@ -55,7 +55,7 @@ pub fn architecture() -> Model {
 
 /// The six tensors of `m`, in NAMES order.
 pub fn tensors(m: &Model) -> Vec<&[f32]> {
-    quantlab::train::weights_of(m)
+    quantlab::model::fp32::model_weights(m)
         .into_iter()
         .filter(|(w, _)| !w.is_empty())
         .flat_map(|(w, b)| [w, b])
