@@ -102,67 +102,35 @@ def unpack(t, name):
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 
-def reference_logits(t, names, x, eps, affine=True):
-    """Float64 forward in eval mode, BatchNorm applied as PyTorch does (not folded):
-    conv 3x3 pad 1 (1->2) on 8x8, BN, ReLU, 2x2 max-pool, flatten (C, H, W), linear 32 -> 3."""
-    conv, bn, fc = names
+def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2)):
+    """Float64 forward of the small corpus models, eval mode: conv 3x3 padding 1 (1->2, `stride`) on
+    8x8, then the BatchNorm applied as PyTorch does, not folded (`bn` = (eps, affine), or None), ReLU,
+    `pool` = (k, stride) max-pool, flatten (C, H, W), linear -> 3."""
+    conv, bnname, fc = names
     w, b = unpack(t, f"{conv}.weight"), unpack(t, f"{conv}.bias")
-    mean, var = unpack(t, f"{bn}.running_mean"), unpack(t, f"{bn}.running_var")
-    gamma = unpack(t, f"{bn}.weight") if affine else [1.0, 1.0]
-    beta = unpack(t, f"{bn}.bias") if affine else [0.0, 0.0]
     fw, fb = unpack(t, f"{fc}.weight"), unpack(t, f"{fc}.bias")
-    y = [[[0.0] * 8 for _ in range(8)] for _ in range(2)]
+    n = (8 + 2 - 3) // stride + 1
+    y = [[[0.0] * n for _ in range(n)] for _ in range(2)]
     for m in range(2):
-        for i in range(8):
-            for j in range(8):
+        for i in range(n):
+            for j in range(n):
                 acc = b[m]
                 for u in range(3):
                     for v in range(3):
-                        ii, jj = i + u - 1, j + v - 1
+                        ii, jj = stride * i + u - 1, stride * j + v - 1
                         if 0 <= ii < 8 and 0 <= jj < 8:
                             acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
-                acc = (acc - mean[m]) / math.sqrt(var[m] + eps) * gamma[m] + beta[m]
+                if bn:
+                    eps, affine = bn
+                    mean, var = unpack(t, f"{bnname}.running_mean"), unpack(t, f"{bnname}.running_var")
+                    gamma = unpack(t, f"{bnname}.weight") if affine else [1.0, 1.0]
+                    beta = unpack(t, f"{bnname}.bias") if affine else [0.0, 0.0]
+                    acc = (acc - mean[m]) / math.sqrt(var[m] + eps) * gamma[m] + beta[m]
                 y[m][i][j] = max(0.0, acc)
-    flat = [max(y[m][2 * i + a][2 * j + c] for a in (0, 1) for c in (0, 1)) for m in range(2) for i in range(4) for j in range(4)]
-    return [fb[o] + sum(fw[o * 32 + k] * flat[k] for k in range(32)) for o in range(3)]
-
-
-def strided_logits(t, x):
-    """Float64 forward: conv 3x3 stride 2 pad 1 (1->2) on 8x8 -> 4x4, ReLU, 2x2 max-pool -> 2x2, linear 8 -> 3."""
-    w, b = unpack(t, "conv.weight"), unpack(t, "conv.bias")
-    fw, fb = unpack(t, "fc.weight"), unpack(t, "fc.bias")
-    y = [[[0.0] * 4 for _ in range(4)] for _ in range(2)]
-    for m in range(2):
-        for i in range(4):
-            for j in range(4):
-                acc = b[m]
-                for u in range(3):
-                    for v in range(3):
-                        ii, jj = 2 * i + u - 1, 2 * j + v - 1
-                        if 0 <= ii < 8 and 0 <= jj < 8:
-                            acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
-                y[m][i][j] = max(0.0, acc)
-    flat = [max(y[m][2 * i + a][2 * j + c] for a in (0, 1) for c in (0, 1)) for m in range(2) for i in range(2) for j in range(2)]
-    return [fb[o] + sum(fw[o * 8 + k] * flat[k] for k in range(8)) for o in range(3)]
-
-
-def pool3s2_logits(t, x):
-    """Float64 forward: conv 3x3 pad 1 (1->2) on 8x8, ReLU, 3x3 max-pool stride 2 -> 3x3, linear 18 -> 3."""
-    w, b = unpack(t, "conv.weight"), unpack(t, "conv.bias")
-    fw, fb = unpack(t, "fc.weight"), unpack(t, "fc.bias")
-    y = [[[0.0] * 8 for _ in range(8)] for _ in range(2)]
-    for m in range(2):
-        for i in range(8):
-            for j in range(8):
-                acc = b[m]
-                for u in range(3):
-                    for v in range(3):
-                        ii, jj = i + u - 1, j + v - 1
-                        if 0 <= ii < 8 and 0 <= jj < 8:
-                            acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
-                y[m][i][j] = max(0.0, acc)
-    flat = [max(y[m][2 * i + a][2 * j + c] for a in range(3) for c in range(3)) for m in range(2) for i in range(3) for j in range(3)]
-    return [fb[o] + sum(fw[o * 18 + k] * flat[k] for k in range(18)) for o in range(3)]
+    k, ps = pool
+    p = (n - k) // ps + 1
+    flat = [max(y[m][ps * i + a][ps * j + c] for a in range(k) for c in range(k)) for m in range(2) for i in range(p) for j in range(p)]
+    return [fb[o] + sum(fw[o * len(flat) + q] * flat[q] for q in range(len(flat))) for o in range(3)]
 
 
 def main():
@@ -198,16 +166,16 @@ def main():
     t = tiny_bn_tensors(*seq_names)
     add_good("bn-sequential", write(t, {"input": "[1,8,8]"}),
              "nn.Sequential(Conv2d(1, 2, 3, padding=1), BatchNorm2d(2), ReLU, MaxPool2d(2), Flatten, Linear(32, 3)) state_dict, int64 num_batches_tracked",
-             True, folded="1 folded into 0", logits={"input": x, "expect": reference_logits(t, seq_names, x, 1e-5)})
+             True, folded="1 folded into 0", logits={"input": x, "expect": reference_logits(t, seq_names, x, bn=(1e-5, True))})
     layers_bn = [{"type": "conv2d", "name": "conv", "padding": 1}, {"type": "batchnorm2d", "name": "bn", "eps": 1e-3}, {"type": "relu"},
                  {"type": "maxpool2d", "kernel": 2}, {"type": "dropout", "p": 0.25}, {"type": "flatten"}, {"type": "linear", "name": "fc"}]
     t = tiny_bn_tensors()
     meta_bn = {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_bn, separators=(",", ":"))}
     add_good("bn-layers", write(t, meta_bn), "conv -> batchnorm2d (eps 1e-3) -> relu -> pool -> dropout -> flatten -> linear, with its layer list", False,
-             folded="bn folded into conv", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, 1e-3)})
+             folded="bn folded into conv", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, bn=(1e-3, True))})
     t = tiny_bn_tensors(affine=False)
     add_good("bn-no-affine", write(t, meta_bn), "BatchNorm2d(affine=False): running statistics only", False,
-             folded="bn folded into conv", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, 1e-3, affine=False)})
+             folded="bn folded into conv", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, bn=(1e-3, False))})
 
     # The shipped CNN written as a Conv-BatchNorm-ReLU-Pool nn.Sequential: each conv "unfolded"
     # (W / s, (b − β) / s + μ with s = γ / √(σ² + ε), seeded statistics), so folding gives back the
@@ -240,7 +208,7 @@ def main():
     layers_st = [{"type": "conv2d", "name": "conv", "padding": 1, "stride": 2}] + LAYERS_TINY[1:]
     add_good("stride-2", write(ts, {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_st, separators=(",", ":"))}),
              "conv 3x3 stride 2 padding 1 -> relu -> pool -> flatten -> linear", False,
-             logits={"input": x, "expect": strided_logits(ts, x)})
+             logits={"input": x, "expect": reference_logits(ts, ("conv", None, "fc"), x, stride=2)})
 
     # A 3x3 max-pool with stride 2 (ResNet's stem pool, AlexNet's): 8x8 -> 3x3.
     rnd = random.Random(19)
@@ -249,7 +217,7 @@ def main():
     layers_pool = [LAYERS_TINY[0], LAYERS_TINY[1], {"type": "maxpool2d", "kernel": 3, "stride": 2}] + LAYERS_TINY[3:]
     meta_pool = {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_pool, separators=(",", ":"))}
     add_good("maxpool-3s2", write(tp, meta_pool), "conv -> relu -> maxpool 3x3 stride 2 -> flatten -> linear", False,
-             logits={"input": x, "expect": pool3s2_logits(tp, x)})
+             logits={"input": x, "expect": reference_logits(tp, ("conv", None, "fc"), x, pool=(3, 2))})
     add_bad("maxpool-padding", tiny(layers=[LAYERS_TINY[0], LAYERS_TINY[1], dict(LAYERS_TINY[2], padding=1)] + LAYERS_TINY[3:]),
             "max-pooling takes no padding", "a max-pool with padding 1")
     add_bad("maxpool-too-large", tiny(layers=[LAYERS_TINY[0], LAYERS_TINY[1], dict(LAYERS_TINY[2], kernel=9)] + LAYERS_TINY[3:]),

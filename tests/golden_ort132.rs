@@ -121,9 +121,7 @@ fn batched_qlinear_matmul_matches_onnxruntime_132() {
 /// pads, every int8 kernel-table entry this build runs, bit for bit.
 #[test]
 fn strided_qlinear_conv_matches_onnxruntime_132() {
-    use quantlab::kernels::int8::{self as k8, Requant};
-    use quantlab::kernels::{reference, table, ConvShape, Int8Kernel};
-    use quantlab::quant::Dtype;
+    use quantlab::kernels::{table, Int8Kernel};
     let g = load(include_str!("golden/qlinear_strided_132.json"));
     let cases = g["qlinearconv"].as_array().unwrap();
     assert!(cases.len() >= 8);
@@ -134,50 +132,8 @@ fn strided_qlinear_conv_matches_onnxruntime_132() {
         let args = case.args();
         let out = qlinear_conv(&args).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert_matches(&out, c);
-        let p = case.pads;
-        if args.x_dtype != Dtype::Int8 || p.iter().any(|&v| v != p[0]) {
-            continue;
-        }
-        let [n, ch, h, wd] = case.x_shape[..] else {
-            unreachable!()
-        };
-        let s = ConvShape {
-            c: ch,
-            h,
-            w: wd,
-            m: case.w_shape[0],
-            k: case.w_shape[2],
-            pad: p[0],
-            stride: case.stride,
-        };
-        let scales = if case.w_scale.len() == 1 {
-            vec![case.w_scale[0]; s.m]
-        } else {
-            case.w_scale.clone()
-        };
-        let rq = Requant {
-            multiplier: scales
-                .iter()
-                .map(|&sw| reference::multiplier(args.x_scale, sw, args.y_scale))
-                .collect(),
-            zero_point: args.y_zero_point,
-            lo: -128,
-            hi: 127,
-        };
-        let wq: Vec<i8> = case.w.iter().map(|&v| v as i8).collect();
         for kern in table::available::<Int8Kernel>() {
-            let mut y = vec![];
-            for i in 0..n {
-                let xi: Vec<i8> = case.x[i * ch * h * wd..][..ch * h * wd]
-                    .iter()
-                    .map(|&v| v as i8)
-                    .collect();
-                y.extend(
-                    k8::conv2d_nchw(kern, &s, &xi, args.x_zero_point, &wq, &case.bias, &rq)
-                        .iter()
-                        .map(|&v| v as i32),
-                );
-            }
+            let Some(y) = case.fast_y(kern) else { break };
             assert_eq!(
                 y,
                 ints(&c["y"]),

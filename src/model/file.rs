@@ -670,46 +670,26 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                             }
                         }
                     }
-                    let count = |key: &str, dflt: u64, max: u64| -> Result<usize> {
-                        match l.get(key) {
-                            None => Ok(dflt as usize),
-                            Some(v) => match v.as_u64() {
-                                Some(n) if n <= max && (key != "stride" || n >= 1) => Ok(n as usize),
-                                _ => bail!(
-                                    at.clone(),
-                                    "has {key} {v}; it must be an integer from {} to {max}",
-                                    (key == "stride") as u8
-                                ),
-                            },
-                        }
-                    };
                     Spec::Conv {
                         name: name()?,
-                        padding: count("padding", 0, 64)?,
-                        stride: count("stride", 1, 64)?,
+                        padding: int(l, &at, "padding", 0, 0..=64)?,
+                        stride: int(l, &at, "stride", 1, 1..=64)?,
                     }
                 }
                 "linear" => Spec::Linear { name: name()? },
                 "relu" => Spec::Relu,
                 "maxpool2d" => {
                     // PyTorch's MaxPool2d(kernel_size, stride=kernel_size); no padding, no ceil_mode.
-                    let int = |key: &str, dflt: u64| -> Result<usize> {
-                        match l.get(key) {
-                            None => Ok(dflt as usize),
-                            Some(v) => v
-                                .as_u64()
-                                .filter(|n| (1..=32).contains(n))
-                                .map(|n| n as usize)
-                                .ok_or_else(|| Error::new(&at, format!("has {key} {v}; it must be an integer from 1 to 32"))),
-                        }
-                    };
                     for key in ["padding", "dilation"] {
                         if let Some(v) = l.get(key).and_then(Value::as_u64).filter(|&v| v != if key == "padding" { 0 } else { 1 }) {
                             bail!(at, "has {key} {v}; max-pooling takes no {key}");
                         }
                     }
-                    let k = int("kernel", 2)?;
-                    Spec::MaxPool { k, stride: int("stride", k as u64)? }
+                    let k = int(l, &at, "kernel", 2, 1..=32)?;
+                    Spec::MaxPool {
+                        k,
+                        stride: int(l, &at, "stride", k as u64, 1..=32)?,
+                    }
                 }
                 "flatten" => Spec::Flatten,
                 "batchnorm2d" => {
@@ -730,6 +710,33 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
             })
         })
         .collect()
+}
+
+/// Integer field `key` of layer object `l` (at `at`), `dflt` when absent, else within `range`.
+fn int(
+    l: &Value,
+    at: &str,
+    key: &str,
+    dflt: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<usize> {
+    match l.get(key) {
+        None => Ok(dflt as usize),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| range.contains(n))
+            .map(|n| n as usize)
+            .ok_or_else(|| {
+                Error::new(
+                    at,
+                    format!(
+                        "has {key} {v}; it must be an integer from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
 }
 
 fn parse_input(s: &str) -> Result<Shape> {

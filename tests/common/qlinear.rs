@@ -60,6 +60,63 @@ impl ConvCase {
     }
 }
 
+impl ConvCase {
+    /// The case run by int8 kernel-table entry `kern` as the model runs a conv (int8 input, zero
+    /// weight zero point, equal pads on every side), or `None` where the case is not of that form.
+    pub fn fast_y(&self, kern: quantlab::kernels::Int8Kernel) -> Option<Vec<i32>> {
+        use quantlab::kernels::int8::{self as k8, Requant};
+        use quantlab::kernels::{reference, ConvShape};
+        let args = self.args();
+        let p = self.pads;
+        if args.x_dtype != quantlab::quant::Dtype::Int8
+            || self.w_zero_point.iter().any(|&z| z != 0)
+            || p.iter().any(|&v| v != p[0])
+        {
+            return None;
+        }
+        let [n, ch, h, wd] = self.x_shape[..] else {
+            unreachable!("NCHW")
+        };
+        let s = ConvShape {
+            c: ch,
+            h,
+            w: wd,
+            m: self.w_shape[0],
+            k: self.w_shape[2],
+            pad: p[0],
+            stride: self.stride,
+        };
+        let scales = if self.w_scale.len() == 1 {
+            vec![self.w_scale[0]; s.m]
+        } else {
+            self.w_scale.clone()
+        };
+        let rq = Requant {
+            multiplier: scales
+                .iter()
+                .map(|&sw| reference::multiplier(args.x_scale, sw, args.y_scale))
+                .collect(),
+            zero_point: args.y_zero_point,
+            lo: -128,
+            hi: 127,
+        };
+        let wq: Vec<i8> = self.w.iter().map(|&v| v as i8).collect();
+        let mut y = vec![];
+        for i in 0..n {
+            let xi: Vec<i8> = self.x[i * ch * h * wd..][..ch * h * wd]
+                .iter()
+                .map(|&v| v as i8)
+                .collect();
+            y.extend(
+                k8::conv2d_nchw(kern, &s, &xi, args.x_zero_point, &wq, &self.bias, &rq)
+                    .iter()
+                    .map(|&v| v as i32),
+            );
+        }
+        Some(y)
+    }
+}
+
 pub struct MatMulCase {
     pub name: String,
     pub a: Vec<i32>,

@@ -780,8 +780,17 @@ function* qatJob(s, key, steps) {
   const t0 = now();
   const label = (t) => ({ done: 0, total: steps, label: t });
   yield label('post-training baseline');
-  const subset = yield* accuracyOf(model, cfg, QAT_CURVE_DIGITS);
-  const before = yield* accuracyOf(model, cfg, null, () => label('post-training baseline'));
+  // One quantized model for the baseline: its first QAT_CURVE_DIGITS digits (the curve's step 0),
+  // then the rest of them (the core keeps the logits of the prefix).
+  const base = model.quantize(cfg);
+  let subset;
+  let before;
+  try {
+    subset = model.evaluate(base, test, 'int8', QAT_CURVE_DIGITS);
+    before = yield* labelled(evaluateInSteps(model, base, test, 'int8', QAT_CURVE_DIGITS), () => label('post-training baseline'));
+  } finally {
+    base.free();
+  }
   qatResult?.model.free();
   qatResult = null;
   const qat = new q.Qat(model, trainDigits, cfg, { steps });
@@ -795,7 +804,8 @@ function* qatJob(s, key, steps) {
       const ts = now();
       p = qat.run(QAT_SLICE);
       trainMs += now() - ts;
-      if (p.step % QAT_CURVE_EVERY === 0 || p.done) {
+      // The last point is measured on all the digits below, once.
+      if (p.step % QAT_CURVE_EVERY === 0 && !p.done) {
         const m = qat.model();
         try {
           const e = yield* accuracyOf(m, cfg, QAT_CURVE_DIGITS);
@@ -815,7 +825,7 @@ function* qatJob(s, key, steps) {
       before: { int8Accuracy: before.int8Accuracy, fp32Accuracy: before.fp32Accuracy },
       after: { int8Accuracy: after.int8Accuracy, fp32Accuracy: after.fp32Accuracy },
     };
-    curve[curve.length - 1] = { ...curve[curve.length - 1], int8Accuracy: after.int8Accuracy, all: true };
+    curve.push({ step: p.step, seconds: (now() - t0) / 1000, int8Accuracy: after.int8Accuracy, all: true });
     qatResult = { key, model: tuned, ranges: qat.ranges(), s, steps, result };
     tuned = null;
     post({ type: 'qat', key, result, curve, grids, ranges: qatResult.ranges, complete: true });
