@@ -50,6 +50,19 @@ impl Adam {
         }
     }
 
+    /// The formula above for one parameter `w` with gradient `g` and moments `m`, `v`; `c` is
+    /// `(1 − β1^t, 1 − β2^t)` of this step.
+    pub fn update(w: &mut f32, g: f32, m: &mut f32, v: &mut f32, lr: f32, (c1, c2): (f32, f32)) {
+        *m = Self::B1 * *m + (1.0 - Self::B1) * g;
+        *v = Self::B2 * *v + (1.0 - Self::B2) * g * g;
+        *w -= lr * (*m / c1) / ((*v / c2).sqrt() + Self::EPS);
+    }
+
+    /// `(1 − β1^t, 1 − β2^t)` of the last step.
+    pub fn corrections(&self) -> (f32, f32) {
+        (1.0 - self.b1t, 1.0 - self.b2t)
+    }
+
     pub fn step(&mut self, model: &mut Model, g: &Grads, lr: f32) {
         self.t += 1;
         self.b1t *= Self::B1;
@@ -68,9 +81,7 @@ impl Adam {
             ] {
                 for (((w, &g), m), v) in p.iter_mut().zip(gi).zip(mi.iter_mut()).zip(vi.iter_mut())
                 {
-                    *m = Self::B1 * *m + (1.0 - Self::B1) * g;
-                    *v = Self::B2 * *v + (1.0 - Self::B2) * g * g;
-                    *w -= lr * (*m / c1) / ((*v / c2).sqrt() + Self::EPS);
+                    Self::update(w, g, m, v, lr, (c1, c2));
                 }
             }
         }

@@ -186,7 +186,6 @@ pub struct Qat {
     lsq_scale: Vec<f32>,
     lsq_m: Vec<f32>,
     lsq_v: Vec<f32>,
-    lsq_bt: (f32, f32),
     dscale: Vec<f32>,
 }
 
@@ -250,7 +249,6 @@ impl Qat {
             lsq_scale,
             lsq_m: vec![0.0; np],
             lsq_v: vec![0.0; np],
-            lsq_bt: (1.0, 1.0),
             dscale: vec![0.0; np],
             model: model.clone(),
             config: config.clone(),
@@ -327,21 +325,23 @@ impl Qat {
         Ok(total)
     }
 
-    /// One Adam step on every point's scale but the input's (its range is the data's); Adam's
-    /// `β^t` as running products, as the weights' optimizer keeps them.
+    /// One Adam step on every point's scale but the input's (its range is the data's), at the
+    /// weights' step (the same bias corrections).
     fn learn_scales(&mut self, lr: f32) {
-        let (b1, b2) = (0.9f32, 0.999f32);
-        self.lsq_bt.0 *= b1;
-        self.lsq_bt.1 *= b2;
-        let (c1, c2) = (1.0 - self.lsq_bt.0, 1.0 - self.lsq_bt.1);
+        let c = self.adam.corrections();
         for p in 1..self.act.len() {
             let g = self.dscale[p] * self.lsq_scale[p];
             self.dscale[p] = 0.0;
-            let (m, v) = (&mut self.lsq_m[p], &mut self.lsq_v[p]);
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
             let a = &mut self.act[p];
-            a.scale = (a.scale - SCALE_LR * lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8)).max(1e-8);
+            Adam::update(
+                &mut a.scale,
+                g,
+                &mut self.lsq_m[p],
+                &mut self.lsq_v[p],
+                SCALE_LR * lr,
+                c,
+            );
+            a.scale = a.scale.max(1e-8);
             a.range = (
                 (a.qmin - a.zero_point) as f32 * a.scale,
                 (a.qmax - a.zero_point) as f32 * a.scale,
