@@ -102,10 +102,11 @@ def unpack(t, name):
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 
-def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2)):
+def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2), kind="max"):
     """Float64 forward of the small corpus models, eval mode: conv 3x3 padding 1 (1->2, `stride`) on
     8x8, then the BatchNorm applied as PyTorch does, not folded (`bn` = (eps, affine), or None), ReLU,
-    `pool` = (k, stride) max-pool, flatten (C, H, W), linear -> 3."""
+    `pool` = (k, stride) max-pool (`kind` "avg": average pool; "global": the mean of each channel),
+    flatten (C, H, W), linear -> 3."""
     conv, bnname, fc = names
     w, b = unpack(t, f"{conv}.weight"), unpack(t, f"{conv}.bias")
     fw, fb = unpack(t, f"{fc}.weight"), unpack(t, f"{fc}.bias")
@@ -127,9 +128,11 @@ def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2)):
                     beta = unpack(t, f"{bnname}.bias") if affine else [0.0, 0.0]
                     acc = (acc - mean[m]) / math.sqrt(var[m] + eps) * gamma[m] + beta[m]
                 y[m][i][j] = max(0.0, acc)
-    k, ps = pool
+    k, ps = (n, 1) if kind == "global" else pool
     p = (n - k) // ps + 1
-    flat = [max(y[m][ps * i + a][ps * j + c] for a in range(k) for c in range(k)) for m in range(2) for i in range(p) for j in range(p)]
+    win = lambda m, i, j: [y[m][ps * i + a][ps * j + c] for a in range(k) for c in range(k)]
+    agg = max if kind == "max" else (lambda v: math.fsum(v) / len(v))
+    flat = [agg(win(m, i, j)) for m in range(2) for i in range(p) for j in range(p)]
     return [fb[o] + sum(fw[o * len(flat) + q] * flat[q] for q in range(len(flat))) for o in range(3)]
 
 
@@ -222,6 +225,29 @@ def main():
             "max-pooling takes no padding", "a max-pool with padding 1")
     add_bad("maxpool-too-large", tiny(layers=[LAYERS_TINY[0], LAYERS_TINY[1], dict(LAYERS_TINY[2], kernel=9)] + LAYERS_TINY[3:]),
             "cannot pool a 8x8 input with a 9x9 window", "a 9x9 pool on an 8x8 input")
+
+    # Average pooling: AvgPool2d(3, stride=2) (8x8 -> 3x3), and AdaptiveAvgPool2d(1) (global
+    # average pooling, the head of ResNets and MobileNets) with dropout before the classifier.
+    rnd = random.Random(23)
+    ta = {"conv.weight": ("F32", [2, 1, 3, 3], f32([rnd.uniform(-1, 1) for _ in range(18)])), "conv.bias": ("F32", [2], f32([0.05, -0.05])),
+          "fc.weight": ("F32", [3, 18], f32([rnd.uniform(-1, 1) for _ in range(54)])), "fc.bias": ("F32", [3], f32([0.1, 0.0, -0.1]))}
+    layers_avg = [LAYERS_TINY[0], LAYERS_TINY[1], {"type": "avgpool2d", "kernel": 3, "stride": 2}] + LAYERS_TINY[3:]
+    add_good("avgpool-3s2", write(ta, {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_avg, separators=(",", ":"))}),
+             "conv -> relu -> avgpool 3x3 stride 2 -> flatten -> linear", False,
+             logits={"input": x, "expect": reference_logits(ta, ("conv", None, "fc"), x, pool=(3, 2), kind="avg")})
+    tg = {"conv.weight": ta["conv.weight"], "conv.bias": ta["conv.bias"],
+          "fc.weight": ("F32", [3, 2], f32([rnd.uniform(-2, 2) for _ in range(6)])), "fc.bias": ("F32", [3], f32([0.1, 0.0, -0.1]))}
+    layers_gap = [LAYERS_TINY[0], LAYERS_TINY[1], {"type": "adaptiveavgpool2d", "output": 1}, {"type": "flatten"},
+                  {"type": "dropout", "p": 0.5}, {"type": "linear", "name": "fc"}]
+    add_good("global-avgpool", write(tg, {"format": "quantlab-cnn-v1", "input": "[1,8,8]", "layers": json.dumps(layers_gap, separators=(",", ":"))}),
+             "conv -> relu -> adaptiveavgpool2d(1) -> flatten -> dropout -> linear", False,
+             logits={"input": x, "expect": reference_logits(tg, ("conv", None, "fc"), x, kind="global")})
+    avg_at = lambda extra: [LAYERS_TINY[0], LAYERS_TINY[1], dict({"type": "avgpool2d", "kernel": 2}, **extra)] + LAYERS_TINY[3:]
+    add_bad("avgpool-padding", tiny(layers=avg_at({"padding": 1})), "average pooling takes no padding", "an average pool with padding 1")
+    add_bad("avgpool-ceil-mode", tiny(layers=avg_at({"ceil_mode": True})), "only floor (ceil_mode false) is supported", "ceil_mode true")
+    add_bad("avgpool-too-large", tiny(layers=avg_at({"kernel": 9})), "cannot pool a 8x8 input with a 9x9 window", "a 9x9 average pool on an 8x8 input")
+    add_bad("adaptive-output-2", tiny(layers=[LAYERS_TINY[0], LAYERS_TINY[1], {"type": "adaptiveavgpool2d", "output": [2, 2]}] + LAYERS_TINY[3:]),
+            "only output 1 (global average pooling) is supported", "AdaptiveAvgPool2d((2, 2))")
 
     def bn_bad(tweak, layers=layers_bn):
         t = tiny_bn_tensors()

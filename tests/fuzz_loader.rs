@@ -84,12 +84,24 @@ fn mutate(r: &mut Rng, base: &[u8]) -> Vec<u8> {
                                         l.remove(i);
                                     }
                                     1 => {
-                                        let ty =
-                                            ["relu", "maxpool2d", "flatten", "linear", "conv2d"]
-                                                [r.below(5)];
+                                        let ty = [
+                                            "relu",
+                                            "maxpool2d",
+                                            "avgpool2d",
+                                            "adaptiveavgpool2d",
+                                            "batchnorm2d",
+                                            "dropout",
+                                            "flatten",
+                                            "linear",
+                                            "conv2d",
+                                        ][r.below(9)];
                                         l.insert(i, serde_json::json!({"type": ty, "name": "fc"}))
                                     }
-                                    2 => l[i]["padding"] = junk(r),
+                                    2 => {
+                                        let key = ["padding", "stride", "kernel", "output", "eps"]
+                                            [r.below(5)];
+                                        l[i][key] = junk(r)
+                                    }
                                     _ => {
                                         let j = r.below(l.len());
                                         l.swap(i, j)
@@ -186,6 +198,8 @@ fn no_input_panics() {
         "bad/shapes-do-not-chain",
         "good/bn-layers",
         "good/bn-sequential",
+        "good/global-avgpool",
+        "good/avgpool-3s2",
     ]
     .iter()
     .map(|f| std::fs::read(format!("{dir}/{f}.safetensors")).unwrap())
@@ -194,10 +208,10 @@ fn no_input_panics() {
     for case in 0..cases {
         let mut r = Rng(case);
         // The big file mostly exercises the header and value paths; the tiny ones reach the model
-        // (two of them through BatchNorm folding and dropout).
+        // (four of them through BatchNorm folding, dropout and average pooling).
         let base = &seeds[match r.below(10) {
-            0..=5 => 0,
-            6 => 4 + r.below(2),
+            0..=4 => 0,
+            5 | 6 => 4 + r.below(4),
             _ => 1 + r.below(3),
         }];
         let bytes = mutate(&mut r, base);
@@ -213,4 +227,84 @@ fn no_input_panics() {
         }
     }
     println!("fuzz: {cases} cases, {loaded} loaded and ran, no panic");
+}
+
+/// A user's test-image file, mutated as the model files are: the loader refuses or reads it,
+/// and whatever it reads can be sampled and shown; nothing panics.
+#[test]
+fn no_dataset_file_panics() {
+    use quantlab::model::digits::Digits;
+    use safetensors::tensor::TensorView;
+    use safetensors::Dtype;
+    let cases: u64 = std::env::var("QUANTLAB_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(|n: u64| n / 4)
+        .unwrap_or(5_000);
+    let file = |dt: Dtype,
+                shape: Vec<usize>,
+                images: Vec<u8>,
+                labels: Vec<u8>,
+                ldt: Dtype,
+                meta: Option<&str>| {
+        let n = shape[0];
+        let views = vec![
+            ("images", TensorView::new(dt, shape, &images).unwrap()),
+            ("labels", TensorView::new(ldt, vec![n], &labels).unwrap()),
+        ];
+        let meta = meta.map(|m| {
+            [("classes".to_string(), m.to_string())]
+                .into_iter()
+                .collect()
+        });
+        safetensors::serialize(views, meta).unwrap()
+    };
+    let seeds = [
+        // 3 RGB 6x5 images, uint8, int64 labels, class names.
+        file(
+            Dtype::U8,
+            vec![3, 3, 6, 5],
+            (0..270).map(|i| (i * 7) as u8).collect(),
+            [0i64, 2, 1].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Dtype::I64,
+            Some("[\"cat\",\"dog\",\"ship\"]"),
+        ),
+        // 2 gray 4x4 images, float32, uint8 labels.
+        file(
+            Dtype::F32,
+            vec![2, 1, 4, 4],
+            (0..32)
+                .flat_map(|i| (i as f32 / 31.0).to_le_bytes())
+                .collect(),
+            vec![1, 0],
+            Dtype::U8,
+            None,
+        ),
+    ];
+    let mut read = 0;
+    for case in 0..cases {
+        let mut r = Rng(case ^ 0xda7a);
+        let seed = &seeds[r.below(2)];
+        let bytes = mutate(&mut r, seed);
+        let ok = std::panic::catch_unwind(|| {
+            let Ok(d) = Digits::from_safetensors(&bytes) else {
+                return false;
+            };
+            let shape = [d.channels, d.rows, d.cols];
+            let mut out = vec![0f32; shape.iter().product()];
+            for i in [0, d.len() - 1] {
+                let _ = d.image(i);
+                let _ = d.sample_into(i, shape, 1, -1, &mut out);
+                let _ = d.sample_into(i, [1, 32, 32], 0, 0, &mut vec![0f32; 1024]);
+            }
+            true
+        });
+        match ok {
+            Ok(true) => read += 1,
+            Ok(false) => {}
+            Err(_) => panic!("case {case} panicked; reproduce with Rng({case} ^ 0xda7a)"),
+        }
+    }
+    assert!(read > 0, "some mutated files still read");
+    println!("dataset fuzz: {cases} cases, {read} read, no panic");
 }

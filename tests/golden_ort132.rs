@@ -146,3 +146,78 @@ fn strided_qlinear_conv_matches_onnxruntime_132() {
     }
     assert!(fast >= 3, "{fast} kernel runs");
 }
+
+/// QLinearAveragePool and QLinearGlobalAveragePool: the reference on both dtypes, the model's
+/// NHWC int8 kernel on the int8 cases, against onnxruntime 1.32 to the bit.
+#[test]
+fn average_pools_match_onnxruntime_132() {
+    use quantlab::kernels::{avgpool_nhwc_i8, nchw_to_nhwc, reference, AvgQuant, AvgShape};
+    let g = load(include_str!("golden/qlinear_pool_132.json"));
+    let cases = g["pool"].as_array().unwrap();
+    assert!(cases.len() >= 17);
+    let (mut fast, mut global, mut window) = (0, 0, 0);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let [n, ch, h, w] = usizes(&c["x_shape"])[..] else {
+            panic!("{name}")
+        };
+        let [kh, kw] = usizes(&c["kernel"])[..] else {
+            panic!("{name}")
+        };
+        let shape = AvgShape {
+            c: ch,
+            h,
+            w,
+            kh,
+            kw,
+            stride: c["stride"].as_u64().unwrap() as usize,
+        };
+        let signed = c["dtype"] == "int8";
+        let (qmin, qmax) = if signed { (-128, 127) } else { (0, 255) };
+        let quant = AvgQuant {
+            x_scale: f32s(&serde_json::json!([c["x_scale_bits"]]))[0],
+            x_zero_point: c["x_zero_point"].as_i64().unwrap() as i32,
+            y_scale: f32s(&serde_json::json!([c["y_scale_bits"]]))[0],
+            y_zero_point: c["y_zero_point"].as_i64().unwrap() as i32,
+            qmin,
+            qmax,
+        };
+        let (x, want) = (ints(&c["x"]), ints(&c["y"]));
+        let (inp, outp) = (shape.input_len(), shape.output_len());
+        assert_eq!(want.len(), n * outp, "{name}");
+        for img in 0..n {
+            let xi = &x[img * inp..][..inp];
+            let wi = &want[img * outp..][..outp];
+            let mut got = vec![0; outp];
+            reference::qlinear_avgpool(&shape, &quant, xi, &mut got);
+            assert_eq!(got, wi, "{name} image {img} (reference)");
+            if signed {
+                let u: Vec<u8> = xi.iter().map(|&q| (q + 128) as u8).collect();
+                let mut nhwc = vec![0u8; inp];
+                nchw_to_nhwc(&u, ch, h, w, &mut nhwc);
+                let mut o = vec![0u8; outp];
+                avgpool_nhwc_i8(&shape, &quant, &nhwc, &mut o);
+                let (oh, ow) = (shape.out_h(), shape.out_w());
+                for k in 0..ch {
+                    for p in 0..oh * ow {
+                        assert_eq!(
+                            o[p * ch + k] as i32 - 128,
+                            wi[k * oh * ow + p],
+                            "{name} image {img} (NHWC kernel)"
+                        );
+                    }
+                }
+                fast += 1;
+            }
+        }
+        if shape.is_global() {
+            global += 1
+        } else {
+            window += 1
+        }
+    }
+    assert!(
+        fast >= 12 && global >= 6 && window >= 6,
+        "{fast} {global} {window}"
+    );
+}

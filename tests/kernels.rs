@@ -300,6 +300,70 @@ fn maxpools_match_reference() {
 }
 
 #[test]
+fn avgpools_match_reference() {
+    use quantlab::kernels::{avgpool_nhwc_f32, avgpool_nhwc_i8, AvgQuant, AvgShape};
+    let mut rng = Rng(6);
+    // Windows of PyTorch's AvgPool2d (2×2/2, 3×3/2, 3×3/1), the global pool, and channel counts
+    // off the 64-channel accumulator block.
+    for &(c, h, w) in &[
+        (1, 5, 5),
+        (3, 7, 6),
+        (64, 6, 6),
+        (70, 5, 4),
+        (130, 3, 3),
+        (16, 1, 1),
+    ] {
+        for &(kh, kw, stride) in &[(2, 2, 2), (3, 3, 2), (3, 3, 1), (h, w, 1), (1, 1, 1)] {
+            if h < kh || w < kw {
+                continue;
+            }
+            let s = AvgShape {
+                c,
+                h,
+                w,
+                kh,
+                kw,
+                stride,
+            };
+            let (oh, ow, n) = (s.out_h(), s.out_w(), s.output_len());
+            let x: Vec<i32> = (0..s.input_len()).map(|_| rng.int(-128, 127)).collect();
+            let zp = rng.int(-40, 40);
+            let q = AvgQuant {
+                x_scale: 0.0123 + rng.int(0, 100) as f32 * 1e-4,
+                x_zero_point: zp,
+                y_scale: 0.0123 + rng.int(0, 100) as f32 * 1e-4,
+                y_zero_point: zp,
+                qmin: -128,
+                qmax: 127,
+            };
+            let mut want = vec![0i32; n];
+            refk::qlinear_avgpool(&s, &q, &x, &mut want);
+            let u: Vec<u8> = x.iter().map(|&v| (v + 128) as u8).collect();
+            let mut xn = vec![0u8; u.len()];
+            quantlab::kernels::nchw_to_nhwc(&u, c, h, w, &mut xn);
+            let mut got = vec![7u8; n];
+            avgpool_nhwc_i8(&s, &q, &xn, &mut got);
+            let mut back = vec![0u8; n];
+            quantlab::kernels::nhwc_to_nchw(&got, c, oh, ow, &mut back);
+            let back: Vec<i32> = back.iter().map(|&v| v as i32 - 128).collect();
+            assert_eq!(back, want, "int8 {s:?}");
+
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32 * 0.37).collect();
+            let mut wf = vec![0f32; n];
+            refk::avgpool(&s, &xf, &mut wf);
+            let mut xfn = vec![0f32; xf.len()];
+            quantlab::kernels::nchw_to_nhwc(&xf, c, h, w, &mut xfn);
+            let mut gf = vec![f32::NAN; n];
+            avgpool_nhwc_f32(&s, &xfn, &mut gf);
+            let mut bf = vec![0f32; n];
+            quantlab::kernels::nhwc_to_nchw(&gf, c, oh, ow, &mut bf);
+            // The same sums in the same order: equal to the bit.
+            assert_eq!(bf, wf, "fp32 {s:?}");
+        }
+    }
+}
+
+#[test]
 fn input_quantization_matches_quantize_value() {
     let mut rng = Rng(5);
     // Ties (k + 0.5)·s, values beyond the grid, and ordinary ones; lengths off the 8-lane step.

@@ -25,10 +25,13 @@ fn calib_digits() -> &'static Digits {
 }
 
 fn quantized(config: &QuantConfig) -> QModel {
-    let m = model();
-    let x = images(&m, calib_digits()).unwrap();
-    let cal = calibrate(&m, &x, calib_digits().len()).unwrap();
-    quantize_model(&m, &cal, config).unwrap()
+    quantized_of(&model(), config)
+}
+
+fn quantized_of(m: &Model, config: &QuantConfig) -> QModel {
+    let x = images(m, calib_digits()).unwrap();
+    let cal = calibrate(m, &x, calib_digits().len()).unwrap();
+    quantize_model(m, &cal, config).unwrap()
 }
 
 #[test]
@@ -88,6 +91,12 @@ fn forward_ref(m: &Model, x: &[f32]) -> Vec<f32> {
                 r::maxpool(s[0], s[1], s[2], k, stride, &a, &mut o);
                 o
             }
+            l @ (Layer::AvgPool2d { .. } | Layer::GlobalAvgPool) => {
+                let p = l.avg_shape(s).unwrap();
+                let mut o = vec![0.0; p.output_len()];
+                r::avgpool(&p, &a, &mut o);
+                o
+            }
             Layer::Flatten => a,
             Layer::Linear(l) => {
                 let mut o = vec![0.0; l.n_out];
@@ -125,7 +134,7 @@ fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
         .iter()
         .map(|&v| quantize_value(v, i.scale, i.zero_point, i.qmin, i.qmax))
         .collect();
-    let mut shape = [1usize, 32, 32];
+    let mut shape = q.input_shape;
     for step in &q.steps {
         match step {
             QStep::Layer(l) => {
@@ -184,6 +193,12 @@ fn forward_int8_ref(q: &QModel, x: &[f32]) -> Vec<i8> {
                 a = o;
                 shape = [c, oh, ow];
             }
+            QStep::AvgPool { shape: p, quant } => {
+                let mut o = vec![0; p.output_len()];
+                r::qlinear_avgpool(p, quant, &a, &mut o);
+                a = o;
+                shape = [p.c, p.out_h(), p.out_w()];
+            }
             QStep::Flatten { .. } => shape = [shape.iter().product(), 1, 1],
         }
     }
@@ -218,6 +233,70 @@ fn int8_forward_matches_reference_pipeline_bit_for_bit() {
                 &forward_int8_ref(&q, &x[i * 1024..][..1024])[..],
                 "image {i} with {config:?}"
             );
+        }
+    }
+}
+
+/// The shipped weights with average pooling: 2×2 windows in place of the max-pools, and a 3×3/2
+/// window then a global average pool (the linear layer's columns summed over each channel's
+/// positions so that it takes 64 values).
+fn avg_variants() -> [Model; 2] {
+    let mut a = model();
+    for l in &mut a.layers {
+        if let Layer::MaxPool2d { .. } = l {
+            *l = Layer::AvgPool2d { k: 2, stride: 2 };
+        }
+    }
+    let mut g = model();
+    g.layers[2] = Layer::AvgPool2d { k: 3, stride: 2 };
+    g.layers[5] = Layer::GlobalAvgPool;
+    let Layer::Linear(fc) = &mut g.layers[7] else {
+        unreachable!()
+    };
+    let per = fc.n_in / 64;
+    fc.weight = fc
+        .weight
+        .chunks(per)
+        .map(|c| c.iter().sum::<f32>())
+        .collect();
+    fc.n_in = 64;
+    [a, g]
+}
+
+#[test]
+fn average_pooling_models_match_the_references() {
+    for m in avg_variants() {
+        let len = m.input_len();
+        let x = images(&m, test_digits()).unwrap();
+        let n = 16;
+        let fast = fp32::forward(&m, &x[..n * len], n).unwrap();
+        for i in 0..n {
+            let want = forward_ref(&m, &x[i * len..][..len]);
+            for (a, b) in fast[i * 10..][..10].iter().zip(&want) {
+                assert!(
+                    (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                    "image {i}: {a} vs {b}"
+                );
+            }
+        }
+        for config in [
+            QuantConfig::default(),
+            QuantConfig {
+                act_bits: 5,
+                ..QuantConfig::default()
+            },
+        ] {
+            let q = quantized_of(&m, &config);
+            assert!(q.steps.iter().any(|s| matches!(s, QStep::AvgPool { .. })));
+            let fast = q.forward_int8(&x[..n * len], n).unwrap();
+            for i in 0..n {
+                assert_eq!(
+                    &fast[i * 10..][..10],
+                    &forward_int8_ref(&q, &x[i * len..][..len])[..],
+                    "image {i} with {config:?} on {:?}",
+                    m.layers.iter().map(|l| l.kind()).collect::<Vec<_>>()
+                );
+            }
         }
     }
 }

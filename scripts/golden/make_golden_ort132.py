@@ -15,7 +15,12 @@
   points: tests/golden/blocked_quantize.json;
 - QLinearConv with asymmetric pads and batched / broadcast QLinearMatMul (same case layout as
   make_golden.py's tests/golden/qlinear.json, with exact int32 accumulators from ConvInteger /
-  MatMulInteger): tests/golden/qlinear_132.json.
+  MatMulInteger): tests/golden/qlinear_132.json;
+- QLinearAveragePool and QLinearGlobalAveragePool (com.microsoft), int8 and uint8, NCHW: windows
+  of any kernel and stride (dequantize, float sum, divide, quantize) and windows covering the
+  whole image (onnxruntime's integer global pool, which QLinearAveragePool falls back to), with the
+  output parameters equal to the input's (TFLite's rule, quantlab's) or their own:
+  tests/golden/qlinear_pool_132.json (`--pool-only` writes just this file).
 
 Usage (by hand, never in CI; needs PyPI; `make golden` does this):
   python3 -m venv /tmp/ort132 && /tmp/ort132/bin/pip install onnxruntime==1.32.0 onnx numpy
@@ -961,8 +966,125 @@ def make_qlinear132_section():
     return conv, mm, notes
 
 
+# ----------------------------------------------------------------------------------------------
+# QLinearAveragePool / QLinearGlobalAveragePool (com.microsoft, 1.32)
+# ----------------------------------------------------------------------------------------------
+
+POOL_SPECS = [
+    # name, op, dtype, N, C, H, W, kernel (AveragePool), stride, same params as the input, x_zp
+    ("avg_i8_k2_s2_same", "avg", "int8", 1, 3, 8, 8, 2, 2, True, None),
+    ("avg_u8_k2_s2_own", "avg", "uint8", 2, 2, 7, 9, 2, 2, False, None),
+    ("avg_i8_k3_s2_same", "avg", "int8", 1, 4, 9, 8, 3, 2, True, None),
+    ("avg_i8_k3_s1_own", "avg", "int8", 1, 2, 6, 7, 3, 1, False, None),
+    ("avg_u8_k5_s3_same", "avg", "uint8", 1, 3, 11, 12, 5, 3, True, None),
+    ("avg_i8_k2_s1_same_zp-128", "avg", "int8", 1, 5, 5, 6, 2, 1, True, -128),
+    ("avg_i8_k4_s4_own_zp127", "avg", "int8", 1, 3, 9, 9, 4, 4, False, 127),
+    ("avg_i8_k7_whole_same", "avg", "int8", 1, 6, 7, 7, 7, 1, True, None),
+    ("avg_u8_k4_whole_own", "avg", "uint8", 2, 3, 4, 4, 4, 4, False, None),
+    ("gap_i8_same", "global", "int8", 1, 8, 5, 5, 0, 0, True, None),
+    ("gap_i8_own", "global", "int8", 2, 5, 7, 6, 0, 0, False, None),
+    ("gap_u8_same", "global", "uint8", 1, 7, 3, 4, 0, 0, True, None),
+    ("gap_i8_1x1_same", "global", "int8", 1, 4, 1, 1, 0, 0, True, None),
+    ("gap_i8_same_zp-128", "global", "int8", 1, 16, 4, 4, 0, 0, True, -128),
+    ("gap_i8_12x12_own", "global", "int8", 1, 3, 12, 12, 0, 0, False, None),
+    # 2x2 windows with the input's parameters: a quarter of the averages are exact ties (x.5), where
+    # the float sum's rounding and the integer sum part ways.
+    ("gap_i8_2x2_ties_same", "global", "int8", 1, 64, 2, 2, 0, 0, True, None),
+    ("avg_i8_k2_s2_ties_same", "avg", "int8", 1, 32, 4, 4, 2, 2, True, None),
+]
+
+
+def pool_case(rng, name, op, dtype, N, C, H, W, k, stride, same, x_zp):
+    info = np.iinfo(NP_OF[dtype])
+    x = rng.integers(info.min, info.max + 1, size=(N, C, H, W)).astype(NP_OF[dtype])
+    if "k2_s1" in name:
+        x[0, 0] = info.min  # a saturated channel
+    xs = np.float32(2.0 ** rng.uniform(-8, -2))
+    xz = NP_OF[dtype](x_zp if x_zp is not None else rng.integers(info.min // 2, info.max // 2))
+    if same:
+        ys, yz = xs, xz
+    else:
+        ys = np.float32(xs * 2.0 ** rng.uniform(-1.5, 1.5))
+        yz = NP_OF[dtype](rng.integers(info.min // 2, info.max // 2))
+    inputs = [("x", x)]
+    inits = [numpy_helper.from_array(np.array(v), n) for n, v in
+             [("xs", xs), ("xz", xz), ("ys", ys), ("yz", yz)]]
+    if op == "avg":
+        node = helper.make_node("QLinearAveragePool", ["x", "xs", "xz", "ys", "yz"], ["y"], domain="com.microsoft",
+                                kernel_shape=[k, k], strides=[stride, stride], channels_last=0)
+    else:
+        node = helper.make_node("QLinearGlobalAveragePool", ["x", "xs", "xz", "ys", "yz"], ["y"],
+                                domain="com.microsoft", channels_last=0)
+    g_in = [helper.make_tensor_value_info("x", TP_OF[dtype], list(x.shape))]
+    g_out = [helper.make_tensor_value_info("y", TP_OF[dtype], None)]
+    graph = helper.make_graph([node], "g", g_in, g_out, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 10
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = 1
+    y = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    # numpy cross-checks of both onnxruntime paths.
+    kh, kw = (H, W) if op == "global" or k == H == W else (k, k)
+    st = 1 if op == "global" else stride
+    oh, ow = (H - kh) // st + 1, (W - kw) // st + 1
+    want = np.zeros((N, C, oh, ow), np.int64)
+    xi = x.astype(np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(oh):
+                for j in range(ow):
+                    win = xi[n, c, i * st:i * st + kh, j * st:j * st + kw]
+                    if (kh, kw) == (H, W):
+                        # integer sum, float32 requantization (MLAS)
+                        acc = np.float32(win.sum() - int(xz) * kh * kw)
+                        m = np.float32(xs / np.float32(ys * np.float32(kh * kw)))
+                        v = int(np.rint(np.float32(acc * m))) + int(yz)
+                    else:
+                        tot = np.float32(0)
+                        for q in win.reshape(-1):
+                            tot = np.float32(tot + np.float32(xs * np.float32(int(q) - int(xz))))
+                        avg = np.float32(tot / np.float32(kh * kw))
+                        v = int(np.rint(np.float32(np.float32(avg / ys) + np.float32(yz))))
+                    want[n, c, i, j] = min(max(v, info.min), info.max)
+    bad = int((want != y.astype(np.int64)).sum())
+    case = {"name": name, "op": op, "dtype": dtype, "x_shape": list(x.shape), "x": x.reshape(-1).tolist(),
+            "x_scale_bits": int(np.array(xs, np.float32).view(np.uint32)), "x_zero_point": int(xz),
+            "y_scale_bits": int(np.array(ys, np.float32).view(np.uint32)), "y_zero_point": int(yz),
+            "kernel": [kh, kw], "stride": st, "y_shape": list(y.shape), "y": y.reshape(-1).tolist()}
+    return case, bad, y.size
+
+
+def make_pool_section():
+    rng = np.random.default_rng(20261206)
+    cases, bad, total = [], 0, 0
+    for spec in POOL_SPECS:
+        c, b, t = pool_case(rng, *spec)
+        cases.append(c)
+        bad, total = bad + b, total + t
+    notes = [
+        "NCHW, no pads, floor; x_shape [N, C, H, W]; 'kernel' [kh, kw] is the window actually pooled "
+        "(QLinearGlobalAveragePool: [H, W], stride 1); y_shape [N, C, (H - kh) // stride + 1, (W - kw) // stride + 1].",
+        "A window smaller than the image: y = saturate(nearbyintf(avg / y_scale + y_zp)), avg = float32 sum in "
+        "row-major window order of x_scale * (x - x_zp), divided by float32(kh * kw) (onnxruntime's "
+        "QLinearAveragePool). A window covering the image (QLinearGlobalAveragePool, and QLinearAveragePool's "
+        "fallback to it): y = saturate(rint(float32(sum(x) - x_zp * N) * (x_scale / (y_scale * N))) + y_zp), N = kh * kw "
+        "(MLAS's integer global pool).",
+        f"numpy following those two formulas differs from onnxruntime on {bad} of {total} outputs.",
+        "'same' cases give the output the input's scale and zero point (TFLite's AVERAGE_POOL_2D rule, "
+        "and quantlab's); 'own' cases give it others.",
+    ]
+    return cases, notes
+
+
 def main():
     gold = ROOT / "tests" / "golden"
+    pool, notes_p = make_pool_section()
+    write_json(gold / "qlinear_pool_132.json", {"generator": GENERATOR, "versions": VERSIONS, "notes": notes_p,
+                                                "pool": pool})
+    print(f"qlinear pool {len(pool)}")
+    if "--pool-only" in sys.argv:
+        return
     conv_s, notes_s = make_strided_section()
     write_json(gold / "qlinear_strided_132.json", {"generator": GENERATOR, "versions": VERSIONS, "notes": notes_s,
                                                    "qlinearconv": conv_s})

@@ -257,6 +257,157 @@ pub fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
     &mut v[..n]
 }
 
+/// An average-pooling window over `[c, h, w]`: `kh × kw`, `stride` apart, floor, no padding
+/// (PyTorch's `AvgPool2d(k, s)`; `AdaptiveAvgPool2d(1)` is the window covering the image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvgShape {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+}
+
+impl AvgShape {
+    pub fn out_h(&self) -> usize {
+        pool_out(self.h, self.kh, self.stride)
+    }
+    pub fn out_w(&self) -> usize {
+        pool_out(self.w, self.kw, self.stride)
+    }
+    pub fn input_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+    pub fn output_len(&self) -> usize {
+        self.c * self.out_h() * self.out_w()
+    }
+    /// Values averaged per output.
+    pub fn window(&self) -> usize {
+        self.kh * self.kw
+    }
+    /// Does the window cover the whole image? onnxruntime then runs its integer global pool
+    /// (QLinearGlobalAveragePool, and QLinearAveragePool's fallback to it).
+    pub fn is_global(&self) -> bool {
+        (self.kh, self.kw) == (self.h, self.w)
+    }
+}
+
+/// Quantization of an integer average pool: input and output `(scale, zero point)` and the
+/// output's integer range. The model gives the output the input's parameters (TFLite's rule).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AvgQuant {
+    pub x_scale: f32,
+    pub x_zero_point: i32,
+    pub y_scale: f32,
+    pub y_zero_point: i32,
+    pub qmin: i32,
+    pub qmax: i32,
+}
+
+impl AvgQuant {
+    /// MLAS's global-pool multiplier `s_x / (s_y · N)`, in float32 in that order.
+    pub fn global_multiplier(&self, n: usize) -> f32 {
+        self.x_scale / (self.y_scale * n as f32)
+    }
+    /// onnxruntime's QLinearAveragePool quantization of a float average:
+    /// `saturate(nearbyintf(avg / s_y + z_y))` (the zero point is added before rounding).
+    pub fn quantize_average(&self, avg: f32) -> i32 {
+        ((avg / self.y_scale + self.y_zero_point as f32).round_ties_even() as i32)
+            .clamp(self.qmin, self.qmax)
+    }
+    /// MLAS's requantization of a global pool's integer sum (already offset by `−z_x·N`):
+    /// `saturate(rint(float32(acc) · m) + z_y)`.
+    pub fn requantize_sum(&self, acc: i32, m: f32) -> i32 {
+        ((acc as f32 * m).round_ties_even() as i32 + self.y_zero_point).clamp(self.qmin, self.qmax)
+    }
+}
+
+/// Channels an average pool sums at once (its accumulators live on the stack).
+const AVG_BLOCK: usize = 64;
+
+/// Float average pool on NHWC `[h, w, c]`: each output is the float32 sum of its window in
+/// row-major order divided by `float32(kh · kw)` (as onnxruntime's AveragePool and the reference).
+pub fn avgpool_nhwc_f32(s: &AvgShape, x: &[f32], out: &mut [f32]) {
+    let (oh, ow, c) = (s.out_h(), s.out_w(), s.c);
+    let n = s.window() as f32;
+    for i in 0..oh {
+        for j in 0..ow {
+            for c0 in (0..c).step_by(AVG_BLOCK) {
+                let cb = AVG_BLOCK.min(c - c0);
+                let mut acc = [0f32; AVG_BLOCK];
+                for u in 0..s.kh {
+                    for v in 0..s.kw {
+                        let p = ((i * s.stride + u) * s.w + j * s.stride + v) * c + c0;
+                        for (a, &q) in acc[..cb].iter_mut().zip(&x[p..p + cb]) {
+                            *a += q;
+                        }
+                    }
+                }
+                let o = &mut out[(i * ow + j) * c + c0..][..cb];
+                for (d, a) in o.iter_mut().zip(&acc[..cb]) {
+                    *d = a / n;
+                }
+            }
+        }
+    }
+}
+
+/// Integer average pool on NHWC int8 stored as `u = q + 128`, with onnxruntime 1.32's rounding:
+///
+/// ```text
+/// window covers the image (N = h·w):  y = saturate(rint(float32(Σ q − z_x·N) · s_x/(s_y·N)) + z_y)
+/// otherwise (N = kh·kw):              y = saturate(nearbyintf(Σ_f32 s_x(q − z_x) / N / s_y + z_y))
+/// ```
+/// The first is MLAS's integer global pool; the second dequantizes each value (a 256-entry table,
+/// as onnxruntime does) and sums in float32 in row-major window order.
+pub fn avgpool_nhwc_i8(s: &AvgShape, p: &AvgQuant, x: &[u8], out: &mut [u8]) {
+    let (oh, ow, c, n) = (s.out_h(), s.out_w(), s.c, s.window());
+    if s.is_global() {
+        let m = p.global_multiplier(n);
+        // Σ (u − 128) − z_x·N = Σ u − (z_x + 128)·N
+        let bias = -(p.x_zero_point + 128) * n as i32;
+        for c0 in (0..c).step_by(AVG_BLOCK) {
+            let cb = AVG_BLOCK.min(c - c0);
+            let mut acc = [0i32; AVG_BLOCK];
+            for px in 0..n {
+                for (a, &u) in acc[..cb].iter_mut().zip(&x[px * c + c0..][..cb]) {
+                    *a += u as i32;
+                }
+            }
+            for (d, &a) in out[c0..c0 + cb].iter_mut().zip(&acc[..cb]) {
+                *d = (p.requantize_sum(a + bias, m) + 128) as u8;
+            }
+        }
+        return;
+    }
+    let mut table = [0f32; 256];
+    for (u, t) in table.iter_mut().enumerate() {
+        *t = p.x_scale * (u as i32 - 128 - p.x_zero_point) as f32;
+    }
+    let nf = n as f32;
+    for i in 0..oh {
+        for j in 0..ow {
+            for c0 in (0..c).step_by(AVG_BLOCK) {
+                let cb = AVG_BLOCK.min(c - c0);
+                let mut acc = [0f32; AVG_BLOCK];
+                for u in 0..s.kh {
+                    for v in 0..s.kw {
+                        let at = ((i * s.stride + u) * s.w + j * s.stride + v) * c + c0;
+                        for (a, &q) in acc[..cb].iter_mut().zip(&x[at..at + cb]) {
+                            *a += table[q as usize];
+                        }
+                    }
+                }
+                let o = &mut out[(i * ow + j) * c + c0..][..cb];
+                for (d, &a) in o.iter_mut().zip(&acc[..cb]) {
+                    *d = (p.quantize_average(a / nf) + 128) as u8;
+                }
+            }
+        }
+    }
+}
+
 /// Pooled size along one axis: `⌊(n − k) / stride⌋ + 1` (no padding, floor, as PyTorch's default).
 pub fn pool_out(n: usize, k: usize, stride: usize) -> usize {
     (n - k) / stride + 1

@@ -1,7 +1,7 @@
 //! Plain reference kernels: direct loops, written to be obviously right. The fast kernels in
 //! `fp32` and `int8` are tested against these.
 
-use super::ConvShape;
+use super::{AvgQuant, AvgShape, ConvShape};
 
 /// `out[m, i, j] = b[m] + Σ_{c,u,v} w[m, c, u, v] · x[c, i·st+u-pad, j·st+v-pad]` (zero outside).
 pub fn conv2d_f32(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32]) {
@@ -115,6 +115,60 @@ pub fn requantize(acc: i32, multiplier: f32, zy: i32, lo: i32, hi: i32) -> i32 {
 #[inline]
 pub fn multiplier(sx: f32, sw: f32, sy: f32) -> f32 {
     (sx * sw) / sy
+}
+
+/// Float average pool, NCHW: `out[ch, i, j] = (Σ_{u,v} x[ch, i·s + u, j·s + v]) / (kh·kw)`, the
+/// float32 sum in row-major window order.
+pub fn avgpool(s: &AvgShape, x: &[f32], out: &mut [f32]) {
+    let (oh, ow) = (s.out_h(), s.out_w());
+    for ch in 0..s.c {
+        for i in 0..oh {
+            for j in 0..ow {
+                let mut acc = 0f32;
+                for u in 0..s.kh {
+                    for v in 0..s.kw {
+                        acc += x[(ch * s.h + i * s.stride + u) * s.w + j * s.stride + v];
+                    }
+                }
+                out[(ch * oh + i) * ow + j] = acc / s.window() as f32;
+            }
+        }
+    }
+}
+
+/// onnxruntime's QLinearAveragePool / QLinearGlobalAveragePool on NCHW integer values (int8 or
+/// uint8 by `p.qmin..=p.qmax`). A window covering the image takes MLAS's integer global pool:
+/// `y = saturate(rint(float32(Σ q − z_x·N) · s_x/(s_y·N)) + z_y)`; any other window dequantizes,
+/// sums in float32 row-major, divides by `N = kh·kw` and quantizes:
+/// `y = saturate(nearbyintf(Σ s_x(q − z_x) / N / s_y + z_y))`.
+pub fn qlinear_avgpool(s: &AvgShape, p: &AvgQuant, x: &[i32], out: &mut [i32]) {
+    let (oh, ow, n) = (s.out_h(), s.out_w(), s.window());
+    for ch in 0..s.c {
+        for i in 0..oh {
+            for j in 0..ow {
+                let at =
+                    |u: usize, v: usize| x[(ch * s.h + i * s.stride + u) * s.w + j * s.stride + v];
+                let y = if s.is_global() {
+                    let mut acc = -p.x_zero_point * n as i32;
+                    for u in 0..s.kh {
+                        for v in 0..s.kw {
+                            acc += at(u, v);
+                        }
+                    }
+                    p.requantize_sum(acc, p.global_multiplier(n))
+                } else {
+                    let mut sum = 0f32;
+                    for u in 0..s.kh {
+                        for v in 0..s.kw {
+                            sum += p.x_scale * (at(u, v) - p.x_zero_point) as f32;
+                        }
+                    }
+                    p.quantize_average(sum / n as f32)
+                };
+                out[(ch * oh + i) * ow + j] = y;
+            }
+        }
+    }
 }
 
 /// k×k max-pool with `stride`, floor, NCHW: `out[ch, i, j] = max_{u,v} x[ch, i·s + u, j·s + v]`.

@@ -224,6 +224,8 @@ fn build(
             }
             Spec::Relu => Layer::Relu,
             &Spec::MaxPool { k, stride } => Layer::MaxPool2d { k, stride },
+            &Spec::AvgPool { k, stride } => Layer::AvgPool2d { k, stride },
+            Spec::GlobalAvgPool => Layer::GlobalAvgPool,
             Spec::Flatten => Layer::Flatten,
         });
     }
@@ -588,6 +590,11 @@ enum Spec {
         k: usize,
         stride: usize,
     },
+    AvgPool {
+        k: usize,
+        stride: usize,
+    },
+    GlobalAvgPool,
     Flatten,
     /// Folded into the conv before it at load.
     BatchNorm {
@@ -615,6 +622,8 @@ impl Spec {
             Spec::Relu => "relu".into(),
             Spec::MaxPool { k: 2, stride: 2 } => "maxpool".into(),
             Spec::MaxPool { k, stride } => format!("maxpool {k}x{k}/{stride}"),
+            Spec::AvgPool { k, stride } => format!("avgpool {k}x{k}/{stride}"),
+            Spec::GlobalAvgPool => "global avgpool".into(),
             Spec::Flatten => "flatten".into(),
             Spec::BatchNorm { name, .. } => format!("{name} (batchnorm, folded)"),
             Spec::Dropout => "dropout".into(),
@@ -691,6 +700,42 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                         stride: int(l, &at, "stride", k as u64, 1..=32)?,
                     }
                 }
+                "avgpool2d" => {
+                    // PyTorch's AvgPool2d(kernel_size, stride=kernel_size); without padding,
+                    // count_include_pad changes nothing.
+                    if let Some(v) = l.get("padding").and_then(Value::as_u64).filter(|&v| v != 0) {
+                        bail!(at, "has padding {v}; average pooling takes no padding here");
+                    }
+                    if l.get("ceil_mode").and_then(Value::as_bool) == Some(true) {
+                        bail!(at, "has ceil_mode true; only floor (ceil_mode false) is supported");
+                    }
+                    if let Some(v) = l.get("divisor_override").filter(|v| !v.is_null()) {
+                        bail!(at, "has divisor_override {v}; only the window's own size divides");
+                    }
+                    let k = int(l, &at, "kernel", 2, 1..=32)?;
+                    Spec::AvgPool {
+                        k,
+                        stride: int(l, &at, "stride", k as u64, 1..=32)?,
+                    }
+                }
+                "adaptiveavgpool2d" => {
+                    // AdaptiveAvgPool2d(1) (or (1, 1)): global average pooling.
+                    let out = l.get("output").or_else(|| l.get("output_size"));
+                    let one = |v: &Value| v.as_u64() == Some(1);
+                    let ok = match out {
+                        None => true,
+                        Some(Value::Array(a)) => a.len() == 2 && a.iter().all(one),
+                        Some(v) => one(v),
+                    };
+                    if !ok {
+                        bail!(
+                            at,
+                            "has output {}; only output 1 (global average pooling) is supported",
+                            out.map(Value::to_string).unwrap_or_default()
+                        );
+                    }
+                    Spec::GlobalAvgPool
+                }
                 "flatten" => Spec::Flatten,
                 "batchnorm2d" => {
                     let eps = match l.get("eps") {
@@ -705,7 +750,7 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                 "dropout" => Spec::Dropout,
                 other => bail!(
                     at,
-                    "has unknown type '{other}'; known: conv2d, batchnorm2d, relu, maxpool2d, dropout, flatten, linear"
+                    "has unknown type '{other}'; known: conv2d, batchnorm2d, relu, maxpool2d, avgpool2d, adaptiveavgpool2d, dropout, flatten, linear"
                 ),
             })
         })
@@ -823,6 +868,8 @@ pub fn save(model: &Model, extra_meta: &[(&str, &str)]) -> Result<Vec<u8>> {
             }
             Layer::Relu => serde_json::json!({"type": "relu"}),
             Layer::MaxPool2d { k, stride } => serde_json::json!({"type": "maxpool2d", "kernel": k, "stride": stride}),
+            Layer::AvgPool2d { k, stride } => serde_json::json!({"type": "avgpool2d", "kernel": k, "stride": stride}),
+            Layer::GlobalAvgPool => serde_json::json!({"type": "adaptiveavgpool2d", "output": 1}),
             Layer::Flatten => serde_json::json!({"type": "flatten"}),
         });
     }

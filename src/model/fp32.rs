@@ -9,7 +9,7 @@
 
 use super::{conv_shape, Layer, Model, Shape};
 use crate::kernels::fp32::{self as kf, PackedF32};
-use crate::kernels::{self, table, ConvPlan, ConvShape, F32Kernel};
+use crate::kernels::{self, table, AvgShape, ConvPlan, ConvShape, F32Kernel};
 use crate::{bail, Result};
 
 /// Images per chunk of the batched (linear) part.
@@ -42,6 +42,7 @@ pub enum Step {
         k: usize,
         stride: usize,
     },
+    AvgPool(AvgShape),
     /// `transpose`: the NCHW shape to reorder into PyTorch's flattening order (when no linear
     /// layer absorbs it).
     Flatten {
@@ -62,6 +63,8 @@ impl Step {
             }
             Step::Relu { .. } => "relu".into(),
             Step::MaxPool { .. } => "maxpool".into(),
+            Step::AvgPool(a) if a.is_global() => "global avgpool".into(),
+            Step::AvgPool(_) => "avgpool".into(),
             Step::Flatten { .. } => "flatten".into(),
         }
     }
@@ -100,6 +103,9 @@ pub fn plan(model: &Model) -> Result<Vec<Step>> {
                 k,
                 stride,
             },
+            l @ (Layer::AvgPool2d { .. } | Layer::GlobalAvgPool) => {
+                Step::AvgPool(l.avg_shape(s).expect("an average pool"))
+            }
             Layer::Flatten => Step::Flatten { transpose: None },
         };
         if let Step::Flatten { .. } = step {
@@ -384,6 +390,13 @@ fn image_op(kern: F32Kernel, op: &Op, len: usize, sc: &mut Fp32Scratch) -> usize
             let n = c * kernels::pool_out(h, k, stride) * kernels::pool_out(w, k, stride);
             let o = kernels::grow(b, n);
             kf::maxpool(c, h, w, k, stride, &a[..c * h * w], o);
+            std::mem::swap(a, b);
+            n
+        }
+        Op::Plain(Step::AvgPool(p)) => {
+            let n = p.output_len();
+            let o = kernels::grow(b, n);
+            kernels::avgpool_nhwc_f32(p, &a[..p.input_len()], o);
             std::mem::swap(a, b);
             n
         }

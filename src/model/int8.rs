@@ -7,6 +7,10 @@
 //!          q_y = clamp(rint(float32(acc)·M[m]) + z_y, lo, hi),  M[m] = float32(s_x·s_w[m]) / s_y
 //!          fused ReLU: lo = max(qmin, z_y), with z_y calibrated on the post-ReLU range
 //! maxpool: max over int8, no requantization (input and output share (s, z))
+//! avgpool: onnxruntime's QLinearAveragePool / QLinearGlobalAveragePool with the output sharing
+//!          the input's (s, z) (TFLite's rule): a window covering the image sums integers,
+//!          q_y = clamp(rint(float32(Σ q − z·N)·s/(s·N)) + z); any other window sums s(q − z) in
+//!          float32 and quantizes the mean, q_y = clamp(nearbyintf(mean/s + z))
 //! linear:  as conv; the int8 logits are dequantized: (q − z)·s            (DequantizeLinear)
 //! ```
 //!
@@ -20,7 +24,7 @@ use super::fp32::{self, lap, plan, Fp32Scratch, Net, Step, Weights, CHUNK};
 use super::ptq::{self, EqualizedPair, LayerStats, WeightScales};
 use super::{Layer, Model, Shape};
 use crate::kernels::int8::{self as k8, PackedI8, Requant};
-use crate::kernels::{self, table, ConvPlan, ConvShape, Int8Kernel};
+use crate::kernels::{self, table, AvgQuant, AvgShape, ConvPlan, ConvShape, Int8Kernel};
 use crate::quant::calibrate::{range_from_histogram, Method, SymHistogram};
 use crate::quant::linear::{dequantize_value, quantize_value};
 use crate::quant::params::compute_scale_zp;
@@ -390,6 +394,10 @@ pub enum QStep {
         k: usize,
         stride: usize,
     },
+    AvgPool {
+        shape: AvgShape,
+        quant: AvgQuant,
+    },
     Flatten {
         transpose: Option<Shape>,
     },
@@ -568,6 +576,17 @@ fn quantize_plain(model: &Model, cal: &Calibration, config: &QuantConfig) -> Res
                 zero_point: cur.zero_point,
             },
             Step::MaxPool { c, h, w, k, stride } => QStep::MaxPool { c, h, w, k, stride },
+            Step::AvgPool(shape) => QStep::AvgPool {
+                shape,
+                quant: AvgQuant {
+                    x_scale: cur.scale,
+                    x_zero_point: cur.zero_point,
+                    y_scale: cur.scale,
+                    y_zero_point: cur.zero_point,
+                    qmin: cur.qmin,
+                    qmax: cur.qmax,
+                },
+            },
             Step::Flatten { transpose } => QStep::Flatten { transpose },
         });
     }
@@ -823,6 +842,13 @@ impl QModel {
                 std::mem::swap(a, b);
                 n
             }
+            QStep::AvgPool { shape, quant } => {
+                let n = shape.output_len();
+                let o = kernels::grow(b, n);
+                kernels::avgpool_nhwc_i8(shape, quant, &a[..shape.input_len()], o);
+                std::mem::swap(a, b);
+                n
+            }
             QStep::Flatten { transpose } => {
                 if let Some([c, h, w]) = *transpose {
                     let o = kernels::grow(b, len);
@@ -992,6 +1018,8 @@ impl QModel {
                 QStep::Layer(l) => l.name.clone(),
                 QStep::Relu { .. } => "relu".into(),
                 QStep::MaxPool { .. } => "maxpool".into(),
+                QStep::AvgPool { shape, .. } if shape.is_global() => "global avgpool".into(),
+                QStep::AvgPool { .. } => "avgpool".into(),
                 QStep::Flatten { .. } => "flatten".into(),
             });
         }

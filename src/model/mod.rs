@@ -15,7 +15,7 @@ pub mod ptq;
 pub mod report;
 pub mod timing;
 
-use crate::kernels::{pool_out, ConvShape};
+use crate::kernels::{pool_out, AvgShape, ConvShape};
 use crate::{bail, Result};
 
 /// Activation shape `[channels, height, width]`; a flat vector is `[n, 1, 1]`.
@@ -54,6 +54,13 @@ pub enum Layer {
         k: usize,
         stride: usize,
     },
+    /// k×k windows, `stride` apart, floor (no padding), as PyTorch's `AvgPool2d(k, stride)`.
+    AvgPool2d {
+        k: usize,
+        stride: usize,
+    },
+    /// The mean of each channel, as PyTorch's `AdaptiveAvgPool2d(1)`: `[c, h, w] → [c, 1, 1]`.
+    GlobalAvgPool,
     Flatten,
     Linear(Linear),
 }
@@ -67,6 +74,8 @@ impl Layer {
             Layer::Conv2d(_) => "conv2d",
             Layer::Relu => "relu",
             Layer::MaxPool2d { .. } => "maxpool2d",
+            Layer::AvgPool2d { .. } => "avgpool2d",
+            Layer::GlobalAvgPool => "adaptiveavgpool2d",
             Layer::Flatten => "flatten",
             Layer::Linear(_) => "linear",
         }
@@ -76,6 +85,29 @@ impl Layer {
             Layer::Conv2d(c) => &c.name,
             Layer::Linear(l) => &l.name,
             other => other.kind(),
+        }
+    }
+    /// The window of an average pool over input shape `s`.
+    pub fn avg_shape(&self, s: Shape) -> Option<AvgShape> {
+        let [c, h, w] = s;
+        match *self {
+            Layer::AvgPool2d { k, stride } => Some(AvgShape {
+                c,
+                h,
+                w,
+                kh: k,
+                kw: k,
+                stride,
+            }),
+            Layer::GlobalAvgPool => Some(AvgShape {
+                c,
+                h,
+                w,
+                kh: h,
+                kw: w,
+                stride: 1,
+            }),
+            _ => None,
         }
     }
     /// Weight and bias count.
@@ -156,7 +188,7 @@ impl Model {
                     [c.m, cs.out_h(), cs.out_w()]
                 }
                 Layer::Relu => s,
-                &Layer::MaxPool2d { k, stride } => {
+                &(Layer::MaxPool2d { k, stride } | Layer::AvgPool2d { k, stride }) => {
                     if k == 0 || stride == 0 {
                         bail!(
                             at,
@@ -173,6 +205,7 @@ impl Model {
                     }
                     [s[0], pool_out(s[1], k, stride), pool_out(s[2], k, stride)]
                 }
+                Layer::GlobalAvgPool => [s[0], 1, 1],
                 Layer::Flatten => [s[0] * s[1] * s[2], 1, 1],
                 Layer::Linear(l) => {
                     if s[1] != 1 || s[2] != 1 {

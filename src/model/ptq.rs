@@ -118,6 +118,12 @@ impl<'a> LayerInputs<'a> {
                     reference::maxpool(c, h, w, k, stride, &x, &mut o);
                     x = o;
                 }
+                (l @ (Layer::AvgPool2d { .. } | Layer::GlobalAvgPool), _) => {
+                    let a = l.avg_shape(s).expect("an average pool");
+                    let mut o = vec![0.0; a.output_len()];
+                    reference::avgpool(&a, &x, &mut o);
+                    x = o;
+                }
                 _ => {}
             }
             s = self.shapes[i];
@@ -493,9 +499,17 @@ pub fn equalize(model: &Model) -> Result<(Model, Vec<EqualizedPair>)> {
     let mut pairs = vec![];
     for w in weighted.windows(2) {
         let (i, j) = (w[0], w[1]);
-        let between_ok = model.layers[i + 1..j]
-            .iter()
-            .all(|l| matches!(l, Layer::Relu | Layer::MaxPool2d { .. } | Layer::Flatten));
+        let between_ok = model.layers[i + 1..j].iter().all(|l| {
+            // Each is positively homogeneous per channel: f(s·x) = s·f(x) for s > 0.
+            matches!(
+                l,
+                Layer::Relu
+                    | Layer::MaxPool2d { .. }
+                    | Layer::AvgPool2d { .. }
+                    | Layer::GlobalAvgPool
+                    | Layer::Flatten
+            )
+        });
         let Layer::Conv2d(first) = &model.layers[i] else {
             continue;
         };
@@ -511,7 +525,7 @@ pub fn equalize(model: &Model) -> Result<(Model, Vec<EqualizedPair>)> {
         pairs.push((i, j, per_in));
     }
     if pairs.is_empty() {
-        bail!("equalize", "needs a conv layer followed (through ReLU, max-pool or flatten only) by a conv or linear layer");
+        bail!("equalize", "needs a conv layer followed (through ReLU, pooling or flatten only) by a conv or linear layer");
     }
     let mut out = model.clone();
     let weights = |m: &Model, l: usize| -> (Vec<f32>, usize) {
