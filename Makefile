@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test setup setup-test build vendor serve bench bench-qat train data golden dist clean
+.PHONY: demo test setup setup-test build vendor serve bench bench-qat train train-rgb data golden dist clean
 
 PORT ?= 8080
 
@@ -63,6 +63,10 @@ bench-qat: setup-test build
 ## make train: retrain www/models/baseline-cnn.safetensors (fixed seed; about 4 minutes, 1 thread)
 train:
 	cargo run --release --manifest-path tools/train/Cargo.toml -- --train www/data/digits-train.bin.gz --test www/data/digits-test.bin --out www/models/baseline-cnn.safetensors
+
+## make train-rgb: rewrite tests/data/rgb-cnn.safetensors and colour-digits-test.safetensors (fixed seed; about 3 minutes)
+train-rgb:
+	cargo run --release --manifest-path tools/train/Cargo.toml -- --rgb --seed 20261201
 
 ## make golden: regenerate tests/golden from onnxruntime (by hand, never in CI; needs PyPI)
 golden:

@@ -62,17 +62,17 @@ async function pick(page, rel) {
   await page.setInputFiles('#lab-model-file', { name: path.basename(rel), mimeType: 'application/octet-stream', buffer: await fileBytes(rel) });
 }
 
-/** Drops `rel` on the lab section: dragenter, dragover and drop with a DataTransfer holding the file. */
-async function drop(page, rel) {
-  const bytes = [...await fileBytes(rel)];
-  await page.evaluate(({ name, bytes: b }) => {
+/** Drops `rels` (files of tests/models) on the lab section: dragenter, dragover and drop with a DataTransfer holding them. */
+async function drop(page, ...rels) {
+  const files = await Promise.all(rels.map(async (rel) => ({ name: path.basename(rel), bytes: [...await fileBytes(rel)] })));
+  await page.evaluate((fs) => {
     const dt = new DataTransfer();
-    dt.items.add(new File([new Uint8Array(b)], name, { type: 'application/octet-stream' }));
+    for (const { name, bytes: b } of fs) dt.items.add(new File([new Uint8Array(b)], name, { type: 'application/octet-stream' }));
     const target = document.getElementById('lab-fig-overview');
     for (const type of ['dragenter', 'dragover', 'drop']) {
       target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
     }
-  }, { name: path.basename(rel), bytes });
+  }, files);
 }
 
 /**
@@ -382,6 +382,11 @@ test('models: a Conv-BatchNorm-ReLU PyTorch file is folded, says so, and runs th
     assert.match(note, /0 \(conv, padding 0\) → 1 \(batchnorm, folded\) → relu → maxpool → 4 \(conv, padding 0\) → 5 \(batchnorm, folded\)/);
     assert.match(note, /1 folded into 0 \(per-channel weight ranges, max \|w\|: \d\.\d{3}–\d\.\d{3} before, \d\.\d{3}–\d\.\d{3} after\); 5 folded into 4/);
     assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['0 (conv)', '4 (conv)', '9 (linear)']);
+    // The folding figure: each folded conv's per-channel weight ranges, before and after.
+    assert.equal(await page.locator('#lab-model-fold').isVisible(), true);
+    assert.deepEqual(await page.locator('#lab-model-fold-charts figcaption').allTextContents(),
+      ["1 folded into 0: 0's output channels", "5 folded into 4: 4's output channels"]);
+    assert.equal(await page.locator('#lab-model-fold-charts canvas').count() >= 2, true);
     const ev = await lab(page, 'l.eval');
     console.log(`models: BatchNorm model folded: FP32 ${(ev.fp32Accuracy * 100).toFixed(2)} %, INT8 8-bit per channel ${(ev.int8Accuracy * 100).toFixed(2)} %`);
     assert.ok(Math.abs(ev.fp32Accuracy - 0.9855) <= 0.001, `fp32 ${ev.fp32Accuracy}`);
@@ -390,6 +395,97 @@ test('models: a Conv-BatchNorm-ReLU PyTorch file is folded, says so, and runs th
     await page.screenshot({ path: path.join(shotsDir, 'model-batchnorm-1280x800.png') });
     // The other views work on it: the sweep measures it.
     await settled(page, ['report', 'eval', 'sweep'], 90000);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('models: an RGB student model with its own test images runs the full lab, RGB thumbnails and class names included', async () => {
+  const { context, page, problems, requests } = await openPage({ width: 1280, height: 800 });
+  try {
+    const data = '../data/colour-digits-test.safetensors';
+    // Test images that do not fit the shipped model are refused by the picker, naming why; nothing changes.
+    const before = await keptState(page);
+    await page.setInputFiles('#lab-data-file', { name: 'colour-digits-test.safetensors', mimeType: 'application/octet-stream', buffer: await fileBytes(data) });
+    await page.waitForFunction(() => document.getElementById('lab-model-alert').textContent !== '');
+    assert.equal(await text(page, '#lab-model-alert'),
+      'Could not test on colour-digits-test.safetensors: images: are 3×32×32 but the model takes 1×32×32 inputs. The model, its test set and all settings are kept.');
+    assert.deepEqual(await keptState(page), before);
+    // The model and its test file dropped together: the model goes first, then the images are checked against it.
+    const nRequests = requests.length;
+    await drop(page, data, '../data/rgb-cnn.safetensors');
+    await loaded(page, 2);
+    assert.equal(await text(page, '#lab-model-alert'), '');
+    assert.match(await text(page, '#lab-model-note'), /bn1 folded into conv1 \(per-channel weight ranges, max \|w\|: [\d.]+–[\d.]+ before, [\d.]+–[\d.]+ after\); bn2 folded into conv2/);
+    assert.equal(await text(page, '#lab-data-desc'),
+      'Test images: colour-digits-test.safetensors, 500 images of 3×32×32 (zero, one, two, three, four, five, six, seven, eight, nine). ' +
+      'The model does not take digits, so it is calibrated on the first 256 of them.');
+    const mf = await lab(page, 'l.modelFile');
+    assert.equal(mf.calibOn, 'dataset');
+    assert.equal(mf.calibCount, 256);
+    assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['conv1', 'conv2', 'conv3', 'conv4', 'fc']);
+    const ev = await lab(page, 'l.eval');
+    assert.equal(ev.count, 500);
+    console.log(`models: RGB model on its own 500 images: FP32 ${(ev.fp32Accuracy * 100).toFixed(2)} %, INT8 ${(ev.int8Accuracy * 100).toFixed(2)} %`);
+    assert.ok(ev.fp32Accuracy >= 0.85, `fp32 ${ev.fp32Accuracy}`);
+    assert.ok(ev.fp32Accuracy - ev.int8Accuracy <= 0.005, `int8 ${ev.int8Accuracy}`);
+    // Drawing needs a digit model; the rest of the lab works on the images.
+    assert.match(await text(page, '#lab-fig-draw'), /Drawing is not available: this model takes 3×32×32 inputs/);
+    assert.equal(await page.locator('#lab-fig-draw .draw-layout').isVisible(), false);
+    assert.equal(await page.locator('#lab-fig-accuracy .nodigits-note').count(), 0);
+    // At 3-bit weights images flip: their thumbnails are the RGB pictures, captioned with the file's class names.
+    await setRange(page, 'lab-wbits', 3);
+    await settled(page, ['report', 'eval']);
+    const thumbs = page.locator('#lab-flipped .thumb.is-image');
+    assert.ok(await thumbs.count() > 0, 'some images flipped');
+    assert.equal(await page.locator('#lab-flipped button.thumb').count(), 0, 'a user image is not a drawing-pad button');
+    assert.match(await thumbs.first().innerText(), /^Test image \d+, FP32 then INT8:\s+(zero|one|two|three|four|five|six|seven|eight|nine)→(zero|one|two|three|four|five|six|seven|eight|nine)\s+true (zero|one|two|three|four|five|six|seven|eight|nine)$/);
+    const colourful = await thumbs.first().locator('canvas').evaluate((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let spread = 0;
+      for (let i = 0; i < d.length; i += 4) spread = Math.max(spread, Math.abs(d[i] - d[i + 1]), Math.abs(d[i + 1] - d[i + 2]));
+      return { w: c.width, h: c.height, spread };
+    });
+    assert.deepEqual([colourful.w, colourful.h], [32, 32]);
+    assert.ok(colourful.spread > 40, `colour, not gray: ${colourful.spread}`);
+    await page.locator('#lab-fig-accuracy').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotsDir, 'model-rgb-accuracy-1280x800.png') });
+    await page.locator('#lab-model').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotsDir, 'model-rgb-1280x800.png') });
+    // The sweep and the per-layer sensitivity measure accuracy on the user's images too.
+    await settled(page, ['report', 'eval', 'sweep', 'sens'], 120000);
+    const sweepPoints = await lab(page, 'l.sweep.points.length');
+    assert.ok(sweepPoints >= 7, `${sweepPoints} sweep points`);
+    assert.equal(await lab(page, 'l.sweep.mode'), 'digits');
+    await page.locator('#lab-fig-sweep').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotsDir, 'model-rgb-sweep-1280x800.png') });
+    // Back to the test digits: they do not fit this model, so it has no accuracy and runs on random inputs.
+    await page.locator('#lab-data-reset').click();
+    await loaded(page, 3);
+    assert.equal(await lab(page, 'l.modelFile.dataset'), null);
+    assert.equal(await lab(page, 'l.modelFile.calibOn'), 'random');
+    assert.match(await text(page, '#lab-fig-accuracy'), /Accuracy is not available/);
+    assert.equal(await page.locator('#lab-data-desc').isVisible(), false);
+    // The user's files never left the page.
+    assert.deepEqual(requests.slice(nRequests), []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('models: the RGB model and its test images on a phone', async () => {
+  const { context, page, problems } = await openPage({ width: 390, height: 844 });
+  try {
+    await drop(page, '../data/rgb-cnn.safetensors', '../data/colour-digits-test.safetensors');
+    await loaded(page, 2);
+    await setRange(page, 'lab-wbits', 3);
+    await settled(page, ['report', 'eval']);
+    await page.locator('#lab-model').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotsDir, 'model-rgb-390x844.png') });
+    await page.locator('#lab-fig-accuracy').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotsDir, 'model-rgb-accuracy-390x844.png') });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -102,9 +102,10 @@ def unpack(t, name):
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 
-def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2), kind="max"):
+def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2), kind="max", bn_at="conv"):
     """Float64 forward of the small corpus models, eval mode: conv 3x3 padding 1 (1->2, `stride`) on
-    8x8, then the BatchNorm applied as PyTorch does, not folded (`bn` = (eps, affine), or None), ReLU,
+    8x8, then the BatchNorm applied as PyTorch does, not folded (`bn` = (eps, affine), or None; `bn_at`
+    "conv": right after the conv, "relu": after the ReLU, "fc": a BatchNorm1d on the logits), ReLU,
     `pool` = (k, stride) max-pool (`kind` "avg": average pool; "global": the mean of each channel),
     flatten (C, H, W), linear -> 3."""
     conv, bnname, fc = names
@@ -121,19 +122,27 @@ def reference_logits(t, names, x, bn=None, stride=1, pool=(2, 2), kind="max"):
                         ii, jj = stride * i + u - 1, stride * j + v - 1
                         if 0 <= ii < 8 and 0 <= jj < 8:
                             acc += w[m * 9 + u * 3 + v] * x[ii * 8 + jj]
-                if bn:
-                    eps, affine = bn
-                    mean, var = unpack(t, f"{bnname}.running_mean"), unpack(t, f"{bnname}.running_var")
-                    gamma = unpack(t, f"{bnname}.weight") if affine else [1.0, 1.0]
-                    beta = unpack(t, f"{bnname}.bias") if affine else [0.0, 0.0]
-                    acc = (acc - mean[m]) / math.sqrt(var[m] + eps) * gamma[m] + beta[m]
+                if bn and bn_at == "conv":
+                    acc = batchnorm(t, bnname, bn, m, acc)
                 y[m][i][j] = max(0.0, acc)
+                if bn and bn_at == "relu":
+                    y[m][i][j] = batchnorm(t, bnname, bn, m, y[m][i][j])
     k, ps = (n, 1) if kind == "global" else pool
     p = (n - k) // ps + 1
     win = lambda m, i, j: [y[m][ps * i + a][ps * j + c] for a in range(k) for c in range(k)]
     agg = max if kind == "max" else (lambda v: math.fsum(v) / len(v))
     flat = [agg(win(m, i, j)) for m in range(2) for i in range(p) for j in range(p)]
-    return [fb[o] + sum(fw[o * len(flat) + q] * flat[q] for q in range(len(flat))) for o in range(3)]
+    z = [fb[o] + sum(fw[o * len(flat) + q] * flat[q] for q in range(len(flat))) for o in range(3)]
+    return [batchnorm(t, bnname, bn, o, v) for o, v in enumerate(z)] if bn and bn_at == "fc" else z
+
+
+def batchnorm(t, name, bn, c, v):
+    """PyTorch's eval-mode BatchNorm of channel c: (v - mean) / sqrt(var + eps) * gamma + beta."""
+    eps, affine = bn
+    mean, var = unpack(t, f"{name}.running_mean"), unpack(t, f"{name}.running_var")
+    gamma = unpack(t, f"{name}.weight")[c] if affine else 1.0
+    beta = unpack(t, f"{name}.bias")[c] if affine else 0.0
+    return (v - mean[c]) / math.sqrt(var[c] + eps) * gamma + beta
 
 
 def main():
@@ -256,7 +265,25 @@ def main():
     add_bad("bn-negative-var", bn_bad(lambda t: t.update({"bn.running_var": ("F32", [2], f32([1.0, -0.5]))})), "a variance must be >= 0", "running_var -0.5")
     add_bad("bn-missing-stat", bn_bad(lambda t: t.pop("bn.running_var")), "needs a tensor 'bn.running_var'", "running_var absent")
     add_bad("bn-channels", bn_bad(lambda t: t.update({"bn.running_mean": ("F32", [3], f32([0.0, 0.0, 0.0]))})), "which gives 2 channels", "BatchNorm of 3 channels after a 2-channel conv")
-    add_bad("bn-not-after-conv", bn_bad(lambda t: None, [layers_bn[0], layers_bn[2], layers_bn[1]] + layers_bn[3:]), "it must follow a conv2d directly", "a BatchNorm after the ReLU")
+    # A BatchNorm after the ReLU (some students' order) cannot fold into the conv: its own layer.
+    t = tiny_bn_tensors()
+    layers_relu_bn = [layers_bn[0], layers_bn[2], layers_bn[1]] + layers_bn[3:]
+    add_good("bn-after-relu", write(t, dict(meta_bn, layers=json.dumps(layers_relu_bn, separators=(",", ":")))),
+             "conv -> relu -> batchnorm2d -> pool -> flatten -> linear: the BatchNorm runs as a diagonal 1x1 conv", False,
+             standalone="bn follows relu, not a conv, so it runs as its own per-channel affine layer (a 1×1 conv with a diagonal 2×2 weight)",
+             logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, bn=(1e-3, True), bn_at="relu")})
+    # BatchNorm1d after the classifier folds into it.
+    t = tiny_bn_tensors()
+    for k, v in [("running_mean", [0.2, -0.1, 0.4]), ("running_var", [1.5, 0.3, 2.2]), ("weight", [0.9, 1.3, 0.7]), ("bias", [0.05, -0.2, 0.1])]:
+        t[f"bn.{k}"] = ("F32", [3], f32(v))
+    layers_1d = [layers_bn[0]] + layers_bn[2:] + [{"type": "batchnorm1d", "name": "bn"}]
+    add_good("bn1d-after-fc", write(t, dict(meta_bn, layers=json.dumps(layers_1d, separators=(",", ":")))),
+             "conv -> relu -> pool -> flatten -> linear -> batchnorm1d (folded into the linear layer)", False,
+             folded="bn folded into fc", logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, bn=(1e-5, True), bn_at="fc")})
+    add_bad("bn2d-on-flat", bn_bad(lambda t: None, [layers_bn[0]] + layers_bn[2:6] + [layers_bn[1]] + layers_bn[6:]),
+            "after flatten or linear use batchnorm1d", "a batchnorm2d after flatten")
+    add_bad("bn1d-on-image", bn_bad(lambda t: None, [layers_bn[0], dict(layers_bn[1], type="batchnorm1d")] + layers_bn[2:]),
+            "it takes a flat one (after flatten or linear): use batchnorm2d", "a batchnorm1d on the conv's 2x8x8 output")
     add_bad("bn-eps", bn_bad(lambda t: None, [layers_bn[0], dict(layers_bn[1], eps=0)] + layers_bn[2:]), "it must be a number > 0", "eps 0")
 
     ok = tiny()

@@ -227,3 +227,80 @@ fn bad_datasets_are_refused_naming_the_tensor() {
         .to_string()
         .starts_with("dataset"));
 }
+
+#[test]
+fn a_set_fits_a_model_or_says_what_does_not() {
+    let model = common::baseline(); // 1×32×32 → 10
+    let digits = Digits::parse(common::CALIB).unwrap();
+    digits.check_fits(&model).unwrap();
+    let set = |c: usize, h: usize, labels: &[i64], meta: &[(&str, &str)]| {
+        let n = labels.len();
+        Digits::from_safetensors(&file(
+            &[
+                (
+                    "images",
+                    Dtype::U8,
+                    vec![n, c, h, h],
+                    vec![9; n * c * h * h],
+                ),
+                ("labels", Dtype::I64, vec![n], i64s(labels)),
+            ],
+            meta,
+        ))
+        .unwrap()
+    };
+    set(1, 32, &[0, 9], &[]).check_fits(&model).unwrap();
+    let err = |d: Digits| d.check_fits(&model).unwrap_err().to_string();
+    assert_eq!(
+        err(set(3, 32, &[0], &[])),
+        "images: are 3×32×32 but the model takes 1×32×32 inputs"
+    );
+    assert_eq!(
+        err(set(1, 28, &[0], &[])),
+        "images: are 1×28×28 but the model takes 1×32×32 inputs"
+    );
+    let names = "a,b,c,d,e,f,g,h,i,j,k,l";
+    assert_eq!(
+        err(set(1, 32, &[0, 11], &[("classes", names)])),
+        "labels: [1] is 11 but the model has 10 outputs (classes 0 to 9)"
+    );
+    assert!(err(set(1, 32, &[0, 1], &[("classes", names)]))
+        .starts_with("__metadata__.classes: names 12 classes"));
+    // The digits fit any 1×28×28 or 1×32×32 ten-class model, and no other.
+    let rgb = quantlab::model::file::load(include_bytes!("data/rgb-cnn.safetensors")).unwrap();
+    assert!(digits
+        .check_fits(&rgb)
+        .unwrap_err()
+        .to_string()
+        .contains("model takes 3×32×32"));
+}
+
+/// The RGB student model (Conv-BatchNorm-ReLU, a stride-2 conv, global average pooling, dropout)
+/// with its own colour test file, as `quantlab-train --rgb` writes them: BatchNorm folded, the
+/// model calibrated on the file's first 256 images as the page does, INT8 per channel within half
+/// a point of FP32.
+#[test]
+fn the_rgb_model_runs_on_its_own_test_images() {
+    let (model, note) =
+        quantlab::model::file::load_with_note(include_bytes!("data/rgb-cnn.safetensors")).unwrap();
+    assert!(note.unwrap().contains("bn1 folded into conv1"));
+    assert_eq!(model.input, [3, 32, 32]);
+    let ds =
+        Digits::from_safetensors(include_bytes!("data/colour-digits-test.safetensors")).unwrap();
+    ds.check_fits(&model).unwrap();
+    assert_eq!((ds.len(), ds.channels), (500, 3));
+    assert_eq!(ds.classes.as_ref().unwrap()[7], "seven");
+    let x = eval::images(&model, &ds).unwrap();
+    let cal = int8::calibrate(&model, &x[..256 * 3072], 256).unwrap();
+    let q = int8::quantize_model(&model, &cal, &Default::default()).unwrap();
+    let fp = eval::predict_fp32(&model, &x, ds.len()).unwrap();
+    let i8p = eval::predict_int8(&q, &x, ds.len()).unwrap();
+    let e = eval::Evaluation::new(&ds.labels, &fp, &i8p);
+    println!(
+        "rgb: fp32 {:.2}% int8 {:.2}%",
+        100.0 * e.fp32_accuracy(),
+        100.0 * e.int8_accuracy()
+    );
+    assert!(e.fp32_accuracy() >= 0.85, "{e:?}");
+    assert!(e.int8_accuracy() >= e.fp32_accuracy() - 0.005, "{e:?}");
+}

@@ -38,6 +38,14 @@ fn good_files_load() {
             assert!(says(folded), "{file}: the note {note:?} says {folded:?}");
             assert!(says("per-channel weight ranges"), "{file}: {note:?}");
         }
+        // A BatchNorm that cannot fold: its own layer, named after it, a diagonal 1×1 conv.
+        if let Some(alone) = g["standalone"].as_str() {
+            assert!(says(alone), "{file}: the note {note:?} says {alone:?}");
+            assert!(model
+                .layers
+                .iter()
+                .any(|l| l.name() == "bn" && l.kind() == "conv2d"));
+        }
         if [
             "good/sequential.safetensors",
             "good/named-no-layers.safetensors",

@@ -212,6 +212,49 @@ impl Digits {
         self.labels.len()
     }
 
+    /// Can `model` be tested on this set? Its input must be the images' shape (a digit set is
+    /// preprocessed to 28×28 or 32×32 gray) and every label one of its outputs.
+    pub fn check_fits(&self, model: &super::Model) -> Result<()> {
+        let [c, h, w] = model.input;
+        match self.images {
+            Some(_) if [self.channels, self.rows, self.cols] != [c, h, w] => bail!(
+                "images",
+                "are {}×{}×{} but the model takes {c}×{h}×{w} inputs",
+                self.channels,
+                self.rows,
+                self.cols
+            ),
+            None if !(c == 1 && h == w && (h == 28 || h == 32)) => bail!(
+                "images",
+                "are 1×28×28 digits but the model takes {c}×{h}×{w} inputs"
+            ),
+            _ => {}
+        }
+        let classes = model.output_len();
+        if let Some((i, &l)) = self
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l as usize >= classes)
+        {
+            bail!(
+                "labels",
+                "[{i}] is {l} but the model has {classes} outputs (classes 0 to {})",
+                classes - 1
+            );
+        }
+        if let Some(names) = &self.classes {
+            if names.len() > classes {
+                bail!(
+                    "__metadata__.classes",
+                    "names {} classes but the model has {classes} outputs",
+                    names.len()
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

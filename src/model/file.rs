@@ -23,6 +23,30 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
 
 /// Loads a model; the note says how the layer list was found when the file did not list it.
 pub fn load_with_note(bytes: &[u8]) -> Result<(Model, Option<String>)> {
+    load_full(bytes).map(|l| (l.model, l.note))
+}
+
+/// A loaded model, what the loader says about it, and each BatchNorm it folded.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub model: Model,
+    pub note: Option<String>,
+    pub folds: Vec<Fold>,
+}
+
+/// A BatchNorm folded into the layer before it: that layer's per-output-channel weight range
+/// (max |w|) before and after, which the lab draws.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fold {
+    pub batchnorm: String,
+    pub into: String,
+    pub before: Vec<f32>,
+    pub after: Vec<f32>,
+}
+
+/// As [`load_with_note`], with the folds.
+pub fn load_full(bytes: &[u8]) -> Result<Loaded> {
     let header = check_header(bytes)?;
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::new("file", format!("is not a valid safetensors file: {e}")))?;
@@ -61,9 +85,13 @@ pub fn load_with_note(bytes: &[u8]) -> Result<(Model, Option<String>)> {
             (specs, input, Some(note))
         }
     };
-    let (model, folded) = build(&specs, input, &tensors)?;
+    let (model, folded, folds) = build(&specs, input, &tensors)?;
     let notes: Vec<String> = note.into_iter().chain(folded).collect();
-    Ok((model, (!notes.is_empty()).then(|| notes.join("; "))))
+    Ok(Loaded {
+        model,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+        folds,
+    })
 }
 
 /// Folds BatchNorm (eval mode) into the conv before it, in float64, as production converters do:
@@ -71,30 +99,74 @@ pub fn load_with_note(bytes: &[u8]) -> Result<(Model, Option<String>)> {
 /// s[m] = γ[m] / √(σ²[m] + ε)
 /// W'[m, ...] = W[m, ...] · s[m]        b'[m] = (b[m] − μ[m]) · s[m] + β[m]
 /// ```
-/// Returns the per-channel weight ranges (max |w| of each output channel) before and after.
-fn fold_batchnorm(
-    conv: &mut Conv2d,
-    gamma: &[f32],
-    beta: &[f32],
-    mean: &[f32],
-    var: &[f32],
-    eps: f64,
-) -> (Vec<f32>, Vec<f32>) {
-    let k = conv.weight.len() / conv.m;
+/// (A linear layer's rows fold the same way: `batchnorm1d` after `linear`.) Returns the per-channel
+/// weight ranges (max |w| of each output channel) before and after.
+fn fold_batchnorm(weight: &mut [f32], bias: &mut [f32], bn: &BnStats) -> (Vec<f32>, Vec<f32>) {
+    let m = bias.len();
+    let k = weight.len() / m;
     let range = |w: &[f32]| -> Vec<f32> {
         w.chunks(k)
             .map(|r| r.iter().fold(0f32, |a, &v| a.max(v.abs())))
             .collect()
     };
-    let before = range(&conv.weight);
-    for m in 0..conv.m {
-        let s = gamma[m] as f64 / (var[m] as f64 + eps).sqrt();
-        for w in &mut conv.weight[m * k..(m + 1) * k] {
+    let before = range(weight);
+    for (o, b) in bias.iter_mut().enumerate() {
+        let s = bn.scale(o);
+        for w in &mut weight[o * k..(o + 1) * k] {
             *w = (*w as f64 * s) as f32;
         }
-        conv.bias[m] = ((conv.bias[m] as f64 - mean[m] as f64) * s + beta[m] as f64) as f32;
+        *b = ((*b as f64 - bn.mean[o] as f64) * s + bn.beta[o] as f64) as f32;
     }
-    (before, range(&conv.weight))
+    (before, range(weight))
+}
+
+/// A BatchNorm's eval-mode statistics.
+struct BnStats {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    mean: Vec<f32>,
+    var: Vec<f32>,
+    eps: f64,
+}
+
+impl BnStats {
+    /// `γ[c] / √(σ²[c] + ε)` in float64.
+    fn scale(&self, c: usize) -> f64 {
+        self.gamma[c] as f64 / (self.var[c] as f64 + self.eps).sqrt()
+    }
+    /// The BatchNorm as its own layer, `y[c] = s[c]·x[c] + (β[c] − μ[c]·s[c])`: a 1×1 conv
+    /// (`batchnorm2d`) or a linear layer (`batchnorm1d`) whose weight is the diagonal `s`, so the
+    /// integer path quantizes it per channel like any other layer (each row's one weight is ±qmax).
+    fn as_layer(&self, name: &str, conv: bool) -> Layer {
+        let c = self.mean.len();
+        let mut weight = vec![0.0; c * c];
+        let mut bias = vec![0.0; c];
+        for o in 0..c {
+            let s = self.scale(o);
+            weight[o * c + o] = s as f32;
+            bias[o] = (self.beta[o] as f64 - self.mean[o] as f64 * s) as f32;
+        }
+        if conv {
+            Layer::Conv2d(Conv2d {
+                name: name.into(),
+                m: c,
+                c,
+                k: 1,
+                padding: 0,
+                stride: 1,
+                weight,
+                bias,
+            })
+        } else {
+            Layer::Linear(Linear {
+                name: name.into(),
+                n_out: c,
+                n_in: c,
+                weight,
+                bias,
+            })
+        }
+    }
 }
 
 /// The model the specs describe, with BatchNorms folded and dropout left out (identity at
@@ -103,9 +175,10 @@ fn build(
     specs: &[Spec],
     input: Shape,
     tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
-) -> Result<(Model, Vec<String>)> {
+) -> Result<(Model, Vec<String>, Vec<Fold>)> {
     let mut layers = Vec::with_capacity(specs.len());
     let mut notes = vec![];
+    let mut folds = vec![];
     for (i, spec) in specs.iter().enumerate() {
         let get = |name: &str, part: &str| -> Result<&(Vec<usize>, Vec<f32>)> {
             tensors.get(&format!("{name}.{part}")).ok_or_else(|| {
@@ -123,25 +196,35 @@ fn build(
                 Some((bs, _)) => bail!(format!("{name}.bias"), "has shape {bs:?}; expected [{m}]"),
             }
         };
-        layers.push(match spec {
+        let next = match spec {
             Spec::Dropout => continue,
-            Spec::BatchNorm { name, eps } => {
+            Spec::BatchNorm { name, eps, one_d } => {
                 let at = format!("layer {i} ({name})");
-                let Some(Layer::Conv2d(conv)) = layers.last_mut() else {
-                    bail!(
-                        at,
-                        "is a batchnorm2d after {}; it must follow a conv2d directly (it is folded into it)",
-                        layers.last().map_or("the input", |l: &Layer| l.kind())
-                    );
-                };
-                let (channels, conv_name) = (conv.m, conv.name.clone());
+                // The channels it normalizes: of the layer before, or of the input.
+                let shape = Model {
+                    input,
+                    layers: layers.clone(),
+                }
+                .shapes()
+                .ok()
+                .and_then(|s| s.last().copied())
+                .unwrap_or(input);
+                let flat = shape[1] * shape[2] == 1;
+                if *one_d && !flat {
+                    bail!(at, "is a batchnorm1d on a {}×{}×{} tensor; it takes a flat one (after flatten or linear): use batchnorm2d", shape[0], shape[1], shape[2]);
+                }
+                if !*one_d && flat && !matches!(layers.last(), Some(Layer::Conv2d(_))) {
+                    bail!(at, "is a batchnorm2d on a flat tensor of {}; after flatten or linear use batchnorm1d", shape[0]);
+                }
+                let channels = shape[0];
                 let stat = |part: &str| -> Result<Vec<f32>> {
                     let t = format!("{name}.{part}");
                     match tensors.get(&t) {
                         Some((sh, v)) if sh.as_slice() == [channels] => Ok(v.clone()),
                         Some((sh, _)) => bail!(
                             t,
-                            "has shape {sh:?}; {name} follows {conv_name}, which gives {channels} channels"
+                            "has shape {sh:?}; {name} follows {}, which gives {channels} channels",
+                            layers.last().map_or("the input".to_string(), |l: &Layer| l.name().to_string())
                         ),
                         None => bail!(
                             at.clone(),
@@ -152,8 +235,16 @@ fn build(
                 let (mean, var) = (stat("running_mean")?, stat("running_var")?);
                 // affine=False: no weight and bias, i.e. γ = 1, β = 0.
                 let affine = tensors.contains_key(&format!("{name}.weight"));
-                let gamma = if affine { stat("weight")? } else { vec![1.0; channels] };
-                let beta = if affine { stat("bias")? } else { vec![0.0; channels] };
+                let gamma = if affine {
+                    stat("weight")?
+                } else {
+                    vec![1.0; channels]
+                };
+                let beta = if affine {
+                    stat("bias")?
+                } else {
+                    vec![0.0; channels]
+                };
                 if let Some(c) = var.iter().position(|&v| v < 0.0) {
                     bail!(
                         format!("{name}.running_var"),
@@ -161,17 +252,56 @@ fn build(
                         var[c]
                     );
                 }
-                let (before, after) = fold_batchnorm(conv, &gamma, &beta, &mean, &var, *eps);
+                let bn = BnStats {
+                    gamma,
+                    beta,
+                    mean,
+                    var,
+                    eps: *eps,
+                };
                 let span = |v: &[f32]| {
-                    let (lo, hi) = v.iter().fold((f32::INFINITY, 0f32), |(a, b), &x| (a.min(x), b.max(x)));
+                    let (lo, hi) = v
+                        .iter()
+                        .fold((f32::INFINITY, 0f32), |(a, b), &x| (a.min(x), b.max(x)));
                     format!("{lo:.3}–{hi:.3}")
                 };
-                notes.push(format!(
-                    "{name} folded into {conv_name} (per-channel weight ranges, max |w|: {} before, {} after)",
-                    span(&before),
-                    span(&after)
-                ));
-                continue;
+                // Folded into the conv (batchnorm2d) or linear layer (batchnorm1d) right before it;
+                // anywhere else it is its own per-channel affine layer.
+                let into = match layers.last_mut() {
+                    Some(Layer::Conv2d(c)) if !*one_d => {
+                        Some((&mut c.weight, &mut c.bias, c.name.clone()))
+                    }
+                    Some(Layer::Linear(l)) if *one_d => {
+                        Some((&mut l.weight, &mut l.bias, l.name.clone()))
+                    }
+                    _ => None,
+                };
+                match into {
+                    Some((w, b, into_name)) => {
+                        let (before, after) = fold_batchnorm(w, b, &bn);
+                        notes.push(format!(
+                            "{name} folded into {into_name} (per-channel weight ranges, max |w|: {} before, {} after)",
+                            span(&before),
+                            span(&after)
+                        ));
+                        folds.push(Fold {
+                            batchnorm: name.clone(),
+                            into: into_name,
+                            before,
+                            after,
+                        });
+                        continue;
+                    }
+                    None => {
+                        notes.push(format!(
+                            "{name} follows {}, not a {}, so it runs as its own per-channel affine layer (a {} with a diagonal {channels}×{channels} weight)",
+                            layers.last().map_or("the input", |l: &Layer| l.kind()),
+                            if *one_d { "linear layer" } else { "conv" },
+                            if *one_d { "linear layer" } else { "1×1 conv" }
+                        ));
+                        bn.as_layer(name, !*one_d)
+                    }
+                }
             }
             Spec::Conv {
                 name,
@@ -227,7 +357,8 @@ fn build(
             &Spec::AvgPool { k, stride } => Layer::AvgPool2d { k, stride },
             Spec::GlobalAvgPool => Layer::GlobalAvgPool,
             Spec::Flatten => Layer::Flatten,
-        });
+        };
+        layers.push(next);
     }
     let mut extra: Vec<_> = tensors
         .keys()
@@ -240,7 +371,7 @@ fn build(
     }
     let model = Model { input, layers };
     model.validate()?;
-    Ok((model, notes))
+    Ok((model, notes, folds))
 }
 
 /// `NAME.num_batches_tracked`: BatchNorm's count of training batches, meaningless at inference.
@@ -524,6 +655,7 @@ fn infer_layers(
                         });
                         if let Some(bn) = &bn_after[i] {
                             specs.push(Spec::BatchNorm {
+                                one_d: false,
                                 name: bn.clone(),
                                 eps: 1e-5,
                             });
@@ -600,6 +732,8 @@ enum Spec {
     BatchNorm {
         name: String,
         eps: f64,
+        /// `batchnorm1d` (after linear, or on a flat tensor) rather than `batchnorm2d`.
+        one_d: bool,
     },
     /// Identity at inference: left out of the model.
     Dropout,
@@ -737,7 +871,7 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                     Spec::GlobalAvgPool
                 }
                 "flatten" => Spec::Flatten,
-                "batchnorm2d" => {
+                "batchnorm2d" | "batchnorm1d" => {
                     let eps = match l.get("eps") {
                         None => 1e-5,
                         Some(v) => v
@@ -745,12 +879,12 @@ fn parse_layers(json: &str) -> Result<Vec<Spec>> {
                             .filter(|e| e.is_finite() && *e > 0.0)
                             .ok_or_else(|| Error::new(&at, format!("has eps {v}; it must be a number > 0")))?,
                     };
-                    Spec::BatchNorm { name: name()?, eps }
+                    Spec::BatchNorm { name: name()?, eps, one_d: ty == "batchnorm1d" }
                 }
                 "dropout" => Spec::Dropout,
                 other => bail!(
                     at,
-                    "has unknown type '{other}'; known: conv2d, batchnorm2d, relu, maxpool2d, avgpool2d, adaptiveavgpool2d, dropout, flatten, linear"
+                    "has unknown type '{other}'; known: conv2d, batchnorm2d, batchnorm1d, relu, maxpool2d, avgpool2d, adaptiveavgpool2d, dropout, flatten, linear"
                 ),
             })
         })

@@ -49,6 +49,12 @@ impl Digits {
     pub fn length(&self) -> usize {
         self.inner.len()
     }
+    /// Throws an Error naming what does not fit when `model` cannot be tested on this set (the
+    /// images' shape against its input, a label against its outputs).
+    #[wasm_bindgen(js_name = checkFits)]
+    pub fn check_fits(&self, model: &Model) -> JsResult<()> {
+        Ok(self.inner.check_fits(&model.inner)?)
+    }
     /// `[C, H, W]` of each image (the digits: `[1, 28, 28]`).
     #[wasm_bindgen(getter)]
     pub fn shape(&self) -> Vec<u32> {
@@ -112,6 +118,8 @@ pub struct Model {
     note: Option<String>,
     /// Activation ranges the file carries (a QAT model saved by the page).
     saved_ranges: Option<Vec<(f32, f32)>>,
+    /// The BatchNorms the loader folded, with the ranges it drew them from.
+    folds: Vec<file::Fold>,
 }
 
 pub(super) fn wrap(inner: CoreModel) -> Result<Model> {
@@ -122,6 +130,7 @@ pub(super) fn wrap(inner: CoreModel) -> Result<Model> {
         eval_cache: None,
         note: None,
         saved_ranges: None,
+        folds: vec![],
     })
 }
 
@@ -130,7 +139,7 @@ impl Model {
     /// A model from `.safetensors` bytes with the layer list in `__metadata__`.
     #[wasm_bindgen(js_name = fromSafetensors)]
     pub fn from_safetensors(bytes: &[u8]) -> JsResult<Model> {
-        let (model, note) = file::load_with_note(bytes)?;
+        let file::Loaded { model, note, folds } = file::load_full(bytes)?;
         let saved_ranges = file::activation_ranges(bytes)?;
         const FROM_FILE: &str =
             "activation ranges from the file (learned by quantization-aware training)";
@@ -142,8 +151,15 @@ impl Model {
         Ok(Model {
             note,
             saved_ranges,
+            folds,
             ..wrap(model)?
         })
+    }
+    /// Each BatchNorm the loader folded: `[{ batchnorm, into, before, after }]`, `before` and
+    /// `after` the per-output-channel max |w| of the layer it went into.
+    #[wasm_bindgen(getter)]
+    pub fn folding(&self) -> JsResult<JsValue> {
+        Ok(serde_wasm_bindgen::to_value(&self.folds)?)
     }
     /// When the file had no layer list: how it was inferred (else undefined).
     #[wasm_bindgen(getter, js_name = loadNote)]

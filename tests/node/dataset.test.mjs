@@ -65,3 +65,26 @@ test('bad dataset files are refused naming the tensor', () => {
   assert.throws(() => q.Digits.fromSafetensors(safetensors({ images: img, labels: ['I32', [3], new Int32Array([0, 1, 2])] })), /^Error: labels: has shape \[3\]; expected \[2\]/);
   assert.throws(() => q.Digits.fromSafetensors(new Uint8Array([1, 2, 3])), /^Error: dataset: is not a valid safetensors file/);
 });
+
+test('checkFits says whether a model can be tested on a set, and the RGB model on its own colour digits', async () => {
+  const colour = q.Digits.fromSafetensors(await file('tests/data/colour-digits-test.safetensors'));
+  assert.deepEqual(Array.from(colour.shape), [3, 32, 32]);
+  assert.equal(colour.length, 500);
+  assert.equal(colour.classes[9], 'nine');
+  assert.throws(() => colour.checkFits(model), { message: 'images: are 3×32×32 but the model takes 1×32×32 inputs' });
+  const rgb = q.Model.fromSafetensors(await file('tests/data/rgb-cnn.safetensors'));
+  colour.checkFits(rgb);
+  // Its BatchNorms folded, each with the channel ranges of the conv it went into.
+  const folds = rgb.folding;
+  assert.deepEqual(folds.map((f) => [f.batchnorm, f.into, f.before.length, f.after.length]), [['bn1', 'conv1', 16, 16], ['bn2', 'conv2', 32, 32]]);
+  assert.deepEqual(model.folding, []);
+  const digits = q.Digits.fromBytes(await file('www/data/digits-calib.bin'));
+  digits.checkFits(model);
+  assert.throws(() => digits.checkFits(rgb), { message: 'images: are 1×28×28 digits but the model takes 3×32×32 inputs' });
+  rgb.calibrate(colour, 256);
+  const qm = rgb.quantize({});
+  const e = rgb.evaluate(qm, colour);
+  assert.equal(e.count, 500);
+  assert.ok(e.fp32Accuracy >= 0.85 && e.fp32Accuracy - e.int8Accuracy <= 0.005, JSON.stringify([e.fp32Accuracy, e.int8Accuracy]));
+  for (const o of [qm, rgb, colour, digits]) o.free();
+});

@@ -6,10 +6,11 @@
 //                   | timing {runId, batch, samples} | load {id, name, bytes} | baseline {id}
 //                   | digit {index} | visible {visible}  (out of view: the scheduler pauses) | techniques | budget
 //                   | qat {action: 'start', steps} | qat {action: 'cancel' | 'save'} | qat {action: 'keep' | 'reset', id}
+//                   | dataset {id, name, bytes}  (the user's test images; bytes null: back to the digits)
 //   worker -> page  ready | report {gen, report, methods} | progress {task, key}
 //                   | eval {key, provisional} | sens {key} | sweep {key, points, complete, mode}
 //                   | timing {key} | predict {id, gen} | digit {index, label, pixels} | error
-//                   | model {id, summary, digits} | model-error {id, name, message}
+//                   | model {id, summary, digits, dataset} | model-error {id, name, message, dataset}
 //                   | helper {ready}  (the sweep's helper worker holds the current model)
 //                   | budget {key, path, uniform, chosen, fits, complete}
 //                   | techniques {key, rows, fp32Accuracy, complete}
@@ -33,7 +34,7 @@
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
 import { parts, SWEEP_FORMATS, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
-import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
+import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
 let q;
@@ -56,7 +57,12 @@ const PRIORITY = { eval: 3, timing: 2, qat: 1.6, techniques: 1.5, budget: 1.5, s
 const QUIET_MS = 600;
 
 let model = null;
+/** The set the lab measures on: the test digits, or the user's test file when one fits. */
 let test = null;
+let digitsTest = null; // the shipped test digits (the drawing pad's examples)
+let digitLabels = null;
+/** The user's test file `{ set, name, bytes }` (bytes kept for the sweep's helper), or null. */
+let own = null;
 let calib = null; // kept: a model loaded later is calibrated on it too
 let shippedBytes = null; // the shipped model's file, for "Back to the shipped model"
 let started = null; // start()'s promise
@@ -83,7 +89,8 @@ let budgetDone = null;
 let qatWanted = null;
 let qatResult = null; // {key, model, ranges, s, steps}: the tuned model handle, kept until another run or a model change
 let preQat = null; // {bytes, name}: the model a kept QAT model replaced (bytes null: the shipped one)
-let currentFile = { bytes: null, name: null }; // the current model's file (bytes null: the shipped one)
+// The current model's file (bytes null: the shipped one), its fixed ranges and whether it is a kept QAT model.
+let currentFile = { bytes: null, name: null, ranges: null, qat: false };
 let trainDigits = null; // the training digits, fetched and gunzipped on the first QAT run
 /** Steps per scheduler slice of a QAT run: about 0.1 s, so messages (cancel, settings) get through. */
 const QAT_SLICE = 2;
@@ -126,7 +133,7 @@ const HANDLERS = {
     kick();
   },
   draw: (m) => {
-    if (!model || !modelInfo.digits) return;
+    if (!model || !modelInfo.takesDigits) return;
     drawing = { id: m.id, x: model.inputFromDrawing(m.ink, m.width, m.height), source: null };
     predict();
   },
@@ -136,11 +143,11 @@ const HANDLERS = {
   // A test digit for the drawing pad (the keyboard's way to give it an input).
   // The model classifies the digit itself (as the accuracy view did), not a redrawing of it.
   digit: (m) => {
-    if (!test || !modelInfo.digits) return;
-    const index = Math.max(0, Math.min(test.length - 1, Math.trunc(m.index)));
-    const pixels = test.pixels(index);
-    post({ type: 'digit', id: m.id, index, label: labels[index], pixels }, [pixels.buffer]);
-    drawing = { id: m.id, x: test.images(model, index, 1), source: { index, label: labels[index] } };
+    if (!digitsTest || !modelInfo.takesDigits) return;
+    const index = Math.max(0, Math.min(digitsTest.length - 1, Math.trunc(m.index)));
+    const pixels = digitsTest.pixels(index);
+    post({ type: 'digit', id: m.id, index, label: digitLabels[index], pixels }, [pixels.buffer]);
+    drawing = { id: m.id, x: digitsTest.images(model, index, 1), source: { index, label: digitLabels[index] } };
     predict();
   },
   visible: (m) => {
@@ -169,6 +176,11 @@ const HANDLERS = {
     if (settings) startBudget();
   },
   qat: (m) => QAT_ACTIONS[m.action](m),
+  dataset: (m) => {
+    started.then(() => useDataset(m), (err) => {
+      post({ type: 'model-error', id: m.id, name: m.name ?? null, dataset: true, message: `the lab's worker did not start (${err?.message ?? err})` });
+    });
+  },
 };
 
 const here = (rel) => new URL(rel, import.meta.url);
@@ -188,8 +200,8 @@ async function start() {
   shippedBytes = modelBytes;
   model = q.Model.fromSafetensors(modelBytes);
   calib = q.Digits.fromBytes(calibBytes);
-  test = q.Digits.fromBytes(testBytes);
-  labels = test.labels();
+  test = digitsTest = q.Digits.fromBytes(testBytes);
+  labels = digitLabels = test.labels();
   model.calibrate(calib);
   const tCalib = now();
   // The FP32 logits of the test digits are computed by the evaluations that need them, a prefix
@@ -363,7 +375,7 @@ function evalMessage(key, e, ms, provisional) {
     label: labels[i],
     fp32: e.fp32Pred[i],
     int8: e.int8Pred[i],
-    pixels: test.pixels(i),
+    pixels: test.pixels(i), // C·H·W, 8-bit
   }));
   return {
     type: 'eval',
@@ -379,6 +391,10 @@ function evalMessage(key, e, ms, provisional) {
       flippedCount: e.flipped.length,
       confusions: e.confusions,
       flipped,
+      // How to draw the pictures and name the classes: the digits', or the user's file's.
+      imageShape: Array.from(test.shape),
+      own: Boolean(own),
+      classes: own ? (own.set.classes ?? null) : null,
     },
   };
 }
@@ -450,7 +466,7 @@ function* evalJob(key, qm) {
       post(evalMessage(key, r.value, ms, false));
       return;
     }
-    yield { done: r.value, total: test.length, label: `${r.value.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')} digits` };
+    yield { done: r.value, total: test.length, label: `${r.value.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')} ${own ? 'images' : 'digits'}` };
   }
 }
 
@@ -648,7 +664,7 @@ function startHelper(bytes, ranges = null) {
     }
     helper.gen++;
     helper.busy = false;
-    helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null, ranges });
+    helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null, ranges, dataset: own?.bytes ?? null });
   } catch {
     helper = null;
   }
@@ -734,8 +750,8 @@ async function trainSet() {
 function startQat() {
   const { steps } = qatWanted;
   qatWanted = null;
-  if (!modelInfo.digits) {
-    post({ type: 'qat', key: qatKey(settings, steps), cancelled: true, reason: `not available: ${modelInfo.reason}` });
+  if (!modelInfo.takesDigits) {
+    post({ type: 'qat', key: qatKey(settings, steps), cancelled: true, reason: `not available: ${modelInfo.drawReason ?? modelInfo.reason} (it trains on the training digits)` });
     return;
   }
   const s = settings;
@@ -936,7 +952,7 @@ function* timingJob(cfg, r, key) {
 // agreement instead of accuracy) and shows each layer's weight SQNR (the wasm report).
 
 /** What the page can show for the current model: `digits` or why not. */
-let modelInfo = { digits: true, reason: null, inputs: 'digits' };
+let modelInfo = { digits: true, takesDigits: true, reason: null, inputs: 'digits', dataset: null };
 
 /** `n` inputs for timing: test digits, or seeded random images for other models. */
 function inputsFor(n) {
@@ -957,12 +973,24 @@ function loadModel(m) {
     next = q.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : shippedBytes);
     const s = next.summary();
     const tLoad = now();
-    const calibCount = calibrate(next, s, calib);
+    // The user's test file stays if it fits the new model; otherwise the lab says why it left.
+    let keepOwn = own;
+    let dropped = null;
+    if (own) {
+      try {
+        own.set.checkFits(next);
+      } catch (err) {
+        keepOwn = null;
+        dropped = `${own.name} no longer fits (${err?.message ?? err}); the lab is back on the test digits`;
+      }
+    }
+    const calibCount = calibrate(next, s, calib, keepOwn);
     next.quantize({}).free(); // fails here, not after the swap, if this model cannot be quantized
     const tCalib = now();
     preQat = null; // a file, or Reset: no kept QAT model to return from
     // On Reset the page has no copy of the model it returns to: it gets the bytes.
-    replaceModel(next, { id: m.id, name: m.name ?? null, bytes: m.bytes ?? null, pageCopy: Boolean(m.reset), calibCount, ms: { load: tLoad - t0, calibrate: tCalib - tLoad } });
+    if (!keepOwn) setOwn(null);
+    replaceModel(next, { id: m.id, name: m.name ?? null, bytes: m.bytes ?? null, pageCopy: Boolean(m.reset), calibCount, dropped, ms: { load: tLoad - t0, calibrate: tCalib - tLoad } });
     next = null;
   } catch (err) {
     next?.free();
@@ -974,9 +1002,24 @@ function loadModel(m) {
  * Makes `next` (checked and calibrated) the lab's model and drops everything computed for the old
  * one. `ranges`: fixed activation ranges (a kept QAT model's), which the helper applies too.
  */
-function replaceModel(next, { id, name, bytes, ranges = null, qat = false, pageCopy = qat, calibCount, ms }) {
+function replaceModel(next, { id, name, bytes, ranges = null, qat = false, pageCopy = qat, calibCount, dropped = null, ms }) {
   const s = next.summary();
-  const info = digitsInfo(s);
+  dropDerived();
+  if (qatResult && qatResult.model !== next) qatResult.model.free();
+  qatResult = null;
+  model.free();
+  model = next;
+  summary = s;
+  layers = quantizedLayers(s);
+  currentFile = { bytes: bytes ?? null, name, ranges, qat };
+  // Where the page has no instance of this model (kept or reset to), it builds one from the bytes
+  // (a copy: the helper has the first). A file the page read itself needs none.
+  const pageBytes = pageCopy && bytes ? new Uint8Array(bytes).slice() : null;
+  announce({ id, pageBytes, calibCount, dropped, ms });
+}
+
+/** Drops every task and result computed for the current model or test set. */
+function dropDerived() {
   for (const t of tasks.values()) t.iter.return();
   tasks.clear();
   current?.qm.free();
@@ -990,34 +1033,70 @@ function replaceModel(next, { id, name, bytes, ranges = null, qat = false, pageC
   budgetWanted = false;
   budgetDone = null;
   qatWanted = null;
-  if (qatResult && qatResult.model !== next) qatResult.model.free();
-  qatResult = null;
-  model.free();
-  model = next;
-  summary = s;
-  layers = quantizedLayers(s);
+}
+
+/** The user's test file (or null): the set the lab measures on from now. */
+function setOwn(next) {
+  if (own && own !== next) own.set.free();
+  own = next;
+  test = own ? own.set : digitsTest;
+  labels = own ? own.set.labels() : digitLabels;
+}
+
+/**
+ * Tells the page (and the sweep's helper) what the lab now holds: the current model on the current
+ * test set. Everything computed before was dropped; the page sends its settings again.
+ */
+function announce({ id, pageBytes = null, calibCount, dropped = null, ms }) {
+  const info = dataInfo(summary, own);
   modelInfo = info;
-  currentFile = { bytes: bytes ?? null, name };
-  sweepSet = info.digits ? { kind: 'digits', test } : randomSet(s.input);
-  startHelper(bytes ?? shippedBytes, ranges);
-  // Where the page has no instance of this model (kept or reset to), it builds one from the bytes
-  // (a copy: the helper has the first). A file the page read itself needs none.
-  const pageBytes = pageCopy && bytes ? new Uint8Array(bytes).slice() : null;
+  sweepSet = info.digits ? { kind: 'digits', test } : randomSet(summary.input);
+  startHelper(currentFile.bytes ?? shippedBytes, currentFile.ranges);
   post({
     type: 'model',
     id,
-    name,
-    shipped: !bytes,
-    qat,
+    name: currentFile.name,
+    shipped: !currentFile.bytes,
+    qat: currentFile.qat,
     bytes: pageBytes,
     canReset: preQat !== null,
     resetTo: preQat ? (preQat.name ?? 'the shipped weights') : null,
-    summary: s,
-    note: qat ? null : (model.loadNote ?? null),
+    summary,
+    note: currentFile.qat ? null : (model.loadNote ?? null),
     ...info,
     calibCount,
+    calibOn: info.takesDigits ? 'digits' : own ? 'dataset' : 'random',
+    dropped,
     ms,
   }, pageBytes ? [pageBytes.buffer] : []);
+}
+
+/**
+ * The user's test images (`bytes` a .safetensors file with `images` and `labels`; null: back to
+ * the test digits). Checked against the current model first: on any error the page gets
+ * `model-error` with `dataset: true` and the lab keeps its set. A model that does not take the
+ * digits is calibrated again, on the file's first OWN_CALIB images.
+ */
+function useDataset(m) {
+  const t0 = now();
+  let set = null;
+  try {
+    if (m.bytes) {
+      set = q.Digits.fromSafetensors(new Uint8Array(m.bytes));
+      set.checkFits(model);
+    }
+    const next = set ? { set, name: m.name, bytes: m.bytes } : null;
+    const takesDigits = dataInfo(summary, null).takesDigits;
+    // The calibration is replaced only if it succeeds (the core keeps the old one on an error).
+    const calibCount = takesDigits ? calib.length : calibrate(model, summary, calib, next);
+    dropDerived();
+    setOwn(next);
+    set = null;
+    announce({ id: m.id, calibCount, ms: { load: 0, calibrate: now() - t0 } });
+  } catch (err) {
+    set?.free();
+    post({ type: 'model-error', id: m.id, name: m.name ?? null, dataset: true, message: err?.message ?? String(err) });
+  }
 }
 
 /** Without digits: no accuracy or sensitivity (the page says why); the sweep runs on random inputs. */

@@ -2,19 +2,21 @@
 // for js/lab-worker.js, on its own copy of the model, calibrated the same way (js/lab-model.js),
 // so its numbers are the ones the lab worker would compute. It loads the same build as its parent.
 //
-// Protocol: { type: 'model', gen, bytes, ranges } (bytes null: the shipped model; ranges: fixed
-// activation ranges, a kept QAT model's, or null) -> { type: 'ready', gen },
+// Protocol: { type: 'model', gen, bytes, ranges, dataset } (bytes null: the shipped model; ranges:
+// fixed activation ranges, a kept QAT model's, or null; dataset: the user's test file the lab
+// measures on, or null) -> { type: 'ready', gen },
 // then { type: 'point', gen, key, base, id } (id: a bit width or a format) ->
 // { type: 'point', gen, key, id, point } or { type: 'error', gen, key, id, message }. Requests of
 // an older model generation are dropped.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { parts, randomSet, run } from './sweep-point.js';
-import { baselineBytes, fetchBytes, calibrate, digitsInfo } from './lab-model.js';
+import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 
 let api = null;
 let data = null;
 let model = null;
 let set = null;
+let own = null; // the user's test file, { set }
 let gen = 0;
 let ready = Promise.resolve();
 
@@ -31,9 +33,11 @@ async function setup(m) {
   model?.free();
   model = api.Model.fromSafetensors(m.bytes ? new Uint8Array(m.bytes) : await baselineBytes());
   const summary = model.summary();
-  calibrate(model, summary, data.calib);
+  own?.set.free();
+  own = m.dataset ? { set: api.Digits.fromSafetensors(new Uint8Array(m.dataset)) } : null;
+  calibrate(model, summary, data.calib, own);
   if (m.ranges) model.setRanges(m.ranges);
-  set = digitsInfo(summary).digits ? { kind: 'digits', test: data.test } : randomSet(summary.input);
+  set = dataInfo(summary, own).digits ? { kind: 'digits', test: own?.set ?? data.test } : randomSet(summary.input);
 }
 
 self.onmessage = async (e) => {

@@ -8,6 +8,7 @@
 
 mod io;
 mod model;
+mod rgb;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ struct Args {
     out: PathBuf,
     epochs: usize,
     seed: u64,
+    /// `--rgb`: the RGB student model and its test file instead (rgb.rs).
+    rgb: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,11 +42,16 @@ fn parse_args() -> Result<Args, String> {
         out: "www/models/baseline-cnn.safetensors".into(),
         epochs: DEFAULT_EPOCHS,
         seed: DEFAULT_SEED,
+        rgb: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
+        }
+        if flag == "--rgb" {
+            a.rgb = true;
+            continue;
         }
         let val = it.next().ok_or(format!("{flag} needs a value"))?;
         let num = |v: &str| v.parse::<u64>().map_err(|e| format!("{flag} {v}: {e}"));
@@ -85,7 +93,52 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Trains `params` (initialised from `rng`) on `data`: `epochs` epochs of BATCH images, Adam with
+/// peak `lr0` cosine-annealed to 0, each epoch shuffled and shifted by up to `shift` px from `rng`;
+/// after each epoch `report(epoch, params, summed loss, train hits)`.
+pub(crate) fn fit(
+    params: &mut Model,
+    data: &Digits,
+    rng: &mut SplitMix64,
+    epochs: usize,
+    lr0: f32,
+    shift: usize,
+    mut report: impl FnMut(usize, &Model, f64, usize) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut tape = net::Tape::new(params).map_err(|e| e.to_string())?;
+    let mut grads = net::zero_grads(params);
+    let mut adam = Adam::new(params);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let total_steps = epochs * data.len().div_ceil(BATCH);
+    let mut step = 0;
+    for epoch in 1..=epochs {
+        let samples = train::epoch_samples(rng, &mut order, shift);
+        let (mut loss_sum, mut hits) = (0.0f64, 0usize);
+        for batch in samples.chunks(BATCH) {
+            let lr = train::cosine_lr(lr0, step, total_steps);
+            let st = train::batch_step(
+                params, None, None, data, batch, &mut tape, &mut grads, &mut adam, lr, None,
+            )
+            .map_err(|e| e.to_string())?;
+            loss_sum += st.loss;
+            hits += st.correct;
+            step += 1;
+        }
+        report(epoch, params, loss_sum, hits)?;
+    }
+    Ok(())
+}
+
 fn run(a: &Args) -> Result<(), String> {
+    if a.rgb {
+        return rgb::run(
+            &load_digits(&a.train)?,
+            &load_digits(&a.test)?,
+            std::path::Path::new("tests/data/rgb-cnn.safetensors"),
+            std::path::Path::new("tests/data/colour-digits-test.safetensors"),
+            a.seed,
+        );
+    }
     let start = Instant::now();
     let train = load_digits(&a.train)?;
     let test = load_digits(&a.test)?;
@@ -97,38 +150,28 @@ fn run(a: &Args) -> Result<(), String> {
     let mut rng = SplitMix64::new(a.seed);
     let mut params = model::architecture();
     train::he_init(&mut params, &mut rng);
-    let mut tape = net::Tape::new(&params).map_err(|e| e.to_string())?;
-    let mut grads = net::zero_grads(&params);
-    let mut adam = Adam::new(&params);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let total_steps = a.epochs * train.len().div_ceil(BATCH);
-    let mut step = 0;
     let mut test_correct = 0;
-
-    for epoch in 1..=a.epochs {
-        let samples = train::epoch_samples(&mut rng, &mut order, SHIFT);
-        let (mut loss_sum, mut hits) = (0.0f64, 0usize);
-        for batch in samples.chunks(BATCH) {
-            let lr = train::cosine_lr(LR, step, total_steps);
-            let st = train::batch_step(
-                &mut params, None, None, &train, batch, &mut tape, &mut grads, &mut adam, lr, None,
-            )
-            .map_err(|e| e.to_string())?;
-            loss_sum += st.loss;
-            hits += st.correct;
-            step += 1;
-        }
-        test_correct = correct(&params, &test)?;
-        println!(
+    fit(
+        &mut params,
+        &train,
+        &mut rng,
+        a.epochs,
+        LR,
+        SHIFT,
+        |epoch, params, loss, hits| {
+            test_correct = correct(params, &test)?;
+            println!(
             "epoch {epoch:2}/{}  train loss {:.4}  train acc {:.2}% (shifted)  test acc {:.2}% ({test_correct}/{})  {:.0}s",
             a.epochs,
-            loss_sum / train.len() as f64,
+            loss / train.len() as f64,
             100.0 * hits as f64 / train.len() as f64,
             100.0 * test_correct as f64 / test.len() as f64,
             test.len(),
             start.elapsed().as_secs_f64()
         );
-    }
+            Ok(())
+        },
+    )?;
 
     let acc = 100.0 * test_correct as f64 / test.len() as f64;
     let trained = format!(
@@ -182,7 +225,9 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: quantlab-train [--train FILE] [--test FILE] [--out FILE] [--epochs N] [--seed S]\n\
+                "usage: quantlab-train [--train FILE] [--test FILE] [--out FILE] [--epochs N] [--seed S] [--rgb]\n\
+                 --rgb: the RGB student model and its test file (tests/data/rgb-cnn.safetensors,\n\
+                 tests/data/colour-digits-test.safetensors) instead of the shipped model\n\
                  defaults: www/data/digits-train.bin.gz, www/data/digits-test.bin,\n\
                  www/models/baseline-cnn.safetensors, {DEFAULT_EPOCHS} epochs, seed {DEFAULT_SEED}"
             );

@@ -12,7 +12,6 @@ import { notifyState } from '../url-state.js';
 import {
   DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, QAT_STEPS, productionRows, quantizedLayers, defaultLayer,
 } from '../lab-state.js';
-import { digitsInfo } from '../lab-model.js';
 import * as keystats from './keystats.js';
 import * as overview from './overview.js';
 import * as weights from './weights.js';
@@ -87,7 +86,7 @@ export class Lab {
       modelFile: { name: null, shipped: true, digits: true, note: null, loads: 0, errors: [], busy: false },
     };
     this.shippedBytes = modelBytes;
-    this.setModel(api.Model.fromSafetensors(modelBytes), { name: null, shipped: true, note: null, digits: true, reason: null });
+    this.setModel(api.Model.fromSafetensors(modelBytes), { name: null, shipped: true, note: null, digits: true, takesDigits: true, reason: null, dataset: null });
   }
 
   start() {
@@ -140,7 +139,7 @@ export class Lab {
       const b = e.target.closest('button.thumb');
       if (b) this.loadDigit(Number(b.dataset.index), { scroll: true });
     });
-    modelFile.wire(this.root, { onFile: (file, note) => this.loadFile(file, note), onReset: () => this.backToShipped() });
+    modelFile.wire(this.root, { onFiles: (files, as) => this.loadFiles(files, as), onReset: () => this.backToShipped(), onDigits: () => this.backToDigits() });
     this.startWorker();
     this.schedule();
   }
@@ -149,14 +148,14 @@ export class Lab {
 
   /** Makes `model` the page's: its layers, the controls that list them, the model panel. */
   setModel(model, info) {
-    this.model?.free();
+    if (this.model !== model) this.model?.free(); // a new test set keeps the model
     this.model = model;
     this.summary = model.summary();
     this.layers = quantizedLayers(this.summary);
     this.info = info;
     this.weightCache.clear();
     this.buildLayerControls();
-    modelFile.render(this.root, { summary: this.summary, layers: this.layers, texts: this.texts, ...info });
+    modelFile.render(this.root, { summary: this.summary, layers: this.layers, texts: this.texts, folds: model.folding, ...info });
   }
 
   // ---- controls -------------------------------------------------------------------------------
@@ -763,7 +762,7 @@ export class Lab {
 
   /** Test digit `index` into the pad (the keyboard's and the thumbnails' way to give an input). */
   loadDigit(index, { scroll = false } = {}) {
-    if (!this.debug.workerReady || !this.info.digits) return;
+    if (!this.debug.workerReady || !this.info.takesDigits) return;
     const count = this.debug.worker?.testCount ?? 2000;
     const i = Number.isFinite(index) ? Math.max(0, Math.min(count - 1, Math.trunc(index))) : 0;
     this.$('lab-draw-index').value = String(i);
@@ -817,32 +816,88 @@ export class Lab {
 
   // ---- bring your own model -------------------------------------------------------------------
 
-  async loadFile(file, note = '') {
-    if (this.pendingModel) {
-      this.fail(file.name, 'another model is still loading; try again in a moment', false);
+  /**
+   * Files chosen or dropped: `as` 'model' or 'dataset' (a picker), or null (a drop: each file's
+   * header says whether it holds test images). Models go first, so test images dropped with
+   * their model are checked against it; one at a time, each after the worker has the last.
+   */
+  async loadFiles(files, as) {
+    if (this.pendingModel || this.loadingFiles) {
+      this.fail(files[0].name, 'another file is still loading; try again in a moment', false);
       return;
     }
     modelFile.renderError(this.root, '');
-    if (file.size > modelFile.MAX_FILE_BYTES) {
-      this.fail(file.name, `file: is ${(file.size / 2 ** 20).toFixed(0)} MB; the page reads model files of up to ${modelFile.MAX_FILE_BYTES / 2 ** 20} MB (4 M parameters)`);
-      return;
+    this.loadingFiles = true;
+    try {
+      const read = [];
+      for (const file of files) {
+        if (file.size > modelFile.MAX_FILE_BYTES) {
+          this.fail(file.name, `file: is ${(file.size / 2 ** 20).toFixed(0)} MB; the page reads files of up to ${modelFile.MAX_FILE_BYTES / 2 ** 20} MB`);
+          return;
+        }
+        this.setBusy(true, `reading ${file.name}…`);
+        const bytes = await file.arrayBuffer();
+        read.push({ name: file.name, bytes, kind: as ?? (modelFile.holdsImages(bytes) ? 'dataset' : 'model') });
+      }
+      read.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'model' ? -1 : 1));
+      for (const f of read) {
+        const ok = await (f.kind === 'model' ? this.loadModelBytes(f.name, f.bytes) : this.loadDataset(f.name, f.bytes));
+        if (!ok) return;
+      }
+    } finally {
+      this.loadingFiles = false;
+      if (!this.pendingModel) this.setBusy(false);
     }
-    this.setBusy(true, `reading ${file.name}…${note ? ` (${note})` : ''}`);
-    let bytes;
+  }
+
+  /** Sends a model file to the worker; resolves with whether the lab took it. */
+  loadModelBytes(name, bytes) {
     let next;
     try {
-      bytes = await file.arrayBuffer();
       // The page's instance first: a bad file is refused here, and the worker never sees it.
       next = this.api.Model.fromSafetensors(new Uint8Array(bytes));
     } catch (err) {
       this.setBusy(false);
-      this.fail(file.name, err?.message ?? String(err));
-      return;
+      this.fail(name, err?.message ?? String(err));
+      return Promise.resolve(false);
     }
+    return this.sendLoad({ type: 'load', name, bytes }, { name, model: next }, `checking and calibrating ${name}…`);
+  }
+
+  /**
+   * Sends the user's test images to the worker, checked here first against the page's model (the
+   * same core check the worker makes); resolves with whether the lab took them.
+   */
+  loadDataset(name, bytes) {
+    let set = null;
+    try {
+      set = this.api.Digits.fromSafetensors(new Uint8Array(bytes));
+      set.checkFits(this.model);
+    } catch (err) {
+      this.setBusy(false);
+      this.fail(name, err?.message ?? String(err), true, true);
+      return Promise.resolve(false);
+    } finally {
+      set?.free();
+    }
+    return this.sendLoad({ type: 'dataset', name, bytes }, { name, model: this.model, dataset: true }, `testing on ${name}…`);
+  }
+
+  /** "Back to the test digits": the lab measures on the shipped digits again. */
+  backToDigits() {
+    if (this.pendingModel || this.loadingFiles) return;
+    modelFile.renderError(this.root, '');
+    this.sendLoad({ type: 'dataset', name: null, bytes: null }, { name: 'the test digits', model: this.model, dataset: true }, 'back to the test digits…');
+  }
+
+  /** Posts a load to the worker; the promise settles when it answers (onModel / onModelError). */
+  sendLoad(msg, pending, status) {
     const id = ++this.loadId;
-    this.pendingModel = { id, name: file.name, model: next, t0: performance.now() };
-    this.setBusy(true, `checking and calibrating ${file.name}…`);
-    this.worker.postMessage({ type: 'load', id, name: file.name, bytes }, [bytes]);
+    return new Promise((resolve) => {
+      this.pendingModel = { id, t0: performance.now(), resolve, ...pending };
+      this.setBusy(true, status);
+      this.worker.postMessage({ ...msg, id }, msg.bytes ? [msg.bytes] : []);
+    });
   }
 
   backToShipped() {
@@ -850,7 +905,7 @@ export class Lab {
     modelFile.renderError(this.root, '');
     const id = ++this.loadId;
     // The worker keeps the shipped file's bytes; the page's copy comes from the same URL (cached).
-    this.pendingModel = { id, name: null, model: null, t0: performance.now() };
+    this.pendingModel = { id, name: null, model: null, t0: performance.now(), resolve: () => {} };
     this.setBusy(true, 'loading the shipped model…');
     this.worker.postMessage({ type: 'baseline', id });
   }
@@ -871,7 +926,10 @@ export class Lab {
     if (m.canReset) reset.textContent = m.resetTo === 'the shipped weights' ? 'Reset to the shipped weights' : `Back to ${m.resetTo}`;
     if (m.qat) this.$('lab-keep-qat').disabled = true;
     const kept = this.state ?? this.readForm();
-    const info = { name: m.name, shipped: m.shipped, note: m.note, qat: Boolean(m.qat), ...digitsInfo(m.summary) };
+    const info = {
+      name: m.name, shipped: m.shipped, note: m.note, qat: Boolean(m.qat), digits: m.digits, takesDigits: m.takesDigits, reason: m.reason,
+      drawReason: m.drawReason ?? m.reason, dataset: m.dataset, datasetCalib: m.calibOn === 'dataset' ? m.calibCount : 0,
+    };
     this.setModel(p.model, info);
     this.resetViews(m);
     // A kept QAT model: its run stays on screen (the curve and grids that made it).
@@ -881,11 +939,18 @@ export class Lab {
     this.writeForm(withSettings(kept, { layer: defaultLayer(this.layers), channel: 0, overrides: {} }));
     this.setBusy(false);
     const ms = performance.now() - p.t0;
-    const how = m.digits ? `${thousands(m.calibCount)} training digits` : `${thousands(m.calibCount)} seeded random inputs in [0, 1]`;
-    this.setBusy(false, m.qat
-      ? `${m.name[0].toUpperCase()}${m.name.slice(1)} is the lab's model now, with the activation ranges it trained against (the calibration method no longer chooses them)`
-      : `${m.shipped ? 'shipped model' : m.name} loaded and calibrated on ${how} in ${ms.toFixed(0)} ms`);
-    Object.assign(this.debug.modelFile, { name: m.name, shipped: m.shipped, qat: Boolean(m.qat), digits: m.digits, note: m.note, reason: m.reason, loads: this.debug.modelFile.loads + 1 });
+    const how = { digits: 'training digits', dataset: `of your images (${m.dataset?.name})`, random: 'seeded random inputs in [0, 1]' }[m.calibOn];
+    this.setBusy(false, p.dataset
+      ? (m.dataset ? `testing on ${m.dataset.name}: ${thousands(m.dataset.count)} images${m.calibOn === 'dataset' ? `, calibrated on ${thousands(m.calibCount)} of them` : ''} in ${ms.toFixed(0)} ms` : 'back on the test digits')
+      : m.qat
+        ? `${m.name[0].toUpperCase()}${m.name.slice(1)} is the lab's model now, with the activation ranges it trained against (the calibration method no longer chooses them)`
+        : `${m.shipped ? 'shipped model' : m.name} loaded and calibrated on ${thousands(m.calibCount)} ${how} in ${ms.toFixed(0)} ms` +
+          (m.dropped ? `; ${m.dropped}` : ''));
+    Object.assign(this.debug.modelFile, {
+      name: m.name, shipped: m.shipped, qat: Boolean(m.qat), digits: m.digits, takesDigits: m.takesDigits, dataset: m.dataset,
+      calibOn: m.calibOn, calibCount: m.calibCount, note: m.note, reason: m.reason, loads: this.debug.modelFile.loads + 1,
+    });
+    p.resolve?.(true);
     this.schedule();
   }
 
@@ -893,15 +958,18 @@ export class Lab {
     const p = this.pendingModel;
     if (!p || p.id !== m.id) return;
     this.pendingModel = null;
-    p.model?.free();
+    if (p.model !== this.model) p.model?.free();
     this.setBusy(false);
-    this.fail(m.name ?? 'the shipped model', m.message);
+    this.fail(m.name ?? (m.dataset ? 'the test digits' : 'the shipped model'), m.message, true, Boolean(m.dataset));
+    p.resolve?.(false);
   }
 
   /** Shows what is wrong; everything else stays. Not a console error: it is the page's answer. */
-  fail(name, message, record = true) {
-    modelFile.renderError(this.root, `Could not load ${name}: ${message}. The previous model and all settings are kept.`);
-    if (record) this.debug.modelFile.errors.push({ name, message });
+  fail(name, message, record = true, dataset = false) {
+    modelFile.renderError(this.root, dataset
+      ? `Could not test on ${name}: ${message}. The model, its test set and all settings are kept.`
+      : `Could not load ${name}: ${message}. The previous model and all settings are kept.`);
+    if (record) this.debug.modelFile.errors.push({ name, message, dataset });
     this.setBusy(Boolean(this.pendingModel), `${name} was not loaded`);
     this.schedule(); // settings moved while loading were not sent yet
   }
@@ -925,7 +993,7 @@ export class Lab {
     // Drawing: the model's input canvas is 32×32 or 28×28.
     const [, h, w] = this.summary.input;
     const inputCanvas = this.$('lab-draw-input');
-    if (m.digits && (inputCanvas.width !== w || inputCanvas.height !== h)) {
+    if (m.takesDigits && (inputCanvas.width !== w || inputCanvas.height !== h)) {
       inputCanvas.width = w;
       inputCanvas.height = h;
       inputCanvas.nextElementSibling.textContent = `model input ${h}×${w}`;

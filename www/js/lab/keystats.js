@@ -26,11 +26,12 @@ export function render(el, { eval: ev, unavailable, computing, report, summary }
     $('lab-k-fp32').textContent = pct(e.fp32Accuracy);
     $('lab-k-int8').textContent = pct(e.int8Accuracy);
     const drop = (e.int8Accuracy - e.fp32Accuracy) * 100;
-    $('lab-k-fp32-sub').textContent = `float model, ${thousands(e.count)} test digits`;
+    const unit = e.own ? 'images' : 'digits';
+    $('lab-k-fp32-sub').textContent = `float model, ${thousands(e.count)} test ${unit}`;
     $('lab-k-int8-sub').textContent = `${drop >= 0 ? '+' : '−'}${Math.abs(drop).toFixed(2)} points vs FP32`;
     $('lab-k-agree').textContent = pct(e.agreement);
-    $('lab-k-agree-sub').textContent = `${thousands(e.flippedCount)} of ${thousands(e.count)} digits flipped`;
-    state.textContent = ev.provisional ? `provisional: first ${thousands(e.count)} digits; all 2,000 follow` : computing ? 'computing…' : '';
+    $('lab-k-agree-sub').textContent = `${thousands(e.flippedCount)} of ${thousands(e.count)} ${unit} flipped`;
+    state.textContent = ev.provisional ? `provisional: first ${thousands(e.count)} ${unit}; the rest follow` : computing ? 'computing…' : '';
   } else {
     for (const id of ['lab-k-fp32', 'lab-k-int8', 'lab-k-agree']) $(id).textContent = '–';
     $('lab-k-fp32-sub').textContent = SUBS.fp32;

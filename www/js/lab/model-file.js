@@ -4,24 +4,45 @@
 //
 // A file is read with File.arrayBuffer() (it never leaves the browser: no request is made).
 import { thousands, macsText, dims } from './text.js';
+import { rangeFigures } from './equalize.js';
 
 /** Files above this are not read: the loader's limits (4 M parameters, 1 MB header) stay far below. */
 export const MAX_FILE_BYTES = 40 * 1024 * 1024;
 
 /**
- * Calls `onFile(file, note)` for a file chosen with the picker or dropped anywhere on `root`;
- * `onReset()` for "Back to the shipped model".
+ * Does this safetensors file hold test images (`images` and `labels`) rather than a model? Only
+ * routes a dropped file: the core reads and checks it either way.
  */
-export function wire(root, { onFile, onReset }) {
+export function holdsImages(buffer) {
+  if (buffer.byteLength < 8) return false;
+  const n = Number(new DataView(buffer).getBigUint64(0, true));
+  if (n > buffer.byteLength - 8 || n > 1 << 20) return false;
+  try {
+    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, n)));
+    return 'images' in header && 'labels' in header;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Calls `onFiles(files, as)` for files chosen with a picker (`as` 'model' or 'dataset') or
+ * dropped anywhere on `root` (`as` null: each file says what it is); `onReset()` for "Back to the
+ * shipped model", `onDigits()` for "Back to the test digits".
+ */
+export function wire(root, { onFiles, onReset, onDigits }) {
   const $ = (id) => root.querySelector(`#${id}`);
-  const input = $('lab-model-file');
-  $('lab-model-pick').addEventListener('click', () => input.click());
-  input.addEventListener('change', () => {
-    const [file] = input.files;
-    input.value = ''; // the same file can be chosen again
-    if (file) onFile(file, '');
-  });
+  for (const [as, pick, file] of [['model', 'lab-model-pick', 'lab-model-file'], ['dataset', 'lab-data-pick', 'lab-data-file']]) {
+    const input = $(file);
+    $(pick).addEventListener('click', () => input.click());
+    input.addEventListener('change', () => {
+      const files = [...input.files];
+      input.value = ''; // the same file can be chosen again
+      if (files.length) onFiles(files, as);
+    });
+  }
   $('lab-model-reset').addEventListener('click', () => onReset());
+  $('lab-data-reset').addEventListener('click', () => onDigits());
   const panel = $('lab-model');
   const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
   let depth = 0; // dragenter/dragleave pairs over the section's children
@@ -46,9 +67,7 @@ export function wire(root, { onFile, onReset }) {
     depth = 0;
     panel.classList.remove('is-drop');
     const files = [...e.dataTransfer.files];
-    if (!files.length) return;
-    const file = files.find((f) => /\.safetensors$/i.test(f.name)) ?? files[0];
-    onFile(file, files.length > 1 ? `${files.length} files dropped; loading ${file.name}` : '');
+    if (files.length) onFiles(files, null);
   });
   // A file dropped anywhere else must not replace the page (the browser would open it).
   for (const type of ['dragover', 'drop']) {
@@ -59,8 +78,7 @@ export function wire(root, { onFile, onReset }) {
 /** The picker's busy state and the status line. */
 export function renderBusy(root, busy, status = '') {
   const $ = (id) => root.querySelector(`#${id}`);
-  $('lab-model-pick').disabled = busy;
-  $('lab-model-reset').disabled = busy;
+  for (const id of ['lab-model-pick', 'lab-model-reset', 'lab-data-pick', 'lab-data-reset']) $(id).disabled = busy;
   $('lab-model').classList.toggle('is-busy', busy);
   $('lab-model').setAttribute('aria-busy', String(busy));
   if (status) $('lab-model-status').textContent = status;
@@ -71,11 +89,22 @@ export function renderError(root, text) {
   root.querySelector('#lab-model-alert').textContent = text;
 }
 
+/** "3×32×32 images, 10 classes (cat, dog, …)" for the user's test file. */
+function datasetText({ name, count, shape, classes }, calibCount) {
+  const names = classes?.length ? ` (${classes.slice(0, 10).join(', ')}${classes.length > 10 ? ', …' : ''})` : '';
+  return `Test images: ${name}, ${thousands(count)} images of ${dims(shape)}${names}. ` +
+    (calibCount ? `The model does not take digits, so it is calibrated on the first ${thousands(calibCount)} of them.` :
+      'The model is calibrated on the training digits as before; only what it is tested on changed.');
+}
+
 /**
- * `root`: the lab section. `data`: { summary, layers, name, shipped, note, digits, reason,
- * texts: {title, lede} (the shipped model's, as the page was written), qat (a kept QAT model) }.
+ * `root`: the lab section. `data`: { summary, layers, name, shipped, note, digits (a labelled
+ * test set), takesDigits, reason, drawReason, dataset (the user's test file: {name, count,
+ * shape, classes}) and datasetCalib (images it calibrated on, when the model does not take
+ * digits), folds (Model.folding: each BatchNorm folded, with the ranges before and after), texts: {title, lede} (the shipped model's, as the page was written), qat (a kept QAT
+ * model) }.
  */
-export function render(root, { summary, layers, name, shipped, note, digits, reason, texts, qat = false }) {
+export function render(root, { summary, layers, name, shipped, note, folds = [], digits, takesDigits = digits, reason, drawReason = reason, dataset = null, datasetCalib = 0, texts, qat = false }) {
   const $ = (id) => root.querySelector(`#${id}`);
   $('lab-model-name').textContent = shipped ? 'the shipped CNN' : name;
   $('lab-model-desc').textContent = `· input ${dims(summary.input)}, ${summary.layers.length} layers (${layers.length} quantized), ` +
@@ -83,19 +112,41 @@ export function render(root, { summary, layers, name, shipped, note, digits, rea
   const noteEl = $('lab-model-note');
   noteEl.hidden = !note;
   // The core's note: how the layers were inferred, which BatchNorms were folded into which conv.
-  noteEl.textContent = note ? `${note[0].toUpperCase()}${note.slice(1)}.` : '';
+  // A note that starts with a layer's name (bn1 folded into conv1) keeps its case.
+  noteEl.textContent = note ? `${note.startsWith('no layer list') ? `N${note.slice(1)}` : note}.` : '';
   $('lab-model-reset').hidden = shipped;
+  // Each folded BatchNorm: its layer's per-channel weight ranges before and after (the core's).
+  $('lab-model-fold').hidden = !folds.length;
+  rangeFigures($('lab-model-fold-charts'), folds.map((f) => ({
+    key: `${f.batchnorm}-${f.into}`,
+    caption: `${f.batchnorm} folded into ${f.into}: ${f.into}'s output channels`,
+    before: f.before,
+    after: f.after,
+  })));
+  $('lab-data-reset').hidden = !dataset;
+  const dataEl = $('lab-data-desc');
+  dataEl.hidden = !dataset;
+  dataEl.textContent = dataset ? datasetText(dataset, datasetCalib) : '';
+  // The views' fixed texts name the set they measure on.
+  for (const el of root.querySelectorAll('.test-set-name')) {
+    el.textContent = dataset ? `${thousands(dataset.count)} images of ${dataset.name}` : '2,000 test digits';
+  }
   root.classList.toggle('lab-no-digits', !digits);
+  root.classList.toggle('lab-no-draw', digits && !takesDigits);
+  const tested = dataset ? `tested on your ${thousands(dataset.count)} images (${dataset.name})` : 'tested on 2,000 digits';
   $('lab-title').textContent = shipped ? texts.title : qat ? 'CNN lab: the fine-tuned model' : 'CNN lab: quantize your model';
-  root.querySelector('.section-head .lede').textContent = shipped ? texts.lede
+  root.querySelector('.section-head .lede').textContent = shipped && !dataset ? texts.lede
+    : shipped ? `The shipped CNN, calibrated on 512 training digits and ${tested}. Every number below is measured on it in your browser.`
     : qat ? `The lab's model is ${name}: the weights before it, fine-tuned here by quantization-aware training. Its activation ` +
       'ranges are the ones it learned, not the calibration method\'s; every number below is measured on it in your browser.'
     : `Your model, ${name}: ${summary.layers.map((l) => (l.name === l.kind ? l.kind : `${l.name} (${l.kind})`)).join(' → ')}, ` +
-      (digits
-        ? 'quantized live and calibrated on 512 training digits, tested on 2,000 digits. Every number below is measured on it in your browser.'
-        : 'quantized live. It does not take the test digits, so it is calibrated and timed on seeded random inputs; every number below is measured on it in your browser.');
+      (digits && takesDigits
+        ? `quantized live and calibrated on 512 training digits, ${tested}. Every number below is measured on it in your browser.`
+        : digits
+          ? `quantized live, calibrated on the first ${thousands(datasetCalib)} of your images and ${tested}. Every number below is measured on it in your browser.`
+          : 'quantized live. It does not take the test digits, so it is calibrated and timed on seeded random inputs; every number below is measured on it in your browser.');
   // A note in each view that needs the digits, saying why it is empty.
-  const views = digits ? {} : {
+  const views = digits ? (takesDigits ? {} : { 'lab-fig-draw': `Drawing is not available: ${drawReason}. Accuracy, the sweep and sensitivity use your test images.` }) : {
     'lab-fig-accuracy': `Accuracy is not available: ${reason}. Every other view works on this model.`,
     'lab-fig-draw': `Drawing is not available: ${reason}.`,
     'lab-fig-sens': `Per-layer sensitivity measures accuracy, which is not available: ${reason}.`,
