@@ -104,6 +104,22 @@ impl Digits {
     }
 }
 
+/// `Dataset.fromSafetensors(bytes)`: your own test images. It returns a `Digits`, the class the
+/// digit sets are, so the result is accepted wherever they are (no object of this class is made).
+#[wasm_bindgen]
+pub struct Dataset {
+    _none: (),
+}
+
+#[wasm_bindgen]
+impl Dataset {
+    /// As `Digits.fromSafetensors`.
+    #[wasm_bindgen(js_name = fromSafetensors)]
+    pub fn from_safetensors(bytes: &[u8]) -> JsResult<Digits> {
+        Digits::from_safetensors(bytes)
+    }
+}
+
 /// A float model and, once calibrated, the activation statistics its int8 versions use.
 #[wasm_bindgen]
 pub struct Model {
