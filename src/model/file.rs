@@ -201,14 +201,17 @@ fn build(
             Spec::BatchNorm { name, eps, one_d } => {
                 let at = format!("layer {i} ({name})");
                 // The channels it normalizes: of the layer before, or of the input.
-                let shape = Model {
+                // (The layers so far are moved in and out, not copied: they hold the weights.)
+                let so_far = Model {
                     input,
-                    layers: layers.clone(),
-                }
-                .shapes()
-                .ok()
-                .and_then(|s| s.last().copied())
-                .unwrap_or(input);
+                    layers: std::mem::take(&mut layers),
+                };
+                let shape = so_far
+                    .shapes()
+                    .ok()
+                    .and_then(|s| s.last().copied())
+                    .unwrap_or(input);
+                layers = so_far.layers;
                 let flat = shape[1] * shape[2] == 1;
                 if *one_d && !flat {
                     bail!(at, "is a batchnorm1d on a {}×{}×{} tensor; it takes a flat one (after flatten or linear): use batchnorm2d", shape[0], shape[1], shape[2]);
