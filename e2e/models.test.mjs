@@ -379,7 +379,7 @@ test('models: a Conv-BatchNorm-ReLU PyTorch file is folded, says so, and runs th
     await loaded(page, 1);
     assert.equal(await text(page, '#lab-model-alert'), '');
     const note = await text(page, '#lab-model-note');
-    assert.match(note, /0 \(conv, padding 0\) → 1 \(batchnorm, folded\) → relu → maxpool → 4 \(conv, padding 0\) → 5 \(batchnorm, folded\)/);
+    assert.match(note, /0 \(conv, padding 0\) → 1 \(batchnorm\) → relu → maxpool → 4 \(conv, padding 0\) → 5 \(batchnorm\)/);
     assert.match(note, /1 folded into 0 \(per-channel weight ranges, max \|w\|: \d\.\d{3}–\d\.\d{3} before, \d\.\d{3}–\d\.\d{3} after\); 5 folded into 4/);
     assert.deepEqual(await page.locator('#lab-layer option').allTextContents(), ['0 (conv)', '4 (conv)', '9 (linear)']);
     // The folding figure: each folded conv's per-channel weight ranges, before and after.

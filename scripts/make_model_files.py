@@ -272,6 +272,12 @@ def main():
              "conv -> relu -> batchnorm2d -> pool -> flatten -> linear: the BatchNorm runs as a diagonal 1x1 conv", False,
              standalone="bn follows relu, not a conv, so it runs as its own per-channel affine layer (a 1×1 conv with a diagonal 2×2 weight)",
              logits={"input": x, "expect": reference_logits(t, ("conv", "bn", "fc"), x, bn=(1e-3, True), bn_at="relu")})
+    # The same order in an nn.Sequential without metadata: Conv(0), ReLU(1), BatchNorm2d(2), MaxPool(3), Flatten(4), Linear(5).
+    t = tiny_bn_tensors("0", "2", "5")
+    add_good("bn-sequential-after-relu", write(t, {"input": "[1,8,8]"}),
+             "nn.Sequential(Conv2d, ReLU, BatchNorm2d, MaxPool2d, Flatten, Linear) state_dict: the BatchNorm after the ReLU, inferred", True,
+             standalone="2 follows relu, not a conv, so it runs as its own per-channel affine layer",
+             logits={"input": x, "expect": reference_logits(t, ("0", "2", "5"), x, bn=(1e-5, True), bn_at="relu")})
     # BatchNorm1d after the classifier folds into it.
     t = tiny_bn_tensors()
     for k, v in [("running_mean", [0.2, -0.1, 0.4]), ("running_var", [1.5, 0.3, 2.2]), ("weight", [0.9, 1.3, 0.7]), ("bias", [0.05, -0.2, 0.1])]:

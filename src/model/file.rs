@@ -582,23 +582,29 @@ fn infer_layers(
     linears.sort_by_key(|l| natural_key(&l.0));
     let seq_index = |n: &str| n.rsplit('.').next().and_then(|s| s.parse::<usize>().ok());
     let seq_prefix = |n: &str| n.rsplit_once('.').map_or("", |(p, _)| p).to_string();
-    // The BatchNorm after each conv: in a Sequential the next index (`0` then `1`), else the
-    // BatchNorms in order, one per conv (`conv1, bn1, conv2, bn2`).
-    let bn_after: Vec<Option<String>> = if bns.is_empty() {
+    // The BatchNorm after each conv: in a Sequential the next index (`0` then `1`: folded), or the
+    // one after (`0`, ReLU `1`, `2`: after the ReLU, its own layer); else the BatchNorms in order,
+    // one per conv (`conv1, bn1, conv2, bn2`). `true`: after the ReLU.
+    let bn_after: Vec<Option<(String, bool)>> = if bns.is_empty() {
         vec![None; convs.len()]
     } else if bns.iter().all(|b| seq_index(b).is_some()) {
         convs
             .iter()
             .map(|(c, _)| {
                 seq_index(c).and_then(|i| {
-                    bns.iter()
-                        .find(|b| seq_prefix(b) == seq_prefix(c) && seq_index(b) == Some(i + 1))
-                        .cloned()
+                    let at = |j: usize| {
+                        bns.iter()
+                            .find(|b| seq_prefix(b) == seq_prefix(c) && seq_index(b) == Some(j))
+                            .cloned()
+                    };
+                    at(i + 1)
+                        .map(|b| (b, false))
+                        .or_else(|| at(i + 2).map(|b| (b, true)))
                 })
             })
             .collect()
     } else if bns.len() == convs.len() {
-        bns.iter().cloned().map(Some).collect()
+        bns.iter().map(|b| Some((b.clone(), false))).collect()
     } else {
         bail!(
             "__metadata__",
@@ -607,7 +613,10 @@ fn infer_layers(
             convs.len()
         );
     };
-    if bns.iter().any(|b| !bn_after.contains(&Some(b.clone()))) {
+    if bns
+        .iter()
+        .any(|b| !bn_after.iter().flatten().any(|(a, _)| a == b))
+    {
         bail!(
             "__metadata__",
             "has no \"layers\" list, and a BatchNorm follows no conv ({}); list the layers in __metadata__ (see README)",
@@ -656,14 +665,19 @@ fn infer_layers(
                             padding: if shape[2] == 1 { 0 } else { pad },
                             stride: 1,
                         });
-                        if let Some(bn) = &bn_after[i] {
-                            specs.push(Spec::BatchNorm {
+                        let bn = bn_after[i].as_ref().map(|(b, after_relu)| {
+                            let spec = Spec::BatchNorm {
                                 one_d: false,
-                                name: bn.clone(),
+                                name: b.clone(),
                                 eps: 1e-5,
-                            });
+                            };
+                            (spec, *after_relu)
+                        });
+                        match bn {
+                            Some((b, false)) => specs.extend([b, Spec::Relu]),
+                            Some((b, true)) => specs.extend([Spec::Relu, b]),
+                            None => specs.push(Spec::Relu),
                         }
-                        specs.push(Spec::Relu);
                         if pools >> i & 1 == 1 {
                             specs.push(Spec::MaxPool { k: 2, stride: 2 });
                         }
@@ -762,7 +776,7 @@ impl Spec {
             Spec::AvgPool { k, stride } => format!("avgpool {k}x{k}/{stride}"),
             Spec::GlobalAvgPool => "global avgpool".into(),
             Spec::Flatten => "flatten".into(),
-            Spec::BatchNorm { name, .. } => format!("{name} (batchnorm, folded)"),
+            Spec::BatchNorm { name, .. } => format!("{name} (batchnorm)"),
             Spec::Dropout => "dropout".into(),
         }
     }
