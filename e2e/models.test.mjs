@@ -467,6 +467,18 @@ test('models: an RGB student model with its own test images runs the full lab, R
     assert.equal(await lab(page, 'l.modelFile.calibOn'), 'random');
     assert.match(await text(page, '#lab-fig-accuracy'), /Accuracy is not available/);
     assert.equal(await page.locator('#lab-data-desc').isVisible(), false);
+    // The images again (they fit the RGB model), then a digit model they do not fit: the lab goes
+    // back to the test digits and says why.
+    await page.setInputFiles('#lab-data-file', { name: 'colour-digits-test.safetensors', mimeType: 'application/octet-stream', buffer: await fileBytes(data) });
+    await loaded(page, 4);
+    assert.equal((await lab(page, 'l.modelFile.dataset')).count, 500);
+    await pick(page, 'good/bn-baseline.safetensors');
+    await loaded(page, 5);
+    assert.match(await text(page, '#lab-model-status'),
+      /colour-digits-test\.safetensors no longer fits \(images: are 3×32×32 but the model takes 1×32×32 inputs\); the lab is back on the test digits/);
+    assert.equal(await lab(page, 'l.modelFile.dataset'), null);
+    assert.equal(await page.locator('#lab-data-desc').isVisible(), false);
+    assert.equal((await lab(page, 'l.eval')).count, 2000);
     // The user's files never left the page.
     assert.deepEqual(requests.slice(nRequests), []);
     assert.deepEqual(problems, []);
