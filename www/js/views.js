@@ -102,7 +102,7 @@ export const VIEWS = Object.freeze({
   },
   'lab.accuracy': {
     title: 'Accuracy: where INT8 and FP32 disagree', section: 'lab', height: 780, show: ['.keystats', '#lab-fig-accuracy'], controls: LAB_QUANT,
-    takeaway: 'Down to about 4 bits the integer model agrees with the float one on almost every digit; the digits it flips were close calls, and below that whole classes collapse into one.',
+    takeaway: 'Down to about 4 bits the integer model agrees with the float one on almost every test image; the ones it flips were close calls, and below that whole classes collapse into one.',
   },
   'lab.weights': {
     title: 'Weights and the integer grid', section: 'lab', height: 890, show: ['#lab-fig-weights', '#lab-fig-werrors', '#lab-fig-channels'],
