@@ -326,9 +326,15 @@ impl AvgQuant {
 /// Channels an average pool sums at once (its accumulators live on the stack).
 const AVG_BLOCK: usize = 64;
 
-/// Float average pool on NHWC `[h, w, c]`: each output is the float32 sum of its window in
-/// row-major order divided by `float32(kh · kw)` (as onnxruntime's AveragePool and the reference).
-pub fn avgpool_nhwc_f32(s: &AvgShape, x: &[f32], out: &mut [f32]) {
+/// Calls `emit(at, mean)` for every output value of the window `s` over NHWC `x` (`at` its index
+/// in the NHWC output): the float32 sum of `value(x)` over the window in row-major order, divided
+/// by `float32(kh · kw)`. One loop for both average pools below, so they sum in the same order.
+fn window_means<T: Copy>(
+    s: &AvgShape,
+    x: &[T],
+    value: impl Fn(T) -> f32,
+    mut emit: impl FnMut(usize, f32),
+) {
     let (oh, ow, c) = (s.out_h(), s.out_w(), s.c);
     let n = s.window() as f32;
     for i in 0..oh {
@@ -340,17 +346,22 @@ pub fn avgpool_nhwc_f32(s: &AvgShape, x: &[f32], out: &mut [f32]) {
                     for v in 0..s.kw {
                         let p = ((i * s.stride + u) * s.w + j * s.stride + v) * c + c0;
                         for (a, &q) in acc[..cb].iter_mut().zip(&x[p..p + cb]) {
-                            *a += q;
+                            *a += value(q);
                         }
                     }
                 }
-                let o = &mut out[(i * ow + j) * c + c0..][..cb];
-                for (d, a) in o.iter_mut().zip(&acc[..cb]) {
-                    *d = a / n;
+                for (k, &a) in acc[..cb].iter().enumerate() {
+                    emit((i * ow + j) * c + c0 + k, a / n);
                 }
             }
         }
     }
+}
+
+/// Float average pool on NHWC `[h, w, c]`: each output is the float32 sum of its window in
+/// row-major order divided by `float32(kh · kw)` (as onnxruntime's AveragePool and the reference).
+pub fn avgpool_nhwc_f32(s: &AvgShape, x: &[f32], out: &mut [f32]) {
+    window_means(s, x, |v| v, |at, mean| out[at] = mean);
 }
 
 /// Integer average pool on NHWC int8 stored as `u = q + 128`, with onnxruntime 1.32's rounding:
@@ -362,7 +373,7 @@ pub fn avgpool_nhwc_f32(s: &AvgShape, x: &[f32], out: &mut [f32]) {
 /// The first is MLAS's integer global pool; the second dequantizes each value (a 256-entry table,
 /// as onnxruntime does) and sums in float32 in row-major window order.
 pub fn avgpool_nhwc_i8(s: &AvgShape, p: &AvgQuant, x: &[u8], out: &mut [u8]) {
-    let (oh, ow, c, n) = (s.out_h(), s.out_w(), s.c, s.window());
+    let (c, n) = (s.c, s.window());
     if s.is_global() {
         let m = p.global_multiplier(n);
         // Σ (u − 128) − z_x·N = Σ u − (z_x + 128)·N
@@ -385,27 +396,12 @@ pub fn avgpool_nhwc_i8(s: &AvgShape, p: &AvgQuant, x: &[u8], out: &mut [u8]) {
     for (u, t) in table.iter_mut().enumerate() {
         *t = p.x_scale * (u as i32 - 128 - p.x_zero_point) as f32;
     }
-    let nf = n as f32;
-    for i in 0..oh {
-        for j in 0..ow {
-            for c0 in (0..c).step_by(AVG_BLOCK) {
-                let cb = AVG_BLOCK.min(c - c0);
-                let mut acc = [0f32; AVG_BLOCK];
-                for u in 0..s.kh {
-                    for v in 0..s.kw {
-                        let at = ((i * s.stride + u) * s.w + j * s.stride + v) * c + c0;
-                        for (a, &q) in acc[..cb].iter_mut().zip(&x[at..at + cb]) {
-                            *a += table[q as usize];
-                        }
-                    }
-                }
-                let o = &mut out[(i * ow + j) * c + c0..][..cb];
-                for (d, &a) in o.iter_mut().zip(&acc[..cb]) {
-                    *d = (p.quantize_average(a / nf) + 128) as u8;
-                }
-            }
-        }
-    }
+    window_means(
+        s,
+        x,
+        |u| table[u as usize],
+        |at, mean| out[at] = (p.quantize_average(mean) + 128) as u8,
+    );
 }
 
 /// Pooled size along one axis: `⌊(n − k) / stride⌋ + 1` (no padding, floor, as PyTorch's default).
