@@ -151,7 +151,7 @@ fn strided_qlinear_conv_matches_onnxruntime_132() {
 /// NHWC int8 kernel on the int8 cases, against onnxruntime 1.32 to the bit.
 #[test]
 fn average_pools_match_onnxruntime_132() {
-    use quantlab::kernels::{avgpool_nhwc_i8, nchw_to_nhwc, reference, AvgQuant, AvgShape};
+    use quantlab::kernels::{avgpool_nhwc_i8, reference, AvgQuant, AvgShape};
     let g = load(include_str!("golden/qlinear_pool_132.json"));
     let cases = g["pool"].as_array().unwrap();
     assert!(cases.len() >= 17);
@@ -193,20 +193,15 @@ fn average_pools_match_onnxruntime_132() {
             assert_eq!(got, wi, "{name} image {img} (reference)");
             if signed {
                 let u: Vec<u8> = xi.iter().map(|&q| (q + 128) as u8).collect();
-                let mut nhwc = vec![0u8; inp];
-                nchw_to_nhwc(&u, ch, h, w, &mut nhwc);
-                let mut o = vec![0u8; outp];
-                avgpool_nhwc_i8(&shape, &quant, &nhwc, &mut o);
-                let (oh, ow) = (shape.out_h(), shape.out_w());
-                for k in 0..ch {
-                    for p in 0..oh * ow {
-                        assert_eq!(
-                            o[p * ch + k] as i32 - 128,
-                            wi[k * oh * ow + p],
-                            "{name} image {img} (NHWC kernel)"
-                        );
-                    }
-                }
+                let o = common::through_nhwc(
+                    &u,
+                    [ch, h, w],
+                    [shape.out_h(), shape.out_w()],
+                    0,
+                    |xn, o| avgpool_nhwc_i8(&shape, &quant, xn, o),
+                );
+                let o: Vec<i32> = o.iter().map(|&v| v as i32 - 128).collect();
+                assert_eq!(o, wi, "{name} image {img} (NHWC kernel)");
                 fast += 1;
             }
         }

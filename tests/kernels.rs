@@ -11,7 +11,7 @@
 //! wrongly), as `make test` runs them.
 
 mod common;
-use common::Rng;
+use common::{through_nhwc, Rng};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -272,13 +272,10 @@ fn maxpools_match_reference() {
             let mut want = vec![0i8; n];
             refk::maxpool(c, h, w, k, st, &x, &mut want);
             // The kernels pool NHWC uint8 (u = q + 128).
-            let mut xn = vec![0u8; x.len()];
             let u: Vec<u8> = x.iter().map(|&v| (v as u8) ^ 0x80).collect();
-            quantlab::kernels::nchw_to_nhwc(&u, c, h, w, &mut xn);
-            let mut got = vec![1u8; n];
-            int8::maxpool(c, h, w, k, st, &xn, &mut got);
-            let mut back = vec![0u8; n];
-            quantlab::kernels::nhwc_to_nchw(&got, c, oh, ow, &mut back);
+            let back = through_nhwc(&u, [c, h, w], [oh, ow], 1, |xn, o| {
+                int8::maxpool(c, h, w, k, st, xn, o)
+            });
             assert_eq!(
                 back.iter().map(|&u| (u ^ 0x80) as i8).collect::<Vec<_>>(),
                 want,
@@ -288,12 +285,9 @@ fn maxpools_match_reference() {
             let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
             let mut wf = vec![0f32; n];
             refk::maxpool(c, h, w, k, st, &xf, &mut wf);
-            let mut xfn = vec![0f32; x.len()];
-            quantlab::kernels::nchw_to_nhwc(&xf, c, h, w, &mut xfn);
-            let mut gf = vec![f32::NAN; n];
-            fp32::maxpool(c, h, w, k, st, &xfn, &mut gf);
-            let mut bf = vec![0f32; n];
-            quantlab::kernels::nhwc_to_nchw(&gf, c, oh, ow, &mut bf);
+            let bf = through_nhwc(&xf, [c, h, w], [oh, ow], f32::NAN, |xn, o| {
+                fp32::maxpool(c, h, w, k, st, xn, o)
+            });
             assert_eq!(bf, wf, "fp32 {c}x{h}x{w}, {k}x{k}/{st}");
         }
     }
@@ -339,24 +333,18 @@ fn avgpools_match_reference() {
             let mut want = vec![0i32; n];
             refk::qlinear_avgpool(&s, &q, &x, &mut want);
             let u: Vec<u8> = x.iter().map(|&v| (v + 128) as u8).collect();
-            let mut xn = vec![0u8; u.len()];
-            quantlab::kernels::nchw_to_nhwc(&u, c, h, w, &mut xn);
-            let mut got = vec![7u8; n];
-            avgpool_nhwc_i8(&s, &q, &xn, &mut got);
-            let mut back = vec![0u8; n];
-            quantlab::kernels::nhwc_to_nchw(&got, c, oh, ow, &mut back);
+            let back = through_nhwc(&u, [c, h, w], [oh, ow], 7, |xn, o| {
+                avgpool_nhwc_i8(&s, &q, xn, o)
+            });
             let back: Vec<i32> = back.iter().map(|&v| v as i32 - 128).collect();
             assert_eq!(back, want, "int8 {s:?}");
 
             let xf: Vec<f32> = x.iter().map(|&v| v as f32 * 0.37).collect();
             let mut wf = vec![0f32; n];
             refk::avgpool(&s, &xf, &mut wf);
-            let mut xfn = vec![0f32; xf.len()];
-            quantlab::kernels::nchw_to_nhwc(&xf, c, h, w, &mut xfn);
-            let mut gf = vec![f32::NAN; n];
-            avgpool_nhwc_f32(&s, &xfn, &mut gf);
-            let mut bf = vec![0f32; n];
-            quantlab::kernels::nhwc_to_nchw(&gf, c, oh, ow, &mut bf);
+            let bf = through_nhwc(&xf, [c, h, w], [oh, ow], f32::NAN, |xn, o| {
+                avgpool_nhwc_f32(&s, xn, o)
+            });
             // The same sums in the same order: equal to the bit.
             assert_eq!(bf, wf, "fp32 {s:?}");
         }

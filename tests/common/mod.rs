@@ -126,3 +126,21 @@ pub fn fnv1a64_f32(mut h: u64, v: &[f32]) -> u64 {
     }
     h
 }
+
+/// An NHWC kernel on an NCHW image: `x` `[c, h, w]` is reordered, `kernel` writes `[oh, ow, c]`
+/// (starting from `fill`, so a value it did not write shows), and that comes back as `[c, oh, ow]`.
+pub fn through_nhwc<T: Copy + Default>(
+    x: &[T],
+    [c, h, w]: [usize; 3],
+    [oh, ow]: [usize; 2],
+    fill: T,
+    kernel: impl FnOnce(&[T], &mut [T]),
+) -> Vec<T> {
+    let mut xn = vec![T::default(); x.len()];
+    quantlab::kernels::nchw_to_nhwc(x, c, h, w, &mut xn);
+    let mut got = vec![fill; c * oh * ow];
+    kernel(&xn, &mut got);
+    let mut back = vec![T::default(); got.len()];
+    quantlab::kernels::nhwc_to_nchw(&got, c, oh, ow, &mut back);
+    back
+}
