@@ -20,7 +20,6 @@
 use quantlab::model::digits::Digits;
 use quantlab::model::{eval, Conv2d, Layer, Linear, Model};
 use quantlab::train::{self, SplitMix64};
-use safetensors::Dtype;
 use std::path::Path;
 use std::time::Instant;
 
@@ -175,8 +174,13 @@ fn accuracy(m: &Model, set: &Digits) -> Result<f64, String> {
 
 /// The trained model as a PyTorch state_dict with BatchNorm after conv1 and conv2 (see the top).
 fn with_batchnorm(m: &Model, rng: &mut SplitMix64, trained: &str) -> Vec<u8> {
-    let mut t: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = vec![];
+    let mut t: Vec<(String, &str, Vec<usize>, Vec<u8>)> = vec![];
     let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    // A layer's `.weight` (of `shape`) and `.bias`.
+    let params = |t: &mut Vec<_>, name: &str, shape: Vec<usize>, w: &[f32], b: &[f32]| {
+        t.push((format!("{name}.bias"), "F32", vec![shape[0]], f32s(b)));
+        t.push((format!("{name}.weight"), "F32", shape, f32s(w)));
+    };
     for l in &m.layers {
         match l {
             Layer::Conv2d(c) if c.name == "conv1" || c.name == "conv2" => {
@@ -201,56 +205,24 @@ fn with_batchnorm(m: &Model, rng: &mut SplitMix64, trained: &str) -> Vec<u8> {
                     gamma.push(g);
                     beta.push(be);
                 }
-                t.push((
-                    format!("{}.weight", c.name),
-                    Dtype::F32,
-                    vec![c.m, c.c, 3, 3],
-                    f32s(&w),
-                ));
-                t.push((format!("{}.bias", c.name), Dtype::F32, vec![c.m], f32s(&b)));
+                params(&mut t, &c.name, vec![c.m, c.c, 3, 3], &w, &b);
                 for (k, v) in [
                     ("weight", gamma),
                     ("bias", beta),
                     ("running_mean", mean),
                     ("running_var", var),
                 ] {
-                    t.push((format!("{bn}.{k}"), Dtype::F32, vec![c.m], f32s(&v)));
+                    t.push((format!("{bn}.{k}"), "F32", vec![c.m], f32s(&v)));
                 }
                 t.push((
                     format!("{bn}.num_batches_tracked"),
-                    Dtype::I64,
+                    "I64",
                     vec![],
                     1500i64.to_le_bytes().to_vec(),
                 ));
             }
-            Layer::Conv2d(c) => {
-                t.push((
-                    format!("{}.weight", c.name),
-                    Dtype::F32,
-                    vec![c.m, c.c, 3, 3],
-                    f32s(&c.weight),
-                ));
-                t.push((
-                    format!("{}.bias", c.name),
-                    Dtype::F32,
-                    vec![c.m],
-                    f32s(&c.bias),
-                ));
-            }
-            Layer::Linear(f) => {
-                t.push((
-                    format!("{}.weight", f.name),
-                    Dtype::F32,
-                    vec![f.n_out, f.n_in],
-                    f32s(&f.weight),
-                ));
-                t.push((
-                    format!("{}.bias", f.name),
-                    Dtype::F32,
-                    vec![f.n_out],
-                    f32s(&f.bias),
-                ));
-            }
+            Layer::Conv2d(c) => params(&mut t, &c.name, vec![c.m, c.c, 3, 3], &c.weight, &c.bias),
+            Layer::Linear(f) => params(&mut t, &f.name, vec![f.n_out, f.n_in], &f.weight, &f.bias),
             _ => {}
         }
     }
@@ -273,14 +245,7 @@ fn with_batchnorm(m: &Model, rng: &mut SplitMix64, trained: &str) -> Vec<u8> {
     ]);
     let views: Vec<(&str, &str, Vec<usize>, &[u8])> = t
         .iter()
-        .map(|(n, d, sh, b)| {
-            (
-                n.as_str(),
-                if *d == Dtype::F32 { "F32" } else { "I64" },
-                sh.clone(),
-                &b[..],
-            )
-        })
+        .map(|(n, d, sh, b)| (n.as_str(), *d, sh.clone(), &b[..]))
         .collect();
     let meta = [
         ("format", "quantlab-cnn-v1".to_string()),
