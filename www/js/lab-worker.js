@@ -1086,9 +1086,9 @@ function useDataset(m) {
       set.checkFits(model);
     }
     const next = set ? { set, name: m.name, bytes: m.bytes } : null;
-    const takesDigits = dataInfo(summary, null).takesDigits;
-    // The calibration is replaced only if it succeeds (the core keeps the old one on an error).
-    const calibCount = takesDigits ? calib.length : calibrate(model, summary, calib, next);
+    // A digit model keeps its calibration; another is calibrated again, replaced only if that
+    // succeeds (the core keeps the old one on an error).
+    const calibCount = modelInfo.takesDigits ? calib.length : calibrate(model, summary, calib, next);
     dropDerived();
     setOwn(next);
     set = null;
