@@ -330,6 +330,58 @@ fn float16_and_bfloat16_rounding_is_exact_on_representable_values() {
     }
 }
 
+/// float16 rounding as its formula states it, in float64 where every step is exact: the
+/// reference the branch-free bit version (`round_to_f16`) is checked against.
+fn f16_by_formula(x: f32) -> f32 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let a = x.abs() as f64;
+    if a >= 65520.0 {
+        return f32::INFINITY.copysign(x);
+    }
+    let e = ((x.to_bits() >> 23) & 0xff) as i32 - 127;
+    let q = 2f64.powi(if e < -14 { -24 } else { e - 10 });
+    ((a / q).round_ties_even() * q).copysign(x as f64) as f32
+}
+
+/// The bit version equals the formula on every float32 near a float16 value or halfway between
+/// two (each float16 bit pattern's neighbourhood, both signs), and on 4 M patterns spread over
+/// all of float32 (NaNs stay NaN).
+#[test]
+fn float16_rounding_on_the_bits_equals_its_formula() {
+    use quantlab::quant::float::{f16_to_f32, round_to_f16};
+    let same = |b: u32| {
+        let x = f32::from_bits(b);
+        let (got, want) = (round_to_f16(x), f16_by_formula(x));
+        assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+            "{x:e} ({b:#010x}): {got:e}, formula {want:e}"
+        );
+    };
+    for h in 0..=u16::MAX {
+        let v = f16_to_f32(h);
+        if v.is_finite() {
+            // the value, and the values around it and around the midpoint to the next one
+            let next = f16_to_f32(h.wrapping_add(1));
+            let mid = if next.is_finite() && next.abs() > v.abs() {
+                ((v as f64 + next as f64) / 2.0) as f32
+            } else {
+                v
+            };
+            for c in [v.to_bits(), mid.to_bits()] {
+                for d in 0..=4u32 {
+                    same(c.wrapping_add(d));
+                    same(c.wrapping_sub(d));
+                }
+            }
+        }
+    }
+    for b in (0..=u32::MAX).step_by(1021) {
+        same(b);
+    }
+}
+
 proptest! {
     /// Rounding to float16 / bfloat16 keeps order and is idempotent.
     #[test]

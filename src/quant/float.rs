@@ -10,24 +10,31 @@
 ///                                                to 65536 and ties go to the even mantissa: inf)
 /// |x| <  2^-14 (subnormal range)  -> q = 2^-24
 /// otherwise                       -> q = 2^(e - 10),  e = floor(log2 |x|)
-/// round(x) = round_half_even(x / q) · q            in float64: every step is exact
+/// round(x) = round_half_even(x / q) · q
 /// ```
+/// Computed on the bits, without branches, so a loop over a tensor vectorizes (the sweep and the
+/// QDQ path round every activation): in the normal range float16 keeps float32's top 10 mantissa
+/// bits, so the 13 dropped bits round half to even, `a' = a + 0xfff + (a >> 13 & 1)`, and a carry
+/// is the next binade (from 65504 it is 65536: infinity). Below 2^-14, `(|x| + 0.5) − 0.5` rounds
+/// |x| to a multiple of 2^-24, which is ulp(0.5) in float32, half to even (0.5 is an even
+/// multiple), and the subtraction is exact. tests/laws.rs checks this against the formula above.
+#[inline]
 pub fn round_to_f16(x: f32) -> f32 {
-    if !x.is_finite() || x == 0.0 {
-        return x;
-    }
-    let a = x.abs() as f64;
-    if a >= 65520.0 {
-        return f32::INFINITY.copysign(x);
-    }
-    // floor(log2 a) from float32's exponent field (an f32 subnormal is far below 2^-14).
-    let e = ((x.to_bits() >> 23) & 0xff) as i32 - 127;
-    let q = if e < -14 {
-        2f64.powi(-24)
+    let b = x.to_bits();
+    let (sign, a) = (b & 0x8000_0000, b & 0x7fff_ffff);
+    let normal = (a + 0xfff + ((a >> 13) & 1)) & !0x1fff;
+    let normal = if normal >= 0x4780_0000 {
+        0x7f80_0000
     } else {
-        2f64.powi(e - 10)
+        normal
     };
-    ((a / q).round_ties_even() * q).copysign(x as f64) as f32
+    let tiny = ((f32::from_bits(a) + 0.5) - 0.5).to_bits();
+    let r = if a < 0x3880_0000 { tiny } else { normal };
+    if a > 0x7f80_0000 {
+        x
+    } else {
+        f32::from_bits(r | sign)
+    }
 }
 
 /// `x` rounded to the nearest bfloat16 value (float32's top 16 bits), as a float32.
@@ -37,13 +44,15 @@ pub fn round_to_f16(x: f32) -> f32 {
 /// keep bits' & 0xffff0000                    a carry into the exponent is the next binade,
 ///                                            and past the largest value it is infinity
 /// ```
+#[inline]
 pub fn round_to_bf16(x: f32) -> f32 {
-    if x.is_nan() {
-        return x;
-    }
     let b = x.to_bits();
-    let r = b.wrapping_add(0x7fff + ((b >> 16) & 1));
-    f32::from_bits(r & 0xffff_0000)
+    let r = f32::from_bits(b.wrapping_add(0x7fff + ((b >> 16) & 1)) & 0xffff_0000);
+    if x.is_nan() {
+        x
+    } else {
+        r
+    }
 }
 
 /// float16 bits to float32 (exact).
