@@ -247,7 +247,7 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
         `weights+activations ${(p.waAccuracy * 100).toFixed(2)} %, agreement ${(p.waAgreement * 100).toFixed(2)} %, logit SQNR ${p.waSqnrDb.toFixed(1)} dB; ` +
         `size ${(p.bytesPacked / 1024).toFixed(1)} KiB packed (${(p.bytesFp32 / p.bytesPacked).toFixed(2)}×)`);
     }
-    console.log(`lab sweep: ${(sweep.ms / 1000).toFixed(1)} s in the worker (waited ${((Date.now() - t0) / 1000).toFixed(1)} s more here)`);
+    console.log(`lab sweep: ${(sweep.ms / 1000).toFixed(1)} s from its request (waited ${((Date.now() - t0) / 1000).toFixed(1)} s more here)`);
     assert.ok(at(8).waAccuracy > at(4).waAccuracy - 0.002 && at(4).waAccuracy > at(2).waAccuracy, 'accuracy falls with bits');
     assert.ok(at(8).waSqnrDb > at(4).waSqnrDb && at(4).waSqnrDb > at(2).waSqnrDb, 'SQNR falls with bits');
     assert.ok(at(2).bytesPacked < at(8).bytesPacked);

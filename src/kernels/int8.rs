@@ -238,9 +238,16 @@ mod simd {
     pub const SPLIT: u8 = 2;
 
     /// `R` pixels × `T` channel tiles from tile `t0`. `K` selects the inner step:
-    /// DOT16 reads `a` as i16 pairs, USDOT and SPLIT as uint8 quads.
+    /// DOT16 reads `a` as i16 pairs, USDOT and SPLIT as uint8 quads. `KS`, `KC` > 0 fix `ks`
+    /// and `kc` at compile time (see `driver`).
     #[inline(always)]
-    unsafe fn tile<const K: u8, const R: usize, const T: usize>(
+    unsafe fn tile<
+        const K: u8,
+        const R: usize,
+        const T: usize,
+        const KS: usize,
+        const KC: usize,
+    >(
         a: *const u8,
         ind: &[u32],
         ks: usize,
@@ -249,6 +256,7 @@ mod simd {
         t0: usize,
         out: *mut u8,
     ) {
+        let (ks, kc) = (if KS > 0 { KS } else { ks }, if KC > 0 { KC } else { kc });
         let k = w.k;
         let mut acc = [[[i32x4_splat(0); 2]; T]; R];
         #[allow(unused_mut)]
@@ -383,7 +391,25 @@ mod simd {
 
     /// SAFETY: the caller (`igemm`) checked the indirection against `a` (for DOT16, `a` is
     /// the widened i16 copy) and `out`'s length; packed tiles hold `K·8` weights.
+    ///
+    /// A first conv (`C = 1`, 3×3: 3 runs of 4 values) has only 12 taps per output, so a tile is
+    /// mostly its set-up and loop control; with `ks` and `kc` known at compile time its loops unroll.
     pub unsafe fn driver<const K: u8, const RM: usize>(
+        p: usize,
+        ks: usize,
+        kc: usize,
+        a: *const u8,
+        ind: &[u32],
+        w: &PackedI8,
+        out: &mut [u8],
+    ) {
+        match (ks, kc) {
+            (3, 4) => driver_for::<K, RM, 3, 4>(p, ks, kc, a, ind, w, out),
+            _ => driver_for::<K, RM, 0, 0>(p, ks, kc, a, ind, w, out),
+        }
+    }
+
+    unsafe fn driver_for<const K: u8, const RM: usize, const KS: usize, const KC: usize>(
         p: usize,
         ks: usize,
         kc: usize,
@@ -398,7 +424,7 @@ mod simd {
         for t in 0..tiles {
             let mut px = 0;
             while px < full {
-                tile::<K, RM, 1>(a, &ind[px * ks..], ks, kc, w, t, op.add(px * w.m));
+                tile::<K, RM, 1, KS, KC>(a, &ind[px * ks..], ks, kc, w, t, op.add(px * w.m));
                 px += RM;
             }
         }
@@ -407,17 +433,17 @@ mod simd {
             let mut t = 0;
             if K == SPLIT {
                 while t + 2 <= tiles {
-                    tile::<K, 1, 2>(a, ind, ks, kc, w, t, o);
+                    tile::<K, 1, 2, KS, KC>(a, ind, ks, kc, w, t, o);
                     t += 2;
                 }
             } else {
                 while t + 4 <= tiles {
-                    tile::<K, 1, 4>(a, ind, ks, kc, w, t, o);
+                    tile::<K, 1, 4, KS, KC>(a, ind, ks, kc, w, t, o);
                     t += 4;
                 }
             }
             while t < tiles {
-                tile::<K, 1, 1>(a, ind, ks, kc, w, t, o);
+                tile::<K, 1, 1, KS, KC>(a, ind, ks, kc, w, t, o);
                 t += 1;
             }
         }

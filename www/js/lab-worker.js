@@ -599,11 +599,15 @@ function* sensJob(s, key) {
  * helper from the back (a whole bit width per message), and whichever finishes the last one
  * posts the complete sweep. On one core the same loop does all of them.
  */
-function* sweepJob(s, key) {
+function sweepJob(s, key) {
   // The current settings at uniform bits (each point sets its bits or its format).
   const base = quantConfig(s, { layerBits: [] });
+  // Timed from the request: what someone waits for, including the tasks this worker runs first.
   sweep = { key, base, todo: [...SWEEP_POINTS], points: new Map(), t0: now(), localDone: false };
-  yield* sweepSteps(sweep);
+  // The helper starts now, while this worker still answers the setting and measures the
+  // sensitivity (both above the sweep in PRIORITY), so the second core is not idle meanwhile.
+  feedHelper();
+  return sweepSteps(sweep);
 }
 
 function* sweepSteps(st) {
@@ -1022,6 +1026,7 @@ function replaceModel(next, { id, name, bytes, ranges = null, qat = false, pageC
 function dropDerived() {
   for (const t of tasks.values()) t.iter.return();
   tasks.clear();
+  sweep = null; // a sweep this worker had not started yet holds no generator to close
   current?.qm.free();
   current = null;
   settings = null;
