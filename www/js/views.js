@@ -58,7 +58,7 @@ export const VIEWS = Object.freeze({
   },
   lab: {
     title: 'CNN lab', section: 'lab', height: 6650, show: null, controls: null,
-    takeaway: 'A trained network quantized for real: integer weights, activations and arithmetic, measured on 2,000 test digits.',
+    takeaway: 'A trained network quantized for real: integer weights, activations and arithmetic, measured on held-out test images (the 2,000 test digits, or your own).',
   },
   // Further scenes, not in the default talk (the scene picker or `scenes=` adds them).
   techniques: {
