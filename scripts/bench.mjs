@@ -62,8 +62,11 @@ function renderTable(r) {
     `${(m.timerResolutionMs.medianMs * 1000).toFixed(1)} us (min ${(m.timerResolutionMs.minMs * 1000).toFixed(1)} us), ` +
     `${r.config.macsPerImage.toLocaleString('en')} MACs/image`);
   lines.push('');
-  lines.push(`build ${r.build}; relaxed dot probe: ${r.kernels.probe.dot} (${r.kernels.probe.dotSamples.join(', ')}): ${r.kernels.probe.describe}; ` +
-    `chosen int8 ${r.kernels.int8.chosen}, fp32 ${r.kernels.fp32.chosen}; int8 entries identical on ${r.int8Identity.digits} digits: ${r.int8Identity.identical}`);
+  const pr = r.kernels.probe;
+  lines.push(`build ${r.build}; relaxed dot probe: ${pr.dot} (${pr.dotSamples.join(', ')}): ${pr.describe}; ` +
+    `int16 relaxed dot: ${pr.pairs} (${pr.pairSamples.join(', ')}); ` +
+    `chosen int8 ${r.kernels.int8.chosen} (8-bit weights on ${r.kernels.int8.runs8bitWeights}), fp32 ${r.kernels.fp32.chosen}; ` +
+    `int8 entries identical on ${r.int8Identity.digits} digits at ${r.int8Identity.weightBits.join(' and ')}-bit weights: ${r.int8Identity.identical}`);
   lines.push('instruction peaks (GMAC/s): ' + r.peaks.map((p) => `${p.name} ${p.gmacPerS.toFixed(1)}`).join(', '));
   lines.push('');
   lines.push(`${pad('path', 28, true)}${pad('batch', 6)}${pad('median ms/img', 15)}${pad('p10 - p90 ms/img', 21)}` +
@@ -77,7 +80,9 @@ function renderTable(r) {
   lines.push('');
   lines.push('per-step time, us per image (inside wasm, profiled runs):');
   for (const c of r.cells.filter((c) => c.steps?.length && c.batch === 64)) {
-    lines.push(`  ${pad(c.label, 26, true)} ${c.steps.map((s) => `${s.name} ${s.usPerImage.toFixed(1)}`).join(' | ')}`);
+    // A layer that ran another entry than its row's (usdot7's dot16 fallback) says which.
+    const other = (s) => (s.kernel && s.kernel !== `gemm_int8_${c.kernel}` ? ` (${s.kernel.replace('gemm_int8_', '')})` : '');
+    lines.push(`  ${pad(c.label, 26, true)} ${c.steps.map((s) => `${s.name} ${s.usPerImage.toFixed(1)}${other(s)}`).join(' | ')}`);
   }
   lines.push('');
   lines.push('speedups (x = median time of the second / median time of the first; > 1: first is faster)');

@@ -19,7 +19,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use quantlab::kernels::int8::{self, Requant};
 use quantlab::kernels::pool_out;
-use quantlab::kernels::probe::{self, DotBehaviour};
+use quantlab::kernels::probe::{self, DotBehaviour, PairBehaviour};
 use quantlab::kernels::reference as refk;
 use quantlab::kernels::{fp32, table, ConvShape, Entry, F32Kernel, Int8Kernel};
 
@@ -116,16 +116,23 @@ fn requant(rng: &mut Rng, m: usize, relu: bool) -> Requant {
     }
 }
 
+/// Weight ranges every int8 entry is checked on: 8 bits, and 7 bits (±64), where `usdot7` runs
+/// its own kernel instead of falling back to `dot16`.
+const WEIGHT_RANGES: [i32; 2] = [127, 64];
+
 #[test]
 fn int8_conv_matches_reference_bit_for_bit() {
-    for kern in int8_entries() {
+    for (kern, wmax) in int8_entries()
+        .into_iter()
+        .flat_map(|k| WEIGHT_RANGES.map(|r| (k, r)))
+    {
         let mut rng = Rng(2);
         for s in shapes() {
             let x: Vec<i8> = (0..s.input_len())
                 .map(|_| rng.int(-128, 127) as i8)
                 .collect();
             let w: Vec<i8> = (0..s.m * s.taps())
-                .map(|_| rng.int(-127, 127) as i8)
+                .map(|_| rng.int(-wmax, wmax) as i8)
                 .collect();
             let b: Vec<i32> = (0..s.m).map(|_| rng.int(-5000, 5000)).collect();
             // Extremes of the zero point too: the padding value u = z + 128 is then 0 or 255.
@@ -145,7 +152,12 @@ fn int8_conv_matches_reference_bit_for_bit() {
                     })
                     .collect();
                 let got = int8::conv2d_nchw(kern, &s, &x, zx, &w, &b, &rq);
-                assert_eq!(got, want, "{} {s:?} zx={zx} relu={relu}", kern.entry());
+                assert_eq!(
+                    got,
+                    want,
+                    "{} |w| <= {wmax} {s:?} zx={zx} relu={relu}",
+                    kern.entry()
+                );
             }
         }
     }
@@ -156,7 +168,9 @@ fn int8_extreme_operands_are_exact() {
     // Every activation 127 (u = 255) against weights ±127: the products a pmaddubsw-style
     // saturating dot would clip. Output multiplier tiny so nothing saturates at requantization.
     for kern in int8_entries() {
-        for wv in [127i8, -127] {
+        // ±64: the widest weights `usdot7` takes, where its int16 pair sums come closest to
+        // saturating (2 · 64 · 255 = 32,640).
+        for wv in [127i8, -127, 64, -64] {
             let s = ConvShape {
                 c: 32,
                 h: 5,
@@ -227,8 +241,9 @@ fn linear_matches_reference() {
             }
 
             let xq: Vec<i8> = (0..n * n_in).map(|_| rng.int(-128, 127) as i8).collect();
+            let wmax = WEIGHT_RANGES[n % 2];
             let wq: Vec<i8> = (0..n_in * n_out)
-                .map(|_| rng.int(-127, 127) as i8)
+                .map(|_| rng.int(-wmax, wmax) as i8)
                 .collect();
             let bq: Vec<i32> = (0..n_out).map(|_| rng.int(-999, 999)).collect();
             let zx = rng.int(-128, 127);
@@ -255,6 +270,22 @@ fn linear_matches_reference() {
             }
         }
     }
+}
+
+#[test]
+fn usdot7_packs_for_itself_only_within_7_bits() {
+    let rq = Requant {
+        multiplier: vec![1.0; 8],
+        zero_point: 0,
+        lo: -128,
+        hi: 127,
+    };
+    let pack =
+        |w: i8| int8::PackedI8::new(Int8Kernel::Usdot7, &[w; 32], &[0; 8], 8, 4, 0, &rq).kernel;
+    assert_eq!(pack(64), Int8Kernel::Usdot7);
+    assert_eq!(pack(-64), Int8Kernel::Usdot7);
+    assert_eq!(pack(65), Int8Kernel::Dot16);
+    assert_eq!(pack(-128), Int8Kernel::Dot16);
 }
 
 #[test]
@@ -389,6 +420,14 @@ fn probe_classifies_the_known_behaviours() {
     assert_eq!(run(&unsigned), DotBehaviour::Usdot);
     assert_eq!(run(&signed), DotBehaviour::Sdot);
     assert_eq!(run(&saturating), DotBehaviour::Other);
+    // The int16 dot: 2 products per lane, pmaddubsw (unsigned b, saturating) and ARM (signed b).
+    let pmaddubsw = |a: i8, b: u8| (2 * a as i32 * b as i32).clamp(-32768, 32767);
+    let signed16 = |a: i8, b: u8| (2 * a as i32 * b as i8 as i32).clamp(-32768, 32767);
+    let pairs =
+        |f: &dyn Fn(i8, u8) -> i32| probe::classify_pairs(probe::PAIR_CASES.map(|(a, b)| f(a, b)));
+    assert_eq!(pairs(&pmaddubsw), PairBehaviour::Unsigned);
+    assert_eq!(pairs(&signed16), PairBehaviour::Signed);
+    assert_eq!(pairs(&|a, b| pmaddubsw(a, b) / 2), PairBehaviour::Other);
 }
 
 #[test]

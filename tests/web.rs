@@ -145,6 +145,30 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
         }
     }
     q::use_kernels(opts(&[("int8", "auto".into())])).unwrap();
+    // 7-bit weights (onnxruntime's reduce_range), where `usdot7` runs its own kernel instead of
+    // packing for `dot16`: every entry gives the portable entry's int8 logits on 200 digits.
+    let mut q7 = model
+        .quantize(opts(&[
+            ("weightBits", 7.into()),
+            ("actBits", 8.into()),
+            ("perChannel", true.into()),
+        ]))
+        .unwrap();
+    let few = 200;
+    let mut reference: Option<Vec<i8>> = None;
+    for entry in quantlab::kernels::table::available::<quantlab::kernels::Int8Kernel>()
+        .into_iter()
+        .rev()
+    {
+        let name = quantlab::kernels::Entry::name(entry);
+        q::use_kernels(opts(&[("int8", name.into())])).unwrap();
+        let got = q7.forward_int8(&x[..few * 1024], few).unwrap().to_vec();
+        match &reference {
+            None => reference = Some(got), // portable, the last of the table, first here
+            Some(r) => assert_eq!(&got, r, "{name}, 7-bit weights"),
+        }
+    }
+    q::use_kernels(opts(&[("int8", "auto".into())])).unwrap();
     // The provisional evaluation (the lab's live figure) is the full one on a prefix.
     let get = |o: &Object, k: &str| Reflect::get(o, &k.into()).unwrap();
     // (Prefixes of 100 and 300 digits: the float model of the first evaluation is slow here.)

@@ -20,6 +20,11 @@
 //!   where the engine reads `u` as unsigned without saturation (the probe says so).
 //! * `split`: `u = lo + 128·hi` with `lo = u & 127`, `hi = u >> 7`, two relaxed dots whose
 //!   unsigned operand is in 0..127, where every engine is exact: `acc = dot(w, lo) + 128·dot(w, hi)`.
+//! * `usdot7`: for weights within ±64 (7 bits): `i16x8.relaxed_dot_i8x16_i7x16_s(w, u)` sums each
+//!   pair of products into int16, exact where the engine reads `u` as unsigned (the probe says
+//!   so), since |w₀u₀ + w₁u₁| ≤ 2·64·255 = 32,640; `i32x4.dot_i16x8_s` with ones then adds the
+//!   pairs into int32 lanes of 4 taps, as `usdot` lays them out. A layer whose weights need 8 bits
+//!   is packed for `dot16` instead (`PackedI8::new`).
 //! * `dot16`: `u` widened to i16, `i32x4.dot_i16x8_s` over pairs of taps (SIMD128 only).
 //! * `portable`: scalar loops over the same packed bytes (native builds).
 
@@ -57,6 +62,9 @@ pub struct PackedI8 {
 impl PackedI8 {
     /// `rows`: `[M][K]` int8 weights in the GEMM's tap order (K a multiple of 4, zero-padded);
     /// `bias`: the int32 bias `b_q`; `zx`: the input zero point.
+    ///
+    /// `kernel` is the entry asked for; `usdot7` falls back to `dot16` for weights beyond ±64,
+    /// and `self.kernel` is what the layer runs.
     pub fn new(
         kernel: Int8Kernel,
         rows: &[i8],
@@ -67,6 +75,11 @@ impl PackedI8 {
         rq: &Requant,
     ) -> PackedI8 {
         assert!(k % 4 == 0, "K must be a multiple of 4");
+        let kernel = if kernel == Int8Kernel::Usdot7 && !fits_usdot7(rows) {
+            Int8Kernel::Dot16
+        } else {
+            kernel
+        };
         let (w8, w16) = if kernel.packs_i16() {
             let wide: Vec<i16> = rows.iter().map(|&v| v as i16).collect();
             (vec![], super::pack_tiles(&wide, m, k, 2))
@@ -126,6 +139,11 @@ impl PackedI8 {
     }
 }
 
+/// Do weights fit `usdot7` (every |w| ≤ 64, so no pair sum of uint8 × w leaves int16)?
+pub fn fits_usdot7(w: &[i8]) -> bool {
+    w.iter().all(|&v| v.unsigned_abs() <= 64)
+}
+
 /// Row stride of a batch of uint8 activation vectors of `len` values (whole groups of 4).
 pub fn stride(len: usize) -> usize {
     round_up(len, 4)
@@ -170,6 +188,18 @@ pub fn igemm(
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
         Int8Kernel::Usdot => unsafe {
             simd::driver::<{ simd::USDOT }, { crate::kernels::MR }>(
+                p,
+                ks,
+                kc,
+                a.as_ptr(),
+                ind,
+                w,
+                out,
+            )
+        },
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        Int8Kernel::Usdot7 => unsafe {
+            simd::driver::<{ simd::USDOT7 }, { crate::kernels::MR }>(
                 p,
                 ks,
                 kc,
@@ -236,6 +266,8 @@ mod simd {
     #[allow(dead_code)]
     pub const USDOT: u8 = 1;
     pub const SPLIT: u8 = 2;
+    #[allow(dead_code)]
+    pub const USDOT7: u8 = 3;
 
     /// `R` pixels × `T` channel tiles from tile `t0`. `K` selects the inner step:
     /// DOT16 reads `a` as i16 pairs, USDOT and SPLIT as uint8 quads. `KS`, `KC` > 0 fix `ks`
@@ -302,6 +334,7 @@ mod simd {
                 let wbase: [*const i8; T] =
                     core::array::from_fn(|t| w.w8.as_ptr().add((t0 + t) * k * NR));
                 let (low7, mut off) = (u8x16_splat(0x7f), 0);
+                let ones = i16x8_splat(1);
                 for s in 0..ks {
                     let ap: [*const u8; R] =
                         core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
@@ -319,6 +352,18 @@ mod simd {
                                         i32x4_relaxed_dot_i8x16_i7x16_add(w0, x[r], acc[r][t][0]);
                                     acc[r][t][1] =
                                         i32x4_relaxed_dot_i8x16_i7x16_add(w1, x[r], acc[r][t][1]);
+                                } else if K == USDOT7 {
+                                    // pairs into int16 (one pmaddubsw on x86), then pairs of
+                                    // pairs into int32 (pmaddwd with ones held in a register:
+                                    // V8's extadd_pairwise reloads its constant each time)
+                                    let d = |w: v128| {
+                                        i32x4_dot_i16x8(
+                                            i16x8_relaxed_dot_i8x16_i7x16(w, x[r]),
+                                            ones,
+                                        )
+                                    };
+                                    acc[r][t][0] = i32x4_add(acc[r][t][0], d(w0));
+                                    acc[r][t][1] = i32x4_add(acc[r][t][1], d(w1));
                                 } else {
                                     let (lo, h) = (v128_and(x[r], low7), u8x16_shr(x[r], 7));
                                     acc[r][t][0] =

@@ -13,6 +13,19 @@
 //! | 127, 0xFF | 129,540 | −508 | 65,534 |
 //! | −128, 0xFF | −130,560 | 512 | −65,536 |
 //! | −128, 0x80 | −65,536 | 65,536 | −65,536 |
+//!
+//! `i16x8.relaxed_dot_i8x16_i7x16_s(a, b)` (pairs of products summed into int16, no accumulator)
+//! is probed too: V8 on x86 lowers it to one `pmaddubsw`, which reads `b` as unsigned, so a pair
+//! of uint8 × int8 products is exact whenever its sum fits int16, which it always does when
+//! |a| ≤ 64 (2 · 255 · 64 = 32,640): weights of 7 bits, onnxruntime's `reduce_range` on x86
+//! without VNNI. Lane 0 of two products:
+//!
+//! | a, b (every byte) | unsigned | signed |
+//! |---|---|---|
+//! | 1, 0x80 | 256 | −256 |
+//! | 64, 0xFF | 32,640 | −128 |
+//! | −64, 0xFF | −32,640 | 128 |
+//! | −64, 0x80 | −16,384 | 16,384 |
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DotBehaviour {
@@ -47,17 +60,54 @@ impl DotBehaviour {
     }
 }
 
+/// What the int16 relaxed dot does with an operand `b` above 127 (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairBehaviour {
+    NotProbed,
+    /// `b` unsigned and pair sums exact in int16 range: uint8 × int8 with |a| ≤ 64 is exact.
+    Unsigned,
+    /// `b` signed.
+    Signed,
+    Other,
+}
+
+impl PairBehaviour {
+    pub fn name(self) -> &'static str {
+        match self {
+            PairBehaviour::NotProbed => "none",
+            PairBehaviour::Unsigned => "unsigned",
+            PairBehaviour::Signed => "signed",
+            PairBehaviour::Other => "other",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Probe {
     pub dot: DotBehaviour,
     /// Lane 0 of the relaxed dot for the four rows of the table above.
     pub dot_samples: [i32; 4],
+    /// The int16 relaxed dot (second table).
+    pub pairs: PairBehaviour,
+    /// Its lane 0 for the four rows of the second table.
+    pub pair_samples: [i32; 4],
     /// `f32x4.relaxed_madd` rounds once (a fused multiply-add) on this engine.
     pub madd_fused: Option<bool>,
 }
 
 /// The vectors in the module docs, exposed so tests can classify emulated behaviours.
 pub const CASES: [(i8, u8); 4] = [(1, 0x80), (127, 0xFF), (-128, 0xFF), (-128, 0x80)];
+
+/// The int16 dot's vectors (second table).
+pub const PAIR_CASES: [(i8, u8); 4] = [(1, 0x80), (64, 0xFF), (-64, 0xFF), (-64, 0x80)];
+
+pub fn classify_pairs(s: [i32; 4]) -> PairBehaviour {
+    match s {
+        [256, 32_640, -32_640, -16_384] => PairBehaviour::Unsigned,
+        [-256, -128, 128, 16_384] => PairBehaviour::Signed,
+        _ => PairBehaviour::Other,
+    }
+}
 
 pub fn classify(s: [i32; 4]) -> DotBehaviour {
     match s {
@@ -79,6 +129,10 @@ fn run() -> Probe {
         );
         i32x4_extract_lane::<0>(r)
     });
+    let pair_samples = PAIR_CASES.map(|(a, b)| {
+        let r = i16x8_relaxed_dot_i8x16_i7x16(black_box(i8x16_splat(a)), black_box(u8x16_splat(b)));
+        i16x8_extract_lane::<0>(r) as i32
+    });
     // x = 1 + 2^-12: x·x = 1 + 2^-11 + 2^-24 needs 25 bits. Fused, x·x − (1 + 2^-11) = 2^-24;
     // rounded first, the product is 1 + 2^-11 and the difference 0.
     let x = 1.0 + f32::powi(2.0, -12);
@@ -90,6 +144,8 @@ fn run() -> Probe {
     Probe {
         dot: classify(dot_samples),
         dot_samples,
+        pairs: classify_pairs(pair_samples),
+        pair_samples,
         madd_fused: Some(f32x4_extract_lane::<0>(r) != 0.0),
     }
 }
@@ -99,6 +155,8 @@ fn run() -> Probe {
     Probe {
         dot: DotBehaviour::NotProbed,
         dot_samples: [0; 4],
+        pairs: PairBehaviour::NotProbed,
+        pair_samples: [0; 4],
         madd_fused: None,
     }
 }

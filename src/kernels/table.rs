@@ -1,6 +1,6 @@
 //! The kernel table: every GEMM microkernel variant is a named entry, as in tract-linalg and
 //! XNNPACK's `gemm-config.c`. Which entries exist depends on the build (native: portable;
-//! `simd128`: + `dot16`, `muladd`; `relaxed`: + `split`, `usdot`, `madd`), which are
+//! `simd128`: + `dot16`, `muladd`; `relaxed`: + `split`, `usdot7`, `usdot`, `madd`), which are
 //! usable on the engine depends on the probe ([`super::probe`]). The fastest usable entry is
 //! chosen once, at first use; [`select`] forces another (tests, the page's kernel switch).
 //!
@@ -12,12 +12,13 @@
 //! | `portable` int8 | scalar | `i32.mul` + `i32.add` | 0.5 |
 //! | `dot16` | u8→i16 activations × i16 weights | `i32x4.dot_i16x8_s` + `i32x4.add` | 4 |
 //! | `split` | 7-bit planes `u = lo + 128·hi` | 2 × `i32x4.relaxed_dot_i8x16_i7x16_add_s` per 16 | 8 |
+//! | `usdot7` | uint8 activations × weights within ±64 (7 bits) | `i16x8.relaxed_dot_i8x16_i7x16_s` + `i32x4.dot_i16x8_s` (× 1) + `i32x4.add` per 16 | 5.33 |
 //! | `usdot` | uint8 activations × int8 weights | `i32x4.relaxed_dot_i8x16_i7x16_add_s` | 16 |
 //! | `portable` fp32 | scalar | `f32.mul` + `f32.add` | 0.5 |
 //! | `muladd` | f32 | `f32x4.mul` + `f32x4.add` | 2 |
 //! | `madd` | f32 | `f32x4.relaxed_madd` (FMA where the CPU has it) | 4 |
 
-use super::probe::{self, DotBehaviour};
+use super::probe::{self, DotBehaviour, PairBehaviour};
 use crate::{bail, Result};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -26,6 +27,7 @@ pub enum Int8Kernel {
     Portable,
     Dot16,
     Split,
+    Usdot7,
     Usdot,
 }
 
@@ -86,6 +88,7 @@ pub trait Entry: Copy + PartialEq + Sized + 'static {
 impl Entry for Int8Kernel {
     const ALL: &'static [Int8Kernel] = &[
         Int8Kernel::Usdot,
+        Int8Kernel::Usdot7,
         Int8Kernel::Split,
         Int8Kernel::Dot16,
         Int8Kernel::Portable,
@@ -96,6 +99,7 @@ impl Entry for Int8Kernel {
             Int8Kernel::Portable => "portable",
             Int8Kernel::Dot16 => "dot16",
             Int8Kernel::Split => "split",
+            Int8Kernel::Usdot7 => "usdot7",
             Int8Kernel::Usdot => "usdot",
         }
     }
@@ -104,6 +108,7 @@ impl Entry for Int8Kernel {
             Int8Kernel::Portable => "gemm_int8_portable",
             Int8Kernel::Dot16 => "gemm_int8_dot16",
             Int8Kernel::Split => "gemm_int8_split",
+            Int8Kernel::Usdot7 => "gemm_int8_usdot7",
             Int8Kernel::Usdot => "gemm_int8_usdot",
         }
     }
@@ -112,6 +117,7 @@ impl Entry for Int8Kernel {
             Int8Kernel::Portable => "i32.mul + i32.add",
             Int8Kernel::Dot16 => "i32x4.dot_i16x8_s + i32x4.add",
             Int8Kernel::Split => "2 x i32x4.relaxed_dot_i8x16_i7x16_add_s",
+            Int8Kernel::Usdot7 => "i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.dot_i16x8_s + i32x4.add",
             Int8Kernel::Usdot => "i32x4.relaxed_dot_i8x16_i7x16_add_s",
         }
     }
@@ -120,6 +126,7 @@ impl Entry for Int8Kernel {
             Int8Kernel::Portable => 0.5,
             Int8Kernel::Dot16 => 4.0,
             Int8Kernel::Split => 8.0,
+            Int8Kernel::Usdot7 => 16.0 / 3.0,
             Int8Kernel::Usdot => 16.0,
         }
     }
@@ -127,20 +134,29 @@ impl Entry for Int8Kernel {
         match self {
             Int8Kernel::Portable => true,
             Int8Kernel::Dot16 => SIMD128,
-            Int8Kernel::Split | Int8Kernel::Usdot => RELAXED,
+            Int8Kernel::Split | Int8Kernel::Usdot7 | Int8Kernel::Usdot => RELAXED,
         }
     }
-    /// `usdot` only where the probe saw an unsigned, non-saturating relaxed dot; `split` keeps
-    /// the unsigned operand in 0..127, where every engine's relaxed dot is exact.
+    /// `usdot` only where the probe saw an unsigned, non-saturating relaxed dot; `usdot7` where
+    /// the int16 relaxed dot reads its operand as unsigned (then exact for weights within ±64; a
+    /// layer with wider weights is packed for `dot16`); `split` keeps the unsigned operand in
+    /// 0..127, where every engine's relaxed dot is exact.
     fn usable(self) -> bool {
-        self.compiled() && (self != Int8Kernel::Usdot || probe::get().dot == DotBehaviour::Usdot)
+        let p = probe::get();
+        self.compiled()
+            && match self {
+                Int8Kernel::Usdot => p.dot == DotBehaviour::Usdot,
+                Int8Kernel::Usdot7 => p.pairs == PairBehaviour::Unsigned,
+                _ => true,
+            }
     }
     /// The fastest exact entry for what the probe saw, as XNNPACK picks by its hardware config:
     /// `usdot` where the relaxed dot is one exact uint8 × int8 instruction (16 multiply-adds);
     /// `split` where it is one signed instruction (ARM `sdot`: two per 16 multiply-adds);
-    /// `dot16` where it is emulated (x86 without AVX-VNNI: `pmaddubsw` + `pmaddwd` + `paddd`,
-    /// three instructions per relaxed dot, so the split's two dots cost six against dot16's
-    /// four).
+    /// `usdot7` where it is emulated but the int16 dot is one unsigned `pmaddubsw` (x86 without
+    /// AVX-VNNI): layers whose weights fit 7 bits take 3 instructions per 16 multiply-adds, the
+    /// others `dot16` (4 per 16); the emulated relaxed dot (`pmaddubsw` + `pmaddwd` + `paddd` and
+    /// the constant it rebuilds each time) would make the split's two dots cost more than that.
     fn best() -> Int8Kernel {
         let first: &[Int8Kernel] = match probe::get().dot {
             DotBehaviour::Usdot => &[Int8Kernel::Usdot],
@@ -149,7 +165,12 @@ impl Entry for Int8Kernel {
         };
         first
             .iter()
-            .chain(&[Int8Kernel::Dot16, Int8Kernel::Split, Int8Kernel::Portable])
+            .chain(&[
+                Int8Kernel::Usdot7,
+                Int8Kernel::Dot16,
+                Int8Kernel::Split,
+                Int8Kernel::Portable,
+            ])
             .copied()
             .find(|k| k.usable())
             .unwrap_or(Int8Kernel::Portable)

@@ -1036,6 +1036,18 @@ impl QModel {
         v
     }
 
+    /// The int8 entry each step of `step_labels` ran: a layer's packed kernel (the entry in use,
+    /// or `dot16` where `usdot7` cannot hold its weights), None for the others.
+    pub fn step_kernels(&self) -> Vec<Option<&'static str>> {
+        let mut v = vec![None];
+        v.extend(self.steps.iter().map(|s| match s {
+            QStep::Layer(l) => Some(crate::kernels::Entry::entry(l.packed.kernel)),
+            _ => None,
+        }));
+        v.push(None);
+        v
+    }
+
     /// The course module's simulated path: dequantize every weight back to float (each call),
     /// then run the float model. Activations stay float.
     pub fn forward_simulated(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {

@@ -16,6 +16,9 @@ pub struct StepTime {
     pub name: String,
     /// Mean per call over the profiled runs.
     pub ms: f64,
+    /// The int8 kernel-table entry a layer step ran: each layer is packed for the entry in use,
+    /// or for `dot16` where that entry (`usdot7`) cannot hold its weights. None for other steps.
+    pub kernel: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -114,6 +117,7 @@ fn finish(
     (samples_ms, step_ms): (Vec<f64>, Vec<f64>),
     macs: usize,
     names: Vec<String>,
+    kernels: Vec<Option<&'static str>>,
 ) -> Timing {
     let mut s = samples_ms.clone();
     s.sort_by(f64::total_cmp);
@@ -133,7 +137,12 @@ fn finish(
         steps: names
             .into_iter()
             .zip(step_ms)
-            .map(|(name, ms)| StepTime { name, ms })
+            .enumerate()
+            .map(|(i, (name, ms))| StepTime {
+                name,
+                ms,
+                kernel: kernels.get(i).copied().flatten(),
+            })
             .collect(),
     }
 }
@@ -149,7 +158,15 @@ pub fn time_fp32(net: &Net, model: &Model, r: &Request, clock: &dyn Fn() -> f64)
     });
     let mut names = vec!["input layout".to_string()];
     names.extend(net.steps.iter().map(|s| s.label(model)));
-    Ok(finish("fp32", kern.entry(), r, m, model.macs(), names))
+    Ok(finish(
+        "fp32",
+        kern.entry(),
+        r,
+        m,
+        model.macs(),
+        names,
+        vec![],
+    ))
 }
 
 pub fn time_quantized(
@@ -173,21 +190,37 @@ pub fn time_quantized(
                 q.forward_into(r.x, r.n, &mut sc, &mut out);
                 None
             });
-            finish("qdq", table::fp32().entry(), r, m, macs, vec![])
+            finish("qdq", table::fp32().entry(), r, m, macs, vec![], vec![])
         }
         Path::Int8 => {
             let m = measure(r, clock, &mut |c| {
                 q.forward_timed(r.x, r.n, &mut sc, &mut out, c);
                 c.map(|_| sc.step_ms.clone())
             });
-            finish("int8", q.kernel().entry(), r, m, macs, q.step_labels())
+            finish(
+                "int8",
+                q.kernel().entry(),
+                r,
+                m,
+                macs,
+                q.step_labels(),
+                q.step_kernels(),
+            )
         }
         Path::Simulated => {
             let m = measure(r, clock, &mut |_| {
                 q.forward_simulated_into(r.x, r.n, &mut sc, &mut out);
                 None
             });
-            finish("simulated", table::fp32().entry(), r, m, macs, vec![])
+            finish(
+                "simulated",
+                table::fp32().entry(),
+                r,
+                m,
+                macs,
+                vec![],
+                vec![],
+            )
         }
     })
 }

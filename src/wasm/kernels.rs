@@ -36,6 +36,10 @@ struct ProbeInfo {
     describe: &'static str,
     /// Lane 0 of the relaxed dot for (a, b) = (1, 0x80), (127, 0xFF), (-128, 0xFF), (-128, 0x80).
     dot_samples: [i32; 4],
+    /// The int16 relaxed dot: "unsigned" (exact for weights within ±64), "signed", "other", "none".
+    pairs: &'static str,
+    /// Its lane 0 for (a, b) = (1, 0x80), (64, 0xFF), (-64, 0xFF), (-64, 0x80).
+    pair_samples: [i32; 4],
     madd_fused: Option<bool>,
 }
 
@@ -75,6 +79,8 @@ fn info() -> Info {
             dot: p.dot.name(),
             describe: p.dot.describe(),
             dot_samples: p.dot_samples,
+            pairs: p.pairs.name(),
+            pair_samples: p.pair_samples,
             madd_fused: p.madd_fused,
         },
         int8: part::<Int8Kernel>(),
@@ -82,14 +88,14 @@ fn info() -> Info {
     }
 }
 
-/// `{ build: 'simd128' | 'relaxed', probe: { dot, describe, dotSamples, maddFused },
+/// `{ build: 'simd128' | 'relaxed', probe: { dot, describe, dotSamples, pairs, pairSamples, maddFused },
 ///    int8: { chosen, best, available, entries }, fp32: { ... } }`.
 #[wasm_bindgen(js_name = kernelInfo)]
 pub fn kernel_info() -> JsResult<JsValue> {
     Ok(serde_wasm_bindgen::to_value(&info())?)
 }
 
-/// Forces kernel-table entries: `{ int8?: 'usdot' | 'split' | 'dot16' | 'portable' | 'auto',
+/// Forces kernel-table entries: `{ int8?: 'usdot' | 'usdot7' | 'split' | 'dot16' | 'portable' | 'auto',
 /// fp32?: 'madd' | 'muladd' | 'portable' | 'auto' }`. An unknown name, or one this build or
 /// engine cannot run, is an Error naming what is available. Returns `kernelInfo()`.
 #[wasm_bindgen(js_name = useKernels)]

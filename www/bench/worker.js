@@ -141,6 +141,14 @@ async function run({ quick }) {
   model.calibrate(calib);
   const quantConfig = { weightBits: 8, actBits: 8, perChannel: true, method: 'minmax' };
   const q = model.quantize(quantConfig);
+  // 7-bit weights (onnxruntime's reduce_range): where the engine's int16 relaxed dot is exact for
+  // them, `usdot7` runs them; 8-bit weights never fit it (each channel's largest is ±127), so the
+  // 8-bit rows leave it out and time the entry that runs them.
+  const q7 = model.quantize({ ...quantConfig, weightBits: 7 });
+  const runs8 = (k) => (k === 'usdot7' ? 'dot16' : k);
+  const int8Entries = kernels.int8.available.filter((k) => k !== 'usdot7');
+  const best8Name = runs8(kernels.int8.best);
+  const w7Entries = [...new Set([kernels.int8.best, 'dot16'])].filter((k) => kernels.int8.available.includes(k));
   const maxBatch = Math.max(...BATCHES);
   const xAll = test.images(model, 0, maxBatch);
   const labels = Array.from(test.labels().slice(0, maxBatch));
@@ -162,15 +170,18 @@ async function run({ quick }) {
     ...kernels.fp32.available.map((k) => ({ id: `ql-fp32-${k}`, lib: 'quantlab', precision: 'fp32', kernel: k,
       ...inWasm(`quantlab FP32 ${k}`, { fp32: k }, (x, n, s, r, p) => model.timeForward(x, n, s, r, p)),
       make: (x, n) => () => model.forward(x, n) })),
-    ...kernels.int8.available.map((k) => ({ id: `ql-int8-${k}`, lib: 'quantlab', precision: 'int8', kernel: k,
+    ...int8Entries.map((k) => ({ id: `ql-int8-${k}`, lib: 'quantlab', precision: 'int8', kernel: k,
       ...inWasm(`quantlab INT8 ${k}`, { int8: k }, (x, n, s, r, p) => q.timeForward(x, n, s, r, p, 'int8')),
       make: (x, n) => () => q.forward(x, n) })),
+    ...w7Entries.map((k) => ({ id: `ql-int8w7-${k}`, lib: 'quantlab', precision: 'int8', kernel: k, weightBits: 7,
+      ...inWasm(`quantlab INT8 ${k}, w7`, { int8: k }, (x, n, s, r, p) => q7.timeForward(x, n, s, r, p, 'int8')),
+      make: (x, n) => () => q7.forward(x, n) })),
     { id: 'ql-int8-sim', lib: 'quantlab', precision: 'int8-simulated',
       ...inWasm('quantlab INT8 simulated', { fp32: 'auto' }, (x, n, s, r) => q.timeForward(x, n, s, r, 0, 'simulated')),
       make: (x, n) => () => q.forwardSimulated(x, n) },
     { id: 'ql-fp32-js', label: 'quantlab FP32 (JS call)', lib: 'quantlab', precision: 'fp32', kernel: kernels.fp32.best,
       make: (x, n) => () => model.forward(x, n) },
-    { id: 'ql-int8-js', label: 'quantlab INT8 (JS call)', lib: 'quantlab', precision: 'int8', kernel: kernels.int8.best,
+    { id: 'ql-int8-js', label: 'quantlab INT8 (JS call)', lib: 'quantlab', precision: 'int8', kernel: best8Name,
       make: (x, n) => () => q.forward(x, n) },
     { id: 'ort-fp32', label: 'ort-web FP32', lib: 'onnxruntime-web', precision: 'fp32', isAsync: true,
       make: (x, n) => ortCall(ortFp32, x, n) },
@@ -224,12 +235,15 @@ async function run({ quick }) {
   }
   // Every int8 entry gives the same int8 logits on all test digits.
   const xTest = test.images(model, 0, test.length);
-  let int8Identity = { digits: test.length, entries: kernels.int8.available, identical: true };
-  let first = null;
-  for (const k of kernels.int8.available) {
-    api.useKernels({ int8: k });
-    const y = q.forwardInt8(xTest, test.length).join(',');
-    if (first === null) first = y; else if (y !== first) int8Identity = { ...int8Identity, identical: false, differs: k };
+  // So do they with 7-bit weights, where usdot7 runs its own kernel.
+  let int8Identity = { digits: test.length, entries: kernels.int8.available, weightBits: [8, 7], identical: true };
+  for (const [bits, qm] of [[8, q], [7, q7]]) {
+    let first = null;
+    for (const k of kernels.int8.available) {
+      api.useKernels({ int8: k });
+      const y = qm.forwardInt8(xTest, test.length).join(',');
+      if (first === null) first = y; else if (y !== first) int8Identity = { ...int8Identity, identical: false, differs: `${k}, ${bits}-bit weights` };
+    }
   }
   api.useKernels({ int8: 'auto', fp32: 'auto' });
   // Each entry's ceiling on this machine, as peakThroughput() reports it.
@@ -258,7 +272,7 @@ async function run({ quick }) {
         const t = p.time(x, n, samples, reps, quick ? 3 : 20);
         api.useKernels({ int8: 'auto', fp32: 'auto' });
         m = { median: t.medianMs, p10: t.p10Ms, p90: t.p90Ms, runs: samples * reps, samples, callsPerSample: reps, seconds: null };
-        steps = t.steps.map((s) => ({ name: s.name, usPerImage: (s.ms / n) * 1000 }));
+        steps = t.steps.map((s) => ({ name: s.name, usPerImage: (s.ms / n) * 1000, kernel: s.kernel ?? null }));
       } else {
         m = await measure(p.make(x, n), !!p.isAsync, cfg, tickMs);
       }
@@ -267,7 +281,7 @@ async function run({ quick }) {
       const gmac = macs / (median * 1e-3) / 1e9;
       const peak = peakOf(p);
       cells.push({
-        path: p.id, label: p.label, library: p.lib, precision: p.precision, kernel: p.kernel ?? null, batch: n,
+        path: p.id, label: p.label, library: p.lib, precision: p.precision, kernel: p.kernel ?? null, weightBits: p.weightBits ?? 8, batch: n,
         timing: p.inWasm ? 'inside wasm' : 'JS call',
         medianMsPerImage: median, p10MsPerImage: perImage(m.p10), p90MsPerImage: perImage(m.p90),
         medianMsPerCall: m.median,
@@ -282,12 +296,14 @@ async function run({ quick }) {
   // speedup of A over B = median time of B / median time of A (> 1: A is faster).
   const speedups = [];
   const add = (what, a, b, n) => speedups.push({ what, faster: a, than: b, batch: n, speedup: med(b, n) / med(a, n) });
-  const best8 = `ql-int8-${kernels.int8.best}`;
+  const best8 = `ql-int8-${best8Name}`;
   const best32 = `ql-fp32-${kernels.fp32.best}`;
   const fasterPeer = (n) => (med('tfjs-fp32', n) < med('ort-fp32', n) ? 'tfjs-fp32' : 'ort-fp32');
   for (const n of BATCHES) {
-    add(`int8 (${kernels.int8.best}) vs fp32 (${kernels.fp32.best}), quantlab`, best8, best32, n);
-    for (const k of kernels.int8.available) if (k !== kernels.int8.best) add(`int8 ${k} vs fp32 (${kernels.fp32.best})`, `ql-int8-${k}`, best32, n);
+    add(`int8 (${best8Name}) vs fp32 (${kernels.fp32.best}), quantlab`, best8, best32, n);
+    for (const k of int8Entries) if (k !== best8Name) add(`int8 ${k} vs fp32 (${kernels.fp32.best})`, `ql-int8-${k}`, best32, n);
+    for (const k of w7Entries) add(`int8 ${k}, 7-bit weights, vs fp32 (${kernels.fp32.best})`, `ql-int8w7-${k}`, best32, n);
+    if (w7Entries.length > 1) add(`7-bit weights: ${w7Entries[0]} vs dot16`, `ql-int8w7-${w7Entries[0]}`, 'ql-int8w7-dot16', n);
     add('int8 simulated vs fp32, quantlab', 'ql-int8-sim', best32, n);
     add('ours vs the faster peer (fp32)', best32, fasterPeer(n), n);
     add('ours vs ort-web (int8)', best8, 'ort-int8', n);
@@ -311,7 +327,7 @@ async function run({ quick }) {
     },
     versions: { quantlab: version(), onnxruntimeWeb: ort.env.versions?.web ?? null, tfjs: tfVersion },
     build,
-    kernels: { probe: kernels.probe, int8: { chosen: kernels.int8.best, available: kernels.int8.available }, fp32: { chosen: kernels.fp32.best, available: kernels.fp32.available } },
+    kernels: { probe: kernels.probe, int8: { chosen: kernels.int8.best, runs8bitWeights: best8Name, available: kernels.int8.available }, fp32: { chosen: kernels.fp32.best, available: kernels.fp32.available } },
     peaks,
     int8Identity,
     config: {

@@ -146,11 +146,11 @@ function engineRow(k) {
   const instr = (part) => part.entries.find((e) => e.name === part.chosen)?.instruction ?? '';
   return {
     aspect: 'This browser',
-    page: `${k.build} build; INT8 on <code>${k.int8.chosen}</code> (${instr(k.int8)}), FP32 on <code>${k.fp32.chosen}</code> (${instr(k.fp32)}); ` +
+    page: `${k.build} build; INT8 on <code>${k.int8.chosen}</code> (${instr(k.int8)})${k.int8.chosen === 'usdot7' ? ' for layers whose weights fit 7 bits, <code>dot16</code> for 8-bit ones' : ''}, FP32 on <code>${k.fp32.chosen}</code> (${instr(k.fp32)}); ` +
       `relaxed dot: ${k.probe.describe}. On an NVIDIA GPU, TensorRT would run int8 Tensor Core (IMMA) kernels instead.`,
     tflite: ['XNNPACK picks its kernels at start-up the same way: NEON dot / AVX-VNNI natively, the wasm relaxed dot where the engine has it', 'partly'],
     pytorch: ['FBGEMM (AVX2, AVX-512 VNNI) on x86, QNNPACK on ARM; no WebAssembly backend', false],
-    ort: ['MLAS: AVX-VNNI / AVX-512 on x86, NEON dot on ARM; onnxruntime-web: wasm SIMD, the relaxed dot when its probe (HasUSDot) allows', k.build === 'relaxed' ? true : 'partly'],
+    ort: ['MLAS: AVX-VNNI / AVX-512 on x86, NEON dot on ARM (on AVX2 without VNNI, <code>vpmaddubsw</code>, which can saturate; its <code>reduce_range</code> quantizes weights to 7 bits for that); onnxruntime-web: wasm SIMD, the relaxed dot when its probe (HasUSDot) allows', k.build === 'relaxed' ? true : 'partly'],
   };
 }
 

@@ -933,7 +933,8 @@ function* timingJob(cfg, r, key) {
         gmacs: t.gmacPerS,
         reps,
         jsCallMs: jsCall,
-        steps: t.steps.map((s) => ({ name: s.name, ms: s.ms / batch })),
+        // `kernel`: the entry a layer step ran (usdot7 packs a layer with 8-bit weights for dot16).
+        steps: t.steps.map((s) => ({ name: s.name, ms: s.ms / batch, kernel: s.kernel ?? null })),
       });
     }
     timingRequest = null;

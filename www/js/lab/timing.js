@@ -37,6 +37,29 @@ export function renderKernels(el, k) {
 /** A row's name: a quantized model that runs as the QDQ graph is not called true INT8. */
 const label = (r) => (r.path === 'qdq' ? 'QDQ graph (float)' : pathLabel(r.id));
 
+/** The layers of an INT8 run that did not run the entry asked for (usdot7 packs 8-bit weights for dot16), by kernel. */
+function fallbacks(r) {
+  const by = new Map();
+  for (const s of r.steps ?? []) if (s.kernel && s.kernel !== r.kernel) by.set(s.kernel, [...(by.get(s.kernel) ?? []), s.name]);
+  return by;
+}
+
+/** The entry a run's layers ran: its one layer kernel, else (mixed, or not profiled) the entry asked for. */
+function ran(r) {
+  const ks = new Set((r.steps ?? []).map((s) => s.kernel).filter(Boolean));
+  return ks.size === 1 ? [...ks][0] : r.kernel;
+}
+
+/** The bar's kernel text: the entry that ran, and which layers ran another one and why. */
+function kernelText(r) {
+  const fb = fallbacks(r);
+  if (!fb.size) return `<code>${r.kernel}</code>`;
+  const all = ran(r) !== r.kernel;
+  const why = r.kernel === 'gemm_int8_usdot7' ? ': weights wider than 7 bits' : '';
+  if (all) return `<code>${ran(r)}</code> (asked for <code>${r.kernel}</code>${why})`;
+  return `<code>${r.kernel}</code>, ${[...fb].map(([k, names]) => `${names.join(', ')} on <code>${k}</code>`).join('; ')}${why}`;
+}
+
 /**
  * `el`: #lab-fig-timing. `data`: { timing (the worker's timing message), report, summary, timer }.
  */
@@ -51,12 +74,12 @@ export function render(el, { timing: m, report, summary, timer }) {
     const lo = (r.p10Ms / maxP90) * 100;
     const hi = (r.p90Ms / maxP90) * 100;
     const vs = r.id === 'fp32' ? 'reference' : r.medianMs < f ? `${(f / r.medianMs).toFixed(2)}× faster` : `${(r.medianMs / f).toFixed(2)}× slower`;
-    const c = ceiling(m, r.kernel);
+    const c = ceiling(m, ran(r));
     return `<div class="hbar-row" data-path="${r.id}"><span class="hbar-label" data-css="color:${pathColor(r.id)}">${label(r)}</span>` +
       `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${pathColor(r.id)}"></span>` +
       `<span class="hbar-whisker" data-css="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
       `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
-      `<span class="hbar-sub"><code>${r.kernel}</code> · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s` +
+      `<span class="hbar-sub">${kernelText(r)} · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s` +
       `${c && r.id !== 'simulated' ? ` (${Math.round((100 * r.gmacs) / c)}% of this machine's ceiling for it)` : ''} · ${vs}` +
       `${r.jsCallMs ? ` · as a JS call, copies included: ${msPerImage(r.jsCallMs)}` : ''}</span></div>`;
   }).join('') + '<p class="hbar-note">Bar: median time per image inside the module; whisker: 10th to 90th percentile of the runs.</p>';
@@ -73,7 +96,13 @@ function steps(t, m) {
   // Rows in pipeline order: each name at its earliest position in either run (input first).
   const at = (n) => Math.min(...rows.map((r) => { const i = r.steps.findIndex((x) => x.name === n); return i < 0 ? Infinity : i; }));
   const names = [...new Set(rows.flatMap((r) => r.steps.map((s) => s.name)))].sort((a, b) => at(a) - at(b));
-  const cell = (r, n) => { const s = r.steps.find((x) => x.name === n); return s ? msPerImage(s.ms) : '–'; };
+  // An INT8 layer names the entry it ran when that is not the run's own (usdot7's dot16 layers).
+  const cell = (r, n) => {
+    const s = r.steps.find((x) => x.name === n);
+    if (!s) return '–';
+    const other = s.kernel && s.kernel !== r.kernel ? ` <span class="step-kernel">(${s.kernel.replace('gemm_int8_', '')})</span>` : '';
+    return msPerImage(s.ms) + other;
+  };
   t.innerHTML = `<caption>Where the time goes (per image, profiled runs)</caption><thead><tr><th scope="col">step</th>${rows.map((r) => `<th scope="col" class="num">${label(r)}</th>`).join('')}</tr></thead>` +
     `<tbody>${names.map((n) => `<tr><th scope="row">${n}</th>${rows.map((r) => `<td class="num">${cell(r, n)}</td>`).join('')}</tr>`).join('')}</tbody>`;
 }
@@ -82,13 +111,20 @@ function steps(t, m) {
 function instructionsWhy(m, byId) {
   const k = m.kernels;
   const f = (v) => (v ? `${v.toFixed(1)} GMAC/s` : 'not measured');
-  const i8 = k.int8.entries.find((e) => e.entry === byId.int8.kernel);
+  const i8 = k.int8.entries.find((e) => e.entry === ran(byId.int8));
   const f32 = k.fp32.entries.find((e) => e.entry === byId.fp32.kernel);
   const parts = [
     `FP32 ran <code>${f32.instruction}</code>, ${f32.macsPerInstruction} multiply-adds per instruction (this machine's ceiling for it: ${f(ceiling(m, f32.entry))}).`,
     `INT8 ran <code>${i8.instruction}</code>, ${i8.macsPerInstruction} per instruction (ceiling ${f(ceiling(m, i8.entry))}).`,
   ];
-  if (k.build === 'relaxed' && k.probe.dot !== 'usdot') {
+  if (k.probe.pairs === 'unsigned' && k.probe.dot !== 'usdot') {
+    const u7 = k.int8.entries.find((e) => e.name === 'usdot7');
+    const wide = ran(byId.int8) !== u7.entry && byId.int8.kernel === u7.entry;
+    parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe} (no AVX-VNNI: three x86 instructions).` +
+      ` Its int16 form <code>i16x8.relaxed_dot_i8x16_i7x16_s</code> is one <code>pmaddubsw</code> here: it reads the activations as unsigned and sums each pair of products in int16, exact whenever every weight is within ±64, so 7-bit weights (onnxruntime's <code>reduce_range</code> for x86 without VNNI) run <code>usdot7</code>,` +
+      ` ${u7.macsPerInstruction.toFixed(2)} per instruction (ceiling ${f(ceiling(m, u7.entry))}); 8-bit weights run <code>dot16</code>.` +
+      `${wide ? ' These weights have 8 bits: set Weight bits to 7 or fewer to time <code>usdot7</code>.' : ''}`);
+  } else if (k.build === 'relaxed' && k.probe.dot !== 'usdot') {
     parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe}, so it is exact only on 7-bit operands: ` +
       `<code>split</code> needs two of them per 16 multiply-adds${k.probe.dot === 'other' ? ', and this engine builds each from three x86 instructions (no AVX-VNNI), so <code>dot16</code> is faster' : ''}.`);
   } else if (k.probe.dot === 'usdot') {
