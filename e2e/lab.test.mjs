@@ -269,6 +269,25 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
       timing.results.map((r) => `${r.id} ${(r.medianMs * 1000).toFixed(0)} us/image [p10 ${(r.p10Ms * 1000).toFixed(0)}, p90 ${(r.p90Ms * 1000).toFixed(0)}] ${r.gmacs.toFixed(2)} GMAC/s`).join('; ') +
       `; int8 vs fp32 ${(by.fp32.medianMs / by.int8.medianMs).toFixed(2)}x; took ${(timing.wallMs / 1000).toFixed(1)} s`);
 
+    // Each layer names the entry it ran. Where the probe chose usdot7 (an engine whose int16
+    // relaxed dot reads activations unsigned, as V8 on x86 without VNNI), 8-bit weights run on
+    // dot16 and the view says so; at 7 bits every layer runs usdot7.
+    const layerKernels = (t) => [...new Set(t.results.find((r) => r.id === 'int8').steps.map((s) => s.kernel).filter(Boolean))];
+    if (timing.kernels.int8.best === 'usdot7') {
+      assert.deepEqual(layerKernels(timing), ['gemm_int8_dot16']);
+      assert.match(await text(page, '#lab-timing'), /asked for gemm_int8_usdot7: weights wider than 7 bits/);
+      assert.match(await text(page, '#lab-why'), /reduce_range[^]*set Weight bits to 7 or fewer/);
+      await setControl(page, 'lab-wbits', 7, { wait: ['report', 'eval'] });
+      await page.click('#lab-run-timing');
+      await page.waitForFunction((before) => (window.__quantlab.lab.timing?.runId ?? before) !== before, timing.runId, { timeout: 60000 });
+      const t7 = await lab(page, 'l.timing');
+      assert.deepEqual(layerKernels(t7), ['gemm_int8_usdot7']);
+      assert.doesNotMatch(await text(page, '#lab-timing'), /asked for/);
+      const i7 = t7.results.find((r) => r.id === 'int8');
+      console.log(`lab timing at 7-bit weights: int8 on usdot7 ${(i7.medianMs * 1000).toFixed(0)} us/image, ${(t7.results[0].medianMs / i7.medianMs).toFixed(2)}x fp32`);
+      await setControl(page, 'lab-wbits', 8, { wait: ['report', 'eval'] });
+    }
+
     // Drawing: a "1" and a "7"; both models answer, and the "1" is a 1.
     await page.locator('#lab-fig-draw').scrollIntoViewIfNeeded();
     await drawStrokes(page, ONE);

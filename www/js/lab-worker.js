@@ -45,6 +45,10 @@ let peaks = null;
 let sweep = null;
 /** `{ worker, gen, busy }`: the sweep's helper on a second core, or null. */
 let helper = null;
+/** A timing run holds the machine: the helper gets no new point until it ends (see timingJob). */
+let timingRuns = false;
+/** How long a timing run waits for the helper's point (a few of them at most). */
+const HELPER_WAIT_MS = 3000;
 const THUMBS = 40;
 /** What the sweep measures: every bit width, then the float formats. */
 const SWEEP_POINTS = Object.freeze([...SWEEP_BITS, ...SWEEP_FORMATS]);
@@ -298,7 +302,16 @@ function step() {
     try {
       const r = best.iter.next();
       if (r.done) tasks.delete(best.name);
-      else post({ type: 'progress', task: best.name, key: best.key, ...r.value });
+      else {
+        const { waitMs, ...progress } = r.value;
+        post({ type: 'progress', task: best.name, key: best.key, ...progress });
+        // A task waiting for something outside this worker (timing, for the helper to go idle)
+        // asks to be stepped again later; nothing else runs meanwhile.
+        if (waitMs) {
+          kick(waitMs);
+          return;
+        }
+      }
     } catch (err) {
       tasks.delete(best.name);
       post({ type: 'error', task: best.name, key: best.key, message: err?.message ?? String(err) });
@@ -668,6 +681,7 @@ function startHelper(bytes, ranges = null) {
     }
     helper.gen++;
     helper.busy = false;
+    helper.ready = false; // loading and calibrating its copy: busy too, as far as timing goes
     helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null, ranges, dataset: own?.bytes ?? null });
   } catch {
     helper = null;
@@ -675,7 +689,7 @@ function startHelper(bytes, ranges = null) {
 }
 
 function feedHelper() {
-  if (!helper || helper.busy || !sweep || !sweep.todo.length || paused) return;
+  if (!helper || helper.busy || timingRuns || !sweep || !sweep.todo.length || paused) return;
   helper.busy = true;
   helper.worker.postMessage({ type: 'point', gen: helper.gen, key: sweep.key, base: sweep.base, id: sweep.todo.pop() });
 }
@@ -684,6 +698,7 @@ function onHelper(e) {
   const m = e.data;
   if (!helper || m.gen !== helper.gen) return;
   if (m.type === 'ready') {
+    helper.ready = true;
     post({ type: 'helper', ready: true });
     return;
   }
@@ -887,6 +902,23 @@ function startTiming() {
  * slow moment hits all three alike.
  */
 function* timingJob(cfg, r, key) {
+  // The sweep's helper would share the two cores with the timed loops (and the page): it gets no
+  // new point, and the timing waits for the one it is computing.
+  timingRuns = true;
+  try {
+    // (At most HELPER_WAIT_MS: a helper whose set-up failed never says it is ready.)
+    const until = now() + HELPER_WAIT_MS;
+    while (helper && (helper.busy || !helper.ready) && now() < until) {
+      yield { done: 0, total: 1, label: 'waiting for the sweep\'s helper to finish its point', waitMs: 20 };
+    }
+    yield* timedRuns(cfg, r, key);
+  } finally {
+    timingRuns = false;
+    feedHelper();
+  }
+}
+
+function* timedRuns(cfg, r, key) {
   const { batch, samples } = r;
   const qm = model.quantize(cfg);
   try {

@@ -27,11 +27,17 @@ export function renderKernels(el, k) {
   if (sel.options.length === 2) {
     for (const name of k.int8.available) sel.add(new Option(`${name}${name === k.int8.best ? ' (chosen)' : ''}`, name), sel.options[1]);
   }
+  const pairs = { unsigned: 'it reads the activations as unsigned, exact for weights within ±64', signed: 'it reads them as signed', other: 'neither' }[k.probe.pairs];
   const probe = k.build === 'relaxed'
-    ? `the probe ran the relaxed dot on test vectors and saw (${k.probe.dotSamples.join(', ')}): it ${k.probe.describe}`
+    ? `the probe ran the relaxed dot on test vectors and saw (${k.probe.dotSamples.join(', ')}): it ${k.probe.describe}; ` +
+      `its int16 form saw (${k.probe.pairSamples.join(', ')}): ${pairs}`
     : 'this browser has no relaxed SIMD, so no probe ran';
+  const entry = (part, name) => part.entries.find((e) => e.name === name).entry;
+  const int8 = k.int8.best === 'usdot7'
+    ? `<code>${entry(k.int8, 'usdot7')}</code> for weights of 7 bits or fewer and <code>${entry(k.int8, 'dot16')}</code> for 8-bit weights`
+    : `<code>${entry(k.int8, k.int8.best)}</code>`;
   el.querySelector('#lab-kernel-note').innerHTML = `Build <strong>${k.build}</strong>: ${probe}. ` +
-    `INT8 runs <code>${k.int8.entries.find((e) => e.name === k.int8.best).entry}</code>, FP32 <code>${k.fp32.entries.find((e) => e.name === k.fp32.best).entry}</code>.`;
+    `INT8 runs ${int8}, FP32 <code>${entry(k.fp32, k.fp32.best)}</code>.`;
 }
 
 /** A row's name: a quantized model that runs as the QDQ graph is not called true INT8. */
@@ -111,18 +117,19 @@ function steps(t, m) {
 function instructionsWhy(m, byId) {
   const k = m.kernels;
   const f = (v) => (v ? `${v.toFixed(1)} GMAC/s` : 'not measured');
+  const per = (e) => (Number.isInteger(e.macsPerInstruction) ? e.macsPerInstruction : e.macsPerInstruction.toFixed(2));
   const i8 = k.int8.entries.find((e) => e.entry === ran(byId.int8));
   const f32 = k.fp32.entries.find((e) => e.entry === byId.fp32.kernel);
   const parts = [
-    `FP32 ran <code>${f32.instruction}</code>, ${f32.macsPerInstruction} multiply-adds per instruction (this machine's ceiling for it: ${f(ceiling(m, f32.entry))}).`,
-    `INT8 ran <code>${i8.instruction}</code>, ${i8.macsPerInstruction} per instruction (ceiling ${f(ceiling(m, i8.entry))}).`,
+    `FP32 ran <code>${f32.instruction}</code>, ${per(f32)} multiply-adds per instruction (this machine's ceiling for it: ${f(ceiling(m, f32.entry))}).`,
+    `INT8 ran <code>${i8.instruction}</code>, ${per(i8)} per instruction (ceiling ${f(ceiling(m, i8.entry))}).`,
   ];
   if (k.probe.pairs === 'unsigned' && k.probe.dot !== 'usdot') {
     const u7 = k.int8.entries.find((e) => e.name === 'usdot7');
     const wide = ran(byId.int8) !== u7.entry && byId.int8.kernel === u7.entry;
     parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe} (no AVX-VNNI: three x86 instructions).` +
       ` Its int16 form <code>i16x8.relaxed_dot_i8x16_i7x16_s</code> is one <code>pmaddubsw</code> here: it reads the activations as unsigned and sums each pair of products in int16, exact whenever every weight is within ±64, so 7-bit weights (onnxruntime's <code>reduce_range</code> for x86 without VNNI) run <code>usdot7</code>,` +
-      ` ${u7.macsPerInstruction.toFixed(2)} per instruction (ceiling ${f(ceiling(m, u7.entry))}); 8-bit weights run <code>dot16</code>.` +
+      ` ${per(u7)} per instruction (ceiling ${f(ceiling(m, u7.entry))}); 8-bit weights run <code>dot16</code>.` +
       `${wide ? ' These weights have 8 bits: set Weight bits to 7 or fewer to time <code>usdot7</code>.' : ''}`);
   } else if (k.build === 'relaxed' && k.probe.dot !== 'usdot') {
     parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe}, so it is exact only on 7-bit operands: ` +
