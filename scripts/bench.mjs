@@ -66,7 +66,7 @@ function renderTable(r) {
   lines.push(`build ${r.build}; relaxed dot probe: ${pr.dot} (${pr.dotSamples.join(', ')}): ${pr.describe}; ` +
     `int16 relaxed dot: ${pr.pairs} (${pr.pairSamples.join(', ')}); ` +
     `chosen int8 ${r.kernels.int8.chosen} (8-bit weights on ${r.kernels.int8.runs8bitWeights}), fp32 ${r.kernels.fp32.chosen}; ` +
-    `int8 entries identical on ${r.int8Identity.digits} digits at ${r.int8Identity.weightBits.join(' and ')}-bit weights: ${r.int8Identity.identical}`);
+    `int8 entries identical on ${r.int8Identity.digits} digits at ${r.int8Identity.weightBits.join(', ')}-bit weights: ${r.int8Identity.identical}`);
   lines.push('instruction peaks (GMAC/s): ' + r.peaks.map((p) => `${p.name} ${p.gmacPerS.toFixed(1)}`).join(', '));
   lines.push('');
   lines.push(`${pad('path', 28, true)}${pad('batch', 6)}${pad('median ms/img', 15)}${pad('p10 - p90 ms/img', 21)}` +

@@ -116,9 +116,10 @@ fn requant(rng: &mut Rng, m: usize, relu: bool) -> Requant {
     }
 }
 
-/// Weight ranges every int8 entry is checked on: 8 bits, and 7 bits (±64), where `usdot7` runs
-/// its own kernel instead of falling back to `dot16`.
-const WEIGHT_RANGES: [i32; 2] = [127, 64];
+/// Weight ranges every int8 entry is checked on: 8 bits, 7 bits (±64), where `usdot7` runs
+/// its own kernel instead of falling back to `dot16`, and 6 bits (±32), where it adds two int16
+/// pair sums before widening them (in runs of whole groups of 8 taps).
+const WEIGHT_RANGES: [i32; 3] = [127, 64, 32];
 
 #[test]
 fn int8_conv_matches_reference_bit_for_bit() {
@@ -170,7 +171,7 @@ fn int8_extreme_operands_are_exact() {
     for kern in int8_entries() {
         // ±64: the widest weights `usdot7` takes, where its int16 pair sums come closest to
         // saturating (2 · 64 · 255 = 32,640).
-        for wv in [127i8, -127, 64, -64] {
+        for wv in [127i8, -127, 64, -64, 32, -32] {
             let s = ConvShape {
                 c: 32,
                 h: 5,
@@ -241,7 +242,7 @@ fn linear_matches_reference() {
             }
 
             let xq: Vec<i8> = (0..n * n_in).map(|_| rng.int(-128, 127) as i8).collect();
-            let wmax = WEIGHT_RANGES[n % 2];
+            let wmax = WEIGHT_RANGES[n % 3];
             let wq: Vec<i8> = (0..n_in * n_out)
                 .map(|_| rng.int(-wmax, wmax) as i8)
                 .collect();
@@ -286,6 +287,9 @@ fn usdot7_packs_for_itself_only_within_7_bits() {
     assert_eq!(pack(-64), Int8Kernel::Usdot7);
     assert_eq!(pack(65), Int8Kernel::Dot16);
     assert_eq!(pack(-128), Int8Kernel::Dot16);
+    let narrow =
+        |w: i8| int8::PackedI8::new(Int8Kernel::Usdot7, &[w; 32], &[0; 8], 8, 4, 0, &rq).narrow;
+    assert!(narrow(32) && narrow(-32) && !narrow(33) && !narrow(64));
 }
 
 #[test]

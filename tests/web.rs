@@ -146,26 +146,29 @@ fn model_api_in_chromium_gives_the_native_int8_outputs() {
     }
     q::use_kernels(opts(&[("int8", "auto".into())])).unwrap();
     // 7-bit weights (onnxruntime's reduce_range), where `usdot7` runs its own kernel instead of
-    // packing for `dot16`: every entry gives the portable entry's int8 logits on 200 digits.
-    let mut q7 = model
-        .quantize(opts(&[
-            ("weightBits", 7.into()),
-            ("actBits", 8.into()),
-            ("perChannel", true.into()),
-        ]))
-        .unwrap();
-    let few = 200;
-    let mut reference: Option<Vec<i8>> = None;
-    for entry in quantlab::kernels::table::available::<quantlab::kernels::Int8Kernel>()
-        .into_iter()
-        .rev()
-    {
-        let name = quantlab::kernels::Entry::name(entry);
-        q::use_kernels(opts(&[("int8", name.into())])).unwrap();
-        let got = q7.forward_int8(&x[..few * 1024], few).unwrap().to_vec();
-        match &reference {
-            None => reference = Some(got), // portable, the last of the table, first here
-            Some(r) => assert_eq!(&got, r, "{name}, 7-bit weights"),
+    // packing for `dot16`, and 6-bit ones, where it adds two pair sums before widening: every
+    // entry gives the portable entry's int8 logits on 200 digits.
+    for bits in [7, 6] {
+        let mut qb = model
+            .quantize(opts(&[
+                ("weightBits", bits.into()),
+                ("actBits", 8.into()),
+                ("perChannel", true.into()),
+            ]))
+            .unwrap();
+        let few = 200;
+        let mut reference: Option<Vec<i8>> = None;
+        for entry in quantlab::kernels::table::available::<quantlab::kernels::Int8Kernel>()
+            .into_iter()
+            .rev()
+        {
+            let name = quantlab::kernels::Entry::name(entry);
+            q::use_kernels(opts(&[("int8", name.into())])).unwrap();
+            let got = qb.forward_int8(&x[..few * 1024], few).unwrap().to_vec();
+            match &reference {
+                None => reference = Some(got), // portable, the last of the table, first here
+                Some(r) => assert_eq!(&got, r, "{name}, {bits}-bit weights"),
+            }
         }
     }
     q::use_kernels(opts(&[("int8", "auto".into())])).unwrap();

@@ -24,7 +24,9 @@
 //!   pair of products into int16, exact where the engine reads `u` as unsigned (the probe says
 //!   so), since |w₀u₀ + w₁u₁| ≤ 2·64·255 = 32,640; `i32x4.dot_i16x8_s` with ones then adds the
 //!   pairs into int32 lanes of 4 taps, as `usdot` lays them out. A layer whose weights need 8 bits
-//!   is packed for `dot16` instead (`PackedI8::new`).
+//!   is packed for `dot16` instead (`PackedI8::new`). Within ±32 (6 bits) two pair sums are added
+//!   in int16 before the widening (each at most 2·32·255 = 16,320), in runs of whole groups of 8
+//!   taps: 5 instructions per 32 multiply-adds instead of 6.
 //! * `dot16`: `u` widened to i16, `i32x4.dot_i16x8_s` over pairs of taps (SIMD128 only).
 //! * `portable`: scalar loops over the same packed bytes (native builds).
 
@@ -47,6 +49,9 @@ pub struct Requant {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedI8 {
     pub kernel: Int8Kernel,
+    /// `usdot7` with weights within ±32 (6 bits): two int16 pair sums are added before they are
+    /// widened (each at most 2·32·255 = 16,320, so their sum stays in int16).
+    pub narrow: bool,
     pub m: usize,
     /// Taps per output, a multiple of 4.
     pub k: usize,
@@ -98,6 +103,7 @@ impl PackedI8 {
         );
         PackedI8 {
             kernel,
+            narrow: kernel == Int8Kernel::Usdot7 && rows.iter().all(|&v| v.unsigned_abs() <= 32),
             m,
             k,
             w8,
@@ -197,6 +203,19 @@ pub fn igemm(
                 out,
             )
         },
+        // Runs of whole groups of 8 taps take two quads per widening.
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        Int8Kernel::Usdot7 if w.narrow && kc % 8 == 0 => unsafe {
+            simd::driver::<{ simd::USDOT7X2 }, { crate::kernels::MR }>(
+                p,
+                ks,
+                kc,
+                a.as_ptr(),
+                ind,
+                w,
+                out,
+            )
+        },
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
         Int8Kernel::Usdot7 => unsafe {
             simd::driver::<{ simd::USDOT7 }, { crate::kernels::MR }>(
@@ -268,6 +287,8 @@ mod simd {
     pub const SPLIT: u8 = 2;
     #[allow(dead_code)]
     pub const USDOT7: u8 = 3;
+    #[allow(dead_code)]
+    pub const USDOT7X2: u8 = 4;
 
     /// `R` pixels × `T` channel tiles from tile `t0`. `K` selects the inner step:
     /// DOT16 reads `a` as i16 pairs, USDOT and SPLIT as uint8 quads. `KS`, `KC` > 0 fix `ks`
@@ -336,6 +357,37 @@ mod simd {
                 let (low7, mut off) = (u8x16_splat(0x7f), 0);
                 let ones = i16x8_splat(1);
                 for s in 0..ks {
+                    if K == USDOT7X2 {
+                        // Two quads of taps per step: their int16 pair sums added, then widened.
+                        let ap: [*const u8; R] =
+                            core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
+                        let mut c = 0;
+                        while c < kc {
+                            for t in 0..T {
+                                let wp = wbase[t].add(off);
+                                let l = |o: usize| v128_load(wp.add(o) as *const v128);
+                                let (a0, a1, b0, b1) = (l(0), l(16), l(32), l(48));
+                                for r in 0..R {
+                                    let xa = v128_load32_splat(ap[r].add(c) as *const u32);
+                                    let xb = v128_load32_splat(ap[r].add(c + 4) as *const u32);
+                                    let d = |wa: v128, wb: v128| {
+                                        i32x4_dot_i16x8(
+                                            i16x8_add(
+                                                i16x8_relaxed_dot_i8x16_i7x16(wa, xa),
+                                                i16x8_relaxed_dot_i8x16_i7x16(wb, xb),
+                                            ),
+                                            ones,
+                                        )
+                                    };
+                                    acc[r][t][0] = i32x4_add(acc[r][t][0], d(a0, b0));
+                                    acc[r][t][1] = i32x4_add(acc[r][t][1], d(a1, b1));
+                                }
+                            }
+                            off += 8 * NR;
+                            c += 8;
+                        }
+                        continue;
+                    }
                     let ap: [*const u8; R] =
                         core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
                     let mut c = 0;

@@ -12,7 +12,7 @@
 //! | `portable` int8 | scalar | `i32.mul` + `i32.add` | 0.5 |
 //! | `dot16` | u8→i16 activations × i16 weights | `i32x4.dot_i16x8_s` + `i32x4.add` | 4 |
 //! | `split` | 7-bit planes `u = lo + 128·hi` | 2 × `i32x4.relaxed_dot_i8x16_i7x16_add_s` per 16 | 8 |
-//! | `usdot7` | uint8 activations × weights within ±64 (7 bits) | `i16x8.relaxed_dot_i8x16_i7x16_s` + `i32x4.dot_i16x8_s` (× 1) + `i32x4.add` per 16 | 5.33 |
+//! | `usdot7` | uint8 activations × weights within ±64 (7 bits) | `i16x8.relaxed_dot_i8x16_i7x16_s` + `i32x4.dot_i16x8_s` (× 1) + `i32x4.add` per 16 | 5.33 (6.4 within ±32: two pair sums per widening) |
 //! | `usdot` | uint8 activations × int8 weights | `i32x4.relaxed_dot_i8x16_i7x16_add_s` | 16 |
 //! | `portable` fp32 | scalar | `f32.mul` + `f32.add` | 0.5 |
 //! | `muladd` | f32 | `f32x4.mul` + `f32x4.add` | 2 |

@@ -145,6 +145,8 @@ async function run({ quick }) {
   // them, `usdot7` runs them; 8-bit weights never fit it (each channel's largest is ±127), so the
   // 8-bit rows leave it out and time the entry that runs them.
   const q7 = model.quantize({ ...quantConfig, weightBits: 7 });
+  // 6-bit weights: usdot7 adds two int16 pair sums before widening them.
+  const q6 = model.quantize({ ...quantConfig, weightBits: 6 });
   const runs8 = (k) => (k === 'usdot7' ? 'dot16' : k);
   const int8Entries = kernels.int8.available.filter((k) => k !== 'usdot7');
   const best8Name = runs8(kernels.int8.best);
@@ -176,6 +178,9 @@ async function run({ quick }) {
     ...w7Entries.map((k) => ({ id: `ql-int8w7-${k}`, lib: 'quantlab', precision: 'int8', kernel: k, weightBits: 7,
       ...inWasm(`quantlab INT8 ${k}, w7`, { int8: k }, (x, n, s, r, p) => q7.timeForward(x, n, s, r, p, 'int8')),
       make: (x, n) => () => q7.forward(x, n) })),
+    ...w7Entries.slice(0, 1).map((k) => ({ id: `ql-int8w6-${k}`, lib: 'quantlab', precision: 'int8', kernel: k, weightBits: 6,
+      ...inWasm(`quantlab INT8 ${k}, w6`, { int8: k }, (x, n, s, r, p) => q6.timeForward(x, n, s, r, p, 'int8')),
+      make: (x, n) => () => q6.forward(x, n) })),
     { id: 'ql-int8-sim', lib: 'quantlab', precision: 'int8-simulated',
       ...inWasm('quantlab INT8 simulated', { fp32: 'auto' }, (x, n, s, r) => q.timeForward(x, n, s, r, 0, 'simulated')),
       make: (x, n) => () => q.forwardSimulated(x, n) },
@@ -236,8 +241,8 @@ async function run({ quick }) {
   // Every int8 entry gives the same int8 logits on all test digits.
   const xTest = test.images(model, 0, test.length);
   // So do they with 7-bit weights, where usdot7 runs its own kernel.
-  let int8Identity = { digits: test.length, entries: kernels.int8.available, weightBits: [8, 7], identical: true };
-  for (const [bits, qm] of [[8, q], [7, q7]]) {
+  let int8Identity = { digits: test.length, entries: kernels.int8.available, weightBits: [8, 7, 6], identical: true };
+  for (const [bits, qm] of [[8, q], [7, q7], [6, q6]]) {
     let first = null;
     for (const k of kernels.int8.available) {
       api.useKernels({ int8: k });
@@ -304,6 +309,7 @@ async function run({ quick }) {
     for (const k of int8Entries) if (k !== best8Name) add(`int8 ${k} vs fp32 (${kernels.fp32.best})`, `ql-int8-${k}`, best32, n);
     for (const k of w7Entries) add(`int8 ${k}, 7-bit weights, vs fp32 (${kernels.fp32.best})`, `ql-int8w7-${k}`, best32, n);
     if (w7Entries.length > 1) add(`7-bit weights: ${w7Entries[0]} vs dot16`, `ql-int8w7-${w7Entries[0]}`, 'ql-int8w7-dot16', n);
+    if (w7Entries.length) add(`int8 ${w7Entries[0]}, 6-bit weights, vs fp32 (${kernels.fp32.best})`, `ql-int8w6-${w7Entries[0]}`, best32, n);
     add('int8 simulated vs fp32, quantlab', 'ql-int8-sim', best32, n);
     add('ours vs the faster peer (fp32)', best32, fasterPeer(n), n);
     add('ours vs ort-web (int8)', best8, 'ort-int8', n);

@@ -129,7 +129,7 @@ function instructionsWhy(m, byId) {
     const wide = ran(byId.int8) !== u7.entry && byId.int8.kernel === u7.entry;
     parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe} (no AVX-VNNI: three x86 instructions).` +
       ` Its int16 form <code>i16x8.relaxed_dot_i8x16_i7x16_s</code> is one <code>pmaddubsw</code> here: it reads the activations as unsigned and sums each pair of products in int16, exact whenever every weight is within ±64, so 7-bit weights (onnxruntime's <code>reduce_range</code> for x86 without VNNI) run <code>usdot7</code>,` +
-      ` ${per(u7)} per instruction (ceiling ${f(ceiling(m, u7.entry))}); 8-bit weights run <code>dot16</code>.` +
+      ` ${per(u7)} per instruction (ceiling ${f(ceiling(m, u7.entry))}; within ±32, 6 bits or fewer, two pair sums are added in int16 before they are widened: 6.4); 8-bit weights run <code>dot16</code>.` +
       `${wide ? ' These weights have 8 bits: set Weight bits to 7 or fewer to time <code>usdot7</code>.' : ''}`);
   } else if (k.build === 'relaxed' && k.probe.dot !== 'usdot') {
     parts.push(`The relaxed dot <code>i32x4.relaxed_dot_i8x16_i7x16_add_s</code> would do 16 per instruction, but here it ${k.probe.describe}, so it is exact only on 7-bit operands: ` +
