@@ -191,42 +191,18 @@ pub fn igemm(
                 out,
             )
         },
+        // uint8 activations read as they are; `usdot7`'s runs of whole groups of 8 taps take two
+        // quads per widening when its weights are narrow.
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Int8Kernel::Usdot => unsafe {
-            simd::driver::<{ simd::USDOT }, { crate::kernels::MR }>(
-                p,
-                ks,
-                kc,
-                a.as_ptr(),
-                ind,
-                w,
-                out,
-            )
-        },
-        // Runs of whole groups of 8 taps take two quads per widening.
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Int8Kernel::Usdot7 if w.narrow && kc % 8 == 0 => unsafe {
-            simd::driver::<{ simd::USDOT7X2 }, { crate::kernels::MR }>(
-                p,
-                ks,
-                kc,
-                a.as_ptr(),
-                ind,
-                w,
-                out,
-            )
-        },
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Int8Kernel::Usdot7 => unsafe {
-            simd::driver::<{ simd::USDOT7 }, { crate::kernels::MR }>(
-                p,
-                ks,
-                kc,
-                a.as_ptr(),
-                ind,
-                w,
-                out,
-            )
+        Int8Kernel::Usdot | Int8Kernel::Usdot7 => unsafe {
+            use crate::kernels::MR;
+            use simd::{driver, USDOT, USDOT7, USDOT7X2};
+            let ap = a.as_ptr();
+            match w.kernel {
+                Int8Kernel::Usdot => driver::<USDOT, MR>(p, ks, kc, ap, ind, w, out),
+                _ if w.narrow && kc % 8 == 0 => driver::<USDOT7X2, MR>(p, ks, kc, ap, ind, w, out),
+                _ => driver::<USDOT7, MR>(p, ks, kc, ap, ind, w, out),
+            }
         },
         // Two accumulator sets per tile: half the pixels keep the registers at 8 + operands.
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
