@@ -63,7 +63,7 @@ test('guided path: every step sets its state with one click and says its sentenc
     await page.goBack();
     await page.waitForFunction((n) => window.__quantlab.guide.step === n, STEPS.length - 1);
     assert.equal(await text(page, '#guide-title'), STEPS[STEPS.length - 2].title);
-    await page.waitForFunction(() => document.getElementById('lab-wbits').value === '8');
+    await page.waitForFunction((b) => document.getElementById('lab-wbits').value === b, String(STEPS[STEPS.length - 2].lab.weightBits));
     // Its settings cancel the run (a new setting always does).
     await page.waitForFunction(() => window.__quantlab.lab.qat?.cancelled, null, { timeout: 30000 });
     // A link opens at its step.

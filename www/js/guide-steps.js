@@ -66,6 +66,12 @@ export const STEPS = Object.freeze([
     text: 'Simulated INT8 (the course module\'s path) turns the weights back into floats and runs the float kernels, so it takes about as long as FP32 or longer; true INT8 runs integer kernels. The timing starts by itself: compare the bars and read "Why".',
   },
   {
+    title: 'One bit fewer: 7-bit weights',
+    lab: { weightBits: 7, actBits: 8 },
+    control: 'lab-wbits', figure: 'lab-fig-timing', action: 'timing',
+    text: 'The same model with 7-bit weights, the trade onnxruntime\'s reduce_range makes on x86 CPUs without VNNI. Where the engine\'s int16 relaxed dot reads activations as unsigned, every pair of products then fits in 16 bits, and true INT8 runs on usdot7: three instructions per 16 multiply-adds instead of four. The timing starts by itself; "Why" says whether this engine is one of those, and the accuracy barely moves.',
+  },
+  {
     title: 'Train through the rounding',
     lab: { weightBits: 3, actBits: 3, granularity: 'channel', method: 'minmax' },
     control: 'lab-run-qat', figure: 'lab-fig-qat', action: 'qat',
