@@ -43,7 +43,7 @@ let build = 'simd128';
 let peaks = null;
 /** The running sweep's state, shared with the helper worker (see sweepJob). */
 let sweep = null;
-/** `{ worker, gen, busy }`: the sweep's helper on a second core, or null. */
+/** `{ worker, gen, busy, ready }`: the sweep's helper on a second core, or null (`ready`: it holds the current model). */
 let helper = null;
 /** A timing run holds the machine: the helper gets no new point until it ends (see timingJob). */
 let timingRuns = false;
