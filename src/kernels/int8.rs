@@ -80,7 +80,10 @@ impl PackedI8 {
         rq: &Requant,
     ) -> PackedI8 {
         assert!(k % 4 == 0, "K must be a multiple of 4");
-        let kernel = if kernel == Int8Kernel::Usdot7 && !fits_usdot7(rows) {
+        // usdot7's int16 pair sums stay exact for |w| ≤ 64 (2·64·255 = 32,640), and two of them
+        // added for |w| ≤ 32.
+        let wmax = rows.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+        let kernel = if kernel == Int8Kernel::Usdot7 && wmax > 64 {
             Int8Kernel::Dot16
         } else {
             kernel
@@ -103,7 +106,7 @@ impl PackedI8 {
         );
         PackedI8 {
             kernel,
-            narrow: kernel == Int8Kernel::Usdot7 && rows.iter().all(|&v| v.unsigned_abs() <= 32),
+            narrow: kernel == Int8Kernel::Usdot7 && wmax <= 32,
             m,
             k,
             w8,
@@ -143,11 +146,6 @@ impl PackedI8 {
         let rows = super::linear_gemm_order(w, n_out, n_in, from, kp);
         PackedI8::new(kernel, &rows, bias, n_out, kp, zx, rq)
     }
-}
-
-/// Do weights fit `usdot7` (every |w| ≤ 64, so no pair sum of uint8 × w leaves int16)?
-pub fn fits_usdot7(w: &[i8]) -> bool {
-    w.iter().all(|&v| v.unsigned_abs() <= 64)
 }
 
 /// Row stride of a batch of uint8 activation vectors of `len` values (whole groups of 4).
@@ -333,10 +331,10 @@ mod simd {
                 let (low7, mut off) = (u8x16_splat(0x7f), 0);
                 let ones = i16x8_splat(1);
                 for s in 0..ks {
+                    let ap: [*const u8; R] =
+                        core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
                     if K == USDOT7X2 {
                         // Two quads of taps per step: their int16 pair sums added, then widened.
-                        let ap: [*const u8; R] =
-                            core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
                         let mut c = 0;
                         while c < kc {
                             for t in 0..T {
@@ -364,8 +362,6 @@ mod simd {
                         }
                         continue;
                     }
-                    let ap: [*const u8; R] =
-                        core::array::from_fn(|r| a.add(ind[r * ks + s] as usize));
                     let mut c = 0;
                     while c < kc {
                         let x: [v128; R] =

@@ -240,7 +240,7 @@ async function run({ quick }) {
   }
   // Every int8 entry gives the same int8 logits on all test digits.
   const xTest = test.images(model, 0, test.length);
-  // So do they with 7-bit weights, where usdot7 runs its own kernel.
+  // So do they with 7- and 6-bit weights, where usdot7 runs its own kernel and its two-sums form.
   let int8Identity = { digits: test.length, entries: kernels.int8.available, weightBits: [8, 7, 6], identical: true };
   for (const [bits, qm] of [[8, q], [7, q7], [6, q6]]) {
     let first = null;

@@ -43,27 +43,27 @@ export function renderKernels(el, k) {
 /** A row's name: a quantized model that runs as the QDQ graph is not called true INT8. */
 const label = (r) => (r.path === 'qdq' ? 'QDQ graph (float)' : pathLabel(r.id));
 
-/** The layers of an INT8 run that did not run the entry asked for (usdot7 packs 8-bit weights for dot16), by kernel. */
-function fallbacks(r) {
+/** The entries an INT8 run's layers ran, each with its layers (usdot7 packs 8-bit weights for dot16). */
+function layerKernels(r) {
   const by = new Map();
-  for (const s of r.steps ?? []) if (s.kernel && s.kernel !== r.kernel) by.set(s.kernel, [...(by.get(s.kernel) ?? []), s.name]);
+  for (const s of r.steps ?? []) if (s.kernel) by.set(s.kernel, [...(by.get(s.kernel) ?? []), s.name]);
   return by;
 }
 
 /** The entry a run's layers ran: its one layer kernel, else (mixed, or not profiled) the entry asked for. */
 function ran(r) {
-  const ks = new Set((r.steps ?? []).map((s) => s.kernel).filter(Boolean));
-  return ks.size === 1 ? [...ks][0] : r.kernel;
+  const ks = layerKernels(r);
+  return ks.size === 1 ? [...ks.keys()][0] : r.kernel;
 }
 
 /** The bar's kernel text: the entry that ran, and which layers ran another one and why. */
 function kernelText(r) {
-  const fb = fallbacks(r);
-  if (!fb.size) return `<code>${r.kernel}</code>`;
+  const fb = [...layerKernels(r)].filter(([k]) => k !== r.kernel);
+  if (!fb.length) return `<code>${r.kernel}</code>`;
   const all = ran(r) !== r.kernel;
   const why = r.kernel === 'gemm_int8_usdot7' ? ': weights wider than 7 bits' : '';
   if (all) return `<code>${ran(r)}</code> (asked for <code>${r.kernel}</code>${why})`;
-  return `<code>${r.kernel}</code>, ${[...fb].map(([k, names]) => `${names.join(', ')} on <code>${k}</code>`).join('; ')}${why}`;
+  return `<code>${r.kernel}</code>, ${fb.map(([k, names]) => `${names.join(', ')} on <code>${k}</code>`).join('; ')}${why}`;
 }
 
 /**
