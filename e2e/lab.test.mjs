@@ -275,7 +275,7 @@ test('lab: every control changes the views that depend on it; sweep, timing and 
     const layerKernels = (t) => [...new Set(t.results.find((r) => r.id === 'int8').steps.map((s) => s.kernel).filter(Boolean))];
     if (timing.kernels.int8.best === 'usdot7') {
       assert.deepEqual(layerKernels(timing), ['gemm_int8_dot16']);
-      assert.match(await text(page, '#lab-timing'), /asked for gemm_int8_usdot7: weights wider than 7 bits/);
+      assert.match(await text(page, '#lab-timing'), /asked for gemm_int8_usdot7: weights beyond ±64/);
       assert.match(await text(page, '#lab-why'), /reduce_range[^]*set Weight bits to 7 or fewer/);
       await setControl(page, 'lab-wbits', 7, { wait: ['report', 'eval'] });
       await page.click('#lab-run-timing');

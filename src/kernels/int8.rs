@@ -83,11 +83,7 @@ impl PackedI8 {
         // usdot7's int16 pair sums stay exact for |w| ≤ 64 (2·64·255 = 32,640), and two of them
         // added for |w| ≤ 32.
         let wmax = rows.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
-        let kernel = if kernel == Int8Kernel::Usdot7 && wmax > 64 {
-            Int8Kernel::Dot16
-        } else {
-            kernel
-        };
+        let kernel = kernel.runs_for(wmax);
         let (w8, w16) = if kernel.packs_i16() {
             let wide: Vec<i16> = rows.iter().map(|&v| v as i16).collect();
             (vec![], super::pack_tiles(&wide, m, k, 2))

@@ -77,6 +77,14 @@ pub trait Entry: Copy + PartialEq + Sized + 'static {
             .find(|k| k.usable())
             .unwrap_or(&Self::ALL[Self::ALL.len() - 1])
     }
+    /// The largest weight magnitude the entry is exact for, where it has one; `None`: any.
+    fn weight_limit(self) -> Option<u8> {
+        None
+    }
+    /// The entry a layer whose weights pass [`Entry::weight_limit`] is packed for instead.
+    fn fallback(self) -> Option<Self> {
+        None
+    }
     /// The entry in use: 0 = not chosen yet, else index in ALL + 1.
     fn slot() -> &'static AtomicU8;
 
@@ -175,6 +183,21 @@ impl Entry for Int8Kernel {
             .find(|k| k.usable())
             .unwrap_or(Int8Kernel::Portable)
     }
+    /// `usdot7`'s int16 pair sums hold |w₀u₀ + w₁u₁| ≤ 2·64·255 = 32,640 ≤ 32,767 only for
+    /// |w| ≤ 64 (7 bits, as onnxruntime's `reduce_range` on x86 without VNNI); a layer with
+    /// wider weights is packed for `dot16`. The others take any int8 weight.
+    fn weight_limit(self) -> Option<u8> {
+        match self {
+            Int8Kernel::Usdot7 => Some(64),
+            _ => None,
+        }
+    }
+    fn fallback(self) -> Option<Int8Kernel> {
+        match self {
+            Int8Kernel::Usdot7 => Some(Int8Kernel::Dot16),
+            _ => None,
+        }
+    }
     fn slot() -> &'static AtomicU8 {
         static S: AtomicU8 = AtomicU8::new(0);
         &S
@@ -186,6 +209,14 @@ impl Int8Kernel {
     /// planes (`split`); both share the packed layout with `portable`. `dot16` widens to i16.
     pub fn packs_i16(self) -> bool {
         self == Int8Kernel::Dot16
+    }
+
+    /// The entry that runs a layer whose largest weight magnitude is `wmax` when `self` is asked for.
+    pub fn runs_for(self, wmax: u8) -> Int8Kernel {
+        match (self.weight_limit(), self.fallback()) {
+            (Some(limit), Some(other)) if wmax > limit => other,
+            _ => self,
+        }
     }
 }
 

@@ -17,6 +17,10 @@ struct EntryInfo {
     macs_per_instruction: f32,
     compiled: bool,
     usable: bool,
+    /// The largest weight magnitude it is exact for (`usdot7`: 64), or null: any int8 weight.
+    weight_limit: Option<u8>,
+    /// The entry a layer with wider weights runs instead (`usdot7`: `dot16`), or null.
+    fallback: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +70,8 @@ fn part<E: Entry>() -> Part {
                 macs_per_instruction: k.macs_per_instruction(),
                 compiled: k.compiled(),
                 usable: k.usable(),
+                weight_limit: k.weight_limit(),
+                fallback: k.fallback().map(|f| f.name()),
             })
             .collect(),
     }
@@ -92,7 +98,9 @@ fn info() -> Info {
 ///    int8: { chosen, best, available, entries }, fp32: { ... } }`.
 #[wasm_bindgen(js_name = kernelInfo)]
 pub fn kernel_info() -> JsResult<JsValue> {
-    Ok(serde_wasm_bindgen::to_value(&info())?)
+    // `None` (no weight limit, no fallback, maddFused unknown) is null, as the README shows.
+    let s = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    Ok(info().serialize(&s)?)
 }
 
 /// Forces kernel-table entries: `{ int8?: 'usdot' | 'usdot7' | 'split' | 'dot16' | 'portable' | 'auto',

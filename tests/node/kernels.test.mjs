@@ -17,6 +17,10 @@ test('kernelInfo names the build, the probe and the table entries', () => {
   assert.equal(k.fp32.chosen, 'muladd');
   const usdot = k.int8.entries.find((e) => e.name === 'usdot');
   assert.deepEqual([usdot.compiled, usdot.usable, usdot.macsPerInstruction], [false, false, 16]);
+  // Only usdot7 has a weight limit (its int16 pair sums), and it names the entry wider weights run.
+  const limits = Object.fromEntries(k.int8.entries.map((e) => [e.name, [e.weightLimit, e.fallback]]));
+  assert.deepEqual(limits, { usdot: [null, null], usdot7: [64, 'dot16'], split: [null, null], dot16: [null, null], portable: [null, null] });
+  assert.ok(k.fp32.entries.every((e) => e.weightLimit === null && e.fallback === null));
 });
 
 test('useKernels switches entries, refuses unknown and unavailable ones, and every int8 entry agrees', async () => {

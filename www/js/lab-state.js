@@ -143,10 +143,12 @@ export function quantile(values, q) {
  * probe's finding, the kernel table's chosen entries) next to what each runtime would pick.
  */
 function engineRow(k) {
-  const instr = (part) => part.entries.find((e) => e.name === part.chosen)?.instruction ?? '';
+  const chosen = (part) => part.entries.find((e) => e.name === part.chosen);
+  const instr = (part) => chosen(part)?.instruction ?? '';
+  const limit = chosen(k.int8)?.weightLimit;
   return {
     aspect: 'This browser',
-    page: `${k.build} build; INT8 on <code>${k.int8.chosen}</code> (${instr(k.int8)})${k.int8.chosen === 'usdot7' ? ' for layers whose weights fit 7 bits, <code>dot16</code> for 8-bit ones' : ''}, FP32 on <code>${k.fp32.chosen}</code> (${instr(k.fp32)}); ` +
+    page: `${k.build} build; INT8 on <code>${k.int8.chosen}</code> (${instr(k.int8)})${limit != null ? ` for layers whose weights are within ±${limit}, <code>${chosen(k.int8).fallback}</code> for wider ones` : ''}, FP32 on <code>${k.fp32.chosen}</code> (${instr(k.fp32)}); ` +
       `relaxed dot: ${k.probe.describe}. On an NVIDIA GPU, TensorRT would run int8 Tensor Core (IMMA) kernels instead.`,
     tflite: ['XNNPACK picks its kernels at start-up the same way: NEON dot / AVX-VNNI natively, the wasm relaxed dot where the engine has it', 'partly'],
     pytorch: ['FBGEMM (AVX2, AVX-512 VNNI) on x86, QNNPACK on ARM; no WebAssembly backend', false],

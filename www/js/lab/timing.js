@@ -32,12 +32,13 @@ export function renderKernels(el, k) {
     ? `the probe ran the relaxed dot on test vectors and saw (${k.probe.dotSamples.join(', ')}): it ${k.probe.describe}; ` +
       `its int16 form saw (${k.probe.pairSamples.join(', ')}): ${pairs}`
     : 'this browser has no relaxed SIMD, so no probe ran';
-  const entry = (part, name) => part.entries.find((e) => e.name === name).entry;
-  const int8 = k.int8.best === 'usdot7'
-    ? `<code>${entry(k.int8, 'usdot7')}</code> for weights of 7 bits or fewer and <code>${entry(k.int8, 'dot16')}</code> for 8-bit weights`
-    : `<code>${entry(k.int8, k.int8.best)}</code>`;
+  const entry = (part, name) => part.entries.find((e) => e.name === name);
+  const best = entry(k.int8, k.int8.best);
+  const int8 = best.weightLimit != null
+    ? `<code>${best.entry}</code> for weights within ±${best.weightLimit} (${Math.log2(best.weightLimit) + 1} bits or fewer) and <code>${entry(k.int8, best.fallback).entry}</code> for wider ones`
+    : `<code>${best.entry}</code>`;
   el.querySelector('#lab-kernel-note').innerHTML = `Build <strong>${k.build}</strong>: ${probe}. ` +
-    `INT8 runs ${int8}, FP32 <code>${entry(k.fp32, k.fp32.best)}</code>.`;
+    `INT8 runs ${int8}, FP32 <code>${entry(k.fp32, k.fp32.best).entry}</code>.`;
 }
 
 /** A row's name: a quantized model that runs as the QDQ graph is not called true INT8. */
@@ -56,12 +57,13 @@ function ran(r) {
   return ks.size === 1 ? [...ks.keys()][0] : r.kernel;
 }
 
-/** The bar's kernel text: the entry that ran, and which layers ran another one and why. */
-function kernelText(r) {
-  const fb = [...layerKernels(r)].filter(([k]) => k !== r.kernel);
+/** The bar's kernel text: the entry that ran, and which layers ran another one and why (`k`: kernelInfo). */
+function kernelText(r, k) {
+  const fb = [...layerKernels(r)].filter(([name]) => name !== r.kernel);
   if (!fb.length) return `<code>${r.kernel}</code>`;
   const all = ran(r) !== r.kernel;
-  const why = r.kernel === 'gemm_int8_usdot7' ? ': weights wider than 7 bits' : '';
+  const limit = k.int8.entries.find((e) => e.entry === r.kernel)?.weightLimit;
+  const why = limit != null ? `: weights beyond ±${limit}` : '';
   if (all) return `<code>${ran(r)}</code> (asked for <code>${r.kernel}</code>${why})`;
   return `<code>${r.kernel}</code>, ${fb.map(([k, names]) => `${names.join(', ')} on <code>${k}</code>`).join('; ')}${why}`;
 }
@@ -85,7 +87,7 @@ export function render(el, { timing: m, report, summary, timer }) {
       `<div class="hbar"><span class="hbar-fill" data-css="width:${w.toFixed(2)}%; background:${pathColor(r.id)}"></span>` +
       `<span class="hbar-whisker" data-css="left:${lo.toFixed(2)}%; width:${Math.max(0.5, hi - lo).toFixed(2)}%"></span></div>` +
       `<span class="hbar-val"><strong>${msPerImage(r.medianMs)}</strong></span>` +
-      `<span class="hbar-sub">${kernelText(r)} · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s` +
+      `<span class="hbar-sub">${kernelText(r, m.kernels)} · p10–p90 ${msPerImage(r.p10Ms)} – ${msPerImage(r.p90Ms)} · ${r.gmacs.toFixed(2)} GMAC/s` +
       `${c && r.id !== 'simulated' ? ` (${Math.round((100 * r.gmacs) / c)}% of this machine's ceiling for it)` : ''} · ${vs}` +
       `${r.jsCallMs ? ` · as a JS call, copies included: ${msPerImage(r.jsCallMs)}` : ''}</span></div>`;
   }).join('') + '<p class="hbar-note">Bar: median time per image inside the module; whisker: 10th to 90th percentile of the runs.</p>';
