@@ -43,7 +43,8 @@ try {
   process.stderr.write(`[bench-lab] ${ROUNDS} evaluations timed\n`);
 
   // The sweep after a change, as the worker times it (from the settings message that asked for
-  // it) and as the page shows it (from the control's change to the complete sweep drawn).
+  // it), and when the page has settled (from the control's change until every view, the
+  // sensitivity last, shows the new settings).
   // Three weight and three activation changes, then back the same way, so each step back
   // returns to settings measured before.
   const forth = [
@@ -95,7 +96,7 @@ const lines = [
   `  weight settings changed           ${f(result.sweepByKind.weights)}`,
   `  activation settings changed       ${f(result.sweepByKind.activations)}`,
   `  back to settings measured before  ${f(result.sweepByKind.kept)}`,
-  ...result.sweeps.map((s) => `    ${s.kind.padEnd(12)}${`${s.control} = ${s.value}`.padEnd(28)}${s.workerMs.toFixed(0).padStart(6)} ms (complete on the page ${s.pageMs.toFixed(0)} ms after the change)`),
+  ...result.sweeps.map((s) => `    ${s.kind.padEnd(12)}${`${s.control} = ${s.value}`.padEnd(28)}${s.workerMs.toFixed(0).padStart(6)} ms (the page settled, sensitivity last, ${s.pageMs.toFixed(0)} ms after the change)`),
 ];
 if (result.problems.length) lines.push('', `problems: ${result.problems.join('; ')}`);
 process.stderr.write(`${lines.join('\n')}\n`);
