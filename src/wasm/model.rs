@@ -390,16 +390,12 @@ impl Model {
                 .extend_from_slice(&more);
         }
         let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
-        if q.eval_logits.as_ref().map(|c| (c.0, c.1)) != Some((digits.id, path)) {
-            q.eval_logits = Some((digits.id, path, Vec::with_capacity(all * classes)));
-        }
-        let (_, _, ql) = q.eval_logits.as_mut().expect("set above");
-        let have = ql.len() / classes;
+        let have = q.kept_logits(digits, path).len() / classes;
         if have < n {
             let more = eval::logits(&q.inner, path, &x[have * len..n * len], n - have)?;
-            ql.extend_from_slice(&more);
+            q.kept_logits(digits, path).extend_from_slice(&more);
         }
-        let ql = &ql[..n * classes];
+        let ql = &q.kept_logits(digits, path)[..n * classes];
         let fp = &fp[..n * classes];
         let e = Evaluation::from_logits(&digits.inner.labels[..n], fp, ql, classes);
         let out = Object::new();
@@ -660,6 +656,15 @@ impl QuantizedModel {
     pub(super) fn ready(&mut self) {
         self.inner.repack(crate::kernels::table::int8());
     }
+    /// The quantized logits kept for `digits` along `path` (emptied first if they were of
+    /// another set or path), to which evaluations append.
+    fn kept_logits(&mut self, digits: &Digits, path: eval::Path) -> &mut Vec<f32> {
+        if self.eval_logits.as_ref().map(|c| (c.0, c.1)) != Some((digits.id, path)) {
+            let cap = digits.inner.len() * self.inner.output_len;
+            self.eval_logits = Some((digits.id, path, Vec::with_capacity(cap)));
+        }
+        &mut self.eval_logits.as_mut().expect("set above").2
+    }
 }
 
 #[wasm_bindgen]
@@ -698,14 +703,7 @@ impl QuantizedModel {
             .into());
         }
         let k = logits.len() / classes;
-        if self.eval_logits.as_ref().map(|c| (c.0, c.1)) != Some((digits.id, path)) {
-            self.eval_logits = Some((
-                digits.id,
-                path,
-                Vec::with_capacity(digits.inner.len() * classes),
-            ));
-        }
-        let (_, _, kept) = self.eval_logits.as_mut().expect("set above");
+        let kept = self.kept_logits(digits, path);
         let have = kept.len() / classes;
         if from != have {
             return Err(Error::new(

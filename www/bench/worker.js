@@ -152,7 +152,10 @@ async function run({ quick }) {
   const q6 = model.quantize({ ...quantConfig, weightBits: 6 });
   // The entry 8-bit weights (|w| up to 127) run when `k` is asked for: its fallback past its weight limit.
   const int8Entry = (k) => kernels.int8.entries.find((e) => e.name === k);
-  const runs8 = (k) => (int8Entry(k).weightLimit != null && int8Entry(k).weightLimit < 127 ? int8Entry(k).fallback : k);
+  const runs8 = (k) => {
+    const e = int8Entry(k);
+    return e.weightLimit != null && e.weightLimit < 127 ? e.fallback : k;
+  };
   const int8Entries = kernels.int8.available.filter((k) => runs8(k) === k);
   const best8Name = runs8(kernels.int8.best);
   const w7Entries = [...new Set([kernels.int8.best, 'dot16'])].filter((k) => kernels.int8.available.includes(k));

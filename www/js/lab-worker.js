@@ -33,7 +33,7 @@
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
-import { parts, runPart, partKey, wResult, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
+import { parts, runPart, partKey, measurement, wResult, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
@@ -385,7 +385,9 @@ function applySettings() {
       setTask('sens', sensKey(s), () => sensJob(s, sensKey(s)));
     }
   }
-  if (sweepKey(s) !== sweepDone) setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
+  // (A sweep of other settings still running is replaced even when these were measured last:
+  // the new job posts them from the part cache at once.)
+  if (sweepKey(s) !== sweepDone || tasks.has('sweep')) setTask('sweep', sweepKey(s), () => sweepJob(s, sweepKey(s)));
   if (timingRequest) startTiming();
   if (techniquesWanted) startTechniques();
   if (budgetWanted) startBudget();
@@ -533,7 +535,7 @@ function* evalJob(key, qm, cfg) {
       if (n >= test.length) {
         post(evalMessage(key, e, ms, false));
         if (!cfg.layerBits.length && cfg.weightBits === cfg.actBits) {
-          offerPart({ id: cfg.weightBits, kind: 'wa', key: partKey('wa', cfg) }, waResult({ accuracy: e.int8Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb }));
+          offerPart({ id: cfg.weightBits, kind: 'wa', key: partKey('wa', cfg) }, waResult(measurement(e)));
         }
         return;
       }
@@ -694,22 +696,21 @@ function* sensJob(s, key) {
     // All layers at once is the sweep's weights-only part at these bits: either hands it to the other.
     const part = c.only === null ? { id: bits, kind: 'w', key: partKey('w', cfg) } : null;
     const kept = part && partCache.get(part.key);
-    if (kept) {
-      rows.push({ name: c.name, layer: c.only, accuracy: kept.wAccuracy, fp32Accuracy: kept.fp32Accuracy, agreement: kept.wAgreement, logitSqnrDb: kept.wSqnrDb });
-    } else {
+    let m = kept && { accuracy: kept.wAccuracy, fp32Accuracy: kept.fp32Accuracy, agreement: kept.wAgreement, sqnrDb: kept.wSqnrDb };
+    if (!m) {
       const qm = model.quantize(cfg);
       try {
-        const e = yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` }));
-        rows.push({ name: c.name, layer: c.only, accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, logitSqnrDb: e.logitSqnrDb });
-        if (part) offerPart(part, wResult(bits, { accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb }, model.report(qm, 4, 0)));
+        m = measurement(yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` })));
+        if (part) offerPart(part, wResult(bits, m, model.report(qm, 4, 0)));
       } finally {
         qm.free();
       }
     }
-    const m = { type: 'sens', key, bits, rows, complete: rows.length === cases.length, ms: now() - t0 };
-    post(m);
-    if (m.complete) {
-      sensDone.set(key, m);
+    rows.push({ name: c.name, layer: c.only, accuracy: m.accuracy, fp32Accuracy: m.fp32Accuracy, agreement: m.agreement, logitSqnrDb: m.sqnrDb });
+    const msg = { type: 'sens', key, bits, rows, complete: rows.length === cases.length, ms: now() - t0 };
+    post(msg);
+    if (msg.complete) {
+      sensDone.set(key, msg);
       if (sensDone.size > SENS_KEPT) sensDone.delete(sensDone.keys().next().value);
     }
   }

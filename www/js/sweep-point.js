@@ -60,12 +60,12 @@ export function* evaluateInSteps(model, qm, test, path, first = EVAL_CHUNK) {
   }
 }
 
+/** A measurement from the core's evaluation `e` (Model.evaluate): what the parts are made of. */
+export const measurement = (e) => ({ accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb });
+
 /** `qm` against FP32 on `set` along `path`: `{accuracy?, fp32Accuracy?, agreement, sqnrDb}`. */
 function* measure(model, qm, set, path) {
-  if (set.kind === 'digits') {
-    const e = yield* evaluateInSteps(model, qm, set.test, path);
-    return { accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb };
-  }
+  if (set.kind === 'digits') return measurement(yield* evaluateInSteps(model, qm, set.test, path));
   const c = model.compare(qm, set.x, set.n, path);
   return { agreement: c.agreement, sqnrDb: c.logitSqnrDb };
 }
