@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test setup setup-test build vendor serve bench bench-lab bench-qat train train-rgb data golden dist clean
+.PHONY: demo test lint-js setup setup-test build vendor serve bench bench-lab bench-qat train train-rgb data golden dist clean
 
 PORT ?= 8080
 
@@ -9,6 +9,7 @@ demo: setup build
 
 ## make test: install what tests need, build, run every test (native, wasm in Chromium, Node, E2E)
 test: setup-test build
+	$(MAKE) --no-print-directory lint-js
 	@echo "== native Rust tests (unit, property, golden) =="
 	cargo test
 	@echo "== wasm boundary tests in headless Chromium, SIMD128 build and relaxed build =="
@@ -24,6 +25,11 @@ test: setup-test build
 	node --test tests/node/
 	@echo "== end-to-end page tests in headless Chromium =="
 	node scripts/e2e.mjs
+
+## make lint-js: ESLint (eslint.config.js) over the page's scripts, workers, benchmark, build scripts and tests
+lint-js:
+	@echo "== JS lint (ESLint, recommended rules) =="
+	npx eslint --max-warnings 0 www/js www/sw.js www/bench scripts e2e tests/node
 
 setup:
 	@scripts/setup.sh demo

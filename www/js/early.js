@@ -20,7 +20,7 @@
     worker.onmessage = function (e) { queued.push(e.data); };
     worker.postMessage({ type: 'init', hold: embed });
     window.__quantlabEarlyWorker = { worker: worker, queued: queued, startedMs: performance.now(), held: embed };
-  } catch (err) {
+  } catch (_err) {
     // No module workers here: the lab says so (js/main.js); the explorer works without it.
   }
   // Never hidden for long: if the page fails to start, show what there is.

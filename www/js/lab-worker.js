@@ -593,7 +593,7 @@ function* techniquesJob(s, key) {
     ...FORMATS.map((f) => ({ ...f, bits: null, patch: { ...plain, ...f.patch } })),
   ];
   const rows = [];
-  let fp32Accuracy = null;
+  let fp32Accuracy;
   for (const [i, c] of cases.entries()) {
     const label = `${c.name}${c.bits ? ` at ${c.bits} bits` : ''}`;
     yield { done: i, total: cases.length, label };
