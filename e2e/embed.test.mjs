@@ -2,7 +2,8 @@
 // (page on 127.0.0.1, course page on localhost; the page served without cross-origin isolation
 // headers, as a course site would), show one view each without the page chrome, with controls
 // locked or hidden; the course page drives them through postMessage (set, get, errors) and gets
-// their results; an embed scrolled out of view does no work until it is back. The snippet's few
+// their results; an embed scrolled out of view does no work until it is back (while a copy of it
+// in view measures a whole bit-width sweep for the same setting). The snippet's few
 // lines of script make each iframe as tall as its content, at any width, and listen to nothing
 // but their own iframes; the Embed menu starts at the figure in view. Screenshots:
 // e2e/screenshots/embed-course-page.png, embed-course-390.png, embed-panel-1280x800.png.
@@ -66,7 +67,9 @@ test('embed: snippets in a course page on another origin, driven through postMes
       'frame: [...document.querySelectorAll("iframe")].findIndex((f) => f.contentWindow === e.source), data: e.data }));</script>' +
       '<style>body { font: 16px system-ui; margin: 16px; max-width: 1000px; } iframe { display: block; margin: 12px 0; }</style></head>' +
       '<body><h1>Week 5: INT8 quantization</h1><p>Move the bits and watch the staircase.</p>' +
-      `${affine}<p>And the whole network, measured at each bit width:</p>${sweep}<div style="height: 3000px"></div><p id="end">end</p></body></html>`;
+      `${affine}<p>And the whole network, measured at each bit width:</p>${sweep}<div style="height: 3000px"></div><p id="end">end</p>` +
+      // The same sweep again at the end of the page: in view when the first one is scrolled out.
+      `${sweep}</body></html>`;
     const page = await context.newPage();
     watch(page, problems);
     await page.goto(course.base);
@@ -87,9 +90,9 @@ test('embed: snippets in a course page on another origin, driven through postMes
     assert.match(ready0.timer, /not cross-origin isolated/);
 
     // The embeds: one view each, no page chrome, the timer said on the page, controls locked / hidden.
-    const frame = (i) => page.frames().find((f) => f.url().includes(i === 0 ? 'embed=affine' : 'embed=sweep'));
-    const f0 = frame(0);
-    const f1 = frame(1);
+    const frame = async (i) => (await page.locator('iframe').nth(i).elementHandle()).contentFrame();
+    const f0 = await frame(0);
+    const f1 = await frame(1);
     const look = (f) => f.evaluate(() => {
       const vis = (sel) => [...document.querySelectorAll(sel)].some((e) => e.getClientRects().length > 0);
       return {
@@ -138,18 +141,27 @@ test('embed: snippets in a course page on another origin, driven through postMes
     await page.screenshot({ path: path.join(shotsDir, 'embed-course-page.png'), fullPage: true, clip: { x: 0, y: 0, width: 1100, height: 1480 } });
 
     // Scrolled out of the course page's view, the embeds do no work; back in view, they catch up.
+    // What proves "no work" without a sleep: the copy of the sweep embed at the end of the page,
+    // now in view, is sent the same setting and measures its evaluation and then its whole sweep
+    // (7 bit widths and 2 float formats, many evaluations' worth of work); by then the embed out
+    // of view, if it worked, would long have posted its one evaluation. It has posted nothing.
     const historyBefore = await page.evaluate(() => history.length);
     await page.evaluate(() => document.getElementById('end').scrollIntoView());
     // Poll on a timer: Chromium stops animation frames in a cross-origin iframe scrolled out of
     // view, so waitForFunction's default (requestAnimationFrame) polling would never look again.
+    // (The debug mirror: whether the lab has been told it is out of view shows on no screen.)
     await f1.waitForFunction(() => window.__quantlab.lab.visible === false, null, { polling: 100 });
-    await send(1, { type: 'quantlab:set', id: 'w3', state: { lab: { weightBits: 3 } } });
-    await waitMsg(1, 'quantlab:state', '(d) => d.id === "w3"');
-    await page.waitForTimeout(2500);
-    assert.equal((await msgs(1, 'quantlab:result', 'eval')).filter((d) => d.state.weightBits === 3).length, 0, 'no evaluation while out of view');
+    await waitMsg(2, 'quantlab:ready'); // (loading="lazy": the copy loads once scrolled near)
+    for (const f of [1, 2]) await send(f, { type: 'quantlab:set', id: `w3-${f}`, state: { lab: { weightBits: 3 } } });
+    await waitMsg(1, 'quantlab:state', '(d) => d.id === "w3-1"');
+    await waitMsg(2, 'quantlab:result', '(d) => d.kind === "eval" && d.state.weightBits === 3');
+    await waitMsg(2, 'quantlab:result', '(d) => d.kind === "sweep" && d.state.weightBits === 3 && d.result.complete', 120000);
+    const outOfView = (await msgs(1, 'quantlab:result')).filter((d) => d.state.weightBits === 3);
+    assert.deepEqual(outOfView.map((d) => d.kind), [], 'no result while out of view, in the time the embed in view measured a whole sweep');
     await page.evaluate(() => window.scrollTo(0, 0));
     await waitMsg(1, 'quantlab:result', '(d) => d.kind === "eval" && d.state.weightBits === 3');
     assert.equal(await page.evaluate(() => history.length), historyBefore, 'embeds add nothing to the course page\'s history');
+    // (The debug mirror: the lab's section is hidden in this embed, so no element can show its worker.)
     assert.equal(await f0.evaluate(() => window.__quantlab.lab.workerReady), false, 'the explorer embed never loaded the lab');
     assert.deepEqual(problems, []);
   } finally {
@@ -201,10 +213,8 @@ test('embed: the snippet sizes its iframe on a cross-origin course page; the Emb
     await page.goto(course.base);
     const frame = () => page.frames().find((f) => f.url().includes('embed=lab.accuracy'));
     await page.waitForFunction(() => window.msgs.some((m) => m.data.type === 'quantlab:ready'), null, { timeout: 30000 });
-    await frame().waitForFunction(() => {
-      const l = window.__quantlab?.lab;
-      return l && ['report', 'eval'].every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]) && document.querySelector('#lab-flipped .thumb');
-    }, null, { timeout: 60000 });
+    await labSettled(frame(), ['report', 'eval'], 60000);
+    await frame().waitForSelector('#lab-flipped .thumb', { timeout: 60000 });
     // Settled: the iframe is as tall as the embed's content, and that is what the embed said last.
     const sized = async () => {
       const h = await (await frame().waitForFunction(() => {
