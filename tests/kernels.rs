@@ -9,6 +9,12 @@
 //! --test kernels` checks the SIMD128 build's entries in Node, and the same with
 //! `+relaxed-simd` checks the relaxed build's in Chromium (Node 20 computes relaxed SIMD
 //! wrongly), as `make test` runs them.
+//!
+//! The suite does not trust the build it finds itself in: `make test` names the build it means
+//! in `QUANTLAB_EXPECT_BUILD` (`simd128` or `relaxed`, read at compile time; a wasm build without
+//! it fails), the suite asserts that it was compiled as that build, and each test asserts the
+//! entries it ran: a relaxed run that lost its RUSTFLAGS would otherwise pass on the simd128
+//! entries alone.
 
 mod common;
 use common::{through_nhwc, Rng};
@@ -69,6 +75,75 @@ fn shapes() -> Vec<ConvShape> {
     v
 }
 
+/// The build `make test` compiled this suite as (`QUANTLAB_EXPECT_BUILD`); natively `native`.
+fn expected_build() -> &'static str {
+    match option_env!("QUANTLAB_EXPECT_BUILD") {
+        Some(b) => b,
+        None if cfg!(target_arch = "wasm32") => panic!(
+            "set QUANTLAB_EXPECT_BUILD=simd128 or relaxed when building the wasm kernel suite \
+             (make test does), so that a build that lost its target features fails"
+        ),
+        None => "native",
+    }
+}
+
+/// The int8 entries this build must run on this engine, from the build and the probe alone (not
+/// from the table, which is what is under test). The relaxed build runs `split` everywhere,
+/// `usdot` where the relaxed dot is an exact uint8 × int8 dot (x86 with AVX-VNNI) and `usdot7`
+/// where the int16 relaxed dot reads its operand as unsigned (x86 without it).
+fn expected_int8() -> Vec<&'static str> {
+    let p = probe::get();
+    match expected_build() {
+        "relaxed" => {
+            let mut v = vec![];
+            if p.dot == DotBehaviour::Usdot {
+                v.push("usdot");
+            }
+            if p.pairs == PairBehaviour::Unsigned {
+                v.push("usdot7");
+            }
+            v.extend(["split", "dot16", "portable"]);
+            v
+        }
+        "simd128" => vec!["dot16", "portable"],
+        "native" => vec!["portable"],
+        other => panic!("QUANTLAB_EXPECT_BUILD={other}: expected native, simd128 or relaxed"),
+    }
+}
+
+/// The fp32 entries this build must run: `madd` in the relaxed build, `muladd` from SIMD128 up.
+fn expected_f32() -> Vec<&'static str> {
+    match expected_build() {
+        "relaxed" => vec!["madd", "muladd", "portable"],
+        "simd128" => vec!["muladd", "portable"],
+        _ => vec!["portable"],
+    }
+}
+
+/// The entries a test ran, each named once, to compare with what the build must run.
+#[derive(Default)]
+struct Ran(Vec<String>);
+
+impl Ran {
+    fn saw(&mut self, name: &str) {
+        if !self.0.iter().any(|n| n == name) {
+            self.0.push(name.to_string());
+        }
+    }
+    fn check(mut self, want: &[&str], what: &str) {
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        self.0.sort();
+        want.sort();
+        assert_eq!(
+            self.0,
+            want,
+            "{what}: entries run in the {} build (probe {:?})",
+            table::BUILD,
+            probe::get()
+        );
+    }
+}
+
 /// What this build and engine can run, with a line saying so (the suite's log names them).
 fn int8_entries() -> Vec<Int8Kernel> {
     let v = table::available::<Int8Kernel>();
@@ -82,8 +157,40 @@ fn int8_entries() -> Vec<Int8Kernel> {
 }
 
 #[test]
+fn the_suite_runs_the_build_make_test_asked_for() {
+    let want = expected_build();
+    assert_eq!(table::BUILD, want, "the table's build");
+    assert_eq!(
+        cfg!(target_feature = "relaxed-simd"),
+        want == "relaxed",
+        "compiled with relaxed-simd"
+    );
+    assert_eq!(
+        cfg!(target_feature = "simd128"),
+        want != "native",
+        "compiled with simd128"
+    );
+    // The relaxed build probes the engine; the others have nothing to probe.
+    let p = probe::get();
+    let probed = want == "relaxed";
+    assert_eq!(p.dot != DotBehaviour::NotProbed, probed, "{p:?}");
+    assert_eq!(p.pairs != PairBehaviour::NotProbed, probed, "{p:?}");
+    assert_eq!(p.madd_fused.is_some(), probed, "{p:?}");
+    // The table offers exactly the entries the build and the probe call for, fastest first.
+    let int8: Vec<&str> = int8_entries().iter().map(|k| k.name()).collect();
+    assert_eq!(int8, expected_int8(), "int8 entries");
+    let f32: Vec<&str> = table::available::<F32Kernel>()
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    assert_eq!(f32, expected_f32(), "fp32 entries");
+}
+
+#[test]
 fn fp32_conv_matches_reference() {
+    let mut ran = Ran::default();
     for kern in table::available::<F32Kernel>() {
+        ran.saw(kern.name());
         let mut rng = Rng(1);
         for s in shapes() {
             let x: Vec<f32> = (0..s.input_len()).map(|_| rng.f32_int(-8, 8)).collect();
@@ -101,6 +208,7 @@ fn fp32_conv_matches_reference() {
             }
         }
     }
+    ran.check(&expected_f32(), "fp32 conv");
 }
 
 fn requant(rng: &mut Rng, m: usize, relu: bool) -> Requant {
@@ -123,6 +231,7 @@ const WEIGHT_RANGES: [i32; 3] = [127, 64, 32];
 
 #[test]
 fn int8_conv_matches_reference_bit_for_bit() {
+    let mut ran = Ran::default();
     for (kern, wmax) in int8_entries()
         .into_iter()
         .flat_map(|k| WEIGHT_RANGES.map(|r| (k, r)))
@@ -144,6 +253,13 @@ fn int8_conv_matches_reference_bit_for_bit() {
             refk::conv2d_acc_i32(&s, &xi, zx, &wi, &vec![0; s.m], &b, &mut acc);
             for relu in [false, true] {
                 let rq = requant(&mut rng, s.m, relu);
+                // The entry the layer runs, as conv2d_nchw packs it (usdot7 falls back to dot16
+                // beyond ±64 and takes its two-sums form within ±32).
+                let packed = int8::PackedI8::conv(kern, &w, &b, &int8::conv_plan(s), zx, &rq);
+                ran.saw(packed.kernel.name());
+                if packed.narrow {
+                    ran.saw("usdot7 within ±32");
+                }
                 let want: Vec<i8> = acc
                     .iter()
                     .enumerate()
@@ -162,6 +278,11 @@ fn int8_conv_matches_reference_bit_for_bit() {
             }
         }
     }
+    let mut want = expected_int8();
+    if want.contains(&"usdot7") {
+        want.push("usdot7 within ±32");
+    }
+    ran.check(&want, "int8 conv");
 }
 
 #[test]
@@ -227,6 +348,7 @@ const LINEAR: [(usize, usize); 8] = [
 #[test]
 fn linear_matches_reference() {
     let mut rng = Rng(3);
+    let (mut ran_f32, mut ran_i8) = (Ran::default(), Ran::default());
     for &(n_in, n_out) in &LINEAR {
         for n in [1, 3, 4, 6, 16] {
             let x: Vec<f32> = (0..n * n_in).map(|_| rng.f32_int(-4, 4)).collect();
@@ -237,6 +359,7 @@ fn linear_matches_reference() {
                 refk::linear_f32(n_in, n_out, &x[i * n_in..], &w, &b, &mut want[i * n_out..]);
             }
             for kern in table::available::<F32Kernel>() {
+                ran_f32.saw(kern.name());
                 let got = fp32::linear_rows(kern, n, n_in, n_out, &x, &w, &b, false);
                 assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
             }
@@ -266,11 +389,15 @@ fn linear_matches_reference() {
                 .map(|&a| refk::requantize(a, 0.01, 3, -128, 127) as i8)
                 .collect();
             for kern in table::available::<Int8Kernel>() {
+                let packed = int8::PackedI8::linear(kern, &wq, &bq, n_out, n_in, None, zx, &rq);
+                ran_i8.saw(packed.kernel.name());
                 let got = int8::linear_rows(kern, n, n_in, n_out, &xq, zx, &wq, &bq, &rq);
                 assert_eq!(got, want, "{} {n}x{n_in}x{n_out}", kern.entry());
             }
         }
     }
+    ran_f32.check(&expected_f32(), "fp32 linear");
+    ran_i8.check(&expected_int8(), "int8 linear");
 }
 
 #[test]
