@@ -144,3 +144,77 @@ export async function setControl(page, id, value) {
     }, String(value));
   } else await el.fill(String(value));
 }
+
+// ---- What the page shows, read from the DOM (the tests assert on these, not on window.__quantlab) ----
+
+/**
+ * A number as the page writes it: real minus signs, thousands commas, a unit after it
+ * ("98.65 %", "−3.2 dB", "1,152", "0.93×"); null for "–" or no number.
+ */
+export function num(text) {
+  const m = /([−-]?\d[\d,]*(?:\.\d+)?)(?:×10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))?/.exec(String(text ?? ''));
+  if (!m) return null;
+  const exp = m[2] ? Number([...m[2]].map((c) => (c === '⁻' ? '-' : '⁰¹²³⁴⁵⁶⁷⁸⁹'.indexOf(c))).join('')) : 0;
+  return Number(m[1].replace('−', '-').replace(/,/g, '')) * 10 ** exp;
+}
+
+/** A time per image as the timing view writes it ("123 µs", "1.23 ms"), in ms. */
+export const msOf = (text) => (/µs/.test(text) ? num(text) / 1000 : num(text));
+
+/**
+ * The lab's evaluation as the accuracy figure and the key figures show it, in percent: FP32
+ * and INT8 accuracy and agreement to 0.01 % (exact for the 2,000 test digits or 500 images, as
+ * every accuracy there is a multiple of 0.05 % or 0.2 %), logit SQNR, flipped and the number of
+ * test images (the FP32 figure's note), and the texts as shown.
+ */
+export function labEval(page) {
+  return page.evaluate(() => {
+    const t = (id) => document.getElementById(id)?.textContent ?? '';
+    const stat = (term) => [...document.querySelectorAll('#lab-acc-stats .stat')].find((s) => s.querySelector('dt').textContent === term)?.querySelector('dd').textContent ?? '';
+    return { fp32: stat('FP32 accuracy'), int8: t('lab-acc-int8'), agree: t('lab-acc-agree'), sqnr: t('lab-acc-sqnr'), flipped: t('lab-acc-flipped'), ms: t('lab-acc-ms'), count: t('lab-k-fp32-sub') };
+  }).then((e) => ({
+    fp32: num(e.fp32), int8: num(e.int8), agree: num(e.agree), sqnrDb: num(e.sqnr), flipped: num(e.flipped), ms: num(e.ms),
+    count: num(e.count), text: e,
+  }));
+}
+
+/**
+ * The sweep table as shown: `head` (column titles, spaces collapsed), `points` (a row per bit
+ * width, 8 to 2: `bits` and the row's cells), `formats` (the float formats' rows: `format` and
+ * cells), `complete` (the table carries the sweep's time once every row is in) and `ms`.
+ */
+export function sweepTable(page) {
+  return page.locator('#lab-sweep-table').evaluate((table) => ({
+    head: [...table.querySelectorAll('thead th')].map((th) => th.innerText.replace(/\s+/g, ' ').trim()),
+    points: [...table.querySelectorAll('tbody tr[data-bits]')].map((tr) => ({ bits: Number(tr.dataset.bits), cells: [...tr.cells].map((c) => c.innerText.trim()) })),
+    formats: [...table.querySelectorAll('tbody tr[data-format]')].map((tr) => ({ format: tr.dataset.format, cells: [...tr.cells].map((c) => c.innerText.trim()) })),
+    complete: table.dataset.ms !== undefined,
+    ms: table.dataset.ms === undefined ? null : Number(table.dataset.ms),
+  }));
+}
+
+/**
+ * The timing view as shown: a bar per path (`id` from data-path, its label, median, p10 and p90
+ * per image in ms, GMAC/s, and the kernel text), the scope ("batch 16, 7 runs") and the step
+ * table's INT8 column (each layer's time, with the entry it ran when not the run's own).
+ */
+export async function timingShown(page) {
+  const t = await page.evaluate(() => ({
+    rows: [...document.querySelectorAll('#lab-timing .hbar-row')].map((r) => ({
+      id: r.dataset.path, label: r.querySelector('.hbar-label').textContent, median: r.querySelector('.hbar-val').textContent, sub: r.querySelector('.hbar-sub').textContent,
+    })),
+    scope: document.getElementById('lab-timing-scope').textContent,
+    steps: [...document.querySelectorAll('#lab-timing-steps tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent.trim())),
+  }));
+  const results = t.rows.map((r) => {
+    const [, p10, p90] = /p10–p90 (\S+ \S+) – (\S+ \S+)/.exec(r.sub) ?? [];
+    return {
+      id: r.id, label: r.label, medianMs: msOf(r.median), p10Ms: msOf(p10), p90Ms: msOf(p90), gmacs: num(/([\d.]+) GMAC\/s/.exec(r.sub)?.[1]),
+      kernel: r.sub.split(' · ')[0], sub: r.sub,
+    };
+  });
+  return { results, scope: t.scope, steps: t.steps };
+}
+
+/** Waits until the guided path's card shows step `n` ("Try this · step 3 of 12"). */
+export const guideAt = (page, n) => page.waitForFunction((k) => new RegExp(`^Try this · step ${k} of \\d+$`).test(document.getElementById('guide-count')?.textContent ?? ''), n);
