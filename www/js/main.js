@@ -28,6 +28,16 @@ async function main() {
   // URL state, presenter mode, embeds, sharing, offline (js/lecture.js): the mode is laid out first.
   const lecture = new LectureTools(api);
   const explorer = new Explorer(document.getElementById('explorer'), api);
+  // A debug mirror of each section's state, for bug reports and tests. The e2e tests assert on
+  // the DOM a user sees and read this only for what no element shows: frame counters (drawn or
+  // refused) and the lab's redraw time; which settings each worker view shows (have/want,
+  // e2e/support.mjs labSettled); the time from a setting to its accuracy; which drawing a
+  // prediction is of, and INT8 probabilities finer than the pad's 0.1 %; which timing run is on
+  // screen; what each section was told about being in view; whether the sweep's helper, or in an
+  // explorer embed the hidden lab's worker, started; how many model files loaded; the tasks the
+  // presenter started; what is inside canvases (charts' scale and fonts, the QAT curve's points
+  // and grids); a sweep point's INT8 size before packing; the Embed menu's opening; the URL
+  // writes (in failure messages only); and the wasm API itself.
   window.__quantlab = explorer.debug;
   explorer.start();
   const lab = startLab(lecture);
