@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setup, guardedPage, here } from './support.mjs';
+import { setup, guardedPage, labSettled, here } from './support.mjs';
 
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
 
@@ -52,10 +52,7 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
     const acc8 = await page.locator('#lab-acc-int8').innerText();
     await page.locator('#lab-wbits').evaluate((e) => { e.value = '2'; e.dispatchEvent(new Event('input', { bubbles: true })); });
     await page.waitForFunction((before) => window.__quantlab.lab.redraws > before, r);
-    await page.waitForFunction(() => {
-      const l = window.__quantlab.lab;
-      return ['report', 'eval', 'sens'].every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]);
-    }, null, { timeout: 60000 });
+    await labSettled(page, ['report', 'eval', 'sens']);
     assert.notEqual(await page.locator('#lab-acc-int8').innerText(), acc8, 'the lab re-evaluates under CSP');
     assert.equal(await page.locator('#lab-weight-grid').getAttribute('data-grid-points'), '3');
 
@@ -65,7 +62,7 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
     await page.selectOption('#lab-batch', '1');
     await page.selectOption('#lab-samples', '7');
     await page.click('#lab-run-timing');
-    await page.waitForFunction(() => window.__quantlab.lab.timing, null, { timeout: 60000 });
+    await page.waitForSelector('#lab-timing .hbar-row', { timeout: 60000 });
     const timingWidth = await page.locator('#lab-timing .hbar-fill').first().evaluate((e) => e.getBoundingClientRect().width);
     assert.ok(timingWidth > 10, `timing bars have a width (${timingWidth})`);
     const methodWidths = await page.locator('#lab-methods .mbar-r').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
@@ -74,16 +71,13 @@ test('csp: explorer and lab work under a strict policy, with no violation and no
     // A user's model (sweep charts on random inputs and notes built from JS) and a refused file.
     const tiny = await readFile(path.join(here, '..', 'tests', 'models', 'good', 'tiny.safetensors'));
     await page.setInputFiles('#lab-model-file', { name: 'tiny.safetensors', mimeType: 'application/octet-stream', buffer: tiny });
-    await page.waitForFunction(() => window.__quantlab.lab.modelFile.loads === 1 && !window.__quantlab.lab.modelFile.busy, null, { timeout: 60000 });
-    await page.waitForFunction(() => {
-      const l = window.__quantlab.lab;
-      return ['report', 'eval', 'sweep'].every((v) => l.have[v] !== undefined && l.have[v] === l.want[v]);
-    }, null, { timeout: 60000 });
+    await page.waitForFunction(() => document.getElementById('lab-model-name').textContent === 'tiny.safetensors' && document.getElementById('lab-model').getAttribute('aria-busy') === 'false', null, { timeout: 60000 });
+    await labSettled(page, ['report', 'eval', 'sweep']);
     assert.match(await page.locator('#lab-fig-accuracy .nodigits-note').innerText(), /not available/);
     const keyColor = await page.locator('.layer-key').first().evaluate((e) => getComputedStyle(e, '::before').borderTopColor);
     assert.equal(keyColor, 'rgb(0, 158, 115)', 'the legend colour set from JS applies');
     await page.setInputFiles('#lab-model-file', { name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('junk') });
-    await page.waitForFunction(() => window.__quantlab.lab.modelFile.errors.length === 1);
+    await page.waitForFunction(() => document.getElementById('lab-model-alert').textContent.includes('junk.safetensors'));
     assert.match(await page.locator('#lab-model-alert').innerText(), /junk\.safetensors: .*too short/);
 
     const violations = await page.evaluate(() => window.__csp);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, guardedPage, shotsDir } from './support.mjs';
+import { setup, guardedPage, num, shotsDir } from './support.mjs';
 
 const env = setup();
 
@@ -22,6 +22,8 @@ async function openPage(viewport, hash = '') {
   return { context, page, problems };
 }
 
+// The debug mirror only for what no element shows: the frame counters (drawn or refused), and the
+// wasm API itself (its own argument errors).
 const frames = (page) => page.evaluate(() => window.__quantlab.redraws + window.__quantlab.errors);
 
 /**
@@ -146,12 +148,12 @@ test('explorer: every control changes what is shown, errors keep the state', asy
     const times = [];
     for (const bits of [7, 6, 5, 4, 3, 2, 3, 4, 5, 6, 7, 8]) {
       await setControl(page, 'bits', bits);
-      times.push(await page.evaluate(() => window.__quantlab.lastRedrawMs));
+      times.push(num(await text(page, '#redraw-ms'))); // "explorer redraw 3.2 ms (…)"
     }
     await setControl(page, 'granularity', 'channel');
     for (const method of ['mse', 'entropy']) {
       await setControl(page, 'method', method);
-      times.push(await page.evaluate(() => window.__quantlab.lastRedrawMs));
+      times.push(num(await text(page, '#redraw-ms')));
     }
     const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
     console.log(`redraw ms (input -> drawn), ${times.length} inputs: ${times.map((t) => t.toFixed(1)).join(' ')}; median ${median.toFixed(1)}`);

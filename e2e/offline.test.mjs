@@ -62,7 +62,8 @@ test('offline: the dist folder from a sub-folder, then with the network off afte
       'the same numbers offline');
     // Another setup from a link, offline: an embed of the drawing scene.
     const other = await open(context, `${url.split('#')[0]}#embed=draw&lab.abits=4`, { problems });
-    await other.waitForFunction(() => window.__quantlab.lab?.workerReady, null, { timeout: 30000 });
+    // Its worker started offline: its report drew the activation view.
+    await other.waitForFunction(() => document.getElementById('lab-act-scope').textContent !== '', null, { timeout: 30000 });
     assert.equal(await other.locator('#lab-abits').inputValue(), '4');
     assert.deepEqual(problems, []);
   } finally {

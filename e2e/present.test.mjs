@@ -75,7 +75,7 @@ test('present: P enters, arrow keys step through the scenes, Escape leaves; the 
     await page.locator('#bits').focus();
     await page.keyboard.press('ArrowRight');
     assert.equal((await shown(page)).scene, 'affine');
-    await page.waitForFunction(() => window.__quantlab.state.bits === 5);
+    await page.waitForFunction(() => document.getElementById('k-ratio-sub').textContent.endsWith('packed at 5 bits'));
     // Escape leaves: the whole page again, at the section of the last scene.
     await page.locator('.pm-next').focus();
     await page.keyboard.press('Escape');
@@ -98,6 +98,7 @@ test('present: P enters, arrow keys step through the scenes, Escape leaves; the 
     assert.equal(s.lab, false);
     // The talk has lab scenes still to come, so the lab works on while the explorer is shown
     // (checked once the observer has seen the explorer come into view and the lab leave).
+    // (The debug mirror: what each section has been told about being in view shows nowhere.)
     await talk.waitForFunction(() => window.__quantlab.lecture.visibility.visible.explorer === true);
     assert.equal(await talk.evaluate(() => window.__quantlab.lab.visible), true, 'the lab keeps working for its next scene');
     await talk.keyboard.press('ArrowRight');
@@ -112,7 +113,10 @@ test('present: P enters, arrow keys step through the scenes, Escape leaves; the 
   }
 });
 
-/** The charts drawn in `ids`, as charts.js reports them (size, scale, fonts) and as laid out. */
+/**
+ * The charts drawn in `ids`, as charts.js reports them (size, scale, fonts) and as laid out.
+ * (The debug mirror: the scale and fonts a chart is drawn at are inside its canvas.)
+ */
 const charts = (page, ids) => page.evaluate((want) => window.__quantlab.lecture.charts
   .filter((c) => want.includes(c.id))
   .map((c) => ({ ...c, boxHeight: document.getElementById(c.id).querySelector('canvas').getBoundingClientRect().height })), ids);
@@ -143,10 +147,10 @@ test('present at 1920x1080: charts fill the scene in large type, takeaways, the 
     }));
     assert.equal(await scene(), 'affine');
     await projected(page, ['chart-values', 'chart-mapping'], 'affine');
-    assert.equal(await page.evaluate(() => window.__quantlab.lab.timing), null, 'no timing before its scene');
+    assert.equal(await page.locator('#lab-timing .hbar-row').count(), 0, 'no timing before its scene');
 
     // The talk has lab scenes: the lab measures its sweep while the explorer's scenes are shown.
-    await page.waitForFunction(() => window.__quantlab.lab.sweep?.points?.length >= 1, null, { timeout: 60000 });
+    await page.waitForSelector('#lab-sweep-table tbody tr[data-bits]', { state: 'attached', timeout: 60000 });
     for (const name of ['affine', 'per-channel', 'calibration', 'sweep', 'speed', 'draw']) {
       if (name !== 'affine') {
         await page.keyboard.press('ArrowRight');
@@ -157,14 +161,14 @@ test('present at 1920x1080: charts fill the scene in large type, takeaways, the 
       assert.ok(t.visible && t.fits && t.below, `${name}: the takeaway is shown whole in the bar (${JSON.stringify(t)})`);
       if (name === 'sweep') {
         // It began before this scene (waited for above); it is complete soon after arrival.
-        await page.waitForFunction(() => window.__quantlab.lab.sweep?.complete === true, null, { timeout: 60000 });
+        await page.waitForSelector('#lab-sweep-table[data-ms]', { state: 'attached', timeout: 60000 });
         await projected(page, ['lab-chart-sweep-acc'], 'sweep');
         await page.screenshot({ path: path.join(shotsDir, 'present-sweep-1920x1080.png') });
       }
       if (name === 'speed') {
-        // Arriving is the request: the timing starts now, once.
+        // Arriving is the request: the timing starts now, once (the mirror: which task the presenter started).
         assert.deepEqual(await page.evaluate(() => window.__quantlab.lecture.presenter.runs), [{ task: 'timing', scene: 'speed' }]);
-        await page.waitForFunction(() => window.__quantlab.lab.timing?.results?.length >= 3, null, { timeout: 60000 });
+        await page.waitForFunction(() => document.querySelectorAll('#lab-timing .hbar-row').length >= 3, null, { timeout: 60000 });
         await page.screenshot({ path: path.join(shotsDir, 'present-speed-1920x1080.png') });
       }
       if (name === 'draw') {
@@ -176,7 +180,7 @@ test('present at 1920x1080: charts fill the scene in large type, takeaways, the 
         await page.mouse.down();
         for (const [x, y] of [[140, 60], [210, 60], [180, 130], [150, 200], [130, 240]]) await page.mouse.move(...at(x, y), { steps: 6 });
         await page.mouse.up();
-        await page.waitForFunction(() => window.__quantlab.lab.predict !== null, null, { timeout: 30000 });
+        await page.waitForFunction(() => /^\d$/.test(document.getElementById('lab-draw-fp32').textContent), null, { timeout: 30000 });
         await page.screenshot({ path: path.join(shotsDir, 'present-draw-1920x1080.png') });
       }
     }

@@ -73,6 +73,7 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
     // The explorer draws (and so writes its state) only while in view; let the visibility
     // observer see it before changing its controls, as a person scrolling to it would.
     await page.locator('#granularity').scrollIntoViewIfNeeded();
+    // (The debug mirror: whether the explorer has been told it is in view shows nowhere.)
     await page.waitForFunction(() => window.__quantlab.lecture.visibility.visible.explorer === true);
     const entries = await page.evaluate(() => history.length);
     // One change per frame, as a person makes them: two changes drawn in the same frame are one
@@ -99,7 +100,8 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
       throw err;
     });
     assert.equal(await page.locator('#channel').inputValue(), '3');
-    await page.waitForFunction(() => window.__quantlab.state.bits === 5 && window.__quantlab.state.channel === 3);
+    // Drawn, not only set: the views say 5 bits and channel 3.
+    await page.waitForFunction(() => document.getElementById('k-ratio-sub').textContent.endsWith('packed at 5 bits') && document.getElementById('values-scope').textContent === 'channel 3');
     await page.goBack();
     await page.waitForFunction(() => document.getElementById('channel').value === '0');
     await page.goBack();
@@ -107,7 +109,7 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
     await page.goForward();
     await page.goForward();
     await page.goForward();
-    await page.waitForFunction(() => document.getElementById('bits').value === '2' && window.__quantlab.state.bits === 2);
+    await page.waitForFunction(() => document.getElementById('bits').value === '2' && document.getElementById('k-ratio-sub').textContent.endsWith('packed at 2 bits'));
     assert.equal(await page.locator('#granularity').inputValue(), 'channel');
     // Back through a lab change restores the lab too.
     await setControl(page, 'lab-wbits', 3);
@@ -119,7 +121,7 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
 
     // An edited link with nonsense in it falls back to the defaults for those keys only.
     const odd = await open(b, `${web.base}#bits=4&lab.wbits=99&lab.method=magic&lab.mix=0:x:5,junk&scenes=nope`, { problems });
-    await odd.waitForFunction(() => window.__quantlab.lab?.state);
+    await odd.waitForFunction(() => document.getElementById('lab-wstats-scope').textContent !== ''); // the lab's first frame drew
     assert.equal(await odd.locator('#bits').inputValue(), '4');
     assert.equal(await odd.locator('#lab-wbits').inputValue(), '8');
     assert.equal(await odd.locator('#lab-method').inputValue(), 'minmax');
