@@ -12,6 +12,7 @@
 pub mod api;
 pub mod error;
 pub mod kernels;
+pub mod lab;
 pub mod model;
 pub mod quant;
 pub mod train;

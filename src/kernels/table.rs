@@ -50,114 +50,227 @@ pub const BUILD: &str = if cfg!(all(target_arch = "wasm32", target_feature = "re
 const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
 const RELAXED: bool = cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"));
 
-/// What both halves of the table (int8 and fp32 GEMM entries) have: names, the inner-step
-/// instruction, whether this build has it and whether it is exact on this engine, and the
-/// entry in use.
-pub trait Entry: Copy + PartialEq + Sized + 'static {
-    /// Every entry, fastest first.
-    const ALL: &'static [Self];
+/// What the start-up probe must have seen for an entry to be exact on this engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Exact on every engine that has the build.
+    Nothing,
+    /// The 32-bit relaxed dot is one exact uint8 × int8 instruction (`vpdpbusd`).
+    UnsignedDot,
+    /// The int16 relaxed dot reads its second operand as unsigned (`pmaddubsw`).
+    UnsignedPairs,
+}
+
+impl Needs {
+    fn met(self) -> bool {
+        let p = probe::get();
+        match self {
+            Needs::Nothing => true,
+            Needs::UnsignedDot => p.dot == DotBehaviour::Usdot,
+            Needs::UnsignedPairs => p.pairs == PairBehaviour::Unsigned,
+        }
+    }
+}
+
+/// One row of the kernel table: everything about an entry but its code (the code is the
+/// entry's arm in `kernels::int8::gemm` / `kernels::fp32`, beside the plain reference).
+#[derive(Debug)]
+pub struct Row<K: 'static> {
+    pub id: K,
+    /// The short name (`usdot7`), as the page and `useKernels` say it.
+    pub name: &'static str,
+    /// The full name: op, precision, instruction (`gemm_int8_usdot7`).
+    pub entry: &'static str,
+    /// The inner step's instructions.
+    pub instruction: &'static str,
+    /// Multiply-adds per instruction of the inner step (see the table above).
+    pub macs_per_instruction: f32,
+    /// Compiled into this build.
+    pub compiled: bool,
+    pub needs: Needs,
+    /// The largest weight magnitude the entry is exact for; `None`: any int8 weight.
+    pub weight_limit: Option<u8>,
+    /// The entry a layer whose weights pass `weight_limit` is packed for instead.
+    pub fallback: Option<K>,
+    /// Packs weights widened to int16 (`dot16`) rather than as int8.
+    pub packs_i16: bool,
+}
+
+/// The int8 GEMM entries, fastest first.
+pub const INT8: &[Row<Int8Kernel>] = &[
+    Row {
+        id: Int8Kernel::Usdot,
+        name: "usdot",
+        entry: "gemm_int8_usdot",
+        instruction: "i32x4.relaxed_dot_i8x16_i7x16_add_s",
+        macs_per_instruction: 16.0,
+        compiled: RELAXED,
+        needs: Needs::UnsignedDot,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: false,
+    },
+    // `usdot7`'s int16 pair sums hold |w₀u₀ + w₁u₁| ≤ 2·64·255 = 32,640 ≤ 32,767 only for
+    // |w| ≤ 64 (7 bits, as onnxruntime's `reduce_range` on x86 without VNNI); a layer with
+    // wider weights is packed for `dot16`.
+    Row {
+        id: Int8Kernel::Usdot7,
+        name: "usdot7",
+        entry: "gemm_int8_usdot7",
+        instruction: "i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.dot_i16x8_s + i32x4.add",
+        macs_per_instruction: 16.0 / 3.0,
+        compiled: RELAXED,
+        needs: Needs::UnsignedPairs,
+        weight_limit: Some(64),
+        fallback: Some(Int8Kernel::Dot16),
+        packs_i16: false,
+    },
+    // `split` keeps the unsigned operand in 0..127, where every engine's relaxed dot is exact.
+    Row {
+        id: Int8Kernel::Split,
+        name: "split",
+        entry: "gemm_int8_split",
+        instruction: "2 x i32x4.relaxed_dot_i8x16_i7x16_add_s",
+        macs_per_instruction: 8.0,
+        compiled: RELAXED,
+        needs: Needs::Nothing,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: false,
+    },
+    Row {
+        id: Int8Kernel::Dot16,
+        name: "dot16",
+        entry: "gemm_int8_dot16",
+        instruction: "i32x4.dot_i16x8_s + i32x4.add",
+        macs_per_instruction: 4.0,
+        compiled: SIMD128,
+        needs: Needs::Nothing,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: true,
+    },
+    Row {
+        id: Int8Kernel::Portable,
+        name: "portable",
+        entry: "gemm_int8_portable",
+        instruction: "i32.mul + i32.add",
+        macs_per_instruction: 0.5,
+        compiled: true,
+        needs: Needs::Nothing,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: false,
+    },
+];
+
+/// The fp32 GEMM entries, fastest first. `madd` may round once (fused) or twice depending on
+/// the engine; either is a correct float32 result within the tests' tolerance, so it needs
+/// nothing of the probe.
+pub const FP32: &[Row<F32Kernel>] = &[
+    Row {
+        id: F32Kernel::Madd,
+        name: "madd",
+        entry: "gemm_f32_madd",
+        instruction: "f32x4.relaxed_madd",
+        macs_per_instruction: 4.0,
+        compiled: RELAXED,
+        needs: Needs::Nothing,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: false,
+    },
+    Row {
+        id: F32Kernel::Muladd,
+        name: "muladd",
+        entry: "gemm_f32_muladd",
+        instruction: "f32x4.mul + f32x4.add",
+        macs_per_instruction: 2.0,
+        compiled: SIMD128,
+        needs: Needs::Nothing,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: false,
+    },
+    Row {
+        id: F32Kernel::Portable,
+        name: "portable",
+        entry: "gemm_f32_portable",
+        instruction: "f32.mul + f32.add",
+        macs_per_instruction: 0.5,
+        compiled: true,
+        needs: Needs::Nothing,
+        weight_limit: None,
+        fallback: None,
+        packs_i16: false,
+    },
+];
+
+/// What both halves of the table (int8 and fp32 GEMM entries) have, read from their rows, and
+/// the entry in use.
+pub trait Entry: Copy + PartialEq + Sized + std::fmt::Debug + 'static {
+    /// Every row, fastest first.
+    const ROWS: &'static [Row<Self>];
     /// `"int8"` or `"fp32"` (the option name in errors).
     const OP: &'static str;
-    fn name(self) -> &'static str;
+    /// The entry's row (every id has one: `tests` below check it).
+    fn row(self) -> &'static Row<Self> {
+        let rows = Self::ROWS;
+        rows.iter()
+            .find(|r| r.id == self)
+            .unwrap_or(&rows[rows.len() - 1])
+    }
+    /// Every entry, fastest first.
+    fn all() -> impl Iterator<Item = Self> {
+        Self::ROWS.iter().map(|r| r.id)
+    }
+    fn name(self) -> &'static str {
+        self.row().name
+    }
     /// The table entry's full name (op, precision, instruction).
-    fn entry(self) -> &'static str;
-    fn instruction(self) -> &'static str;
+    fn entry(self) -> &'static str {
+        self.row().entry
+    }
+    fn instruction(self) -> &'static str {
+        self.row().instruction
+    }
     /// Multiply-adds per instruction of the inner step (see the table above).
-    fn macs_per_instruction(self) -> f32;
+    fn macs_per_instruction(self) -> f32 {
+        self.row().macs_per_instruction
+    }
     /// Compiled into this build.
-    fn compiled(self) -> bool;
+    fn compiled(self) -> bool {
+        self.row().compiled
+    }
     /// Compiled in and exact on this engine.
     fn usable(self) -> bool {
-        self.compiled()
+        self.compiled() && self.row().needs.met()
     }
     /// The fastest usable entry.
     fn best() -> Self {
-        *Self::ALL
-            .iter()
+        Self::all()
             .find(|k| k.usable())
-            .unwrap_or(&Self::ALL[Self::ALL.len() - 1])
+            .unwrap_or(Self::ROWS[Self::ROWS.len() - 1].id)
     }
     /// The largest weight magnitude the entry is exact for, where it has one; `None`: any.
     fn weight_limit(self) -> Option<u8> {
-        None
+        self.row().weight_limit
     }
     /// The entry a layer whose weights pass [`Entry::weight_limit`] is packed for instead.
     fn fallback(self) -> Option<Self> {
-        None
+        self.row().fallback
     }
-    /// The entry in use: 0 = not chosen yet, else index in ALL + 1.
+    /// The entry in use: 0 = not chosen yet, else index in ROWS + 1.
     fn slot() -> &'static AtomicU8;
 
     fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|k| k.name() == s)
+        Self::all().find(|k| k.name() == s)
     }
 }
 
 impl Entry for Int8Kernel {
-    const ALL: &'static [Int8Kernel] = &[
-        Int8Kernel::Usdot,
-        Int8Kernel::Usdot7,
-        Int8Kernel::Split,
-        Int8Kernel::Dot16,
-        Int8Kernel::Portable,
-    ];
+    const ROWS: &'static [Row<Int8Kernel>] = INT8;
     const OP: &'static str = "int8";
-    fn name(self) -> &'static str {
-        match self {
-            Int8Kernel::Portable => "portable",
-            Int8Kernel::Dot16 => "dot16",
-            Int8Kernel::Split => "split",
-            Int8Kernel::Usdot7 => "usdot7",
-            Int8Kernel::Usdot => "usdot",
-        }
-    }
-    fn entry(self) -> &'static str {
-        match self {
-            Int8Kernel::Portable => "gemm_int8_portable",
-            Int8Kernel::Dot16 => "gemm_int8_dot16",
-            Int8Kernel::Split => "gemm_int8_split",
-            Int8Kernel::Usdot7 => "gemm_int8_usdot7",
-            Int8Kernel::Usdot => "gemm_int8_usdot",
-        }
-    }
-    fn instruction(self) -> &'static str {
-        match self {
-            Int8Kernel::Portable => "i32.mul + i32.add",
-            Int8Kernel::Dot16 => "i32x4.dot_i16x8_s + i32x4.add",
-            Int8Kernel::Split => "2 x i32x4.relaxed_dot_i8x16_i7x16_add_s",
-            Int8Kernel::Usdot7 => "i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.dot_i16x8_s + i32x4.add",
-            Int8Kernel::Usdot => "i32x4.relaxed_dot_i8x16_i7x16_add_s",
-        }
-    }
-    fn macs_per_instruction(self) -> f32 {
-        match self {
-            Int8Kernel::Portable => 0.5,
-            Int8Kernel::Dot16 => 4.0,
-            Int8Kernel::Split => 8.0,
-            Int8Kernel::Usdot7 => 16.0 / 3.0,
-            Int8Kernel::Usdot => 16.0,
-        }
-    }
-    fn compiled(self) -> bool {
-        match self {
-            Int8Kernel::Portable => true,
-            Int8Kernel::Dot16 => SIMD128,
-            Int8Kernel::Split | Int8Kernel::Usdot7 | Int8Kernel::Usdot => RELAXED,
-        }
-    }
-    /// `usdot` only where the probe saw an unsigned, non-saturating relaxed dot; `usdot7` where
-    /// the int16 relaxed dot reads its operand as unsigned (then exact for weights within ±64; a
-    /// layer with wider weights is packed for `dot16`); `split` keeps the unsigned operand in
-    /// 0..127, where every engine's relaxed dot is exact.
-    fn usable(self) -> bool {
-        let p = probe::get();
-        self.compiled()
-            && match self {
-                Int8Kernel::Usdot => p.dot == DotBehaviour::Usdot,
-                Int8Kernel::Usdot7 => p.pairs == PairBehaviour::Unsigned,
-                _ => true,
-            }
-    }
     /// The fastest exact entry for what the probe saw, as XNNPACK picks by its hardware config:
     /// `usdot` where the relaxed dot is one exact uint8 × int8 instruction (16 multiply-adds);
     /// `split` where it is one signed instruction (ARM `sdot`: two per 16 multiply-adds);
@@ -183,21 +296,6 @@ impl Entry for Int8Kernel {
             .find(|k| k.usable())
             .unwrap_or(Int8Kernel::Portable)
     }
-    /// `usdot7`'s int16 pair sums hold |w₀u₀ + w₁u₁| ≤ 2·64·255 = 32,640 ≤ 32,767 only for
-    /// |w| ≤ 64 (7 bits, as onnxruntime's `reduce_range` on x86 without VNNI); a layer with
-    /// wider weights is packed for `dot16`. The others take any int8 weight.
-    fn weight_limit(self) -> Option<u8> {
-        match self {
-            Int8Kernel::Usdot7 => Some(64),
-            _ => None,
-        }
-    }
-    fn fallback(self) -> Option<Int8Kernel> {
-        match self {
-            Int8Kernel::Usdot7 => Some(Int8Kernel::Dot16),
-            _ => None,
-        }
-    }
     fn slot() -> &'static AtomicU8 {
         static S: AtomicU8 = AtomicU8::new(0);
         &S
@@ -208,7 +306,7 @@ impl Int8Kernel {
     /// Reads the activations as uint8 one relaxed dot at a time (`usdot`), or in two 7-bit
     /// planes (`split`); both share the packed layout with `portable`. `dot16` widens to i16.
     pub fn packs_i16(self) -> bool {
-        self == Int8Kernel::Dot16
+        self.row().packs_i16
     }
 
     /// The entry that runs a layer whose largest weight magnitude is `wmax` when `self` is asked for.
@@ -221,45 +319,8 @@ impl Int8Kernel {
 }
 
 impl Entry for F32Kernel {
-    const ALL: &'static [F32Kernel] = &[F32Kernel::Madd, F32Kernel::Muladd, F32Kernel::Portable];
+    const ROWS: &'static [Row<F32Kernel>] = FP32;
     const OP: &'static str = "fp32";
-    fn name(self) -> &'static str {
-        match self {
-            F32Kernel::Portable => "portable",
-            F32Kernel::Muladd => "muladd",
-            F32Kernel::Madd => "madd",
-        }
-    }
-    fn entry(self) -> &'static str {
-        match self {
-            F32Kernel::Portable => "gemm_f32_portable",
-            F32Kernel::Muladd => "gemm_f32_muladd",
-            F32Kernel::Madd => "gemm_f32_madd",
-        }
-    }
-    fn instruction(self) -> &'static str {
-        match self {
-            F32Kernel::Portable => "f32.mul + f32.add",
-            F32Kernel::Muladd => "f32x4.mul + f32x4.add",
-            F32Kernel::Madd => "f32x4.relaxed_madd",
-        }
-    }
-    fn macs_per_instruction(self) -> f32 {
-        match self {
-            F32Kernel::Portable => 0.5,
-            F32Kernel::Muladd => 2.0,
-            F32Kernel::Madd => 4.0,
-        }
-    }
-    /// `madd` may round once (fused) or twice depending on the engine; either is a correct
-    /// float32 result within the tests' tolerance, so it is usable wherever it is compiled.
-    fn compiled(self) -> bool {
-        match self {
-            F32Kernel::Portable => true,
-            F32Kernel::Muladd => SIMD128,
-            F32Kernel::Madd => RELAXED,
-        }
-    }
     fn slot() -> &'static AtomicU8 {
         static S: AtomicU8 = AtomicU8::new(0);
         &S
@@ -274,18 +335,18 @@ pub fn current<E: Entry>() -> E {
             store(k);
             k
         }
-        i => E::ALL[i as usize - 1],
+        i => E::ROWS[i as usize - 1].id,
     }
 }
 
 fn store<E: Entry>(k: E) {
-    let i = E::ALL.iter().position(|&e| e == k).unwrap_or(0);
+    let i = E::all().position(|e| e == k).unwrap_or(0);
     E::slot().store(i as u8 + 1, Ordering::Relaxed);
 }
 
 /// The entries this build has and this engine runs exactly, fastest first.
 pub fn available<E: Entry>() -> Vec<E> {
-    E::ALL.iter().copied().filter(|k| k.usable()).collect()
+    E::all().filter(|k| k.usable()).collect()
 }
 
 /// The int8 GEMM entry in use.
@@ -312,7 +373,11 @@ fn resolve<E: Entry>(name: Option<&str>) -> Result<E> {
         None => Ok(current()),
         Some("auto") => Ok(E::best()),
         Some(name) => match E::parse(name) {
-            None => bail!(subject, "unknown kernel '{name}'; the table has {}", list(E::ALL)),
+            None => bail!(
+                subject,
+                "unknown kernel '{name}'; the table has {}",
+                list(&E::all().collect::<Vec<_>>())
+            ),
             Some(k) if !k.compiled() => bail!(
                 subject,
                 "'{name}' is not in the {BUILD} build; available here: {}",
@@ -341,10 +406,39 @@ pub fn select(int8: Option<&str>, fp32: Option<&str>) -> Result<(Int8Kernel, F32
 /// Multiply-adds per instruction of the entry named `entry` (`gemm_int8_dot16`, ...).
 pub fn macs_per_instruction(entry: &str) -> Option<f32> {
     fn find<E: Entry>(entry: &str) -> Option<f32> {
-        E::ALL
+        E::ROWS
             .iter()
-            .find(|k| k.entry() == entry)
-            .map(|k| k.macs_per_instruction())
+            .find(|r| r.entry == entry)
+            .map(|r| r.macs_per_instruction)
     }
     find::<Int8Kernel>(entry).or_else(|| find::<F32Kernel>(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every id has exactly one row, and names are unique, so `row()` never falls back.
+    fn one_row_each<E: Entry>(ids: &[E]) {
+        for &id in ids {
+            assert_eq!(E::ROWS.iter().filter(|r| r.id == id).count(), 1, "{id:?}");
+        }
+        assert_eq!(E::ROWS.len(), ids.len());
+        for r in E::ROWS {
+            assert_eq!(E::parse(r.name), Some(r.id));
+            assert!(r.entry.ends_with(r.name));
+            if let Some(f) = r.fallback {
+                assert!(r.weight_limit.is_some() && f.row().weight_limit.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn rows() {
+        use Int8Kernel::*;
+        one_row_each(&[Portable, Dot16, Split, Usdot7, Usdot]);
+        one_row_each(&[F32Kernel::Portable, F32Kernel::Muladd, F32Kernel::Madd]);
+        // Natively only the portable entries are compiled, and they are what runs.
+        assert_eq!((int8(), fp32()), (Portable, F32Kernel::Portable));
+    }
 }

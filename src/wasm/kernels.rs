@@ -61,9 +61,8 @@ fn part<E: Entry>() -> Part {
         chosen: table::current::<E>().name(),
         best: E::best().name(),
         available: table::available::<E>().iter().map(|k| k.name()).collect(),
-        entries: E::ALL
-            .iter()
-            .map(|&k| EntryInfo {
+        entries: E::all()
+            .map(|k| EntryInfo {
                 name: k.name(),
                 entry: k.entry(),
                 instruction: k.instruction(),

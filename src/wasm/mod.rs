@@ -10,6 +10,7 @@ use crate::{bail, Error, Result};
 
 mod convert;
 mod kernels;
+mod lab;
 mod model;
 mod ops;
 mod timing;
@@ -18,6 +19,7 @@ mod train;
 use convert::*;
 use js_sys::{Float32Array, Int32Array, Int8Array, Object, Uint8Array};
 pub use kernels::*;
+pub use lab::*;
 pub use model::*;
 pub use ops::*;
 pub use train::*;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import init, * as q from '../../www/pkg/quantlab.js';
 import { parts, partKey, runPart, run } from '../../www/js/sweep-point.js';
+import { setCore } from '../../www/js/core.js';
 
 const root = new URL('../../', import.meta.url);
 const bytes = async (p) => new Uint8Array(await readFile(new URL(p, root)));
@@ -20,6 +21,7 @@ function copy() {
 
 before(async () => {
   await init({ module_or_path: await readFile(new URL('www/pkg/quantlab_bg.wasm', root)) });
+  setCore(q);
   modelBytes = await bytes('www/models/baseline-cnn.safetensors');
   calib = q.Digits.fromBytes(await bytes('www/data/digits-calib.bin'));
   testSet = q.Digits.fromBytes(await bytes('www/data/digits-test.bin'));
@@ -52,6 +54,8 @@ test('a part is kept under the settings it depends on: weights-only and float-fo
   assert.equal(partKey('wa', { ...base }), partKey('wa', Object.fromEntries(Object.entries(base).reverse())));
   assert.equal(partKey('w', { ...base, skip: [] }), partKey('w', base));
   assert.notEqual(partKey('w', { ...base, skip: [1] }), partKey('w', base));
+  // A config the core refuses still gets a key of its own (its job then reports the error).
+  assert.match(partKey('w', { ...base, weightBits: 12 }), /refused:weights:.*config.weightBits/);
   model.free();
 });
 

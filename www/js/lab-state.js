@@ -1,6 +1,7 @@
-// The CNN lab's state and the pure logic around it: no DOM, no wasm. Shared by the page
-// (js/lab/controller.js) and the worker (js/lab-worker.js), so both derive the same quantize() config and the
-// same task keys from one settings object.
+// The CNN lab's state and the pure logic around it: no DOM. Shared by the page
+// (js/lab/controller.js) and the worker (js/lab-worker.js), so both derive the same quantize()
+// config and the same task keys from one settings object; the keys come from the core (js/core.js).
+import { resultKey } from './core.js';
 
 /**
  * The layers a model quantizes (conv and linear) from its `Model.summary()`: `[{index, name}]`.
@@ -81,17 +82,18 @@ export function quantConfig(s, patch = {}) {
   return { ...cfg, ...patch };
 }
 
-// Task keys: a long job restarts only when a setting it depends on changes.
-export const evalKey = (s) => JSON.stringify(quantConfig(s));
+// Task keys: a long job restarts only when a setting it depends on changes. Which settings each
+// result depends on is the core's decision (configKey); a job's own parameters (the budget, QAT's
+// steps) are added here.
+export const evalKey = (s) => resultKey(quantConfig(s), 'eval');
 /** Sensitivity: weights only at the global weight bits, one layer at a time. */
-export const sensKey = (s) => JSON.stringify({ b: s.weightBits, pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection });
+export const sensKey = (s) => resultKey(quantConfig(s), 'sensitivity');
 /** The sweep sets the bits itself; the rest of the settings still matter. */
-export const sweepKey = (s) => JSON.stringify({ pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
+export const sweepKey = (s) => resultKey(quantConfig(s), 'sweep');
 /** The technique comparison measures fixed weight configurations with the activations as set. */
-export const techniquesKey = (s) => JSON.stringify({ m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme, a: s.actBits });
-
+export const techniquesKey = (s) => resultKey(quantConfig(s), 'techniques');
 /** The budgeted mixed-precision search: the budget and everything the quantized model depends on but the bits. */
-export const budgetKey = (s) => JSON.stringify({ kib: s.budget, a: s.actBits, pc: s.granularity, g: s.groupSize, r: s.rounding, e: s.equalize, bc: s.biasCorrection, m: s.method, p: s.method === 'percentile' ? s.percentile : null, sc: s.scheme });
+export const budgetKey = (s) => `${resultKey(quantConfig(s), 'budget')}|${s.budget}`;
 /** The weight bits the search tries for each layer, highest first. */
 /**
  * Quantization-aware training: the step counts the lab offers (the first is the default), and its

@@ -15,6 +15,7 @@
 // `yield` between them lets the lab worker answer a new setting within tens of milliseconds.
 // `run()` drives one to the end (the helper worker, which nothing interrupts).
 import { mulberry32 } from './tensors.js';
+import { resultKey } from './core.js';
 
 /** The seed of the random inputs a model without digits is timed and swept on. */
 export const TIMING_SEED = 7;
@@ -74,25 +75,11 @@ function* measure(model, qm, set, path) {
 export const SWEEP_FORMATS = Object.freeze(['fp16', 'bf16']);
 const FORMAT_NAME = { fp16: 'float16', bf16: 'bfloat16' };
 
-/**
- * The settings each kind of part depends on, so its result can be kept and reused (the lab's
- * part cache; the core's behaviour behind these lists is pinned by tests/node/sweep.test.mjs):
- * weights only (`w`) runs float activations, so the activation method, scheme and bits do not
- * matter; a float format (`fmt`) rounds the float weights and activations themselves, so only
- * equalization (which changes the float weights) does; weights + activations (`wa`) depend on all.
- */
-const DEPENDS = {
-  w: ['weightBits', 'granularity', 'groupSize', 'rounding', 'equalize', 'biasCorrection', 'layerBits', 'skip'],
-  fmt: ['format', 'equalize', 'skip'],
-  wa: null,
-};
+/** The core's result kind of each kind of part (js/core.js resultKey; the core's choices are pinned by tests/node/sweep.test.mjs). */
+const PART_KIND = { w: 'weights', fmt: 'format', wa: 'eval' };
 
-/** The cache key of a `kind` part measured with quantize config `cfg` (keys sorted; empty lists dropped). */
-export function partKey(kind, cfg) {
-  const fields = DEPENDS[kind] ?? Object.keys(cfg).sort();
-  const kept = fields.filter((f) => cfg[f] !== undefined && !(Array.isArray(cfg[f]) && cfg[f].length === 0));
-  return JSON.stringify([kind, ...kept.map((f) => [f, cfg[f]])]);
-}
+/** The cache key of a `kind` part measured with quantize config `cfg`. */
+export const partKey = (kind, cfg) => `${kind}|${resultKey(cfg, PART_KIND[kind])}`;
 
 /**
  * The parts of sweep point `id` (a bit width or a format), each `{ id, kind, label, cfg, key }`,

@@ -4,6 +4,7 @@
 // kernel the engine's relaxed dot allows (kernelInfo()). The page, its worker and the benchmark
 // all load through here, so they agree. `?build=simd128` in the page URL forces the fallback.
 import { relaxedSimd } from '../vendor/wasm-feature-detect.js';
+import { setCore } from './core.js';
 
 /** 'relaxed' or 'simd128', from feature detection unless `prefer` names one. */
 export async function chooseBuild(prefer) {
@@ -17,6 +18,7 @@ export async function loadCore(prefer) {
   const build = await chooseBuild(prefer);
   const api = build === 'relaxed' ? await import('../pkg-relaxed/quantlab.js') : await import('../pkg/quantlab.js');
   await api.default();
+  setCore(api);
   return { api, build };
 }
 
