@@ -6,12 +6,20 @@
 //! Defaults: 3 3 600 100 1, and the page's learning rate and shift. Each line is the integer
 //! path's accuracy on the 2,000 test digits, with the ranges QAT trained against and, beside it,
 //! with the observer's ranges recalibrated on the tuned weights (what PyTorch's convert avoids).
-use quantlab::model::digits::Digits;
-use quantlab::model::{eval, file, int8, Model};
-use quantlab::train::qat::{Qat, QatOptions};
-use std::time::Instant;
 
+// It reads files, gunzips with flate2 (a native-only dev-dependency) and times with Instant, so
+// a wasm build, which `cargo clippy --target wasm32-unknown-unknown --all-targets` compiles,
+// gets an empty main.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
+    use quantlab::model::digits::Digits;
+    use quantlab::model::{eval, file, int8, Model};
+    use quantlab::train::qat::{Qat, QatOptions};
+    use std::time::Instant;
+
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
     let (wb, ab): (u32, u32) = (arg(0, "3").parse().unwrap(), arg(1, "3").parse().unwrap());

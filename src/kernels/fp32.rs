@@ -166,11 +166,10 @@ mod simd {
             }
         }
         let zero = f32x4_splat(0.0);
-        for r in 0..R {
-            for t in 0..T {
+        for (r, row) in acc.iter().enumerate() {
+            for (t, mut v) in row.iter().copied().enumerate() {
                 let m0 = (t0 + t) * NR;
                 let n = NR.min(w.m - m0);
-                let mut v = acc[r][t];
                 if relu {
                     v = [f32x4_max(v[0], zero), f32x4_max(v[1], zero)];
                 }

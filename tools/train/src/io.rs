@@ -82,9 +82,12 @@ fn canonicalize_header(bytes: &mut [u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// The six tensors of a file (in `NAMES` order) and its metadata.
+pub type Tensors = (Vec<Vec<f32>>, BTreeMap<String, String>);
+
 /// Loads a file written by `to_bytes`: checks names, dtypes and shapes, returns the six tensors
 /// and the metadata.
-pub fn load(path: &Path) -> Result<(Vec<Vec<f32>>, BTreeMap<String, String>), String> {
+pub fn load(path: &Path) -> Result<Tensors, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| format!("{e}"))?;
@@ -94,7 +97,10 @@ pub fn load(path: &Path) -> Result<(Vec<Vec<f32>>, BTreeMap<String, String>), St
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut p: Vec<Vec<f32>> = SHAPES.iter().map(|s| vec![0.0; s.iter().product()]).collect();
+    let mut p: Vec<Vec<f32>> = SHAPES
+        .iter()
+        .map(|s| vec![0.0; s.iter().product()])
+        .collect();
     for (i, (&name, shape)) in NAMES.iter().zip(SHAPES).enumerate() {
         let view = st.tensor(name).map_err(|e| format!("{name}: {e}"))?;
         if view.dtype() != Dtype::F32 || view.shape() != shape {

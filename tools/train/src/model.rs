@@ -16,7 +16,14 @@ pub const NAMES: [&str; 6] = [
     "fc.weight",
     "fc.bias",
 ];
-pub const SHAPES: [&[usize]; 6] = [&[32, 1, 3, 3], &[32], &[64, 32, 3, 3], &[64], &[10, 2304], &[10]];
+pub const SHAPES: [&[usize]; 6] = [
+    &[32, 1, 3, 3],
+    &[32],
+    &[64, 32, 3, 3],
+    &[64],
+    &[10, 2304],
+    &[10],
+];
 
 /// The architecture with zero weights.
 pub fn architecture() -> Model {
@@ -66,7 +73,9 @@ pub fn tensors(m: &Model) -> Vec<&[f32]> {
 pub fn with_tensors(mut m: Model, t: &[Vec<f32>]) -> Model {
     let mut it = t.iter();
     for l in &mut m.layers {
-        if let Layer::Conv2d(Conv2d { weight, bias, .. }) | Layer::Linear(Linear { weight, bias, .. }) = l {
+        if let Layer::Conv2d(Conv2d { weight, bias, .. })
+        | Layer::Linear(Linear { weight, bias, .. }) = l
+        {
             *weight = it.next().expect("six tensors").clone();
             *bias = it.next().expect("six tensors").clone();
         }
