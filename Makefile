@@ -1,5 +1,5 @@
 # quantlab: the two commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test lint-js setup setup-test build vendor serve bench bench-lab bench-qat train train-rgb data golden dist clean
+.PHONY: demo test lint-rust lint-js setup setup-test build vendor serve bench bench-lab bench-qat train train-rgb data golden dist clean
 
 PORT ?= 8080
 
@@ -9,6 +9,7 @@ demo: setup build
 
 ## make test: install what tests need, build, run every test (native, wasm in Chromium, Node, E2E)
 test: setup-test build
+	$(MAKE) --no-print-directory lint-rust
 	$(MAKE) --no-print-directory lint-js
 	@echo "== native Rust tests (unit, property, golden) =="
 	cargo test
@@ -25,6 +26,18 @@ test: setup-test build
 	node --test tests/node/
 	@echo "== end-to-end page tests in headless Chromium =="
 	node scripts/e2e.mjs
+
+## make lint-rust: rustfmt and clippy, no warning allowed, over every target of the crate natively and in both
+## wasm builds (the relaxed build's kernels and probe are cfg'd apart, so it is linted on its own), and the trainer
+lint-rust:
+	@echo "== Rust lint (rustfmt; clippy natively, wasm32 SIMD128 and relaxed, the trainer) =="
+	@cargo clippy --version >/dev/null 2>&1 && cargo fmt --version >/dev/null 2>&1 || { echo "clippy or rustfmt is missing: rustup component add clippy rustfmt" >&2; exit 1; }
+	cargo fmt --check
+	cargo fmt --check --manifest-path tools/train/Cargo.toml
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy --target wasm32-unknown-unknown --target-dir target/clippy-relaxed --all-targets -- -D warnings
+	cargo clippy --manifest-path tools/train/Cargo.toml --all-targets -- -D warnings
 
 ## make lint-js: ESLint (eslint.config.js) over the page's scripts, workers, benchmark, build scripts and tests
 lint-js:
