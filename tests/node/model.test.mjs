@@ -106,6 +106,14 @@ test('bad model input is an Error, and the module keeps working', () => {
   assert.throws(() => model.forward(new Float32Array(10), 1), /^Error: x: has 10 values/);
   assert.throws(() => model.quantize({ weightBits: 9 }), /config.weightBits/);
   assert.throws(() => model.quantize({ method: 'nope' }), /config.method/);
+  // The core reads the config (serde): unknown keys and wrong types are refused, naming the key.
+  assert.throws(() => model.quantize({ weigthBits: 4 }), /config.*unknown field `weigthBits`/);
+  assert.throws(() => model.quantize({ layerBits: [{ layer: 3, weightBits: 9 }] }), /config.layerBits\[0\].weightBits: must be an integer from 2 to 8, found 9/);
+  assert.throws(() => model.quantize({ equalize: 'yes' }), /config.equalize: invalid type/);
+  assert.deepEqual(q.configOptions().formats, ['int', 'fp16', 'bf16']);
+  assert.equal(q.configKey({ actBits: 4 }, 'weights'), q.configKey({}, 'weights'));
+  assert.notEqual(q.configKey({ actBits: 4 }, 'eval'), q.configKey({}, 'eval'));
+  assert.throws(() => q.configKey({}, 'everything'), /kind: unknown result kind/);
   assert.throws(() => q.Digits.fromBytes(new Uint8Array(20)), /digits:/);
   assert.throws(() => q.qlinearConv(new Int8Array(4), [1], [0], new Int8Array(9), [1], [0], [1], [0], null, { xShape: [1, 1, 2, 2], wShape: [1, 1, 3, 3] }), /w.shape/);
   assert.equal(model.forward(testSet.images(model, 0, 1), 1).length, 10);

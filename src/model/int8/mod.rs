@@ -165,7 +165,6 @@ pub struct QModel {
     /// What cross-layer equalization did, when it ran.
     pub equalized: Vec<EqualizedPair>,
 }
-/// Symmetric weight quantization: `s[m] = max|w[m, ·]| / qmax` (ORT's compute_scale_zp with a
 
 impl QModel {
     pub fn layers(&self) -> impl Iterator<Item = &QLayer> {

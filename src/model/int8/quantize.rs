@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// Symmetric weight quantization: `s[m] = max|w[m, ·]| / qmax` (ORT's compute_scale_zp with a
 /// symmetric narrow grid), `z = 0`, `q = clamp(round_half_even(w / s[m]), −qmax, qmax)`.
 pub fn quantize_weights(
     w: &[f32],
