@@ -9,8 +9,8 @@ demo: setup build
 
 ## make test: install what tests need, build, run every test (native, wasm in Chromium, Node, E2E)
 test: setup-test build
-	$(MAKE) --no-print-directory lint-rust
 	$(MAKE) --no-print-directory lint-js
+	$(MAKE) --no-print-directory lint-rust
 	@echo "== native Rust tests (unit, property, golden) =="
 	cargo test
 	@echo "== wasm boundary tests in headless Chromium, SIMD128 build and relaxed build =="
