@@ -263,6 +263,9 @@ mod simd {
     /// `R` pixels × `T` channel tiles from tile `t0`. `K` selects the inner step:
     /// DOT16 reads `a` as i16 pairs, USDOT and SPLIT as uint8 quads. `KS`, `KC` > 0 fix `ks`
     /// and `kc` at compile time (see `driver`).
+    // `r` and `t` are the pixel and channel tile of `acc[r][t]` and of its output address. The
+    // iterator form clippy suggests added 80 v128.store to the relaxed module (both tiles).
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     unsafe fn tile<
         const K: u8,
@@ -434,13 +437,13 @@ mod simd {
                 v128_load(mp as *const v128),
                 v128_load(mp.add(4) as *const v128),
             );
-            for (r, row) in acc.iter().enumerate() {
+            for r in 0..R {
                 let rq = |a: v128, m: v128| {
                     let v =
                         f32x4_pmin(f32x4_pmax(f32x4_mul(f32x4_convert_i32x4(a), m), lo_f), hi_f);
                     i32x4_sub(f32x4_add(v, magic), unmagic)
                 };
-                let q16 = i16x8_narrow_i32x4(rq(row[t][0], m_lo), rq(row[t][1], m_hi));
+                let q16 = i16x8_narrow_i32x4(rq(acc[r][t][0], m_lo), rq(acc[r][t][1], m_hi));
                 let q8 = i8x16_narrow_i16x8(q16, q16);
                 let u = v128_xor(q8, flip);
                 let o = out.add(r * w.m + m0);
