@@ -447,43 +447,8 @@ function evalMessage(key, e, ms, provisional) {
   };
 }
 
-/** The activation tensors the int8 model quantizes: the input and each layer's output. */
-function actTensors(rep) {
-  const [first] = rep.layers;
-  return [{ name: 'input', act: first.input }, ...rep.layers.map((l) => ({ name: `${l.name} out`, act: l.output }))];
-}
-
-/** Every calibration method at the current bits: clip range and the MSE split, per tensor. */
-function compareMethods(s) {
-  return ['minmax', 'percentile', 'mse', 'entropy'].map((method) => {
-    let qm;
-    try {
-      // The activation ranges do not depend on how the weights are rounded: skip GPTQ here.
-      qm = model.quantize(quantConfig(s, { method, percentile: s.percentile, rounding: 'nearest', biasCorrection: false }));
-    } catch (err) {
-      return { method, error: err?.message ?? String(err) }; // a bad percentile while another method is chosen
-    }
-    try {
-      const rep = model.report(qm, 4, 0);
-      return {
-        method,
-        tensors: actTensors(rep).map(({ name, act }) => ({
-          name,
-          clipLow: act.clipLow,
-          clipHigh: act.clipHigh,
-          dataMin: act.dataMin,
-          dataMax: act.dataMax,
-          scale: act.scale,
-          zeroPoint: act.zeroPoint,
-          roundingMse: act.roundingMse,
-          clippingMse: act.clippingMse,
-        })),
-      };
-    } finally {
-      qm.free();
-    }
-  });
-}
+/** Every calibration method at the current bits: clip range and the MSE split, per tensor (the core's). */
+const compareMethods = (s) => q.compareMethods(model, quantConfig(s), s.percentile);
 
 // ---- drawing ----------------------------------------------------------------------------------
 
@@ -583,7 +548,24 @@ function holdForEval() {
   releaseHelper(before);
 }
 
-/** One row of the technique comparison: the core's evaluation, size and how the model runs. */
+/**
+ * Drives one of the core's jobs (LabJob: a bounded step per call) as a task: each step's progress
+ * goes to the scheduler, each update to `onUpdate`; the job is freed when it ends or is replaced.
+ */
+function* coreJob(job, onUpdate) {
+  try {
+    for (;;) {
+      const p = job.step(model, test);
+      if (p.update) onUpdate(p.update, p.complete);
+      if (p.complete) return;
+      yield { done: p.done, total: p.total, label: p.label };
+    }
+  } finally {
+    job.free();
+  }
+}
+
+/** The technique comparison: the core measures each configuration (evaluation, size, how it runs). */
 function* techniquesJob(s, key) {
   // Every row starts from plain round-to-nearest at uniform weight bits (the activations as set),
   // then sets its own technique.
@@ -592,93 +574,22 @@ function* techniquesJob(s, key) {
     ...TECHNIQUE_BITS.flatMap((bits) => TECHNIQUES.map((t) => ({ ...t, bits, patch: { ...plain, weightBits: bits, ...t.patch } }))),
     ...FORMATS.map((f) => ({ ...f, bits: null, patch: { ...plain, ...f.patch } })),
   ];
-  const rows = [];
-  let fp32Accuracy;
-  for (const [i, c] of cases.entries()) {
-    const label = `${c.name}${c.bits ? ` at ${c.bits} bits` : ''}`;
-    yield { done: i, total: cases.length, label };
-    const t0 = now();
-    const qm = model.quantize(quantConfig(s, c.patch));
-    try {
-      const tq = now() - t0;
-      const e = yield* labelled(evaluateInSteps(model, qm, test, 'int8'), (n) => ({ done: i + n / test.length, total: cases.length, label }));
-      const rep = model.report(qm, 4, 0);
-      fp32Accuracy = e.fp32Accuracy;
-      rows.push({ id: c.id, name: c.name, bits: c.bits, int8Accuracy: e.int8Accuracy, logitSqnrDb: e.logitSqnrDb, bytes: rep.bytesPacked, deployed: qm.deployed, quantizeMs: tq, ms: now() - t0 });
-    } finally {
-      qm.free();
-    }
-    post({ type: 'techniques', key, rows: rows.slice(), fp32Accuracy, actBits: s.actBits, complete: i === cases.length - 1 });
-  }
+  const asks = cases.map((c) => ({ config: quantConfig(s, c.patch), mode: 'int8', label: `${c.name}${c.bits ? ` at ${c.bits} bits` : ''}` }));
+  yield* coreJob(q.LabJob.measureList(asks), (outcomes, complete) => {
+    const rows = outcomes.map((o, i) => ({ id: cases[i].id, name: cases[i].name, bits: cases[i].bits, int8Accuracy: o.measure.score, logitSqnrDb: o.measure.sqnrDb, bytes: o.bytesPacked, deployed: o.deployed, quantizeMs: o.quantizeMs, ms: o.ms }));
+    post({ type: 'techniques', key, rows, fp32Accuracy: outcomes[outcomes.length - 1].measure.fp32Score, actBits: s.actBits, complete });
+  });
   techniquesDone = key;
 }
 
 /**
- * Mixed precision for a size budget, greedy on measured accuracy:
- *
- *   bits = 8 for every layer
- *   while size(bits) > budget:
- *     for each layer l that can go one step lower (BUDGET_BITS): score the move by
- *       (accuracy(bits) − accuracy(bits with l lowered)) / (size(bits) − size(bits with l lowered))
- *       on the first BUDGET_SEARCH_DIGITS digits
- *     take the cheapest move (the larger saving on a tie)
- *
- * Sizes are the core's report (weights packed at their bits, scales, biases); each point of the
- * path, and every uniform bit width at the same activation bits, is then measured on all digits.
+ * Mixed precision for a size budget: the core's greedy search on measured accuracy (LabJob.budget;
+ * the algorithm is written above lab::jobs::Budget), over BUDGET_BITS, scoring each move on the
+ * first BUDGET_SEARCH_DIGITS digits.
  */
 function* budgetJob(s, key) {
-  const budget = s.budget * 1024;
-  const base = quantConfig(s, { layerBits: [] });
-  const label = (bits) => layers.map((l) => `${l.name} ${bits[l.index]}`).join(', ');
-  // One configuration: accuracy on the first `limit` digits (all: null) and the packed size.
-  function* measure(bits, limit, what) {
-    const qm = model.quantize({ ...base, layerBits: layers.map((l) => ({ layer: l.index, weightBits: bits[l.index], actBits: s.actBits })) });
-    try {
-      yield what;
-      const e = limit ? model.evaluate(qm, test, 'int8', limit) : yield* labelled(evaluateInSteps(model, qm, test, 'int8'), () => what);
-      return { bits: { ...bits }, accuracy: e.int8Accuracy, bytes: model.report(qm, 4, 0).bytesPacked };
-    } finally {
-      qm.free();
-    }
-  }
-  const total = 2 + layers.length * BUDGET_BITS.length;
-  let done = 0;
-  const step = (text) => ({ done: Math.min(done, total - 1), total, label: text });
-  const emit = (extra) => post({ type: 'budget', key, budgetKiB: s.budget, actBits: s.actBits, layers, path, uniform, ...extra });
-  const path = [];
-  const uniform = [];
-  let bits = Object.fromEntries(layers.map((l) => [l.index, BUDGET_BITS[0]]));
-  let cur = yield* measure(bits, null, step('8 bits everywhere'));
-  let curPrefix = (yield* measure(bits, BUDGET_SEARCH_DIGITS, step('8 bits everywhere'))).accuracy;
-  path.push(cur);
-  emit({ complete: false });
-  while (cur.bytes > budget) {
-    let best = null;
-    for (const l of layers) {
-      const i = BUDGET_BITS.indexOf(bits[l.index]);
-      if (i === BUDGET_BITS.length - 1) continue;
-      const cand = { ...bits, [l.index]: BUDGET_BITS[i + 1] };
-      const m = yield* measure(cand, BUDGET_SEARCH_DIGITS, step(`trying ${label(cand)}`));
-      const saved = cur.bytes - m.bytes;
-      if (saved <= 0) continue;
-      const cost = (curPrefix - m.accuracy) / saved;
-      if (!best || cost < best.cost || (cost === best.cost && saved > best.saved)) best = { cost, saved, bits: cand, prefix: m.accuracy };
-    }
-    if (!best) break; // every layer at the lowest bits: the budget cannot be met
-    done++;
-    bits = best.bits;
-    curPrefix = best.prefix;
-    cur = yield* measure(bits, null, step(label(bits)));
-    path.push(cur);
-    emit({ complete: false });
-  }
-  for (const b of BUDGET_BITS) {
-    const u = yield* measure(Object.fromEntries(layers.map((l) => [l.index, b])), null, step(`uniform ${b} bits`));
-    uniform.push(u);
-    done++;
-  }
-  const chosen = path[path.length - 1];
-  emit({ complete: true, chosen, fits: chosen.bytes <= budget });
+  const job = q.LabJob.budget(quantConfig(s, { layerBits: [] }), s.budget * 1024, BUDGET_BITS, BUDGET_SEARCH_DIGITS, layers);
+  yield* coreJob(job, (u) => post({ type: 'budget', key, budgetKiB: s.budget, actBits: s.actBits, layers, ...u }));
   budgetDone = key;
 }
 

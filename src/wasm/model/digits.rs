@@ -12,6 +12,16 @@ pub struct Digits {
 
 static NEXT_DIGITS_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
+impl Digits {
+    /// This set as the core's evaluations know it (its id keys their kept logits).
+    pub(crate) fn set(&self) -> crate::lab::cnn::TestSet<'_> {
+        crate::lab::cnn::TestSet {
+            id: self.id,
+            digits: &self.inner,
+        }
+    }
+}
+
 #[wasm_bindgen]
 impl Digits {
     /// Parses a QLDG digit file (see scripts/data/make_digits.mjs).

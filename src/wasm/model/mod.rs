@@ -5,6 +5,7 @@ use crate::{Error, Result};
 use js_sys::{Float32Array, Int8Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+use crate::lab::cnn::{add_logits, fp32_logits, Cnn, Evaluated, FloatLogits, KeptLogits};
 use crate::model::digits::Digits as CoreDigits;
 use crate::model::eval::{self, Evaluation};
 use crate::model::int8::{self as qm, Calibration, QModel, QuantConfig};
@@ -26,9 +27,9 @@ pub struct Model {
     /// The float model packed for the kernels, built once.
     net: fp32::Net,
     pub(super) calibration: Option<Calibration>,
-    /// Preprocessed test images and the float logits of the first of them, cached by
-    /// `evaluate` (grown as longer prefixes are evaluated).
-    eval_cache: Option<(u32, Vec<f32>, Vec<f32>)>,
+    /// Preprocessed test images and the float logits of the first of them, kept by the core's
+    /// evaluation (grown as longer prefixes are evaluated).
+    pub(super) floats: FloatLogits,
     /// How the layer list was found when the file did not list it.
     note: Option<String>,
     /// Activation ranges the file carries (a QAT model saved by the page).
@@ -42,7 +43,7 @@ pub(super) fn wrap(inner: CoreModel) -> Result<Model> {
         net: fp32::Net::new(&inner)?,
         inner,
         calibration: None,
-        eval_cache: None,
+        floats: FloatLogits::default(),
         note: None,
         saved_ranges: None,
         folds: vec![],
@@ -223,7 +224,7 @@ impl Model {
         let config = quant_config(&config)?;
         Ok(QuantizedModel {
             inner: qm::quantize_model(&self.inner, cal, &config)?,
-            eval_logits: None,
+            kept: KeptLogits::default(),
         })
     }
     /// Per-layer report of `q` (sizes, weight statistics and histograms, activation ranges).
@@ -263,40 +264,13 @@ impl Model {
         limit: Option<usize>,
     ) -> JsResult<Object> {
         let path = eval::Path::parse(mode.as_deref())?;
-        let all = digits.inner.len();
-        let n = match limit {
-            Some(0) => return Err(Error::new("limit", "must be at least 1").into()),
-            Some(l) => l.min(all),
-            None => all,
-        };
-        q.ready();
-        let classes = self.inner.output_len();
-        let len = self.inner.input_len();
-        if self.eval_cache.as_ref().map(|c| c.0) != Some(digits.id) {
-            let x = eval::images(&self.inner, &digits.inner)?;
-            self.eval_cache = Some((digits.id, x, Vec::with_capacity(all * classes)));
-        }
-        // Float logits of the digits this prefix adds. Per image they do not depend on the batch:
-        // the linear layers' GEMM gives each image its own rows, with the same order of sums.
-        let have = self.eval_cache.as_ref().map_or(0, |c| c.2.len() / classes);
-        if have < n {
-            let x = &self.eval_cache.as_ref().expect("filled above").1;
-            let more = self.fp32(&x[have * len..n * len], n - have)?;
-            self.eval_cache
-                .as_mut()
-                .expect("filled above")
-                .2
-                .extend_from_slice(&more);
-        }
-        let (_, x, fp) = self.eval_cache.as_ref().expect("filled above");
-        let have = q.kept_logits(digits, path).len() / classes;
-        if have < n {
-            let more = eval::logits(&q.inner, path, &x[have * len..n * len], n - have)?;
-            q.kept_logits(digits, path).extend_from_slice(&more);
-        }
-        let ql = &q.kept_logits(digits, path)[..n * classes];
-        let fp = &fp[..n * classes];
-        let e = Evaluation::from_logits(&digits.inner.labels[..n], fp, ql, classes);
+        let Evaluated {
+            e,
+            fp32_pred: fp_pred,
+            q_pred,
+        } = self
+            .lab(digits)?
+            .evaluate(&mut q.inner, &mut q.kept, path, limit)?;
         let out = Object::new();
         set(&out, "count", &(e.count as u32).into())?;
         set(&out, "fp32Accuracy", &e.fp32_accuracy().into())?;
@@ -304,10 +278,6 @@ impl Model {
         set(&out, "agreement", &e.agreement().into())?;
         set(&out, "logitSqnrDb", &e.logit_sqnr_db.into())?;
         set(&out, "flipped", &js_sys::Uint32Array::from(&e.flipped[..]))?;
-        let (fp_pred, q_pred) = (
-            eval::predictions(fp, classes),
-            eval::predictions(ql, classes),
-        );
         // [[fp32 class, quantized class, count], ...], most frequent first.
         let confusions = js_sys::Array::new();
         for (a, b, c) in eval::confusions(&e.flipped, &fp_pred, &q_pred) {
@@ -376,11 +346,23 @@ impl Model {
 
 impl Model {
     fn fp32(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
-        fp32::check_batch(x, n, self.net.input_len)?;
-        let mut out = vec![0.0; n * self.net.output_len];
-        self.net
-            .forward(x, n, &mut fp32::Fp32Scratch::default(), &mut out);
-        Ok(out)
+        fp32_logits(&self.net, x, n)
+    }
+    /// The core's lab on this model and test set (it needs the calibration).
+    pub(super) fn lab<'a>(&'a mut self, digits: &'a Digits) -> Result<Cnn<'a>> {
+        let Some(calibration) = &self.calibration else {
+            return Err(Error::new(
+                "model",
+                "is not calibrated: call calibrate() first",
+            ));
+        };
+        Ok(Cnn {
+            model: &self.inner,
+            net: &self.net,
+            calibration,
+            floats: &mut self.floats,
+            set: digits.set(),
+        })
     }
 }
 
@@ -413,5 +395,9 @@ pub(super) fn quant_config(v: &JsValue) -> Result<QuantConfig> {
     if v.is_undefined() || v.is_null() {
         return Ok(QuantConfig::default());
     }
-    crate::lab::config::parse(serde_wasm_bindgen::Deserializer::from(v.clone()))
+    // Through serde_json's Value: serde_wasm_bindgen reads only a struct's own fields, so
+    // unknown keys would pass unseen; read as a map, every key reaches the parser.
+    let v: serde_json::Value = serde_wasm_bindgen::from_value(v.clone())
+        .map_err(|e| Error::new("config", e.to_string()))?;
+    crate::lab::config::parse(v)
 }

@@ -7,23 +7,14 @@ use super::*;
 pub struct QuantizedModel {
     pub(crate) inner: QModel,
     /// Quantized logits of the first digits of one set along one path, kept by `evaluate` so a
-    /// longer prefix computes only the digits it adds: `(digits id, path, logits)`.
-    pub(super) eval_logits: Option<(u32, eval::Path, Vec<f32>)>,
+    /// longer prefix computes only the digits it adds.
+    pub(super) kept: KeptLogits,
 }
 
 impl QuantizedModel {
     /// Repacks the weights when `useKernels` chose another int8 entry since they were packed.
     pub(super) fn ready(&mut self) {
         self.inner.repack(crate::kernels::table::int8());
-    }
-    /// The quantized logits kept for `digits` along `path` (emptied first if they were of
-    /// another set or path), to which evaluations append.
-    pub(super) fn kept_logits(&mut self, digits: &Digits, path: eval::Path) -> &mut Vec<f32> {
-        if self.eval_logits.as_ref().map(|c| (c.0, c.1)) != Some((digits.id, path)) {
-            let cap = digits.inner.len() * self.inner.output_len;
-            self.eval_logits = Some((digits.id, path, Vec::with_capacity(cap)));
-        }
-        &mut self.eval_logits.as_mut().expect("set above").2
     }
 }
 
@@ -52,38 +43,14 @@ impl QuantizedModel {
     ) -> JsResult<usize> {
         let path = eval::Path::parse(mode.as_deref())?;
         let classes = self.inner.output_len;
-        if logits.len() % classes != 0 {
-            return Err(Error::new(
-                "logits",
-                format!(
-                    "has {} values, not a whole number of {classes}-logit rows",
-                    logits.len()
-                ),
-            )
-            .into());
-        }
-        let k = logits.len() / classes;
-        let kept = self.kept_logits(digits, path);
-        let have = kept.len() / classes;
-        if from != have {
-            return Err(Error::new(
-                "from",
-                format!("is {from}, but {have} digits are evaluated: the logits must follow them"),
-            )
-            .into());
-        }
-        if have + k > digits.inner.len() {
-            return Err(Error::new(
-                "logits",
-                format!(
-                    "has {k} rows, beyond the {} digits after {have}",
-                    digits.inner.len() - have
-                ),
-            )
-            .into());
-        }
-        kept.extend_from_slice(logits);
-        Ok(have + k)
+        Ok(add_logits(
+            &mut self.kept,
+            digits.set(),
+            path,
+            classes,
+            from,
+            logits,
+        )?)
     }
     /// The raw int8 outputs of the integer pipeline.
     #[wasm_bindgen(js_name = forwardInt8)]
