@@ -28,7 +28,8 @@ use crate::{Error, Result};
 
 enum JobKind {
     List(List<Quantized>),
-    Budget(Budget<Quantized>),
+    // (Boxed: the search's state is twice the list's.)
+    Budget(Box<Budget<Quantized>>),
 }
 
 /// One of the lab's long jobs, run by the core a bounded step at a time (`step`): the worker
@@ -102,13 +103,13 @@ impl LabJob {
     ) -> JsResult<LabJob> {
         let layers: Vec<LayerSpec> = from_js(layers, "layers")?;
         Ok(LabJob {
-            kind: JobKind::Budget(Budget::new(
+            kind: JobKind::Budget(Box::new(Budget::new(
                 quant_config(&config)?,
                 budget_bytes,
                 widths,
                 prefix,
                 layers.into_iter().map(|l| (l.index, l.name)).collect(),
-            )?),
+            )?)),
         })
     }
 

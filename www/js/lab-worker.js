@@ -35,6 +35,7 @@ import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
 import { parts, runPart, partKey, measurement, wResult, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
+import { HelperPool, poolSize } from './lab/worker/pool.js';
 
 /** The wasm module's exports, once loaded (js/wasm-build.js picks the build), and which build. */
 let q;
@@ -46,13 +47,9 @@ let sweep = null;
 /** Kept sweep-part results (partKey -> result) of the current model and test set, at most PART_CACHE_SIZE. */
 const partCache = new Map();
 const PART_CACHE_SIZE = 400;
-/**
- * `{ worker, gen, busy, ready, holds, held }`: the sweep's helper on a second core, or null
- * (`busy`: the part it computes; `ready`: it holds the current model; `holds`: why it is held,
- * `held`: it said it stopped; see holdHelper).
- */
-let helper = null;
-/** How long a timing run waits for the helper to stop (a step of its part, or its set-up). */
+/** The helpers on the spare cores (js/lab/worker/pool.js), or null on one core. */
+let pool = null;
+/** How long a timing run waits for the helpers to stop (a step of a part, or their set-up). */
 const HELPER_WAIT_MS = 3000;
 const THUMBS = 40;
 /** What the sweep measures: every bit width, then the float formats. */
@@ -530,11 +527,9 @@ let evalHelp = null;
 /** Asks the helper for the logits of the second half of the test digits under `cfg` (evaluation `key`). */
 function askEvalHelp(key, cfg) {
   evalHelp = null;
-  if (!helper?.ready || helper.helping || test.length < 2 * EVAL_CHUNK) return;
+  if (!pool || test.length < 2 * EVAL_CHUNK) return;
   const from = Math.ceil(test.length / 2 / EVAL_CHUNK) * EVAL_CHUNK;
-  evalHelp = { key, from, logits: null, error: null };
-  helper.helping = true;
-  helper.worker.postMessage({ type: 'logits', gen: helper.gen, key, cfg, from, n: test.length - from });
+  if (pool.askLogits(key, cfg, from, test.length - from)) evalHelp = { key, from, logits: null, error: null };
 }
 
 /** The hold of the evaluation the user waits for (a token; see holdHelper), or null. */
@@ -727,97 +722,59 @@ function postSweep(st) {
   const [points, formats] = [have(SWEEP_BITS), have(SWEEP_FORMATS)];
   const complete = points.length + formats.length === SWEEP_POINTS.length;
   if (complete) sweepDone = st.key;
-  post({ type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points, formats, complete, ms: now() - st.t0 });
+  post({ type: 'sweep', key: st.key, mode: sweepSet.kind, inputs: sweepSet.n ?? null, points, formats, complete, ms: now() - st.t0, helpers: pool?.size ?? 0 });
 }
 
-/** The helper worker, started with the model where the machine has a second core. */
+/** The helpers load `bytes` (the current model file; null: the shipped one) with `ranges`. */
 function startHelper(bytes, ranges = null) {
-  if ((navigator.hardwareConcurrency ?? 1) < 2) return;
-  try {
-    if (!helper) {
-      const url = new URL('./sweep-helper.js', import.meta.url);
-      url.searchParams.set('build', build); // the build this worker runs, so both compute alike
-      helper = { worker: new Worker(url, { type: 'module' }), gen: 0, busy: null, holds: new Set(), holdSeq: 0, held: false, helping: false };
-      helper.worker.onmessage = onHelper;
-      helper.worker.onerror = () => dropHelper();
-    }
-    helper.gen++;
-    helper.busy = null;
-    helper.ready = false; // loading and calibrating its copy: busy too, as far as timing goes
-    helper.worker.postMessage({ type: 'model', gen: helper.gen, bytes: bytes ?? null, ranges, dataset: own?.bytes ?? null });
-  } catch {
-    helper = null;
+  if (!pool) {
+    const size = poolSize(new URL(self.location.href).searchParams.get('helpers'));
+    if (!size) return;
+    const url = new URL('./sweep-helper.js', import.meta.url);
+    url.searchParams.set('build', build); // the build this worker runs, so all compute alike
+    pool = new HelperPool(url, size, {
+      onPart: helperPart,
+      onLost: lostPart,
+      onLogits: (m) => {
+        if (evalHelp && m.key === evalHelp.key && m.from === evalHelp.from) {
+          Object.assign(evalHelp, m.error ? { error: m.error } : { logits: m.logits });
+        }
+      },
+      onReady: () => post({ type: 'helper', ready: true }),
+    });
   }
+  pool.load(bytes, ranges, own?.bytes);
 }
 
-function feedHelper() {
-  if (!helper || helper.busy || helper.holds.size || !sweep || !sweep.todo.length || paused) return;
-  helper.busy = sweep.todo.pop();
-  helper.worker.postMessage({ type: 'part', gen: helper.gen, key: sweep.key, part: helper.busy });
-}
+const feedHelper = () => pool?.feed(sweep, paused);
 
 /**
- * Holds the helper for `reason` (a token) until releaseHelper(reason): it stops between two steps
- * of its part (`helper.held` once it says so) and gets no new one, so this worker has the second
- * core to itself: the user waits for the evaluation, and a timing run must not share the machine.
+ * Holds the helpers for `reason` (a token) until releaseHelper(reason): each stops between two
+ * steps of its part and gets no new one, so this worker has the machine to itself: the user
+ * waits for the evaluation, and a timing run must not share the machine.
  */
-function holdHelper(reason) {
-  if (!helper) return;
-  if (!helper.holds.size) {
-    helper.held = false;
-    helper.worker.postMessage({ type: 'hold', on: true, seq: ++helper.holdSeq });
-  }
-  helper.holds.add(reason);
-}
+const holdHelper = (reason) => pool?.hold(reason);
 
 function releaseHelper(reason) {
-  if (!helper?.holds.delete(reason) || helper.holds.size) return;
-  helper.held = false;
-  helper.worker.postMessage({ type: 'hold', on: false });
-  feedHelper();
+  if (pool?.release(reason)) feedHelper();
 }
 
-function onHelper(e) {
-  const m = e.data;
-  if (!helper) return;
-  if (m.type === 'held') {
-    // (A reply to an earlier hold, released since, does not count.)
-    helper.held = helper.holds.size > 0 && m.seq === helper.holdSeq;
-    return;
-  }
-  if (m.type === 'logits') {
-    helper.helping = false;
-    if (m.gen === helper.gen && evalHelp && m.key === evalHelp.key && m.from === evalHelp.from) {
-      Object.assign(evalHelp, m.error ? { error: m.error } : { logits: m.logits });
-    }
-    return;
-  }
-  if (m.gen !== helper.gen) return;
-  if (m.type === 'ready') {
-    helper.ready = true;
-    post({ type: 'helper', ready: true });
-    return;
-  }
-  helper.busy = null;
-  const st = sweep && sweep.key === m.key ? sweep : null;
-  if (m.type === 'error') {
-    dropHelper(st, m.part);
-    return;
-  }
-  keepPart(m.part.key, m.result);
+/** A helper's part of sweep `key`: kept, and merged into the running sweep if it is that one. */
+function helperPart(part, result, key) {
+  keepPart(part.key, result);
+  const st = sweep && sweep.key === key ? sweep : null;
   if (st) {
-    addPart(st, m.part, m.result);
+    addPart(st, part, result);
     // Out of view nothing is posted (the page does no work there); it goes out on return.
     if (!paused) postSweep(st);
   }
   feedHelper();
 }
 
-/** Without the helper from now on; a part it held goes back to this worker. */
-function dropHelper(st = sweep, part = helper?.busy) {
-  helper?.worker.terminate();
-  helper = null;
-  if (!st || !part || partCache.has(part.key)) return;
+/** A part a helper could not finish (it failed and was dropped) goes back to this worker. */
+function lostPart(part, key) {
+  const st = sweep && sweep.key === key ? sweep : null;
+  if (!st || partCache.has(part.key)) return;
   st.todo.push(part);
   if (st.localDone) {
     st.localDone = false;
@@ -1005,7 +962,7 @@ function* timingJob(cfg, r, key) {
   try {
     // (At most HELPER_WAIT_MS: a helper whose set-up failed never says it is ready.)
     const until = now() + HELPER_WAIT_MS;
-    while (helper && (!helper.held || !helper.ready) && now() < until) {
+    while (pool && !pool.settled() && now() < until) {
       yield { done: 0, total: 1, label: 'waiting for the sweep\'s helper to stop', waitMs: 10 };
     }
     yield* timedRuns(cfg, r, key);

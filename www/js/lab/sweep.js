@@ -12,10 +12,11 @@ const line = (el, opts) => new LineChart(el, { xs: XS, xLabel: 'bits', ...opts }
 
 /**
  * `el`: #lab-fig-sweep. `data`: { mode: 'digits' | 'random', points (one per bit width),
- * formats (float16, bfloat16: `format`, weights + activations only), complete, ms, inputs, state,
- * layers }. Points arrive in any order (two cores compute them).
+ * formats (float16, bfloat16: `format`, weights + activations only), complete, ms, inputs,
+ * helpers (how many helper workers shared the work), state, layers }. Points arrive in any order
+ * (the lab's worker and its helpers compute them).
  */
-export function render(el, { mode, points, formats = [], complete, ms, inputs, state: s, layers }) {
+export function render(el, { mode, points, formats = [], complete, ms, inputs, helpers = 0, state: s, layers }) {
   const $ = (id) => el.querySelector(`#${id}`);
   const random = mode === 'random';
   const granularity = { channel: 'per channel', tensor: 'per tensor', group: `groups of ${s.groupSize}` }[s.granularity];
@@ -78,6 +79,10 @@ export function render(el, { mode, points, formats = [], complete, ms, inputs, s
   const note = $('lab-sweep-inputs');
   note.hidden = !random;
   note.textContent = random ? `On ${thousands(inputs)} seeded random inputs in [0, 1] (the timing inputs), not test digits. Agreement: same top output as FP32.` : '';
+  // Who measured it: the lab's worker, and a helper on each spare core (js/lab/worker/pool.js).
+  const by = $('lab-sweep-workers');
+  by.textContent = helpers ? `Measured in parallel by the lab's worker and ${helpers} helper${helpers === 1 ? '' : 's'}, one per spare core.` : 'Measured by the lab\'s worker alone (no spare core).';
+  by.dataset.helpers = String(helpers);
   const table = $('lab-sweep-table');
   table.innerHTML = random ? randomTable(at, layers, formats) : digitsTable(at, formats);
   if (complete) table.dataset.ms = String(Math.round(ms));
