@@ -27,8 +27,8 @@ use crate::model::eval::Path;
 use crate::{Error, Result};
 
 enum JobKind {
-    List(List<Quantized>),
-    // (Boxed: the search's state is twice the list's.)
+    // (Boxed: each holds a quantized model while it measures one.)
+    List(Box<List<Quantized>>),
     Budget(Box<Budget<Quantized>>),
 }
 
@@ -85,7 +85,7 @@ impl LabJob {
             })
             .collect::<Result<_>>()?;
         Ok(LabJob {
-            kind: JobKind::List(List::new(asks)),
+            kind: JobKind::List(Box::new(List::new(asks))),
         })
     }
 
