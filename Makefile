@@ -22,7 +22,7 @@ test: setup-test build
 	QUANTLAB_EXPECT_BUILD=relaxed CHROMEDRIVER=/usr/bin/chromedriver RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo test --target wasm32-unknown-unknown --target-dir target/wasm-test-relaxed --test kernels
 	@echo "== trainer (a thin command over quantlab::train, whose tests ran above) compiles =="
 	cargo check --release --manifest-path tools/train/Cargo.toml
-	@echo "== Node API tests (www/pkg) =="
+	@echo "== Node API tests (www/pkg, and target/pkg-full for the exports the page leaves out) =="
 	node --test tests/node/
 	@echo "== end-to-end page tests in headless Chromium =="
 	node scripts/e2e.mjs

@@ -4,6 +4,9 @@
 For each [[variant]]: cargo builds the cdylib with the variant's RUSTFLAGS into its own target
 dir (so variants do not rebuild each other), wasm-bindgen writes the `--target web` layout
 (`quantlab.js` + `quantlab_bg.wasm`), wasm-opt (npm binaryen) optimises in place. Prints sizes.
+The page's two builds (www/pkg, www/pkg-relaxed) are made without the Cargo feature `full`
+(`default-features = false`): the exports the page never calls are left out. A third, `full`
+(target/pkg-full, not served), has the whole JS API for the Node tests. See docs/size.md.
 
 Usage: python3 scripts/build.py [--variant NAME] [--no-opt]
 """
@@ -45,9 +48,11 @@ def main():
         print(f"[build] variant {v['name']} -> {v['out-dir']}", flush=True)
         target_dir = ROOT / "target" / f"wasm-{v['name']}"
         env = dict(os.environ, RUSTFLAGS=" ".join(v["rustflags"]))
+        # The page's builds leave out the default feature `full` (exports the page never calls).
+        features = [] if v.get("default-features", True) else ["--no-default-features"]
         # `cargo rustc --crate-type cdylib` gets real LTO, which a cdylib+rlib crate silently skips.
         run(["cargo", "rustc", "--lib", "--crate-type", "cdylib", "--release", "--target",
-             "wasm32-unknown-unknown", "--target-dir", target_dir], env=env)
+             "wasm32-unknown-unknown", "--target-dir", target_dir, *features], env=env)
         wasm = target_dir / "wasm32-unknown-unknown" / "release" / f"{crate}.wasm"
         out = ROOT / v["out-dir"]
         # Build next to the output and swap it in at the end, so a page being served never sees

@@ -166,6 +166,6 @@ pub fn confusions(flipped: &[u32], fp32: &[u8], quantized: &[u8]) -> Vec<(u8, u8
             .or_insert(0) += 1;
     }
     let mut v: Vec<_> = counts.into_iter().map(|((a, b), n)| (a, b, n)).collect();
-    v.sort_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    v.sort_unstable_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
     v
 }

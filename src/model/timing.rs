@@ -120,7 +120,7 @@ fn finish(
     kernels: Vec<Option<&'static str>>,
 ) -> Timing {
     let mut s = samples_ms.clone();
-    s.sort_by(f64::total_cmp);
+    s.sort_unstable_by(f64::total_cmp);
     let median = quantile(&s, 0.5);
     Timing {
         path,

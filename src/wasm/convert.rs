@@ -1,5 +1,6 @@
 //! JS values to core types and back, with errors that name the argument.
 
+#[cfg(feature = "full")]
 use crate::quant::Dtype;
 use crate::{bail, Error, Result};
 use js_sys::{Array, Float32Array, Int32Array, Int8Array, Object, Reflect, Uint8Array};
@@ -197,6 +198,7 @@ impl Opts {
             .map(Some)
     }
 
+    #[cfg(feature = "full")]
     pub(super) fn required_dims(&self, key: &str) -> Result<Vec<usize>> {
         self.dims(key)?
             .ok_or_else(|| Error::new(format!("{}.{key}", self.1), "is required"))
@@ -210,6 +212,7 @@ pub(super) fn display(v: &JsValue) -> String {
         .unwrap_or_else(|| type_name(v))
 }
 
+#[cfg(feature = "full")]
 pub(super) fn int_array(v: &JsValue, name: &str) -> Result<(Vec<i32>, Dtype)> {
     if let Some(a) = v.dyn_ref::<Int8Array>() {
         Ok((a.to_vec().into_iter().map(i32::from).collect(), Dtype::Int8))
@@ -223,6 +226,7 @@ pub(super) fn int_array(v: &JsValue, name: &str) -> Result<(Vec<i32>, Dtype)> {
     }
 }
 
+#[cfg(feature = "full")]
 pub(super) fn one_f32(v: &JsValue, name: &str) -> Result<f32> {
     let s = f32s(v, name)?;
     if s.len() != 1 {
@@ -235,6 +239,7 @@ pub(super) fn one_f32(v: &JsValue, name: &str) -> Result<f32> {
     Ok(s[0])
 }
 
+#[cfg(feature = "full")]
 pub(super) fn one_i32(v: &JsValue, name: &str) -> Result<i32> {
     let s = i32s(v, name)?;
     if s.len() != 1 {
@@ -247,6 +252,7 @@ pub(super) fn one_i32(v: &JsValue, name: &str) -> Result<i32> {
     Ok(s[0])
 }
 
+#[cfg(feature = "full")]
 pub(super) fn typed(v: &[i32], dtype: Dtype) -> JsValue {
     match dtype {
         Dtype::Uint8 => {

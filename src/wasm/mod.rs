@@ -12,15 +12,20 @@ mod convert;
 mod kernels;
 mod lab;
 mod model;
+// Exports the page never calls (the ONNX ops): see docs/size.md.
+#[cfg(feature = "full")]
 mod ops;
 mod timing;
 mod train;
 
 use convert::*;
-use js_sys::{Float32Array, Int32Array, Int8Array, Object, Uint8Array};
+#[cfg(feature = "full")]
+use js_sys::Object;
+use js_sys::{Float32Array, Int32Array, Int8Array, Uint8Array};
 pub use kernels::*;
 pub use lab::*;
 pub use model::*;
+#[cfg(feature = "full")]
 pub use ops::*;
 pub use train::*;
 use wasm_bindgen::prelude::*;
@@ -68,6 +73,7 @@ pub fn quantize_linear_js(
 
 /// ONNX DynamicQuantizeLinear: `{ y: Uint8Array, scale, zeroPoint }`, the parameters computed
 /// from `x` itself at run time (as onnxruntime 1.32 does).
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = dynamicQuantizeLinear)]
 pub fn dynamic_quantize_linear_js(x: JsValue) -> std::result::Result<Object, JsError> {
     let x = f32s(&x, "x")?;
@@ -80,6 +86,7 @@ pub fn dynamic_quantize_linear_js(x: JsValue) -> std::result::Result<Object, JsE
 }
 
 /// `f` on every value of the numbers `x`, as a Float32Array.
+#[cfg(feature = "full")]
 fn map_f32s(x: &JsValue, f: fn(f32) -> f32) -> std::result::Result<Float32Array, JsError> {
     let y: Vec<f32> = f32s(x, "x")?.into_iter().map(f).collect();
     Ok(Float32Array::from(&y[..]))
@@ -87,6 +94,7 @@ fn map_f32s(x: &JsValue, f: fn(f32) -> f32) -> std::result::Result<Float32Array,
 
 /// `x` rounded to the nearest float16, as ONNX Cast float32 -> FLOAT16 -> float32 computes it
 /// (ties to even, overflow to infinity, float16 subnormals): a Float32Array.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = roundToFloat16)]
 pub fn round_to_float16_js(x: JsValue) -> std::result::Result<Float32Array, JsError> {
     map_f32s(&x, crate::quant::float::round_to_f16)
@@ -94,6 +102,7 @@ pub fn round_to_float16_js(x: JsValue) -> std::result::Result<Float32Array, JsEr
 
 /// `x` rounded to the nearest bfloat16 (ties to even), as ONNX Cast float32 -> BFLOAT16 ->
 /// float32 computes it: a Float32Array.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = roundToBfloat16)]
 pub fn round_to_bfloat16_js(x: JsValue) -> std::result::Result<Float32Array, JsError> {
     map_f32s(&x, crate::quant::float::round_to_bf16)
@@ -184,6 +193,7 @@ fn quant_options(o: &Opts) -> Result<QuantOptions> {
 }
 
 /// Calibrates `x` and returns `{ scale: Float32Array, zeroPoint: Int32Array, axis }`.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = chooseQuantParams)]
 pub fn choose_quant_params_js(
     x: JsValue,

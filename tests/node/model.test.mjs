@@ -1,16 +1,17 @@
-// The model API of the built package (www/pkg) from Node: load, calibrate, quantize, evaluate,
-// the integer ONNX ops against onnxruntime's golden vectors, and native == wasm int8 outputs.
+// The model API of the built package from Node: load, calibrate, quantize, evaluate, the integer
+// ONNX ops against onnxruntime's golden vectors, and native == wasm int8 outputs. It loads
+// target/pkg-full (the whole JS API): the page's www/pkg leaves the ONNX ops out (docs/size.md).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import init, * as q from '../../www/pkg/quantlab.js';
+import init, * as q from '../../target/pkg-full/quantlab.js';
 
 const root = new URL('../../', import.meta.url);
 const bytes = async (p) => new Uint8Array(await readFile(new URL(p, root)));
 let model, calib, testSet;
 
 before(async () => {
-  await init({ module_or_path: await bytes('www/pkg/quantlab_bg.wasm') });
+  await init({ module_or_path: await bytes('target/pkg-full/quantlab_bg.wasm') });
   model = q.Model.fromSafetensors(await bytes('www/models/baseline-cnn.safetensors'));
   calib = q.Digits.fromBytes(await bytes('www/data/digits-calib.bin'));
   testSet = q.Digits.fromBytes(await bytes('www/data/digits-test.bin'));

@@ -3,14 +3,14 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import init, * as q from '../../www/pkg/quantlab.js';
+import init, * as q from '../../target/pkg-full/quantlab.js';
 
 const root = new URL('../../', import.meta.url);
 const bytes = async (p) => new Uint8Array(await readFile(new URL(p, root)));
 let wasm, model, calib, testSet, goodFile;
 
 before(async () => {
-  wasm = await init({ module_or_path: await bytes('www/pkg/quantlab_bg.wasm') });
+  wasm = await init({ module_or_path: await bytes('target/pkg-full/quantlab_bg.wasm') });
   model = q.Model.fromSafetensors(await bytes('www/models/baseline-cnn.safetensors'));
   calib = q.Digits.fromBytes(await bytes('www/data/digits-calib.bin'));
   testSet = q.Digits.fromBytes(await bytes('www/data/digits-test.bin'));

@@ -139,7 +139,7 @@ pub(super) fn check_header(bytes: &[u8]) -> Result<Header> {
         }
         ranges.push((start, end, name));
     }
-    ranges.sort();
+    ranges.sort_unstable();
     for w in ranges.windows(2) {
         if w[1].0 < w[0].1 {
             bail!(

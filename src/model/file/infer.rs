@@ -18,7 +18,7 @@ pub(super) fn infer_layers(
         .filter_map(|n| n.strip_suffix(".running_mean"))
         .map(str::to_string)
         .collect();
-    bns.sort_by_key(|b| natural_key(b));
+    bns.sort_unstable_by_key(|b| natural_key(b));
     let mut convs = vec![];
     let mut linears = vec![];
     for (name, (shape, _)) in tensors {
@@ -43,8 +43,8 @@ pub(super) fn infer_layers(
             "has no \"layers\" list, and the file has no linear layer to end with"
         );
     }
-    convs.sort_by_key(|c| natural_key(&c.0));
-    linears.sort_by_key(|l| natural_key(&l.0));
+    convs.sort_unstable_by_key(|c| natural_key(&c.0));
+    linears.sort_unstable_by_key(|l| natural_key(&l.0));
     let seq_index = |n: &str| n.rsplit('.').next().and_then(|s| s.parse::<usize>().ok());
     let seq_prefix = |n: &str| n.rsplit_once('.').map_or("", |(p, _)| p).to_string();
     // The BatchNorm after each conv: in a Sequential the next index (`0` then `1`: folded), or the

@@ -307,7 +307,7 @@ fn build(
         .cloned()
         .collect();
     if !extra.is_empty() {
-        extra.sort();
+        extra.sort_unstable();
         bail!("file", "has tensors no layer uses: {}", extra.join(", "));
     }
     let model = Model { input, layers };
