@@ -3,7 +3,7 @@
 //! computes only the images it adds. The lab's jobs ([`super::jobs`]) reach it through
 //! [`super::Family`].
 
-use super::{Family, Measure};
+use super::{Family, Measure, Summary};
 use crate::model::digits::Digits;
 use crate::model::eval::{self, Evaluation, Path};
 use crate::model::fp32::{self, Net};
@@ -192,8 +192,14 @@ impl Family for Cnn<'_> {
         })
     }
 
-    fn bytes_packed(&self, q: &Quantized) -> usize {
-        report(self.model, &q.q, self.calibration, 4, 0).bytes_packed
+    fn summary(&self, q: &Quantized) -> Summary {
+        let r = report(self.model, &q.q, self.calibration, 4, 0);
+        Summary {
+            bytes_fp32: r.bytes_fp32,
+            bytes_int8: r.bytes_int8,
+            bytes_packed: r.bytes_packed,
+            weight_sqnr_db: r.layers.iter().map(|l| l.weight.sqnr_db).collect(),
+        }
     }
 
     fn deployed(&self, q: &Quantized) -> Deployed {

@@ -4,7 +4,7 @@
 //! changed. The jobs know nothing of JS, of the CNN or of the clock (passed in), so they are
 //! tested natively with any [`Family`].
 
-use super::{Family, Measure};
+use super::{Family, Measure, Summary};
 use crate::model::eval::Path;
 use crate::model::int8::{Deployed, QuantConfig};
 use crate::Result;
@@ -38,11 +38,12 @@ pub struct Ask {
 }
 
 /// A finished measurement.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     pub measure: Measure,
-    pub bytes_packed: usize,
+    #[serde(flatten)]
+    pub summary: Summary,
     pub deployed: &'static str,
     /// Milliseconds to quantize, and for the whole measurement, by the clock passed in.
     pub quantize_ms: f64,
@@ -97,7 +98,7 @@ impl<Q> Runner<Q> {
         let q = self.q.take().expect("measured above");
         Ok(Some(Outcome {
             measure,
-            bytes_packed: f.bytes_packed(&q),
+            summary: f.summary(&q),
             deployed: match f.deployed(&q) {
                 Deployed::Integer => "integer",
                 Deployed::Qdq => "qdq",
@@ -421,7 +422,7 @@ impl<Q> Budget<Q> {
         let point = |bits: &BTreeMap<usize, u32>| BudgetPoint {
             bits: bits.clone(),
             accuracy: o.measure.score,
-            bytes: o.bytes_packed,
+            bytes: o.summary.bytes_packed,
         };
         let mut update = None;
         self.phase = match std::mem::replace(&mut self.phase, Phase::Done) {
@@ -438,7 +439,7 @@ impl<Q> Budget<Q> {
             }
             Phase::Search { cands, j, best } => {
                 let cur = self.cur.as_ref().expect("measured at the start");
-                let saved = cur.bytes as f64 - o.bytes_packed as f64;
+                let saved = cur.bytes as f64 - o.summary.bytes_packed as f64;
                 let mut best = best;
                 if saved > 0.0 {
                     let cost = (self.cur_prefix - o.measure.score) / saved;
@@ -526,11 +527,18 @@ mod tests {
                 sqnr_db: 40.0,
             })
         }
-        fn bytes_packed(&self, c: &QuantConfig) -> usize {
-            c.layer_bits
+        fn summary(&self, c: &QuantConfig) -> Summary {
+            let packed = c
+                .layer_bits
                 .iter()
                 .map(|&(l, w, _)| self.weights[l] * w as usize / 8)
-                .sum()
+                .sum();
+            Summary {
+                bytes_fp32: 4 * self.weights.iter().sum::<usize>(),
+                bytes_int8: self.weights.iter().sum(),
+                bytes_packed: packed,
+                weight_sqnr_db: vec![],
+            }
         }
         fn deployed(&self, _: &QuantConfig) -> Deployed {
             Deployed::Integer
@@ -618,7 +626,7 @@ mod tests {
         let (steps, n) = run(|| job.step(&mut toy, &|| 0.0));
         let rows = steps.last().unwrap().update.clone().unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].bytes_packed, 1000);
+        assert_eq!(rows[1].summary.bytes_packed, 1000);
         assert!((rows[1].measure.score - (0.99 - 0.2)).abs() < 1e-12);
         // Each config: one quantization step, then 1,000 items in chunks of 250.
         assert_eq!(n, 2 * (1 + 1000 / EVAL_CHUNK));

@@ -28,6 +28,20 @@ pub struct Measure {
     pub sqnr_db: f64,
 }
 
+/// A quantized model's sizes and the error of each layer's weights.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// The float model's weights and biases.
+    pub bytes_fp32: usize,
+    /// Weights stored as 8-bit integers, with scales and biases.
+    pub bytes_int8: usize,
+    /// Weights packed at their bits, with scales and biases.
+    pub bytes_packed: usize,
+    /// SQNR of each quantized layer's weights against the float ones, in dB.
+    pub weight_sqnr_db: Vec<f64>,
+}
+
 /// What the lab's jobs need of a model family: quantize for a config, measure a quantized model
 /// on a prefix of the test set, its size. The CNN on digits is one family; a language model,
 /// with perplexity as its score, plugs into the same jobs.
@@ -39,8 +53,8 @@ pub trait Family {
     /// `q` on the first `n` test items along `path` (a family may keep what it measured, so a
     /// longer prefix costs only what it adds).
     fn measure(&mut self, q: &mut Self::Quantized, path: Path, n: usize) -> Result<Measure>;
-    /// Bytes of the weights packed at their bits, with scales and biases.
-    fn bytes_packed(&self, q: &Self::Quantized) -> usize;
+    /// Sizes and per-layer weight error of `q`.
+    fn summary(&self, q: &Self::Quantized) -> Summary;
     fn deployed(&self, q: &Self::Quantized) -> Deployed;
     /// The layers a config can give their own bits, by index.
     fn layers(&self) -> Vec<usize>;

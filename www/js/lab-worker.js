@@ -33,7 +33,7 @@
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
-import { parts, runPart, partKey, measurement, wResult, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
+import { parts, runPart, partKey, measurement, wResultOf, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 import { HelperPool, poolSize } from './lab/worker/pool.js';
 
@@ -593,33 +593,40 @@ function* sensJob(s, key) {
   const bits = s.weightBits;
   const rows = [];
   const cases = [...layers.map((l) => ({ name: l.name, only: l.index })), { name: layers.length === 3 ? 'all three' : `all ${layers.length}`, only: null }];
+  // The current settings (granularity, rounding, equalization ...) at uniform weight bits, the
+  // layers other than `only` kept in float (none: all quantized).
+  const cfgOf = (c) => quantConfig(s, { weightBits: bits, actBits: 8, layerBits: [], skip: c.only === null ? [] : layers.filter((l) => l.index !== c.only).map((l) => l.index) });
+  const ask = (c) => ({ config: cfgOf(c), mode: 'simulated', label: `${c.name} at ${bits} bits` });
+  const row = (c, m) => ({ name: c.name, layer: c.only, accuracy: m.score, fp32Accuracy: m.fp32Score, agreement: m.agreement, logitSqnrDb: m.sqnrDb });
   const t0 = now();
-  for (const [i, c] of cases.entries()) {
-    yield { done: i, total: cases.length, label: `${c.name} at ${bits} bits` };
-    const skip = c.only === null ? [] : layers.filter((l) => l.index !== c.only).map((l) => l.index);
-    // The current settings (granularity, rounding, equalization ...) at uniform weight bits.
-    const cfg = quantConfig(s, { weightBits: bits, actBits: 8, layerBits: [], skip });
-    // All layers at once is the sweep's weights-only part at these bits: either hands it to the other.
-    const part = c.only === null ? { id: bits, kind: 'w', key: partKey('w', cfg) } : null;
-    const kept = part && partCache.get(part.key);
-    let m = kept && { accuracy: kept.wAccuracy, fp32Accuracy: kept.fp32Accuracy, agreement: kept.wAgreement, sqnrDb: kept.wSqnrDb };
-    if (!m) {
-      const qm = model.quantize(cfg);
-      try {
-        m = measurement(yield* labelled(evaluateInSteps(model, qm, test, 'simulated'), (n) => ({ done: i + n / test.length, total: cases.length, label: `${c.name} at ${bits} bits` })));
-        if (part) offerPart(part, wResult(bits, m, model.report(qm, 4, 0)));
-      } finally {
-        qm.free();
-      }
-    }
-    rows.push({ name: c.name, layer: c.only, accuracy: m.accuracy, fp32Accuracy: m.fp32Accuracy, agreement: m.agreement, logitSqnrDb: m.sqnrDb });
-    const msg = { type: 'sens', key, bits, rows, complete: rows.length === cases.length, ms: now() - t0 };
+  const show = () => {
+    const msg = { type: 'sens', key, bits, rows: rows.slice(), complete: rows.length === cases.length, ms: now() - t0 };
     post(msg);
     if (msg.complete) {
       sensDone.set(key, msg);
       if (sensDone.size > SENS_KEPT) sensDone.delete(sensDone.keys().next().value);
     }
+  };
+  // One layer at a time: the core measures them in order (LabJob.measureList).
+  const single = cases.slice(0, -1);
+  yield* coreJob(q.LabJob.measureList(single.map(ask)), (outcomes) => {
+    rows.splice(0, rows.length, ...outcomes.map((o, i) => row(single[i], o.measure)));
+    show();
+  });
+  // All layers at once is the sweep's weights-only part at these bits: either hands it to the other.
+  const all = cases[cases.length - 1];
+  const part = { id: bits, kind: 'w', key: partKey('w', cfgOf(all)) };
+  const kept = partCache.get(part.key);
+  if (kept) {
+    rows.push(row(all, { score: kept.wAccuracy, fp32Score: kept.fp32Accuracy, agreement: kept.wAgreement, sqnrDb: kept.wSqnrDb }));
+    show();
+    return;
   }
+  yield* coreJob(q.LabJob.measureList([ask(all)]), ([o]) => {
+    offerPart(part, wResultOf(bits, o));
+    rows.push(row(all, o.measure));
+    show();
+  });
 }
 
 /**

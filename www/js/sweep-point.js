@@ -113,18 +113,17 @@ export function* runPart(model, set, part) {
 
 /** A weights-only part from its measurement `m` and the quantized model's report `rep`. */
 export function wResult(bits, m, rep) {
-  return {
-    bits,
-    fp32Accuracy: m.fp32Accuracy ?? null,
-    wAccuracy: m.accuracy ?? null,
-    wAgreement: m.agreement,
-    wSqnrDb: m.sqnrDb,
-    bytesFp32: rep.bytesFp32,
-    bytesInt8: rep.bytesInt8,
-    bytesPacked: rep.bytesPacked,
-    weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb),
-  };
+  return { bits, fp32Accuracy: m.fp32Accuracy ?? null, wAccuracy: m.accuracy ?? null, wAgreement: m.agreement, wSqnrDb: m.sqnrDb, ...sizes(rep) };
 }
+
+/** The sizes and per-layer weight SQNR of a report (Model.report). */
+const sizes = (rep) => ({ bytesFp32: rep.bytesFp32, bytesInt8: rep.bytesInt8, bytesPacked: rep.bytesPacked, weightSqnrDb: rep.layers.map((l) => l.weight.sqnrDb) });
+
+/** A weights-only part from the outcome `o` of one of the core's list jobs (LabJob.measureList). */
+export const wResultOf = (bits, o) => ({
+  bits, fp32Accuracy: o.measure.fp32Score, wAccuracy: o.measure.score, wAgreement: o.measure.agreement, wSqnrDb: o.measure.sqnrDb,
+  bytesFp32: o.bytesFp32, bytesInt8: o.bytesInt8, bytesPacked: o.bytesPacked, weightSqnrDb: o.weightSqnrDb,
+});
 
 /** A weights + activations part from its measurement (also what the lab's evaluation gives at uniform bits). */
 export const waResult = (m) => ({ waAccuracy: m.accuracy ?? null, waAgreement: m.agreement, waSqnrDb: m.sqnrDb });
