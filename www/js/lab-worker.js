@@ -33,7 +33,7 @@
 // starts at once while someone is moving the controls.
 import { loadCore, preferredBuild } from './wasm-build.js';
 import { SWEEP_BITS, PROVISIONAL_DIGITS, quantConfig, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, TECHNIQUES, TECHNIQUE_BITS, FORMATS, BUDGET_BITS, BUDGET_SEARCH_DIGITS, QAT_CURVE_EVERY, QAT_CURVE_DIGITS, quantizedLayers } from './lab-state.js';
-import { parts, runPart, partKey, measurement, wResultOf, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
+import { parts, runPart, partKey, measurement, coreSteps, wResultOf, waResult, SWEEP_FORMATS, EVAL_CHUNK, evaluateInSteps, randomSet, randomInputs, TIMING_SEED } from './sweep-point.js';
 import { baselineBytes, fetchBytes, calibrate, dataInfo } from './lab-model.js';
 import { HelperPool, poolSize } from './lab/worker/pool.js';
 
@@ -543,22 +543,8 @@ function holdForEval() {
   releaseHelper(before);
 }
 
-/**
- * Drives one of the core's jobs (LabJob: a bounded step per call) as a task: each step's progress
- * goes to the scheduler, each update to `onUpdate`; the job is freed when it ends or is replaced.
- */
-function* coreJob(job, onUpdate) {
-  try {
-    for (;;) {
-      const p = job.step(model, test);
-      if (p.update) onUpdate(p.update, p.complete);
-      if (p.complete) return;
-      yield { done: p.done, total: p.total, label: p.label };
-    }
-  } finally {
-    job.free();
-  }
-}
+/** One of the core's jobs as a task (sweep-point.js coreSteps) on the lab's model and test set. */
+const coreJob = (job, onUpdate) => coreSteps(job, model, test, onUpdate);
 
 /** The technique comparison: the core measures each configuration (evaluation, size, how it runs). */
 function* techniquesJob(s, key) {
@@ -821,6 +807,7 @@ const QAT_ACTIONS = {
 /** The training digits (www/data/digits-train.bin.gz, precached), gunzipped by the browser. */
 async function trainSet() {
   if (trainDigits) return trainDigits;
+  await started; // the core (q) is there once start() has run: a run asked for at once waits for it
   const gz = await fetchBytes(here('../data/digits-train.bin.gz'));
   const raw = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
   trainDigits = q.Digits.fromBytes(new Uint8Array(raw));

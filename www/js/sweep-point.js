@@ -15,7 +15,7 @@
 // `yield` between them lets the lab worker answer a new setting within tens of milliseconds.
 // `run()` drives one to the end (the helper worker, which nothing interrupts).
 import { mulberry32 } from './tensors.js';
-import { resultKey } from './core.js';
+import { core, resultKey } from './core.js';
 
 /** The seed of the random inputs a model without digits is timed and swept on. */
 export const TIMING_SEED = 7;
@@ -64,12 +64,6 @@ export function* evaluateInSteps(model, qm, test, path, first = EVAL_CHUNK) {
 /** A measurement from the core's evaluation `e` (Model.evaluate): what the parts are made of. */
 export const measurement = (e) => ({ accuracy: e.int8Accuracy, fp32Accuracy: e.fp32Accuracy, agreement: e.agreement, sqnrDb: e.logitSqnrDb });
 
-/** `qm` against FP32 on `set` along `path`: `{accuracy?, fp32Accuracy?, agreement, sqnrDb}`. */
-function* measure(model, qm, set, path) {
-  if (set.kind === 'digits') return measurement(yield* evaluateInSteps(model, qm, set.test, path));
-  const c = model.compare(qm, set.x, set.n, path);
-  return { agreement: c.agreement, sqnrDb: c.logitSqnrDb };
-}
 
 /** The float formats the sweep measures after the bit widths (each point carries `format`). */
 export const SWEEP_FORMATS = Object.freeze(['fp16', 'bf16']);
@@ -98,12 +92,43 @@ export function parts(id, base) {
   return [make('fmt', FORMAT_NAME[id], { ...base, format: id })];
 }
 
-/** Measures `part` (from parts()) on `set`: a generator, as evaluateInSteps. */
+/**
+ * Drives one of the core's jobs (LabJob: a bounded step per call) on `model` and its test set
+ * `test`: each step's progress is yielded, each update goes to `onUpdate(update, complete)`; the
+ * job is freed when it ends or the generator is closed.
+ */
+export function* coreSteps(job, model, test, onUpdate) {
+  try {
+    for (;;) {
+      const p = job.step(model, test);
+      if (p.update) onUpdate(p.update, p.complete);
+      if (p.complete) return;
+      yield { done: p.done, total: p.total, label: p.label };
+    }
+  } finally {
+    job.free();
+  }
+}
+
+/**
+ * Measures `part` (from parts()) on `set`: a generator, as evaluateInSteps. On labelled test
+ * images the core measures it (LabJob.measureList); on random inputs, FP32 against quantized
+ * outputs (Model.compare).
+ */
 export function* runPart(model, set, part) {
+  const path = part.kind === 'w' ? 'simulated' : 'int8';
+  if (set.kind === 'digits') {
+    let o;
+    yield* coreSteps(core.LabJob.measureList([{ config: part.cfg, mode: path, label: part.label }]), model, set.test, ([first]) => { o = first; });
+    const m = { accuracy: o.measure.score, fp32Accuracy: o.measure.fp32Score, agreement: o.measure.agreement, sqnrDb: o.measure.sqnrDb };
+    if (part.kind === 'wa') return waResult(m);
+    return part.kind === 'w' ? wResultOf(part.cfg.weightBits, o) : fmtResult(part.cfg.format, m, o);
+  }
   const qm = model.quantize(part.cfg);
   try {
-    if (part.kind === 'wa') return waResult(yield* measure(model, qm, set, 'int8'));
-    const m = yield* measure(model, qm, set, part.kind === 'w' ? 'simulated' : 'int8');
+    const c = model.compare(qm, set.x, set.n, path);
+    const m = { agreement: c.agreement, sqnrDb: c.logitSqnrDb };
+    if (part.kind === 'wa') return waResult(m);
     const rep = model.report(qm, 4, 0);
     return part.kind === 'w' ? wResult(part.cfg.weightBits, m, rep) : fmtResult(part.cfg.format, m, rep);
   } finally {
