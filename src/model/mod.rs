@@ -14,6 +14,7 @@ pub mod int8;
 pub mod ptq;
 pub mod report;
 pub mod timing;
+pub mod weights;
 
 use crate::kernels::{pool_out, AvgShape, ConvShape};
 use crate::{bail, Result};

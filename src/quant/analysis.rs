@@ -97,6 +97,25 @@ pub fn analyze(
     bins: usize,
     channel: usize,
 ) -> Analysis {
+    analyze_given(x, None, params, layout, grid, bins, channel)
+}
+
+/// As [`analyze`], with the integers `q` (one per value of `x`) given instead of rounded to
+/// nearest here: a quantizer that rounds otherwise (GPTQ) is measured on what it chose. A value
+/// still counts as clipped when `x / s` lies beyond the grid, whatever integer it was given.
+pub fn analyze_given(
+    x: &[f32],
+    q: Option<&[i32]>,
+    params: &QuantParams,
+    layout: &Layout,
+    grid: &Grid,
+    bins: usize,
+    channel: usize,
+) -> Analysis {
+    debug_assert!(
+        q.is_none_or(|q| q.len() == x.len()),
+        "one integer per value"
+    );
     let (qmin, qmax) = grid.qrange();
     let nch = params.scale.len();
     let channel = if nch > 1 { channel.min(nch - 1) } else { 0 };
@@ -109,11 +128,14 @@ pub fn analyze(
     let (mut clipped, mut zeros, mut max_err) = (0usize, 0usize, 0f32);
     let (mut dmin, mut dmax) = (f32::INFINITY, f32::NEG_INFINITY);
     let mut errors = Vec::with_capacity(x.len());
-    for &v in x {
+    for (i, &v) in x.iter().enumerate() {
         let c = chan.next().unwrap_or(0);
         let (s, z) = (params.scale[c], params.zero_point[c]);
         let r = (v / s).round_ties_even() + z as f32;
-        let q = quantize_value(v, s, z, qmin, qmax);
+        let q = match q {
+            Some(q) => q[i],
+            None => quantize_value(v, s, z, qmin, qmax),
+        };
         zeros += usize::from(q == z);
         let e = v - dequantize_value(q, s, z);
         let e2 = (e as f64) * (e as f64);

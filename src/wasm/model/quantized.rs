@@ -112,6 +112,31 @@ impl QuantizedModel {
     pub fn kernel(&self) -> String {
         crate::kernels::Entry::name(self.inner.kernel()).to_string()
     }
+    /// The weight views of layer `layer` (its index in the model's layers) and output channel
+    /// `channel`, from this model's own integers and scales (model::weights::weight_view):
+    /// `{ layer, layerName, bits, perChannel, group, groups, channel, a, view }`, `a` and `view`
+    /// as `analyzeQuantization` returns them. `model`: the model this one was quantized from.
+    #[wasm_bindgen(js_name = weightView)]
+    pub fn weight_view(
+        &self,
+        model: &Model,
+        layer: usize,
+        channel: usize,
+        bins: Option<usize>,
+    ) -> JsResult<JsValue> {
+        let Some(cal) = &model.calibration else {
+            return Err(Error::new("model", "is not calibrated").into());
+        };
+        let v = crate::model::weights::weight_view(
+            &model.inner,
+            cal,
+            &self.inner,
+            layer,
+            channel,
+            bins,
+        )?;
+        Ok(serde_wasm_bindgen::to_value(&v)?)
+    }
     /// Output scale and zero point and the input's, `{ input: {scale, zeroPoint}, output: {...} }`.
     pub fn io(&self) -> JsResult<Object> {
         let out = Object::new();
