@@ -14,8 +14,8 @@ test: setup-test build
 	@echo "== native Rust tests (unit, property, golden) =="
 	cargo test
 	@echo "== wasm boundary tests in headless Chromium, SIMD128 build and relaxed build =="
-	CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
-	CHROMEDRIVER=/usr/bin/chromedriver RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo test --target wasm32-unknown-unknown --target-dir target/wasm-test-relaxed --test web
+	QUANTLAB_EXPECT_BUILD=simd128 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
+	QUANTLAB_EXPECT_BUILD=relaxed CHROMEDRIVER=/usr/bin/chromedriver RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo test --target wasm32-unknown-unknown --target-dir target/wasm-test-relaxed --test web
 	@echo "== kernel table, SIMD128 build's entries (dot16, muladd) against the reference, as wasm in Node =="
 	QUANTLAB_EXPECT_BUILD=simd128 cargo test --target wasm32-unknown-unknown --test kernels
 	@echo "== kernel table, relaxed build's entries (split, usdot7 or usdot where the probe allows, madd) in headless Chromium =="

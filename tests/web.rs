@@ -26,6 +26,15 @@ fn err_message(e: wasm_bindgen::JsError) -> String {
     e.message().into()
 }
 
+/// Both wasm builds run this file (`make test` names each in `QUANTLAB_EXPECT_BUILD`): a build
+/// that lost its RUSTFLAGS would otherwise pass as the other one.
+#[wasm_bindgen_test]
+fn runs_the_build_make_test_asked_for() {
+    let want = option_env!("QUANTLAB_EXPECT_BUILD")
+        .expect("make test sets QUANTLAB_EXPECT_BUILD (simd128 or relaxed) for the wasm tests");
+    assert_eq!(quantlab::kernels::table::BUILD, want);
+}
+
 #[wasm_bindgen_test]
 fn all_256_int8_values_round_trip_through_typed_arrays() {
     let q: Vec<i8> = (-128..=127).map(|v| v as i8).collect();
