@@ -157,6 +157,7 @@ const HANDLERS = {
   // settings still to apply, applySettings answers, for them.
   weights: (m) => {
     weightsAt = { layer: m.layer, channel: m.channel };
+    lastSettingsAt = now(); // someone is at the controls: the sweep and sensitivity wait as after a setting
     if (current && !pending) postWeights();
   },
   draw: (m) => {
