@@ -121,9 +121,7 @@ test('url: a copied link restores a non-default setup in a fresh browser; back a
 
     // An edited link with nonsense in it falls back to the defaults for those keys only.
     const odd = await open(b, `${web.base}#bits=4&lab.wbits=99&lab.method=magic&lab.mix=0:x:5,junk&scenes=nope`, { problems });
-    // The lab's first frame drew (its production table; the weight views come from the lab's
-    // worker, which waits while the lab is out of view).
-    await odd.waitForFunction(() => document.querySelector('#lab-prod tbody tr') !== null);
+    await odd.waitForFunction(() => document.getElementById('lab-wstats-scope').textContent !== ''); // the lab's first frame drew
     assert.equal(await odd.locator('#bits').inputValue(), '4');
     assert.equal(await odd.locator('#lab-wbits').inputValue(), '8');
     assert.equal(await odd.locator('#lab-method').inputValue(), 'minmax');

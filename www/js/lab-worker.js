@@ -157,7 +157,6 @@ const HANDLERS = {
   // settings still to apply, applySettings answers, for them.
   weights: (m) => {
     weightsAt = { layer: m.layer, channel: m.channel };
-    lastSettingsAt = now(); // someone is at the controls: the sweep and sensitivity wait as after a setting
     if (current && !pending) postWeights();
   },
   draw: (m) => {

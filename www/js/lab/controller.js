@@ -377,8 +377,7 @@ export class Lab {
     const want = this.weightsWant;
     if (!m || !want || m.gen < this.weightsFloor || m.layer !== want.layer || m.channel !== want.channel) return false;
     this.weightsWant = null;
-    // The layer as the page's pickers name it ("3 (conv)" for an unnamed layer), not the core's name.
-    const w = { ...m.view, layerName: this.layers.find((l) => l.index === m.view.layer)?.name ?? m.view.layerName };
+    const w = m.view;
     weights.render(this.root, w);
     const prev = this.weightsNow;
     this.weightsNow = w;
