@@ -87,7 +87,6 @@ let timer = null;
 let settings = null;
 let pending = null; // latest {gen, settings} not yet applied
 let current = null; // {qm, gen}
-let weightsAt = null; // {layer, channel}: the weight views the page shows (postWeights)
 let drawing = null; // {id, x}: the last drawing, preprocessed
 let timingRequest = null;
 /** The technique comparison was asked for (a button, a scene, the embed API): it follows the settings. */
@@ -150,14 +149,7 @@ const HANDLERS = {
   settings: (m) => {
     pending = m;
     lastSettingsAt = now();
-    weightsAt = { layer: m.settings.layer, channel: m.settings.channel };
     kick();
-  },
-  // The weight views of another layer or channel (page-only settings: no new quantization). With
-  // settings still to apply, applySettings answers, for them.
-  weights: (m) => {
-    weightsAt = { layer: m.layer, channel: m.channel };
-    if (current && !pending) postWeights();
   },
   draw: (m) => {
     if (!model || !modelInfo.takesDigits) return;
@@ -367,7 +359,6 @@ function applySettings() {
   if (fresh) current?.qm.free();
   current = { qm, gen: m.gen };
   settings = m.settings;
-  postWeights(tq - t0); // before the provisional evaluation: the page redraws the weights first
   // First the figure someone moving a slider waits for: accuracy on a prefix of the digits.
   if (fresh && modelInfo.digits) post(evalMessage(key, model.evaluate(qm, test, 'int8', PROVISIONAL_DIGITS), now() - tq, true));
   const tp = now();
@@ -400,22 +391,6 @@ function applySettings() {
   const run = tasks.get('qat');
   if (run && run.key !== qatKey(s, run.steps)) cancelQat('the settings changed');
   if (qatWanted && trainDigits) startQat();
-}
-
-/**
- * Posts the weight views of the layer and channel the page shows, from the quantized model the
- * lab measures (its own integers and scales: GPTQ, group-wise, equalized, QAT-tuned), tagged with
- * the settings generation it was quantized for. `quantizeMs`: how long quantizing took, if it just did.
- */
-function postWeights(quantizeMs = null) {
-  const { layer, channel } = weightsAt;
-  const t0 = now();
-  try {
-    const view = current.qm.weightView(model, layer, channel);
-    post({ type: 'weights', gen: current.gen, layer, channel, view, ms: { quantize: quantizeMs, view: now() - t0 } });
-  } catch (err) {
-    post({ type: 'weights', gen: current.gen, layer, channel, message: err?.message ?? String(err) });
-  }
 }
 
 function startBudget() {

@@ -1,14 +1,13 @@
 // The "CNN lab" section's controller: it alone owns the settings, the worker and its messages,
 // and the model swap; the views (this folder) render the data it gives them and keep no state.
 //
-// Everything is computed in js/lab-worker.js: quantize, the weight views (from the quantized
-// model the lab measures, so GPTQ's rounding, group-wise scales and equalized weights are what is
-// drawn), report, evaluation, sweep, sensitivity, timing, drawing predictions. Its answers carry
-// the settings generation or task key they were computed for, and answers for settings that are
-// no longer current are dropped. A new setting is answered first by the weight views, then by a
-// provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure. The page's
-// own wasm model is read for its layer list and shapes and to check a file before the worker
-// loads it; nothing is drawn from its weights.
+// Two places compute. The page's own wasm instance (the same module the explorer uses) analyses
+// the selected layer's weights with analyzeQuantization, so moving a bits slider redraws the
+// weight histograms inside the frame that follows the input event. Everything else (quantize,
+// report, evaluation, sweep, sensitivity, timing, drawing predictions) runs in js/lab-worker.js;
+// its answers carry the settings generation or task key they were computed for, and answers for
+// settings that are no longer current are dropped. A new setting is answered first by a
+// provisional accuracy on the first PROVISIONAL_DIGITS digits, then by the full figure.
 import { notifyState } from '../url-state.js';
 import {
   DEFAULTS, withSettings, bitsFor, evalKey, sensKey, sweepKey, techniquesKey, budgetKey, qatKey, QAT_STEPS, productionRows, quantizedLayers, defaultLayer,
@@ -29,6 +28,7 @@ import * as drawing from './drawing.js';
 import * as production from './production.js';
 import * as modelFile from './model-file.js';
 import { Pad } from './pad.js';
+import { binsFor } from '../charts.js';
 import { Latest } from './latest.js';
 import { thousands } from './text.js';
 
@@ -70,7 +70,7 @@ export class Lab {
     this.state = null;
     this.pendingT0 = null;
     this.history = [];
-    this.weightsFloor = 0; // weight views of an older settings generation are stale (onWeights)
+    this.weightCache = new Map();
     this.timingRun = 0;
     this.loadId = 0;
     this.pendingModel = null; // {id, name, model, t0}: the page's copy while the worker loads its own
@@ -153,6 +153,7 @@ export class Lab {
     this.summary = model.summary();
     this.layers = quantizedLayers(this.summary);
     this.info = info;
+    this.weightCache.clear();
     this.buildLayerControls();
     modelFile.render(this.root, { summary: this.summary, layers: this.layers, texts: this.texts, folds: model.folding, ...info });
   }
@@ -289,10 +290,7 @@ export class Lab {
     }
   }
 
-  /**
-   * One frame: the settings to the worker, which answers with the weight views (onWeights); a
-   * new layer or channel alone is asked for with a `weights` message.
-   */
+  /** One frame: the settings to the worker, then the weight views from the page's wasm. */
   frame() {
     const t0 = this.pendingT0;
     this.pendingT0 = null;
@@ -301,12 +299,24 @@ export class Lab {
     const prev = this.state;
     this.state = s;
     this.debug.state = s;
+    // The worker first: its provisional accuracy is on its way while this frame draws the weights.
     this.sendSettings(s);
-    this.askWeights(s, t0);
+    let w;
+    try {
+      w = this.computeWeights(s);
+      weights.render(this.root, w);
+    } catch (err) {
+      this.alert(err.message);
+      return;
+    }
+    this.weightsNow = w;
+    this.debug.weights = { layer: s.layer, bits: w.bits, perChannel: w.perChannel, channel: s.channel, sqnrDb: w.a.sqnrDb, gridPoints: w.a.grid.length, scales: w.a.scale.length, zeroFraction: w.a.zeroFraction, histogram: Array.from(w.view.valueHistogram.counts), errorLo: w.view.errorHistogram.lo };
+    this.record(performance.now() - t0);
     Object.assign(this.debug.want, { report: this.gen, eval: evalKey(s), sens: sensKey(s), sweep: sweepKey(s) });
     if (this.data.report && (!prev || prev.layer !== s.layer)) this.drawActivations();
     production.render(this.root, { rows: productionRows(s, this.kernels) });
     this.drawKeystats();
+    if (this.data.eval && prev && prev.layer !== s.layer) this.drawAccuracy();
     if (this.data.qat?.grids && prev && prev.layer !== s.layer) this.drawQat();
     notifyState('lab'); // the URL follows (js/url-state.js)
   }
@@ -328,64 +338,46 @@ export class Lab {
     if (key === this.sentKey) return;
     this.sentKey = key;
     this.gen++;
-    this.weightsFloor = this.gen;
-    this.weightsSent = { layer: s.layer, channel: s.channel }; // the worker answers these with them
     this.evalSentAt = performance.now();
     this.debug.firstSettingsMs ??= this.evalSentAt;
     this.worker.postMessage({ type: 'settings', gen: this.gen, settings: s });
   }
 
-  // ---- weights (from the worker) ----------------------------------------------------------------
+  // ---- weights (page wasm) --------------------------------------------------------------------
+
+  weightsOf(layer) {
+    if (!this.weightCache.has(layer)) this.weightCache.set(layer, this.model.layerWeights(layer));
+    return this.weightCache.get(layer);
+  }
 
   /**
-   * Asks the worker for the weight views of `s`'s layer and channel, unless the settings message
-   * just sent asks for them or the newest answer is theirs (drawn again: the frame's redraw).
-   * `t0`: when the input that asked came, for the redraw time.
+   * Weights of the selected layer quantized as the model does: symmetric int8 grid, min-max, one
+   * scale per layer, per output channel, or per group of inputs of each channel (blocked along
+   * the inputs, as the core quantizes them).
    */
-  askWeights(s, t0) {
-    this.weightsWant = { layer: s.layer, channel: s.channel, t0 };
-    if (this.drawWeights()) return;
-    const sent = this.weightsSent;
-    this.weightsSent = null;
-    if (sent && sent.layer === s.layer && sent.channel === s.channel) return;
-    if (this.pendingModel) return; // a model is loading: its settings (and views) follow once it is in
-    this.worker.postMessage({ type: 'weights', layer: s.layer, channel: s.channel });
-  }
-
-  /** The worker's weight views: kept when they are for the current settings, drawn when wanted. */
-  onWeights(m) {
-    if (m.gen < this.weightsFloor) return; // quantized for settings since replaced
-    if (m.message) {
-      this.alert(`weights: ${m.message}`);
-      return;
+  computeWeights(s) {
+    const w = this.weightsOf(s.layer);
+    const m = this.channelsOf(s.layer);
+    const k = w.length / m;
+    const bits = bitsFor(s, s.layer).w;
+    const perChannel = s.granularity === 'channel';
+    const group = s.granularity === 'group' ? s.groupSize : null;
+    const groups = group ? Math.ceil(k / group) : 1; // per channel
+    const grid = { scheme: 'symmetric', dtype: 'int8', bits };
+    const opts = { ...grid, method: 'minmax', shape: [m, k], bins: binsFor(w.length) };
+    if (perChannel) Object.assign(opts, { axis: 0, channel: s.channel });
+    if (group) Object.assign(opts, { axis: 1, blockSize: group, channel: s.channel * groups });
+    const a = this.api.analyzeQuantization(w, opts);
+    let view = a;
+    if (perChannel || group) {
+      // The selected channel's weights on its own scale(s): its grid is the one drawn.
+      const slice = w.subarray(s.channel * k, (s.channel + 1) * k);
+      const first = s.channel * groups;
+      const own = { scale: a.scale.slice(first, first + groups), zeroPoint: new Int32Array(groups), bins: binsFor(slice.length) };
+      view = this.api.analyzeQuantization(slice, group ? { ...grid, ...own, shape: [k], axis: 0, blockSize: group } : { ...grid, ...own });
     }
-    this.data.weights = m;
-    this.debug.weightsMs = m.ms;
-    this.drawWeights();
-  }
-
-  /** Settings refused: the views of the worker's last valid ones are current again. */
-  weightsRefused() {
-    this.weightsFloor = 0;
-    const want = this.weightsWant;
-    if (want && !this.drawWeights() && !this.pendingModel) this.worker.postMessage({ type: 'weights', layer: want.layer, channel: want.channel });
-  }
-
-  /** Draws the kept weight views if they are those of the layer and channel shown; true if so. */
-  drawWeights() {
-    const m = this.data.weights;
-    const want = this.weightsWant;
-    if (!m || !want || m.gen < this.weightsFloor || m.layer !== want.layer || m.channel !== want.channel) return false;
-    this.weightsWant = null;
-    const w = m.view;
-    weights.render(this.root, w);
-    const prev = this.weightsNow;
-    this.weightsNow = w;
-    this.debug.weights = { layer: w.layer, bits: w.bits, perChannel: w.perChannel, channel: w.channel, sqnrDb: w.a.sqnrDb, gridPoints: w.a.grid.length, scales: w.a.scale.length, zeroFraction: w.a.zeroFraction, histogram: Array.from(w.view.valueHistogram.counts), errorLo: w.view.errorHistogram.lo };
-    this.record(performance.now() - want.t0);
-    // The accuracy note names the layer's bits, levels and zeros.
-    if (this.data.eval && (!prev || prev.layer !== w.layer || prev.bits !== w.bits)) this.drawAccuracy();
-    return true;
+    const layerName = this.layers.find((l) => l.index === s.layer).name;
+    return { a, view, bits, perChannel, group, groups, channel: s.channel, layerName };
   }
 
   // ---- worker ---------------------------------------------------------------------------------
@@ -415,7 +407,6 @@ export class Lab {
     const handler = {
       ready: () => this.onReady(m),
       report: () => this.onReport(m),
-      weights: () => this.onWeights(m),
       progress: () => this.onProgress(m),
       eval: () => this.onEval(m),
       sens: () => this.onSens(m),
@@ -461,8 +452,6 @@ export class Lab {
     this.debug.errors++;
     if (m.task === 'settings' || m.task === 'eval') {
       this.alert(`Not applied: ${m.message}. The views still show the last valid settings.`);
-      // No weight views come for the refused settings: the worker's last valid ones are drawn.
-      if (m.task === 'settings') this.weightsRefused();
     } else {
       this.alert(`${m.task}: ${m.message}`);
     }
@@ -592,20 +581,17 @@ export class Lab {
     const m = this.data.eval;
     if (!m || m.unavailable) return;
     const s = this.state;
-    // The weight views of this layer and bits when they are in (they come first; drawWeights
-    // draws the note again if not), else what the settings say.
-    const bits = bitsFor(s, s.layer).w;
-    const w = this.weightsNow?.layer === s.layer && this.weightsNow.bits === bits ? this.weightsNow : null;
+    const w = this.weightsNow;
     const pos = this.layers.findIndex((l) => l.index === s.layer);
     const act = this.data.report?.report.layers[pos]?.output;
     const note = accuracy.explain({
       result: m.result,
-      weightBits: bits,
-      weightLevels: w ? w.a.qmax - w.a.qmin + 1 : 2 ** bits - 1,
+      weightBits: w.bits,
+      weightLevels: w.a.qmax - w.a.qmin + 1,
       actBits: bitsFor(s, s.layer).a,
       actLevels: act ? act.qmax - act.qmin + 1 : 2 ** bitsFor(s, s.layer).a,
-      layerName: w?.layerName ?? this.layers[pos]?.name,
-      zeroFraction: w?.a.zeroFraction,
+      layerName: w.layerName,
+      zeroFraction: w.a.zeroFraction,
     });
     accuracy.render(this.$('lab-fig-accuracy'), { result: m.result, provisional: m.provisional, ms: m.ms, note });
     this.debug.accuracyNote = note;

@@ -1,13 +1,13 @@
 // Weights of the selected layer on the integer grid: value and error histograms, per-channel
-// SQNR and scales, and the statistics: the lab worker's answer (QuantizedModel.weightView), from
-// the integers and scales of the quantized model the lab measures.
+// SQNR and scales, and the statistics (all from analyzeQuantization, computed by the controller
+// on the page's wasm instance so a slider redraws them inside one frame).
 import { HistogramChart, ChannelChart, COLORS, chartFor } from '../charts.js';
 import { fmt, thousands } from './text.js';
 
 /**
  * `el`: the lab section. `data`: { a (the layer's analysis), view (the analysis drawn: the
  * channel's under per-channel and group-wise), bits, perChannel, group (inputs per group, or
- * undefined), groups (per channel), channel, layerName }, as weightView returns it.
+ * null), groups (per channel), channel, layerName }.
  */
 export function render(el, { a, view, bits, perChannel, group, groups, channel, layerName }) {
   const $ = (id) => el.querySelector(`#${id}`);
