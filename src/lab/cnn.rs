@@ -205,21 +205,6 @@ impl Family for Cnn<'_> {
     fn deployed(&self, q: &Quantized) -> Deployed {
         q.q.deployed()
     }
-
-    fn layers(&self) -> Vec<usize> {
-        self.model
-            .layers
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                matches!(
-                    l,
-                    crate::model::Layer::Conv2d(_) | crate::model::Layer::Linear(_)
-                )
-            })
-            .map(|(i, _)| i)
-            .collect()
-    }
 }
 
 /// One activation tensor under one calibration method: its clip range against the data, its

@@ -248,7 +248,7 @@ pub struct Budget<Q> {
     budget: usize,
     widths: Vec<u32>,
     prefix: usize,
-    layers: Vec<usize>,
+    /// The layers by index, with their names (labels); moves are tried in index order.
     names: BTreeMap<usize, String>,
     bits: BTreeMap<usize, u32>,
     cur: Option<BudgetPoint>,
@@ -263,7 +263,7 @@ pub struct Budget<Q> {
 
 impl<Q> Budget<Q> {
     /// A search from `base` (its layer bits are replaced) for `budget` bytes over `widths`
-    /// (highest first), scoring moves on the first `prefix` items; `names` label the layers.
+    /// (highest first), scoring moves on the first `prefix` items, over `layers` (index, name).
     pub fn new(
         base: QuantConfig,
         budget: usize,
@@ -280,7 +280,6 @@ impl<Q> Budget<Q> {
             budget,
             widths,
             prefix,
-            layers: layers.iter().map(|(l, _)| *l).collect(),
             names: layers.into_iter().collect(),
             bits,
             cur: None,
@@ -329,7 +328,7 @@ impl<Q> Budget<Q> {
             }),
             Phase::Chosen(m) => Some(self.ask(&m.bits, None, self.label(&m.bits))),
             Phase::Uniform(k) => self.widths.get(*k).map(|&b| {
-                let all = self.layers.iter().map(|&l| (l, b)).collect();
+                let all = self.names.keys().map(|&l| (l, b)).collect();
                 self.ask(&all, None, format!("uniform {b} bits"))
             }),
             Phase::Done => None,
@@ -338,8 +337,8 @@ impl<Q> Budget<Q> {
 
     /// The moves from the current bits: each layer that can go one width lower.
     fn candidates(&self) -> Vec<BTreeMap<usize, u32>> {
-        self.layers
-            .iter()
+        self.names
+            .keys()
             .filter_map(|l| {
                 let i = self.widths.iter().position(|&w| w == self.bits[l])?;
                 let lower = *self.widths.get(i + 1)?;
@@ -378,7 +377,7 @@ impl<Q> Budget<Q> {
         f: &mut F,
         now: &dyn Fn() -> f64,
     ) -> Result<Progress<BudgetUpdate>> {
-        let total = 2 + self.layers.len() * self.widths.len();
+        let total = 2 + self.names.len() * self.widths.len();
         // Phases that decide without measuring move on at once.
         loop {
             if self.ask.is_none() {
@@ -472,7 +471,7 @@ impl<Q> Budget<Q> {
                 self.search_or_uniform()
             }
             Phase::Uniform(k) => {
-                let all = self.layers.iter().map(|&l| (l, self.widths[k])).collect();
+                let all = self.names.keys().map(|&l| (l, self.widths[k])).collect();
                 self.uniform.push(point(&all));
                 if k + 1 == self.widths.len() {
                     self.phase = Phase::Done;
@@ -542,9 +541,6 @@ mod tests {
         }
         fn deployed(&self, _: &QuantConfig) -> Deployed {
             Deployed::Integer
-        }
-        fn layers(&self) -> Vec<usize> {
-            vec![0, 1]
         }
     }
 

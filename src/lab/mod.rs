@@ -56,6 +56,4 @@ pub trait Family {
     /// Sizes and per-layer weight error of `q`.
     fn summary(&self, q: &Self::Quantized) -> Summary;
     fn deployed(&self, q: &Self::Quantized) -> Deployed;
-    /// The layers a config can give their own bits, by index.
-    fn layers(&self) -> Vec<usize>;
 }

@@ -136,9 +136,11 @@ pub fn compare_methods(
     config: JsValue,
     percentile: Option<f64>,
 ) -> JsResult<JsValue> {
-    let Some(cal) = &model.calibration else {
-        return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
-    };
-    let rows = crate::lab::cnn::methods(&model.inner, cal, &quant_config(&config)?, percentile);
+    let rows = crate::lab::cnn::methods(
+        &model.inner,
+        model.calibration()?,
+        &quant_config(&config)?,
+        percentile,
+    );
     Ok(rows.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
 }

@@ -59,9 +59,7 @@ fn options(v: &JsValue) -> Result<QatOptions> {
 impl Qat {
     #[wasm_bindgen(constructor)]
     pub fn new(model: &Model, train: &Digits, config: JsValue, opts: JsValue) -> JsResult<Qat> {
-        let Some(cal) = &model.calibration else {
-            return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
-        };
+        let cal = model.calibration()?;
         let config = quant_config(&config)?;
         let opts = options(&opts)?;
         Ok(Qat {

@@ -211,16 +211,14 @@ impl Model {
             Some(range_pairs(ranges)?.iter().map(|p| (p[0], p[1])).collect())
         };
         let Some(cal) = &mut self.calibration else {
-            return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
+            return Err(not_calibrated().into());
         };
         Ok(cal.set_ranges(r)?)
     }
     /// An integer-only quantized model for `config`:
     /// `{ weightBits, actBits, perChannel, method, percentile, actScheme, layerBits: [{ layer, weightBits, actBits }] }`.
     pub fn quantize(&self, config: JsValue) -> JsResult<QuantizedModel> {
-        let Some(cal) = &self.calibration else {
-            return Err(Error::new("model", "is not calibrated: call calibrate() first").into());
-        };
+        let cal = self.calibration()?;
         let config = quant_config(&config)?;
         Ok(QuantizedModel {
             inner: qm::quantize_model(&self.inner, cal, &config)?,
@@ -234,9 +232,7 @@ impl Model {
         bins: Option<usize>,
         channel: Option<usize>,
     ) -> JsResult<JsValue> {
-        let Some(cal) = &self.calibration else {
-            return Err(Error::new("model", "is not calibrated").into());
-        };
+        let cal = self.calibration()?;
         let bins = bins.unwrap_or(64);
         if !(1..=4096).contains(&bins) {
             return Err(Error::new("bins", format!("must be from 1 to 4096, found {bins}")).into());
@@ -348,13 +344,15 @@ impl Model {
     fn fp32(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
         fp32_logits(&self.net, x, n)
     }
+    /// The calibration quantizing needs, or an error saying to calibrate first.
+    pub(crate) fn calibration(&self) -> Result<&Calibration> {
+        self.calibration.as_ref().ok_or_else(not_calibrated)
+    }
     /// The core's lab on this model and test set (it needs the calibration).
     pub(super) fn lab<'a>(&'a mut self, digits: &'a Digits) -> Result<Cnn<'a>> {
+        // (The field itself, not `calibration()`: `floats` is borrowed mutably beside it.)
         let Some(calibration) = &self.calibration else {
-            return Err(Error::new(
-                "model",
-                "is not calibrated: call calibrate() first",
-            ));
+            return Err(not_calibrated());
         };
         Ok(Cnn {
             model: &self.inner,
@@ -364,6 +362,10 @@ impl Model {
             set: digits.set(),
         })
     }
+}
+
+fn not_calibrated() -> Error {
+    Error::new("model", "is not calibrated: call calibrate() first")
 }
 
 /// `[[min, max], ...]` from JS, each pair exactly two numbers.

@@ -124,9 +124,7 @@ impl QuantizedModel {
         channel: usize,
         bins: Option<usize>,
     ) -> JsResult<JsValue> {
-        let Some(cal) = &model.calibration else {
-            return Err(Error::new("model", "is not calibrated").into());
-        };
+        let cal = model.calibration()?;
         let v = crate::model::weights::weight_view(
             &model.inner,
             cal,
